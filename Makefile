@@ -1,0 +1,37 @@
+# cloudsms: `make run` serves the demo site, `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help run build release test test-unit lint fmt bench services
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: ## Run the whole site in one process on embedded defaults, with demo data, at http://127.0.0.1:8080
+	$(CARGO) run -p cloudsms --bin cloudsms -- all --demo
+
+build: ## Build every binary (debug)
+	$(CARGO) build --workspace --bins
+
+release: ## Build every binary (release)
+	$(CARGO) build --workspace --bins --release
+
+services: ## Start NATS (JetStream), Redis and Postgres on loopback when not up (installs them when root)
+	bash scripts/services.sh
+
+test: services ## Run every test: unit, and end-to-end in embedded and distributed mode
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint: ## cargo fmt --check and clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+bench: ## Benchmarks (arrive with the benchmark issue)
+	@echo "no benchmarks yet: they arrive with the benchmark and chaos issue"

@@ -1,0 +1,165 @@
+use proto::events::v1::{CaptchaEvent, CrashReported, MessageStored, RequestLogged, SmsReceived};
+
+/// The JetStream streams of cloudsms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    /// Received SMS, `sms.received.>`.
+    Sms,
+    /// Server logs, crash reports and captcha events, `logs.>`.
+    Logs,
+    /// Messages no handler could process, `dlq.>`.
+    DeadLetter,
+}
+
+impl StreamKind {
+    /// Every stream, for creation at start-up.
+    pub const ALL: [StreamKind; 3] = [StreamKind::Sms, StreamKind::Logs, StreamKind::DeadLetter];
+
+    /// Stream name with the installation prefix (`prefix` ends with '.').
+    pub fn stream_name(self, prefix: &str) -> String {
+        let base = match self {
+            StreamKind::Sms => "SMS",
+            StreamKind::Logs => "LOGS",
+            StreamKind::DeadLetter => "DLQ",
+        };
+        let p = prefix.trim_end_matches('.').to_ascii_uppercase();
+        if p.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{p}_{base}")
+        }
+    }
+
+    /// Subjects the stream captures, with the installation prefix.
+    pub fn subjects(self, prefix: &str) -> String {
+        match self {
+            StreamKind::Sms => format!("{prefix}sms.received.>"),
+            StreamKind::Logs => format!("{prefix}logs.>"),
+            StreamKind::DeadLetter => format!("{prefix}dlq.>"),
+        }
+    }
+}
+
+/// How an event travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Stored in a JetStream stream, consumed by durable consumers.
+    Stream(StreamKind),
+    /// Fanned out to live subscribers only (core NATS).
+    Broadcast,
+}
+
+/// A protobuf message that travels on the bus.
+pub trait Event: prost::Message + Default + Send + Sync + 'static {
+    /// Stream or broadcast.
+    const ROUTE: Route;
+    /// First tokens of the subject, shared by every event of this type.
+    fn subject_root() -> &'static str;
+    /// Subject pattern matching every event of this type.
+    fn subject_filter() -> &'static str;
+    /// Full subject (without installation prefix).
+    fn subject(&self) -> String;
+    /// `Nats-Msg-Id`: repeats within the duplicate window are dropped.
+    fn dedupe_id(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Subject-safe token: keeps `[a-z0-9]`, the rest becomes '_'.
+fn token(raw: &str) -> String {
+    let t: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if t.is_empty() { "_".into() } else { t }
+}
+
+fn digits(e164: &str) -> String {
+    token(e164.trim_start_matches('+'))
+}
+
+impl Event for SmsReceived {
+    const ROUTE: Route = Route::Stream(StreamKind::Sms);
+    fn subject_root() -> &'static str {
+        "sms.received"
+    }
+    fn subject_filter() -> &'static str {
+        "sms.received.>"
+    }
+    fn subject(&self) -> String {
+        let country = domain::E164::parse(&self.to)
+            .map(|n| n.country().iso2.to_ascii_lowercase())
+            .unwrap_or_else(|_| "xx".into());
+        format!("sms.received.{country}.{}", digits(&self.to))
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(format!("{}:{}", self.provider, self.provider_message_id))
+    }
+}
+
+impl Event for MessageStored {
+    const ROUTE: Route = Route::Broadcast;
+    fn subject_root() -> &'static str {
+        "sms.stored"
+    }
+    fn subject_filter() -> &'static str {
+        "sms.stored.>"
+    }
+    fn subject(&self) -> String {
+        format!("sms.stored.{}", digits(&self.number))
+    }
+}
+
+impl Event for RequestLogged {
+    const ROUTE: Route = Route::Stream(StreamKind::Logs);
+    fn subject_root() -> &'static str {
+        "logs.request"
+    }
+    fn subject_filter() -> &'static str {
+        "logs.request"
+    }
+    fn subject(&self) -> String {
+        "logs.request".into()
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(self.event_id.clone())
+    }
+}
+
+impl Event for CrashReported {
+    const ROUTE: Route = Route::Stream(StreamKind::Logs);
+    fn subject_root() -> &'static str {
+        "logs.crash"
+    }
+    fn subject_filter() -> &'static str {
+        "logs.crash"
+    }
+    fn subject(&self) -> String {
+        "logs.crash".into()
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(self.event_id.clone())
+    }
+}
+
+impl Event for CaptchaEvent {
+    const ROUTE: Route = Route::Stream(StreamKind::Logs);
+    fn subject_root() -> &'static str {
+        "logs.captcha"
+    }
+    fn subject_filter() -> &'static str {
+        "logs.captcha"
+    }
+    fn subject(&self) -> String {
+        "logs.captcha".into()
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(self.event_id.clone())
+    }
+}

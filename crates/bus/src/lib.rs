@@ -1,0 +1,374 @@
+#![doc = include_str!("../README.md")]
+
+mod events;
+mod memory;
+mod nats;
+mod subject;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use events::{Event, Route, StreamKind};
+pub use memory::MemoryTransport;
+pub use nats::NatsTransport;
+pub use subject::subject_matches;
+
+/// What can go wrong on the bus.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The server could not be reached or refused the connection.
+    #[error("bus connection failed: {0}")]
+    Connect(String),
+    /// The stream did not acknowledge in time, or refused the message.
+    #[error("bus publish failed: {0}")]
+    Publish(String),
+    /// A stream or consumer could not be created or read.
+    #[error("bus consumer failed: {0}")]
+    Consume(String),
+    /// An ack, nak or term could not be sent.
+    #[error("bus acknowledgement failed: {0}")]
+    Ack(String),
+}
+
+/// Result of a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// True when the stream had already seen this dedupe id and dropped it.
+    pub duplicate: bool,
+}
+
+/// A message as the transport moves it: subject already prefixed.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// Full subject.
+    pub subject: String,
+    /// Encoded protobuf.
+    pub payload: Bytes,
+    /// Headers (trace context; `Nats-Msg-Id` is carried separately).
+    pub headers: HashMap<String, String>,
+    /// Dedupe id, sent as `Nats-Msg-Id`.
+    pub msg_id: Option<String>,
+}
+
+/// A delivered message and the means to settle it.
+pub struct Incoming {
+    /// The message.
+    pub envelope: Envelope,
+    /// How many times it has been delivered, this time included.
+    pub delivered: i64,
+    acker: Option<Box<dyn Acker>>,
+}
+
+impl Incoming {
+    /// A message that needs no acknowledgement (broadcasts).
+    pub fn unacked(envelope: Envelope) -> Self {
+        Self {
+            envelope,
+            delivered: 1,
+            acker: None,
+        }
+    }
+
+    /// A message from a durable consumer.
+    pub fn with_acker(envelope: Envelope, delivered: i64, acker: Box<dyn Acker>) -> Self {
+        Self {
+            envelope,
+            delivered,
+            acker: Some(acker),
+        }
+    }
+
+    /// Acknowledges: the message will not be delivered again.
+    pub async fn ack(&self) -> Result<(), BusError> {
+        match &self.acker {
+            Some(acker) => acker.ack().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Asks for redelivery after `delay`.
+    pub async fn nak(&self, delay: Duration) -> Result<(), BusError> {
+        match &self.acker {
+            Some(acker) => acker.nak(delay).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Settles one delivered message.
+#[async_trait::async_trait]
+pub trait Acker: Send + Sync {
+    /// Done: never deliver again.
+    async fn ack(&self) -> Result<(), BusError>;
+    /// Failed: deliver again after `delay`.
+    async fn nak(&self, delay: Duration) -> Result<(), BusError>;
+}
+
+/// A bus implementation: JetStream or in-process.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Creates the streams when missing.
+    async fn ensure_streams(&self, prefix: &str) -> Result<(), BusError>;
+    /// Publishes into a stream and waits for its acknowledgement.
+    async fn publish_durable(&self, env: Envelope) -> Result<Published, BusError>;
+    /// Publishes to live subscribers only (no storage, no ack).
+    async fn publish_broadcast(&self, env: Envelope) -> Result<(), BusError>;
+    /// Pulls from a durable consumer of `stream`, created when missing.
+    async fn consume(
+        &self,
+        stream: &str,
+        durable: &str,
+        filter: &str,
+    ) -> Result<BoxStream<'static, Result<Incoming, BusError>>, BusError>;
+    /// Receives broadcasts whose subject matches `filter`.
+    async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Incoming>, BusError>;
+    /// True when the transport can currently move messages.
+    fn is_connected(&self) -> bool;
+}
+
+/// Why a handler did not finish a message.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying (a dependency was down).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will never succeed: dead-letter it at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Facts about one delivery, for handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryInfo {
+    /// Deliveries so far, this one included (1 = first time).
+    pub delivered: i64,
+}
+
+/// The typed bus every service uses.
+#[derive(Clone)]
+pub struct Bus {
+    transport: Arc<dyn Transport>,
+    prefix: String,
+    settings: config::BusSettings,
+}
+
+impl Bus {
+    /// Connects to NATS when `nats.url` is set, else returns an in-process bus,
+    /// and makes sure the streams exist.
+    pub async fn connect(settings: &config::Settings) -> Result<Self, BusError> {
+        let transport: Arc<dyn Transport> = if settings.nats.url.is_empty() {
+            Arc::new(MemoryTransport::new(&settings.bus))
+        } else {
+            Arc::new(
+                NatsTransport::connect(
+                    &settings.nats.url,
+                    &settings.bus,
+                    settings.retention.retention_days,
+                )
+                .await?,
+            )
+        };
+        Self::with_transport(transport, &settings.bus).await
+    }
+
+    /// Wraps a transport (tests share one in-process transport between services).
+    pub async fn with_transport(
+        transport: Arc<dyn Transport>,
+        settings: &config::BusSettings,
+    ) -> Result<Self, BusError> {
+        let prefix = if settings.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", settings.prefix.to_ascii_lowercase())
+        };
+        transport.ensure_streams(&prefix).await?;
+        Ok(Self {
+            transport,
+            prefix,
+            settings: settings.clone(),
+        })
+    }
+
+    /// True when messages can be published now (readiness).
+    pub fn is_connected(&self) -> bool {
+        self.transport.is_connected()
+    }
+
+    fn envelope<E: Event>(&self, event: &E) -> Envelope {
+        Envelope {
+            subject: format!("{}{}", self.prefix, event.subject()),
+            payload: Bytes::from(event.encode_to_vec()),
+            headers: telemetry::inject_current(),
+            msg_id: event.dedupe_id(),
+        }
+    }
+
+    /// Publishes an event along its route; durable routes return after the
+    /// stream acknowledged it.
+    pub async fn publish<E: Event>(&self, event: &E) -> Result<Published, BusError> {
+        let env = self.envelope(event);
+        let span = tracing::info_span!(
+            "publish",
+            otel.kind = "producer",
+            messaging.system = "nats",
+            messaging.destination.name = %E::subject_root(),
+            messaging.operation.type = "publish",
+        );
+        async {
+            match E::ROUTE {
+                Route::Stream(_) => self.transport.publish_durable(env).await,
+                Route::Broadcast => self
+                    .transport
+                    .publish_broadcast(env)
+                    .await
+                    .map(|()| Published { duplicate: false }),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Receives broadcast events of type `E` (for live pages); undecodable
+    /// messages are skipped.
+    pub async fn subscribe<E: Event>(&self) -> Result<BoxStream<'static, E>, BusError> {
+        let filter = format!("{}{}", self.prefix, E::subject_filter());
+        let stream = self.transport.subscribe(&filter).await?;
+        Ok(stream
+            .filter_map(|incoming| async move { E::decode(incoming.envelope.payload).ok() })
+            .boxed())
+    }
+
+    /// Runs durable consumer `durable` for events of type `E` until `shutdown`
+    /// fires, handing each to `handler` and settling it by the outcome.
+    pub async fn run_consumer<E, H, F>(
+        &self,
+        durable: &str,
+        shutdown: CancellationToken,
+        handler: H,
+    ) -> Result<(), BusError>
+    where
+        E: Event,
+        H: Fn(E, DeliveryInfo) -> F + Send + Sync,
+        F: Future<Output = Result<(), HandlerError>> + Send,
+    {
+        let Route::Stream(stream) = E::ROUTE else {
+            return Err(BusError::Consume(format!(
+                "{} is broadcast-only; it has no durable consumer",
+                E::subject_root()
+            )));
+        };
+        let durable = format!("{}{durable}", self.prefix.replace('.', "_"));
+        let filter = format!("{}{}", self.prefix, E::subject_filter());
+        let stream_name = stream.stream_name(&self.prefix);
+        let mut messages = self
+            .transport
+            .consume(&stream_name, &durable, &filter)
+            .await?;
+        tracing::info!(consumer = %durable, "consumer started");
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                next = messages.next() => next,
+            };
+            let incoming = match next {
+                Some(Ok(incoming)) => incoming,
+                Some(Err(err)) => {
+                    tracing::warn!(error = %err, "consumer pull failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                None => {
+                    return Err(BusError::Consume("consumer stream ended".into()));
+                }
+            };
+            self.settle(&incoming, &handler).await;
+        }
+        tracing::info!(consumer = %durable, "consumer stopped");
+        Ok(())
+    }
+
+    async fn settle<E, H, F>(&self, incoming: &Incoming, handler: &H)
+    where
+        E: Event,
+        H: Fn(E, DeliveryInfo) -> F + Send + Sync,
+        F: Future<Output = Result<(), HandlerError>> + Send,
+    {
+        let span = tracing::info_span!(
+            "process",
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.destination.name = %E::subject_root(),
+            messaging.operation.type = "process",
+            delivered = incoming.delivered,
+        );
+        telemetry::set_parent_from(&span, &incoming.envelope.headers);
+        async {
+            let outcome = match E::decode(incoming.envelope.payload.clone()) {
+                Ok(event) => {
+                    handler(
+                        event,
+                        DeliveryInfo {
+                            delivered: incoming.delivered,
+                        },
+                    )
+                    .await
+                }
+                Err(err) => Err(HandlerError::Permanent(format!("undecodable payload: {err}"))),
+            };
+            let settled = match outcome {
+                Ok(()) => incoming.ack().await,
+                Err(HandlerError::Transient(reason))
+                    if incoming.delivered < self.settings.max_deliver =>
+                {
+                    let delay = backoff(incoming.delivered);
+                    tracing::warn!(%reason, delivered = incoming.delivered, ?delay, "handler failed; will retry");
+                    incoming.nak(delay).await
+                }
+                Err(err) => self.dead_letter(incoming, &err.to_string()).await,
+            };
+            if let Err(err) = settled {
+                // Not fatal: unsettled messages come back after ack_wait.
+                tracing::warn!(error = %err, "could not settle message");
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn dead_letter(&self, incoming: &Incoming, reason: &str) -> Result<(), BusError> {
+        tracing::error!(subject = %incoming.envelope.subject, %reason, "message dead-lettered");
+        let mut headers = incoming.envelope.headers.clone();
+        headers.insert(
+            "Cloudsms-Dead-Reason".into(),
+            reason.chars().take(200).collect(),
+        );
+        let original = incoming
+            .envelope
+            .subject
+            .strip_prefix(&self.prefix)
+            .unwrap_or(&incoming.envelope.subject);
+        let env = Envelope {
+            subject: format!("{}dlq.{original}", self.prefix),
+            payload: incoming.envelope.payload.clone(),
+            headers,
+            msg_id: None,
+        };
+        // Only ack once the dead letter is stored: never drop silently.
+        self.transport.publish_durable(env).await?;
+        incoming.ack().await
+    }
+}
+
+/// Redelivery delay after `delivered` failed attempts: 0.5 s doubling, at most 30 s.
+fn backoff(delivered: i64) -> Duration {
+    let exp = u32::try_from(delivered.clamp(1, 7) - 1).unwrap_or(0);
+    Duration::from_millis(500 * 2u64.pow(exp)).min(Duration::from_secs(30))
+}

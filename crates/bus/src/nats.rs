@@ -1,0 +1,205 @@
+//! The JetStream transport.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::{Acker, BusError, Envelope, Incoming, Published, StreamKind, Transport};
+
+const MSG_ID: &str = "Nats-Msg-Id";
+
+/// NATS JetStream transport.
+pub struct NatsTransport {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    settings: config::BusSettings,
+    logs_max_age: Duration,
+}
+
+impl NatsTransport {
+    /// Connects to `url`; fails fast when the server does not answer.
+    pub async fn connect(
+        url: &str,
+        settings: &config::BusSettings,
+        retention_days: u32,
+    ) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("cloudsms")
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| BusError::Connect(format!("{url}: {e}")))?;
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(Duration::from_secs(settings.publish_timeout_secs.max(1)));
+        Ok(Self {
+            client,
+            js,
+            settings: settings.clone(),
+            logs_max_age: Duration::from_secs(u64::from(retention_days) * 86_400),
+        })
+    }
+}
+
+fn to_headers(env: &Envelope) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (k, v) in &env.headers {
+        headers.insert(k.as_str(), v.as_str());
+    }
+    if let Some(id) = &env.msg_id {
+        headers.insert(MSG_ID, id.as_str());
+    }
+    headers
+}
+
+fn from_message(msg: &async_nats::Message) -> Envelope {
+    let mut headers = HashMap::new();
+    let mut msg_id = None;
+    if let Some(map) = &msg.headers {
+        for (name, values) in map.iter() {
+            let Some(value) = values.first() else {
+                continue;
+            };
+            if AsRef::<str>::as_ref(name) == MSG_ID {
+                msg_id = Some(value.as_str().to_owned());
+            } else {
+                headers.insert(name.to_string(), value.as_str().to_owned());
+            }
+        }
+    }
+    Envelope {
+        subject: msg.subject.to_string(),
+        payload: msg.payload.clone(),
+        headers,
+        msg_id,
+    }
+}
+
+struct NatsAcker(jetstream::Message);
+
+#[async_trait::async_trait]
+impl Acker for NatsAcker {
+    async fn ack(&self) -> Result<(), BusError> {
+        // Double ack: the server confirms, so "acked" means the redelivery is off.
+        self.0
+            .double_ack()
+            .await
+            .map_err(|e| BusError::Ack(e.to_string()))
+    }
+
+    async fn nak(&self, delay: Duration) -> Result<(), BusError> {
+        self.0
+            .ack_with(AckKind::Nak(Some(delay)))
+            .await
+            .map_err(|e| BusError::Ack(e.to_string()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for NatsTransport {
+    async fn ensure_streams(&self, prefix: &str) -> Result<(), BusError> {
+        for kind in StreamKind::ALL {
+            let max_age = match kind {
+                StreamKind::Sms => Duration::from_secs(7 * 86_400),
+                StreamKind::Logs => self.logs_max_age,
+                StreamKind::DeadLetter => Duration::from_secs(30 * 86_400),
+            };
+            let config = stream::Config {
+                name: kind.stream_name(prefix),
+                subjects: vec![kind.subjects(prefix)],
+                max_age,
+                duplicate_window: Duration::from_secs(self.settings.duplicate_window_secs),
+                num_replicas: self.settings.replicas,
+                storage: stream::StorageType::File,
+                ..Default::default()
+            };
+            self.js.get_or_create_stream(config).await.map_err(|e| {
+                BusError::Consume(format!("stream {}: {e}", kind.stream_name(prefix)))
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn publish_durable(&self, env: Envelope) -> Result<Published, BusError> {
+        let headers = to_headers(&env);
+        let ack = self
+            .js
+            .publish_with_headers(env.subject, headers, env.payload)
+            .await
+            .map_err(|e| BusError::Publish(e.to_string()))?
+            .await
+            .map_err(|e| BusError::Publish(e.to_string()))?;
+        Ok(Published {
+            duplicate: ack.duplicate,
+        })
+    }
+
+    async fn publish_broadcast(&self, env: Envelope) -> Result<(), BusError> {
+        let headers = to_headers(&env);
+        self.client
+            .publish_with_headers(env.subject, headers, env.payload)
+            .await
+            .map_err(|e| BusError::Publish(e.to_string()))
+    }
+
+    async fn consume(
+        &self,
+        stream: &str,
+        durable: &str,
+        filter: &str,
+    ) -> Result<BoxStream<'static, Result<Incoming, BusError>>, BusError> {
+        let stream = self
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| BusError::Consume(format!("stream {stream}: {e}")))?;
+        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_owned()),
+                    filter_subject: filter.to_owned(),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(self.settings.ack_wait_secs.max(1)),
+                    // Redelivery is unbounded on the server; we dead-letter ourselves
+                    // after bus.max_deliver, so nothing is parked silently.
+                    max_deliver: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| BusError::Consume(format!("consumer {durable}: {e}")))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))?;
+        Ok(messages
+            .map(|item| {
+                let msg = item.map_err(|e| BusError::Consume(e.to_string()))?;
+                let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+                let envelope = from_message(&msg.message);
+                Ok(Incoming::with_acker(
+                    envelope,
+                    delivered,
+                    Box::new(NatsAcker(msg)),
+                ))
+            })
+            .boxed())
+    }
+
+    async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Incoming>, BusError> {
+        let sub = self
+            .client
+            .subscribe(filter.to_owned())
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))?;
+        Ok(sub.map(|msg| Incoming::unacked(from_message(&msg))).boxed())
+    }
+
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}

@@ -1,0 +1,425 @@
+#![doc = include_str!("../README.md")]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The documented defaults, compiled into every binary.
+pub const DEFAULTS_TOML: &str = include_str!("../defaults.toml");
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer could not be read or a key has the wrong type or name.
+    #[error("invalid configuration: {0}")]
+    Figment(Box<figment::Error>),
+    /// A value parsed but makes no sense.
+    #[error("invalid configuration: {key}: {reason}")]
+    Invalid {
+        /// Dotted key of the offending value.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(err: figment::Error) -> Self {
+        Self::Figment(Box::new(err))
+    }
+}
+
+/// Every setting of every service; each service reads its own section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Folder for embedded-mode data.
+    pub data_dir: PathBuf,
+    /// `deployment.environment` in traces.
+    pub environment: String,
+    /// NATS JetStream connection.
+    pub nats: NatsSettings,
+    /// Redis connection.
+    pub redis: RedisSettings,
+    /// Database connection.
+    pub database: DatabaseSettings,
+    /// Stream, subject and consumer behaviour.
+    pub bus: BusSettings,
+    /// Hot message lists.
+    pub cache: CacheSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+    /// The gateway service.
+    pub gateway: GatewaySettings,
+    /// The message-ingest service.
+    pub ingest: IngestSettings,
+    /// The captcha-verification service.
+    pub captcha: CaptchaSettings,
+    /// The log-retention service.
+    pub retention: RetentionSettings,
+}
+
+/// NATS connection; an empty URL selects the in-process bus.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSettings {
+    /// `nats://host:port`, or empty.
+    pub url: String,
+}
+
+/// Redis connection; an empty URL selects the in-process cache.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:port/db`, or empty.
+    pub url: String,
+}
+
+/// Database connection; an empty URL selects SQLite in `data_dir`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://...` or `sqlite://...`, or empty.
+    pub url: String,
+    /// Largest connection pool per service.
+    pub max_connections: u32,
+}
+
+/// How events move over the bus.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusSettings {
+    /// Prefix of stream names and subjects (isolation between installations).
+    pub prefix: String,
+    /// JetStream stream replicas.
+    pub replicas: usize,
+    /// Seconds before an unacknowledged message is delivered again.
+    pub ack_wait_secs: u64,
+    /// Deliveries before dead-lettering.
+    pub max_deliver: i64,
+    /// Seconds a repeated `Nats-Msg-Id` is dropped within.
+    pub duplicate_window_secs: u64,
+    /// Seconds to wait for a publish acknowledgement.
+    pub publish_timeout_secs: u64,
+}
+
+/// Hot message lists.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Prefix of every Redis key.
+    pub key_prefix: String,
+    /// Messages kept per list.
+    pub hot_list_len: usize,
+    /// Seconds a list filled from the database lives.
+    pub fill_ttl_secs: u64,
+}
+
+/// Logs and traces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// EnvFilter directives.
+    pub log_filter: String,
+    /// Output format of logs.
+    pub log_format: LogFormat,
+    /// OTLP gRPC endpoint, or empty.
+    pub otlp_endpoint: String,
+}
+
+/// Output format of logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The gateway service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Absolute site URL for canonical links, or empty.
+    pub public_url: String,
+    /// Messages per page.
+    pub page_size: u64,
+    /// Seconds a graceful shutdown waits.
+    pub shutdown_grace_secs: u64,
+}
+
+/// The message-ingest service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Webhook HTTP listen address.
+    pub listen: SocketAddr,
+    /// gRPC listen address.
+    pub grpc_listen: SocketAddr,
+    /// Public URL providers call.
+    pub public_url: String,
+    /// Largest accepted webhook body.
+    pub max_body_bytes: usize,
+    /// Allowed clock difference for signed timestamps.
+    pub signature_tolerance_secs: u64,
+    /// Seconds a graceful shutdown waits.
+    pub shutdown_grace_secs: u64,
+    /// Per-provider secrets.
+    pub providers: ProvidersSettings,
+}
+
+/// Secrets per provider; a provider without a secret is disabled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersSettings {
+    /// Our own signed JSON webhook.
+    pub generic: GenericProviderSettings,
+}
+
+/// The generic provider.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenericProviderSettings {
+    /// HMAC-SHA256 key; empty disables the route.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for GenericProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenericProviderSettings")
+            .field("secret", &redacted(&self.secret))
+            .finish()
+    }
+}
+
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        "<unset>"
+    } else {
+        "<redacted>"
+    }
+}
+
+/// The captcha-verification service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaSettings {
+    /// HTTP listen address (`/siteverify`, health).
+    pub listen: SocketAddr,
+    /// gRPC listen address.
+    pub grpc_listen: SocketAddr,
+    /// Seconds a graceful shutdown waits.
+    pub shutdown_grace_secs: u64,
+}
+
+/// The log-retention service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// HTTP listen address (health only).
+    pub listen: SocketAddr,
+    /// gRPC listen address.
+    pub grpc_listen: SocketAddr,
+    /// Days server logs are kept.
+    pub retention_days: u32,
+    /// Seconds a graceful shutdown waits.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Settings {
+    /// Loads defaults < `file` (when it exists, or always when `required`) < env.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let (path, required) = match file {
+            Some(path) => (path.to_path_buf(), true),
+            None => (PathBuf::from("cloudsms.toml"), false),
+        };
+        if required && !path.is_file() {
+            return Err(ConfigError::Invalid {
+                key: "--config",
+                reason: format!("file {} does not exist", path.display()),
+            });
+        }
+        let mut figment = Figment::from(Toml::string(DEFAULTS_TOML));
+        if path.is_file() {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Self::from_figment(
+            figment.merge(Env::prefixed("CLOUDSMS_").split("__").ignore(&["config"])),
+        )
+    }
+
+    /// Built-in defaults only (tests and tools start from these).
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULTS_TOML)))
+    }
+
+    /// Defaults overlaid with a TOML snippet (tests).
+    pub fn from_toml_overrides(toml: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string(toml)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self
+            .bus
+            .prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ConfigError::Invalid {
+                key: "bus.prefix",
+                reason: "only letters, digits and '_' are allowed".into(),
+            });
+        }
+        if self.bus.max_deliver < 1 {
+            return Err(ConfigError::Invalid {
+                key: "bus.max_deliver",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.cache.hot_list_len == 0 {
+            return Err(ConfigError::Invalid {
+                key: "cache.hot_list_len",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.gateway.page_size == 0 || self.gateway.page_size > 500 {
+            return Err(ConfigError::Invalid {
+                key: "gateway.page_size",
+                reason: "must be between 1 and 500".into(),
+            });
+        }
+        if self.retention.retention_days == 0 {
+            return Err(ConfigError::Invalid {
+                key: "retention.retention_days",
+                reason: "must be at least 1".into(),
+            });
+        }
+        for (key, url) in [
+            ("nats.url", &self.nats.url),
+            ("redis.url", &self.redis.url),
+            ("database.url", &self.database.url),
+        ] {
+            if !url.is_empty() && !url.contains("://") {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{url:?} is not a URL (scheme://...)"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL to use: the configured one, or SQLite in `data_dir`.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("cloudsms.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The OTLP endpoint: configured, else `OTEL_EXPORTER_OTLP_ENDPOINT`, else none.
+    pub fn otlp_endpoint(&self) -> Option<String> {
+        if !self.telemetry.otlp_endpoint.is_empty() {
+            return Some(self.telemetry.otlp_endpoint.clone());
+        }
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_embedded_mode() {
+        let s = Settings::defaults().unwrap();
+        assert!(s.nats.url.is_empty());
+        assert_eq!(s.gateway.listen.port(), 8080);
+        assert_eq!(s.ingest.listen.port(), 8081);
+        assert_eq!(s.ingest.grpc_listen.port(), 50051);
+        assert_eq!(s.captcha.grpc_listen.port(), 50052);
+        assert_eq!(s.captcha.listen.port(), 8082);
+        assert_eq!(s.retention.grpc_listen.port(), 50053);
+        assert_eq!(s.retention.retention_days, 183);
+        assert!(s.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "cloudsms.toml",
+                "[gateway]\nlisten = \"0.0.0.0:9000\"\n[nats]\nurl = \"nats://file:4222\"\n",
+            )?;
+            jail.set_env("CLOUDSMS_NATS__URL", "nats://env:4222");
+            jail.set_env("CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET", "s3cret");
+            let s = Settings::load(None).unwrap();
+            assert_eq!(s.gateway.listen.port(), 9000);
+            assert_eq!(s.nats.url, "nats://env:4222");
+            assert_eq!(s.ingest.providers.generic.secret, "s3cret");
+            assert!(
+                !format!("{s:?}").contains("s3cret"),
+                "secrets stay out of Debug"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_by_name() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CLOUDSMS_GATEWAY__LISTN", "0.0.0.0:1");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("listn"), "{err}");
+            Ok(())
+        });
+        let err = Settings::from_toml_overrides("[natz]\nurl='x'")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("natz"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Settings::from_toml_overrides("[redis]\nurl = \"localhost\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("redis.url"), "{err}");
+        let err = Settings::from_toml_overrides("[gateway]\nlisten = \"nope\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = Settings::from_toml_overrides("[bus]\nprefix = \"a.b\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bus.prefix"), "{err}");
+    }
+
+    #[test]
+    fn missing_explicit_config_file_is_an_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/cloudsms.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,4 @@
+//! sea-orm entities.
+
+pub mod message;
+pub mod number;

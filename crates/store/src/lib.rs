@@ -1,0 +1,349 @@
+#![doc = include_str!("../README.md")]
+
+pub mod entities;
+pub mod migration;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::E164;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
+    DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+use sea_orm_migration::MigratorTrait;
+
+pub use entities::message::Model as MessageRow;
+pub use entities::number::Model as NumberRow;
+use entities::{message, number};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or a statement failed.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    /// The database URL is not usable.
+    #[error("database.url: {0}")]
+    Url(String),
+    /// A number the operation needs is not registered.
+    #[error("number {0} is not registered")]
+    UnknownNumber(String),
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Receiving number.
+    pub number: E164,
+    /// Provider route.
+    pub provider: String,
+    /// Provider's message id.
+    pub provider_message_id: String,
+    /// Sender as given.
+    pub sender: String,
+    /// Text.
+    pub body: String,
+    /// Arrival time at the provider.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Result of an idempotent insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now.
+    New(MessageRow),
+    /// Already stored earlier (a provider retry or a redelivery).
+    Existing(MessageRow),
+}
+
+impl Inserted {
+    /// The stored row either way.
+    pub fn row(&self) -> &MessageRow {
+        match self {
+            Inserted::New(row) | Inserted::Existing(row) => row,
+        }
+    }
+}
+
+/// Position in a number's message list: messages strictly older than this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// `received_at` of the last message shown.
+    pub received_at: DateTime<Utc>,
+    /// Its id (tie-breaker).
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The cursor after `row`.
+    pub fn after(row: &MessageRow) -> Self {
+        Self {
+            received_at: row.received_at,
+            id: row.id,
+        }
+    }
+
+    /// Opaque text form for URLs: `<unix micros>_<id>`.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.received_at.timestamp_micros(), self.id)
+    }
+
+    /// Parses [`Cursor::encode`]'s form; `None` when malformed.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (micros, id) = raw.split_once('_')?;
+        Some(Self {
+            received_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// An active number with its latest activity, for the home page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberOverview {
+    /// The number.
+    pub number: NumberRow,
+    /// Newest message time, if any.
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Messages in the last 24 hours.
+    pub messages_last_day: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Activity {
+    number: String,
+    last_at: Option<DateTime<Utc>>,
+    recent: i64,
+}
+
+/// Handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (Postgres or SQLite). For SQLite the folder is created
+    /// and WAL mode switched on, so readers never block the writer.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or_default();
+            if let Some(parent) = std::path::Path::new(file).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| StoreError::Url(format!("{}: {e}", parent.display())))?;
+                }
+            }
+        } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(StoreError::Url(format!(
+                "unsupported scheme in {url:?}; use postgres:// or sqlite://"
+            )));
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(Ord::max(max_connections, 1))
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        }
+        Ok(Self { db })
+    }
+
+    /// The sea-orm connection, for crates with tables of their own.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies pending migrations; safe to run from several replicas.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    /// Registers `e164` (or re-activates it, updating a non-empty label).
+    pub async fn add_number(&self, e164: &E164, label: &str) -> Result<NumberRow, StoreError> {
+        let now = Utc::now();
+        number::Entity::insert(number::ActiveModel {
+            e164: Set(e164.as_str().to_owned()),
+            country: Set(e164.country().iso2.to_owned()),
+            label: Set(label.to_owned()),
+            active: Set(true),
+            created_at: Set(now),
+            retired_at: Set(None),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(number::Column::E164)
+                .update_columns([number::Column::Active, number::Column::RetiredAt])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        let mut row = self
+            .find_number(e164.as_str())
+            .await?
+            .ok_or_else(|| StoreError::UnknownNumber(e164.to_string()))?;
+        if !label.is_empty() && row.label != label {
+            let mut active: number::ActiveModel = row.clone().into();
+            active.label = Set(label.to_owned());
+            row = active.update(&self.db).await?;
+        }
+        Ok(row)
+    }
+
+    /// Retires a number: it stops receiving and is hidden. Its messages stay.
+    /// Returns false when it was not registered.
+    pub async fn retire_number(&self, e164: &E164) -> Result<bool, StoreError> {
+        let result = number::Entity::update_many()
+            .col_expr(number::Column::Active, Expr::value(false))
+            .col_expr(number::Column::RetiredAt, Expr::value(Some(Utc::now())))
+            .filter(number::Column::E164.eq(e164.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// A number by E.164, active or not.
+    pub async fn find_number(&self, e164: &str) -> Result<Option<NumberRow>, StoreError> {
+        Ok(number::Entity::find()
+            .filter(number::Column::E164.eq(e164))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Registered numbers ordered by country then number.
+    pub async fn list_numbers(&self, include_retired: bool) -> Result<Vec<NumberRow>, StoreError> {
+        let mut query = number::Entity::find()
+            .order_by_asc(number::Column::Country)
+            .order_by_asc(number::Column::E164);
+        if !include_retired {
+            query = query.filter(number::Column::Active.eq(true));
+        }
+        Ok(query.all(&self.db).await?)
+    }
+
+    /// Stores a message once: a second insert with the same
+    /// `(provider, provider_message_id)` returns the first row.
+    pub async fn insert_message(&self, new: NewMessage) -> Result<Inserted, StoreError> {
+        let model = message::ActiveModel {
+            number: Set(new.number.as_str().to_owned()),
+            provider: Set(new.provider.clone()),
+            provider_message_id: Set(new.provider_message_id.clone()),
+            sender: Set(new.sender),
+            body: Set(new.body),
+            received_at: Set(new.received_at),
+            stored_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        let inserted = message::Entity::insert(model)
+            .on_conflict(
+                OnConflict::columns([
+                    message::Column::Provider,
+                    message::Column::ProviderMessageId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_with_returning(&self.db)
+            .await;
+        match inserted {
+            Ok(row) => Ok(Inserted::New(row)),
+            Err(DbErr::RecordNotInserted) => {
+                let row = message::Entity::find()
+                    .filter(message::Column::Provider.eq(&new.provider))
+                    .filter(message::Column::ProviderMessageId.eq(&new.provider_message_id))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(DbErr::RecordNotInserted)?;
+                Ok(Inserted::Existing(row))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Newest messages of `number`, strictly older than `before` when given.
+    pub async fn recent_messages(
+        &self,
+        number: &str,
+        limit: u64,
+        before: Option<Cursor>,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let mut query = message::Entity::find().filter(message::Column::Number.eq(number));
+        if let Some(cursor) = before {
+            query = query.filter(
+                message::Column::ReceivedAt
+                    .lt(cursor.received_at)
+                    .or(message::Column::ReceivedAt
+                        .eq(cursor.received_at)
+                        .and(message::Column::Id.lt(cursor.id))),
+            );
+        }
+        Ok(query
+            .order_by_desc(message::Column::ReceivedAt)
+            .order_by_desc(message::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Newest messages across all numbers.
+    pub async fn latest_messages(&self, limit: u64) -> Result<Vec<MessageRow>, StoreError> {
+        Ok(message::Entity::find()
+            .order_by_desc(message::Column::ReceivedAt)
+            .order_by_desc(message::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Active numbers with their newest message time and 24-hour count.
+    pub async fn numbers_overview(&self) -> Result<Vec<NumberOverview>, StoreError> {
+        let numbers = self.list_numbers(false).await?;
+        let since = Utc::now() - chrono::Duration::hours(24);
+        let backend = self.db.get_database_backend();
+        let placeholder = if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        };
+        let sql = format!(
+            "SELECT number, MAX(received_at) AS last_at, \
+             SUM(CASE WHEN received_at >= {placeholder} THEN 1 ELSE 0 END) AS recent \
+             FROM messages GROUP BY number"
+        );
+        let activity = Activity::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [since.into()],
+        ))
+        .all(&self.db)
+        .await?;
+        let by_number: std::collections::HashMap<String, Activity> = activity
+            .into_iter()
+            .map(|a| (a.number.clone(), a))
+            .collect();
+        Ok(numbers
+            .into_iter()
+            .map(|number| {
+                let activity = by_number.get(&number.e164);
+                NumberOverview {
+                    last_message_at: activity.and_then(|a| a.last_at),
+                    messages_last_day: activity.map_or(0, |a| a.recent),
+                    number,
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,157 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Numbers {
+    Table,
+    Id,
+    E164,
+    Country,
+    Label,
+    Active,
+    CreatedAt,
+    RetiredAt,
+}
+
+#[derive(DeriveIden)]
+enum Messages {
+    Table,
+    Id,
+    Number,
+    Provider,
+    ProviderMessageId,
+    Sender,
+    Body,
+    ReceivedAt,
+    StoredAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Numbers::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Numbers::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Numbers::E164)
+                            .string_len(16)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Numbers::Country).string_len(2).not_null())
+                    .col(
+                        ColumnDef::new(Numbers::Label)
+                            .string_len(200)
+                            .not_null()
+                            .default(""),
+                    )
+                    .col(
+                        ColumnDef::new(Numbers::Active)
+                            .boolean()
+                            .not_null()
+                            .default(true),
+                    )
+                    .col(
+                        ColumnDef::new(Numbers::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Numbers::RetiredAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Messages::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Messages::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Messages::Number).string_len(16).not_null())
+                    .col(ColumnDef::new(Messages::Provider).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(Messages::ProviderMessageId)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Messages::Sender).string_len(64).not_null())
+                    .col(ColumnDef::new(Messages::Body).text().not_null())
+                    .col(
+                        ColumnDef::new(Messages::ReceivedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Messages::StoredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("messages_provider_id_key")
+                    .table(Messages::Table)
+                    .col(Messages::Provider)
+                    .col(Messages::ProviderMessageId)
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("messages_number_received_idx")
+                    .table(Messages::Table)
+                    .col(Messages::Number)
+                    .col(Messages::ReceivedAt)
+                    .col(Messages::Id)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("messages_received_idx")
+                    .table(Messages::Table)
+                    .col(Messages::ReceivedAt)
+                    .col(Messages::Id)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Messages::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Numbers::Table).to_owned())
+            .await
+    }
+}

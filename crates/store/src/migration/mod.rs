@@ -1,0 +1,16 @@
+//! Schema migrations, oldest first. One file per migration; the name comes
+//! from the file name. Never edit a migration that has shipped: add one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_numbers_and_messages;
+
+/// Runs the migrations of cloudsms.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_numbers_and_messages::Migration)]
+    }
+}

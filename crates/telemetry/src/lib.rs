@@ -1,0 +1,140 @@
+#![doc = include_str!("../README.md")]
+
+use std::collections::HashMap;
+
+use config::{LogFormat, Settings};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+/// Why telemetry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The log filter does not parse.
+    #[error("telemetry.log_filter: {0}")]
+    Filter(String),
+    /// The OTLP exporter could not be built (bad endpoint).
+    #[error("telemetry.otlp_endpoint: {0}")]
+    Exporter(String),
+}
+
+/// Flushes and shuts the tracer provider down when dropped.
+#[must_use = "dropping the guard stops trace export"]
+pub struct Guard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // Bounded by the batch processor's own timeout; a dead collector only costs that.
+        let _ = self.provider.shutdown();
+    }
+}
+
+/// Installs the global subscriber for `service` and returns the guard that
+/// flushes spans at exit. Must run inside a tokio runtime when OTLP is on.
+/// A second call (tests) keeps the first subscriber and still returns a guard.
+pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, TelemetryError> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives),
+        _ => EnvFilter::try_new(&settings.telemetry.log_filter),
+    }
+    .map_err(|e| TelemetryError::Filter(e.to_string()))?;
+
+    let resource = Resource::builder()
+        .with_service_name(service)
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("deployment.environment", settings.environment.clone()),
+        ])
+        .build();
+    let mut builder = SdkTracerProvider::builder().with_resource(resource);
+    if let Some(endpoint) = settings.otlp_endpoint() {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    // The exporter's own transport must not trace itself into a loop.
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service))
+        .with_filter(filter_fn(|meta| {
+            let target = meta.target();
+            !["h2", "hyper", "tonic", "tower", "opentelemetry", "sqlx"]
+                .iter()
+                .any(|noisy| target.starts_with(noisy))
+        }));
+    let fmt = match settings.telemetry.log_format {
+        LogFormat::Human => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
+    };
+    let _ = Registry::default()
+        .with(otel)
+        .with(fmt.with_filter(filter))
+        .try_init();
+    Ok(Guard { provider })
+}
+
+/// Installs a quiet subscriber for tests: output only when `TEST_LOG` is set.
+pub fn init_for_tests() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new(
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            ))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+struct MapInjector<'a>(&'a mut HashMap<String, String>);
+
+impl Injector for MapInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+}
+
+struct MapExtractor<'a>(&'a HashMap<String, String>);
+
+impl Extractor for MapExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+/// The current span's W3C trace context (`traceparent`, `tracestate`).
+pub fn inject_current() -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let cx = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&cx, &mut MapInjector(&mut map));
+    map
+}
+
+/// Parses a trace context from carried headers.
+pub fn extract(headers: &HashMap<String, String>) -> Context {
+    TraceContextPropagator::new().extract(&MapExtractor(headers))
+}
+
+/// Makes `span` a child of the trace carried in `headers` (no-op when absent).
+pub fn set_parent_from(span: &tracing::Span, headers: &HashMap<String, String>) {
+    let _ = span.set_parent(extract(headers));
+}

@@ -1,0 +1,200 @@
+//! `cloudsms`: every service as a subcommand, `all` for the whole site in one
+//! process, and the operator's commands (`migrate`, `numbers ...`).
+
+mod demo;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::Settings;
+use domain::E164;
+use platform::Infra;
+use tokio_util::sync::CancellationToken;
+
+/// cloudsms: receive SMS online.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file (default: ./cloudsms.toml when present).
+    #[arg(long, global = true, env = "CLOUDSMS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the visitor site (HTTP :8080).
+    Gateway,
+    /// Runs the webhooks (HTTP :8081, gRPC :50051) and the persister.
+    MessageIngest,
+    /// Runs the captcha service (HTTP :8082).
+    CaptchaVerification,
+    /// Runs the log-retention service (health on HTTP :8083).
+    LogRetention,
+    /// Runs every service in one process (embedded defaults when no URLs are set).
+    All {
+        /// Seeds demo numbers and feeds them realistic messages through the
+        /// real webhook path.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies database migrations and exits.
+    Migrate,
+    /// Manages the operator's numbers.
+    Numbers {
+        #[command(subcommand)]
+        action: NumbersAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumbersAction {
+    /// Registers a number (or re-activates a retired one).
+    Add {
+        /// E.164, e.g. +14155550123.
+        e164: String,
+        /// A note for operators (carrier, SIM slot...).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Lists numbers.
+    List {
+        /// Also show retired numbers.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Retires a number: it stops receiving and disappears from the site.
+    Retire {
+        /// E.164 of the number.
+        e164: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Gateway => {
+            let _t = telemetry::init(&settings, "gateway")?;
+            let listener = platform::bind(settings.gateway.listen).await?;
+            let shutdown = platform::shutdown_on_signal();
+            gateway::run(Infra::connect(settings).await?, listener, shutdown).await
+        }
+        Command::MessageIngest => {
+            let _t = telemetry::init(&settings, "message-ingest")?;
+            let listeners = message_ingest::Listeners {
+                http: platform::bind(settings.ingest.listen).await?,
+                grpc: platform::bind(settings.ingest.grpc_listen).await?,
+            };
+            let shutdown = platform::shutdown_on_signal();
+            message_ingest::run(Infra::connect(settings).await?, listeners, shutdown).await
+        }
+        Command::CaptchaVerification => {
+            let _t = telemetry::init(&settings, "captcha-verification")?;
+            let listener = platform::bind(settings.captcha.listen).await?;
+            let shutdown = platform::shutdown_on_signal();
+            captcha_verification::run(Infra::connect(settings).await?, listener, shutdown).await
+        }
+        Command::LogRetention => {
+            let _t = telemetry::init(&settings, "log-retention")?;
+            let listener = platform::bind(settings.retention.listen).await?;
+            let shutdown = platform::shutdown_on_signal();
+            log_retention::run(Infra::connect(settings).await?, listener, shutdown).await
+        }
+        Command::All { demo } => {
+            if demo && settings.ingest.providers.generic.secret.is_empty() {
+                // The demo signs its own webhooks; a fresh key per run, never a fixed one.
+                settings.ingest.providers.generic.secret = demo::random_secret();
+            }
+            let _t = telemetry::init(&settings, "cloudsms")?;
+            run_all(settings, demo, platform::shutdown_on_signal()).await
+        }
+        Command::Migrate => {
+            let store = connect_store(&settings).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Numbers { action } => numbers(&settings, action).await,
+    }
+}
+
+async fn connect_store(settings: &Settings) -> anyhow::Result<store::Store> {
+    let url = settings.database_url();
+    store::Store::connect(&url, 2)
+        .await
+        .with_context(|| format!("database {}", platform::redact_url(&url)))
+}
+
+async fn numbers(settings: &Settings, action: NumbersAction) -> anyhow::Result<()> {
+    let store = connect_store(settings).await?;
+    store.migrate().await?;
+    match action {
+        NumbersAction::Add { e164, label } => {
+            let number = E164::parse(&e164).with_context(|| format!("{e164:?}"))?;
+            let row = store.add_number(&number, &label).await?;
+            println!("added {} ({})", row.e164, number.country().name);
+        }
+        NumbersAction::List { all } => {
+            for row in store.list_numbers(all).await? {
+                let state = if row.active { "active" } else { "retired" };
+                println!("{}\t{}\t{}\t{}", row.e164, row.country, state, row.label);
+            }
+        }
+        NumbersAction::Retire { e164 } => {
+            let number = E164::parse(&e164).with_context(|| format!("{e164:?}"))?;
+            if store.retire_number(&number).await? {
+                println!("retired {number}");
+            } else {
+                anyhow::bail!("{number} is not registered");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every service in one process, sharing one bus, cache and store.
+async fn run_all(
+    settings: Settings,
+    demo: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let gateway_listener = platform::bind(settings.gateway.listen).await?;
+    let ingest = message_ingest::Listeners {
+        http: platform::bind(settings.ingest.listen).await?,
+        grpc: platform::bind(settings.ingest.grpc_listen).await?,
+    };
+    let captcha_listener = platform::bind(settings.captcha.listen).await?;
+    let retention_listener = platform::bind(settings.retention.listen).await?;
+    let ingest_addr = ingest.http.local_addr()?;
+    let site = gateway_listener.local_addr()?;
+    let infra = Infra::connect(settings).await?;
+    tracing::info!("site at http://{site}");
+
+    let demo_task = demo.then(|| {
+        let infra = infra.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(err) = demo::run(&infra, ingest_addr, shutdown).await {
+                tracing::error!(error = %err, "demo feeder stopped");
+            }
+        })
+    });
+    let (g, i, c, r) = tokio::join!(
+        gateway::run(infra.clone(), gateway_listener, shutdown.clone()),
+        message_ingest::run(infra.clone(), ingest, shutdown.clone()),
+        captcha_verification::run(infra.clone(), captcha_listener, shutdown.clone()),
+        log_retention::run(infra.clone(), retention_listener, shutdown.clone()),
+    );
+    if let Some(task) = demo_task {
+        task.abort();
+    }
+    g?;
+    i?;
+    c?;
+    r?;
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! `gateway`: serves the visitor site.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The cloudsms visitor site.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration file (default: ./cloudsms.toml when present).
+    #[arg(long, env = "CLOUDSMS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = config::Settings::load(args.config.as_deref())?;
+    let _telemetry = telemetry::init(&settings, "gateway")?;
+    let shutdown = platform::shutdown_on_signal();
+    let listener = platform::bind(settings.gateway.listen).await?;
+    let infra = platform::Infra::connect(settings).await?;
+    gateway::run(infra, listener, shutdown).await
+}

@@ -1,0 +1,25 @@
+//! `log-retention`: runs the service on its own.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The cloudsms log-retention service.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration file (default: ./cloudsms.toml when present).
+    #[arg(long, env = "CLOUDSMS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = config::Settings::load(args.config.as_deref())?;
+    let _telemetry = telemetry::init(&settings, "log-retention")?;
+    let shutdown = platform::shutdown_on_signal();
+    let listener = platform::bind(settings.retention.listen).await?;
+    let infra = platform::Infra::connect(settings).await?;
+    log_retention::run(infra, listener, shutdown).await
+}

@@ -1,0 +1,118 @@
+//! What every provider route does once it has verified and parsed an SMS.
+
+use std::sync::Arc;
+
+use bus::Bus;
+use chrono::{DateTime, Utc};
+use domain::E164;
+use proto::events::v1::SmsReceived;
+use store::Store;
+
+use crate::error::IngestError;
+
+/// Shared state of the webhook routes.
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated settings.
+    pub settings: Arc<config::Settings>,
+    /// Where accepted SMS go.
+    pub bus: Bus,
+    /// Number registry.
+    pub store: Store,
+}
+
+impl AppState {
+    /// State from the process's infrastructure.
+    pub fn new(infra: &platform::Infra) -> Self {
+        Self {
+            settings: infra.settings.clone(),
+            bus: infra.bus.clone(),
+            store: infra.store.clone(),
+        }
+    }
+}
+
+/// An SMS as a provider described it, before normalisation.
+#[derive(Debug, Clone)]
+pub struct InboundSms {
+    /// Provider route name.
+    pub provider: &'static str,
+    /// Provider's message id.
+    pub provider_message_id: String,
+    /// Receiving number as sent.
+    pub to: String,
+    /// Sender as sent.
+    pub from: String,
+    /// Text.
+    pub body: String,
+    /// Arrival time, when the provider says.
+    pub received_at: Option<DateTime<Utc>>,
+    /// Segments, when the provider says.
+    pub segments: u32,
+}
+
+/// Result of accepting an SMS.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// Our event id.
+    pub event_id: String,
+    /// The bus had already accepted this provider message id.
+    pub duplicate: bool,
+}
+
+/// Longest provider message id we store.
+const MAX_ID_LEN: usize = 128;
+/// Longest sender we store.
+const MAX_SENDER_LEN: usize = 64;
+
+/// Validates `sms`, checks the number is registered, publishes `SmsReceived`
+/// and returns once the bus acknowledged it.
+pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, IngestError> {
+    let id = sms.provider_message_id.trim();
+    if id.is_empty() || id.chars().count() > MAX_ID_LEN {
+        return Err(IngestError::BadRequest(format!(
+            "id: must be 1 to {MAX_ID_LEN} characters"
+        )));
+    }
+    let from = sms.from.trim();
+    if from.is_empty() || from.chars().count() > MAX_SENDER_LEN {
+        return Err(IngestError::BadRequest(format!(
+            "from: must be 1 to {MAX_SENDER_LEN} characters"
+        )));
+    }
+    let to = E164::parse(&sms.to).map_err(|e| IngestError::Unprocessable(format!("to: {e}")))?;
+    let registered = state
+        .store
+        .find_number(to.as_str())
+        .await
+        .map_err(|e| IngestError::Unavailable(format!("number registry unavailable: {e}")))?;
+    if !registered.is_some_and(|n| n.active) {
+        return Err(IngestError::Unprocessable(format!(
+            "to: {to} is not a number of this site"
+        )));
+    }
+    let now = Utc::now();
+    let event = SmsReceived {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        provider: sms.provider.to_owned(),
+        provider_message_id: id.to_owned(),
+        to: to.as_str().to_owned(),
+        from: from.to_owned(),
+        body: sms.body,
+        received_at: Some(proto::timestamp_from_unix_millis(
+            sms.received_at.unwrap_or(now).timestamp_millis(),
+        )),
+        accepted_at: Some(proto::timestamp_from_unix_millis(now.timestamp_millis())),
+        segments: sms.segments,
+    };
+    let published = state.bus.publish(&event).await.map_err(|e| {
+        IngestError::Unavailable(format!("message bus unavailable, retry later ({e})"))
+    })?;
+    if published.duplicate {
+        tracing::info!(provider = sms.provider, "provider retry dropped by dedupe");
+    }
+    Ok(Accepted {
+        event_id: event.event_id,
+        duplicate: published.duplicate,
+    })
+}

@@ -1,0 +1,56 @@
+//! message-ingest: provider webhooks in, verified `SmsReceived` events out,
+//! and the persister that stores them.
+//!
+//! - `providers/`: one module per provider: signature check and parsing.
+//! - `accept`: what every route does with a parsed SMS (number check, publish).
+//! - `persister`: the durable consumer that stores, caches and announces.
+//! - `grpc`: `cloudsms.ingest.v1.IngestService` for trusted producers.
+
+pub mod accept;
+pub mod error;
+pub mod grpc;
+pub mod persister;
+pub mod providers;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use platform::{Infra, Readiness};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Listeners of the service, bound by the caller (tests bind port 0).
+pub struct Listeners {
+    /// Webhooks and health.
+    pub http: TcpListener,
+    /// `IngestService`.
+    pub grpc: TcpListener,
+}
+
+/// The webhook router (also used in-process by tests and the demo).
+pub fn router(infra: &Infra) -> Router {
+    let state = accept::AppState::new(infra);
+    Router::new()
+        .merge(providers::routes())
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(infra.settings.ingest.max_body_bytes))
+        .merge(platform::health_routes(Readiness::all(infra)))
+}
+
+/// Runs the webhook server, the gRPC server and the persister until `shutdown`.
+pub async fn run(
+    infra: Infra,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(infra.settings.ingest.shutdown_grace_secs);
+    let http = platform::serve(listeners.http, router(&infra), shutdown.clone(), grace);
+    let grpc = grpc::serve(&infra, listeners.grpc, shutdown.clone());
+    let persister = persister::run(infra.clone(), shutdown.clone());
+    let (http, grpc, persister) = tokio::join!(http, grpc, persister);
+    http?;
+    grpc?;
+    persister?;
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! `message-ingest`: runs the webhook server, gRPC server and persister.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Provider webhooks in, stored messages out.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration file (default: ./cloudsms.toml when present).
+    #[arg(long, env = "CLOUDSMS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = config::Settings::load(args.config.as_deref())?;
+    let _telemetry = telemetry::init(&settings, "message-ingest")?;
+    let shutdown = platform::shutdown_on_signal();
+    let listeners = message_ingest::Listeners {
+        http: platform::bind(settings.ingest.listen).await?,
+        grpc: platform::bind(settings.ingest.grpc_listen).await?,
+    };
+    let infra = platform::Infra::connect(settings).await?;
+    message_ingest::run(infra, listeners, shutdown).await
+}
