@@ -20,6 +20,7 @@ services: ## Start NATS (JetStream), Redis and Postgres on loopback when not up 
 	bash scripts/services.sh
 
 test: services ## Run every test: unit, and end-to-end in embedded and distributed mode
+	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

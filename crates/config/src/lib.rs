@@ -345,7 +345,7 @@ impl Settings {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)] // figment::Jail's signature
 mod tests {
     use super::*;
     use figment::Jail;

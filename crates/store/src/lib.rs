@@ -131,11 +131,11 @@ impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or_default();
-            if let Some(parent) = std::path::Path::new(file).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| StoreError::Url(format!("{}: {e}", parent.display())))?;
-                }
+            if let Some(parent) = std::path::Path::new(file).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Url(format!("{}: {e}", parent.display())))?;
             }
         } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             return Err(StoreError::Url(format!(
