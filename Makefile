@@ -1,8 +1,9 @@
 # cloudsms: `make run` serves the demo site, `make test` runs every test.
 SHELL := /bin/bash
 CARGO ?= cargo
+export ORACLE_PYTHON ?= $(or $(ORACLES_VENV),/var/tmp/cloudsms-oracles)/bin/python
 
-.PHONY: help run build release test test-unit lint fmt bench services
+.PHONY: help run build release test lint fmt bench services oracles
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,7 +20,10 @@ release: ## Build every binary (release)
 services: ## Start NATS (JetStream), Redis and Postgres on loopback when not up (installs them when root)
 	bash scripts/services.sh
 
-test: services ## Run every test: unit, and end-to-end in embedded and distributed mode
+oracles: ## Install the providers' SDKs used as signature oracles by the tests
+	bash scripts/oracles.sh
+
+test: services oracles ## Run every test: unit, and end-to-end in embedded and distributed mode
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \

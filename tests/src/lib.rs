@@ -4,8 +4,8 @@
 //! prefix and key prefix so tests never collide.
 //!
 //! Where the infrastructure lives (defaults are the standard loopback ports):
-//! `CLOUDSMS_TEST_NATS_URL`, `CLOUDSMS_TEST_REDIS_URL`,
-//! `CLOUDSMS_TEST_POSTGRES_URL` (an admin URL; a database is created per test).
+//! `TEST_NATS_URL`, `TEST_REDIS_URL`,
+//! `TEST_POSTGRES_URL` (an admin URL; a database is created per test).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::time::Duration;
@@ -32,18 +32,18 @@ fn env_or(name: &str, default: &str) -> String {
 
 /// NATS URL for tests.
 pub fn nats_url() -> String {
-    env_or("CLOUDSMS_TEST_NATS_URL", "nats://127.0.0.1:4222")
+    env_or("TEST_NATS_URL", "nats://127.0.0.1:4222")
 }
 
 /// Redis URL for tests.
 pub fn redis_url() -> String {
-    env_or("CLOUDSMS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+    env_or("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 }
 
 /// Postgres admin URL for tests.
 pub fn postgres_admin_url() -> String {
     env_or(
-        "CLOUDSMS_TEST_POSTGRES_URL",
+        "TEST_POSTGRES_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
     )
 }
@@ -60,6 +60,11 @@ pub struct Isolation {
 impl Isolation {
     /// Fresh settings for `mode`: own database, stream prefix, key prefix, secret.
     pub async fn new(mode: Mode) -> Self {
+        Self::with_overrides(mode, "").await
+    }
+
+    /// As [`Isolation::new`], then `overrides` (TOML) on top.
+    pub async fn with_overrides(mode: Mode, overrides: &str) -> Self {
         telemetry::init_for_tests();
         let dir = tempfile::tempdir().unwrap();
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -99,7 +104,7 @@ impl Isolation {
              [ingest.providers.generic]\nsecret = \"{secret}\"\n",
             dir = dir.path().display(),
         );
-        let settings = Settings::from_toml_overrides(&toml).unwrap();
+        let settings = Settings::from_toml_layers(&[&toml, overrides]).unwrap();
         Self {
             settings,
             dir,
@@ -169,7 +174,11 @@ impl TestApp {
 
     /// Spawns gateway and message-ingest's webhook server, with or without the persister.
     pub async fn spawn_with(mode: Mode, persister: bool) -> Self {
-        let isolation = Isolation::new(mode).await;
+        Self::spawn_isolated(Isolation::new(mode).await, mode, persister).await
+    }
+
+    /// Spawns on prepared isolation (custom settings).
+    pub async fn spawn_isolated(isolation: Isolation, mode: Mode, persister: bool) -> Self {
         let infra = Infra::connect(isolation.settings.clone()).await.unwrap();
         let gateway_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ingest_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -400,4 +409,64 @@ pub fn unescape_html(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+impl TestApp {
+    /// Spawns gateway and message-ingest (with persister) with `overrides`
+    /// (TOML, e.g. provider secrets) on top of the test settings.
+    pub async fn spawn_with_config(mode: Mode, overrides: &str) -> Self {
+        Self::spawn_isolated(Isolation::with_overrides(mode, overrides).await, mode, true).await
+    }
+
+    /// Polls the database until the provider message id is stored; panics after 20 s.
+    pub async fn wait_for_provider_message(
+        &self,
+        e164: &str,
+        provider_message_id: &str,
+    ) -> store::MessageRow {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(row) = self
+                .stored(e164)
+                .await
+                .into_iter()
+                .find(|r| r.provider_message_id == provider_message_id)
+            {
+                return row;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{provider_message_id} not stored for {e164} after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The Python interpreter that has the providers' SDKs (`make oracles`).
+pub fn oracle_python() -> String {
+    std::env::var("ORACLE_PYTHON")
+        .unwrap_or_else(|_| "/var/tmp/cloudsms-oracles/bin/python".to_owned())
+}
+
+/// Runs `script` with the oracle interpreter, `args` as `sys.argv[1:]`, and
+/// returns its stdout without the trailing newline. Panics with the script's
+/// stderr when it fails, or with a hint when the SDKs are not installed.
+pub fn oracle(script: &str, args: &[&str]) -> String {
+    let python = oracle_python();
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python} ({e}): run `make oracles` first"));
+    assert!(
+        out.status.success(),
+        "oracle script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end_matches(['\n', '\r'])
+        .to_owned()
 }

@@ -180,20 +180,147 @@ pub struct IngestSettings {
 pub struct ProvidersSettings {
     /// Our own signed JSON webhook.
     pub generic: GenericProviderSettings,
+    /// Twilio Programmable Messaging.
+    pub twilio: TwilioSettings,
+    /// Vonage SMS API.
+    pub vonage: VonageSettings,
+    /// Telnyx Messaging.
+    pub telnyx: TelnyxSettings,
+    /// Plivo.
+    pub plivo: PlivoSettings,
+    /// The Android SMS Gateway app (capcom6/android-sms-gateway).
+    pub sms_gateway: SmsGatewaySettings,
+    /// httpSMS.
+    pub httpsms: HttpsmsSettings,
+    /// Jasmin SMS gateway.
+    pub jasmin: JasminSettings,
 }
 
-/// The generic provider.
+macro_rules! secret_settings {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: String,)+
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &redacted(&self.$field)))+
+                    .finish()
+            }
+        }
+    };
+}
+
+secret_settings!(
+    /// The generic provider.
+    GenericProviderSettings {
+        /// HMAC-SHA256 key; empty disables the route.
+        secret
+    }
+);
+secret_settings!(
+    /// Twilio: requests are signed with the account's auth token.
+    TwilioSettings {
+        /// Auth token; empty disables the route.
+        auth_token
+    }
+);
+secret_settings!(
+    /// Telnyx: requests are signed with Ed25519.
+    TelnyxSettings {
+        /// The account's public key (base64), from the Telnyx portal; empty disables the route.
+        public_key
+    }
+);
+secret_settings!(
+    /// Plivo: requests are signed with the account's auth token (V3 signature).
+    PlivoSettings {
+        /// Auth token; empty disables the route.
+        auth_token
+    }
+);
+secret_settings!(
+    /// Android SMS Gateway: webhooks signed with the app's signing key.
+    SmsGatewaySettings {
+        /// Signing key set in the app; empty disables the route.
+        signing_key
+    }
+);
+secret_settings!(
+    /// httpSMS: webhooks carry an HS256 JWT signed with this key.
+    HttpsmsSettings {
+        /// Webhook signing key; empty disables the route.
+        signing_key
+    }
+);
+
+/// Vonage SMS API: signed webhooks.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GenericProviderSettings {
-    /// HMAC-SHA256 key; empty disables the route.
-    pub secret: String,
+pub struct VonageSettings {
+    /// Signature secret from the Vonage dashboard; empty disables the route.
+    pub signature_secret: String,
+    /// How `sig` is computed, as set in the dashboard.
+    pub signature_method: VonageSignatureMethod,
 }
 
-impl std::fmt::Debug for GenericProviderSettings {
+impl std::fmt::Debug for VonageSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GenericProviderSettings")
-            .field("secret", &redacted(&self.secret))
+        f.debug_struct("VonageSettings")
+            .field("signature_secret", &redacted(&self.signature_secret))
+            .field("signature_method", &self.signature_method)
+            .finish()
+    }
+}
+
+/// Vonage's signature methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VonageSignatureMethod {
+    /// Legacy: MD5 of the parameters followed by the secret.
+    Md5hash,
+    /// HMAC-MD5.
+    Md5,
+    /// HMAC-SHA1.
+    Sha1,
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+/// Jasmin: no signature; authenticated by a shared secret and/or basic auth.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JasminSettings {
+    /// Shared secret expected in the `secret` query parameter; empty: not used.
+    pub shared_secret: String,
+    /// Basic-auth user; empty: not used.
+    pub username: String,
+    /// Basic-auth password.
+    pub password: String,
+    /// Client addresses allowed to call (IPs or CIDRs); empty: any.
+    pub allowed_ips: Vec<String>,
+}
+
+impl JasminSettings {
+    /// True when some credential is configured (otherwise the route is off).
+    pub fn enabled(&self) -> bool {
+        !self.shared_secret.is_empty() || !self.username.is_empty()
+    }
+}
+
+impl std::fmt::Debug for JasminSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JasminSettings")
+            .field("shared_secret", &redacted(&self.shared_secret))
+            .field("username", &self.username)
+            .field("password", &redacted(&self.password))
+            .field("allowed_ips", &self.allowed_ips)
             .finish()
     }
 }
@@ -261,7 +388,17 @@ impl Settings {
 
     /// Defaults overlaid with a TOML snippet (tests).
     pub fn from_toml_overrides(toml: &str) -> Result<Self, ConfigError> {
-        Self::from_figment(Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string(toml)))
+        Self::from_toml_layers(&[toml])
+    }
+
+    /// Defaults overlaid with TOML snippets, later ones winning (tests).
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Self, ConfigError> {
+        let figment = layers
+            .iter()
+            .fold(Figment::from(Toml::string(DEFAULTS_TOML)), |f, layer| {
+                f.merge(Toml::string(layer))
+            });
+        Self::from_figment(figment)
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -367,6 +504,7 @@ mod tests {
     #[test]
     fn file_overrides_defaults_and_env_overrides_file() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "cloudsms.toml",
                 "[gateway]\nlisten = \"0.0.0.0:9000\"\n[nats]\nurl = \"nats://file:4222\"\n",
@@ -388,6 +526,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected_by_name() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("CLOUDSMS_GATEWAY__LISTN", "0.0.0.0:1");
             let err = Settings::load(None).unwrap_err().to_string();
             assert!(err.contains("listn"), "{err}");

@@ -18,6 +18,15 @@ pub enum IngestError {
     /// Well-formed, but cannot be delivered (unknown number...).
     #[error("{0}")]
     Unprocessable(String),
+    /// The body is larger than `ingest.max_body_bytes`.
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The request's content type is not what the provider sends.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// No such endpoint.
+    #[error("no such endpoint")]
+    NoRoute,
     /// A dependency is down; the provider should retry.
     #[error("{0}")]
     Unavailable(String),
@@ -30,6 +39,9 @@ impl IngestError {
             IngestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::NoRoute => StatusCode::NOT_FOUND,
+            IngestError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

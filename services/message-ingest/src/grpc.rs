@@ -55,6 +55,9 @@ impl IngestService for Service {
             IngestError::BadRequest(msg) | IngestError::Unprocessable(msg) => {
                 Status::invalid_argument(msg)
             }
+            other @ (IngestError::TooLarge(_)
+            | IngestError::NoRoute
+            | IngestError::UnsupportedMediaType(_)) => Status::invalid_argument(other.to_string()),
         })?;
         Ok(Response::new(SubmitSmsResponse {
             event_id: accepted.event_id,

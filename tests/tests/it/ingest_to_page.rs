@@ -157,6 +157,22 @@ async fn malformed_input_gets_a_clear_400_or_422(mode: Mode) {
     let resp = app.send_sms(NUMBER, "x", "y", "").await;
     assert_eq!(resp.status(), 400);
 
+    let huge = "x".repeat(70_000);
+    let resp = app.send_sms(NUMBER, "x", &huge, "huge").await;
+    assert_eq!(resp.status(), 413);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "body larger than 65536 bytes");
+
+    let resp = app
+        .client
+        .post(format!("{}/webhooks/nope", app.ingest_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "no such endpoint");
+
     let (status, _) = app.get("/numbers/not-a-number").await;
     assert_eq!(status, 404);
     let (status, _) = app.get("/numbers/+12025550100").await;

@@ -1,5 +1,13 @@
 //! End-to-end tests of cloudsms: one binary, a module per capability.
 #![allow(clippy::unwrap_used)]
 
+mod bus_outage;
 mod ingest_to_page;
 mod processes;
+mod provider_httpsms;
+mod provider_jasmin;
+mod provider_plivo;
+mod provider_sms_gateway;
+mod provider_telnyx;
+mod provider_twilio;
+mod provider_vonage;

@@ -203,6 +203,7 @@ async fn send_and_see(client: &reqwest::Client, iso: &Isolation, ports: &Ports, 
             "http://127.0.0.1:{}/webhooks/generic",
             ports.ingest
         ))
+        .header("content-type", "application/json")
         .header("x-cloudsms-timestamp", ts.to_string())
         .header("x-cloudsms-signature", signature)
         .body(body)

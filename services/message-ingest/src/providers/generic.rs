@@ -4,6 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
@@ -112,7 +113,15 @@ pub fn verify(
 
 /// `POST /webhooks/generic`.
 #[tracing::instrument(name = "POST /webhooks/generic", skip_all, fields(otel.kind = "server", provider = "generic"))]
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match super::body_or_413(body, state.settings.ingest.max_body_bytes) {
+        Ok(body) => body,
+        Err(err) => return err.into_response(),
+    };
     match handle_inner(&state, &headers, &body).await {
         Ok(accepted) => (
             StatusCode::ACCEPTED,
@@ -137,6 +146,7 @@ async fn handle_inner(
     if secret.is_empty() {
         return Err(IngestError::ProviderDisabled("generic"));
     }
+    super::require_content_type(headers, &["application/json"])?;
     verify(
         secret,
         headers,

@@ -1,0 +1,1 @@
+//! Provider httpsms: tests arrive with the provider.

@@ -1,0 +1,1 @@
+//! Provider jasmin: tests arrive with the provider.

@@ -1,0 +1,1 @@
+//! Provider plivo: tests arrive with the provider.

@@ -1,0 +1,1 @@
+//! Provider sms_gateway: tests arrive with the provider.

@@ -1,0 +1,1 @@
+//! Provider telnyx: tests arrive with the provider.

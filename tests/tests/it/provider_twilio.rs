@@ -1,0 +1,1 @@
+//! Provider twilio: tests arrive with the provider.

@@ -1,0 +1,1 @@
+//! Provider vonage: tests arrive with the provider.
