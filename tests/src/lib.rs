@@ -147,6 +147,8 @@ pub struct TestApp {
     pub gateway_url: String,
     /// `http://127.0.0.1:<port>` of message-ingest's webhooks.
     pub ingest_url: String,
+    /// `http://127.0.0.1:<port>` of message-ingest's gRPC `IngestService`.
+    pub grpc_url: String,
     /// HTTP client.
     pub client: reqwest::Client,
     shutdown: CancellationToken,
@@ -182,6 +184,8 @@ impl TestApp {
         let infra = Infra::connect(isolation.settings.clone()).await.unwrap();
         let gateway_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ingest_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc_url = format!("http://{}", grpc_listener.local_addr().unwrap());
         let gateway_url = format!("http://{}", gateway_listener.local_addr().unwrap());
         let ingest_url = format!("http://{}", ingest_listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -191,6 +195,11 @@ impl TestApp {
                 gateway_listener,
                 shutdown.clone(),
             )),
+            tokio::spawn({
+                let infra = infra.clone();
+                let shutdown = shutdown.clone();
+                async move { message_ingest::grpc::serve(&infra, grpc_listener, shutdown).await }
+            }),
             tokio::spawn({
                 let router = message_ingest::router(&infra);
                 let shutdown = shutdown.clone();
@@ -206,6 +215,7 @@ impl TestApp {
             infra,
             gateway_url,
             ingest_url,
+            grpc_url,
             client: reqwest::Client::new(),
             shutdown,
             persister_shutdown: CancellationToken::new(),

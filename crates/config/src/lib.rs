@@ -170,6 +170,12 @@ pub struct IngestSettings {
     pub signature_tolerance_secs: u64,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+    /// Register unknown receiving numbers on first message instead of rejecting them.
+    pub auto_register_numbers: bool,
+    /// Bearer token for `IngestService`; empty disables the gRPC API.
+    pub grpc_token: Secret,
+    /// Most messages in one `IngestService/Submit` batch.
+    pub max_batch: usize,
     /// Per-provider secrets.
     pub providers: ProvidersSettings,
 }
@@ -322,6 +328,35 @@ impl std::fmt::Debug for JasminSettings {
             .field("password", &redacted(&self.password))
             .field("allowed_ips", &self.allowed_ips)
             .finish()
+    }
+}
+
+/// A secret value: deserialised as a plain string, never shown by `Debug`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when unset.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(redacted(&self.0))
     }
 }
 

@@ -86,10 +86,28 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         .find_number(to.as_str())
         .await
         .map_err(|e| IngestError::Unavailable(format!("number registry unavailable: {e}")))?;
-    if !registered.is_some_and(|n| n.active) {
-        return Err(IngestError::Unprocessable(format!(
-            "to: {to} is not a number of this site"
-        )));
+    match registered {
+        Some(number) if number.active => {}
+        Some(_) => {
+            return Err(IngestError::Unprocessable(format!(
+                "to: {to} is retired and no longer receives messages"
+            )));
+        }
+        None if state.settings.ingest.auto_register_numbers => {
+            state
+                .store
+                .add_number(&to, "auto-registered")
+                .await
+                .map_err(|e| {
+                    IngestError::Unavailable(format!("number registry unavailable: {e}"))
+                })?;
+            tracing::info!(country = to.country().iso2, "number auto-registered");
+        }
+        None => {
+            return Err(IngestError::Unprocessable(format!(
+                "to: {to} is not a number of this site"
+            )));
+        }
     }
     let now = Utc::now();
     let event = SmsReceived {

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod bus_outage;
+mod grpc_ingest;
 mod ingest_to_page;
+mod number_registry;
 mod processes;
 mod provider_httpsms;
 mod provider_jasmin;

@@ -1,0 +1,51 @@
+//! Only registered numbers receive; retired ones stop; auto-registration when configured.
+
+use cloudsms_tests::{Mode, TestApp, both_modes};
+
+async fn retired_numbers_stop_receiving_and_disappear(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let number = "+447700900872";
+    app.add_number(number).await;
+    assert_eq!(
+        app.send_sms(number, "Bank", "before retiring", "r-1")
+            .await
+            .status(),
+        202
+    );
+    app.wait_for_page(number, "before retiring").await;
+
+    let e164 = domain::E164::parse(number).unwrap();
+    assert!(app.infra.store.retire_number(&e164).await.unwrap());
+    let resp = app.send_sms(number, "Bank", "after retiring", "r-2").await;
+    assert_eq!(resp.status(), 422);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert!(err["error"].as_str().unwrap().contains("retired"), "{err}");
+    let (status, _) = app.get(&format!("/numbers/{number}")).await;
+    assert_eq!(status, 404);
+    let (_, home) = app.get("/").await;
+    assert!(!home.contains(number));
+    assert_eq!(app.stored(number).await.len(), 1, "old messages are kept");
+    app.stop().await;
+}
+both_modes!(retired_numbers_stop_receiving_and_disappear);
+
+async fn unknown_numbers_are_registered_when_configured(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, "[ingest]\nauto_register_numbers = true\n").await;
+    let number = "+61491570999";
+    assert_eq!(
+        app.send_sms(
+            number,
+            "Google",
+            "G-135790 is your Google verification code.",
+            "a-1"
+        )
+        .await
+        .status(),
+        202
+    );
+    app.wait_for_page(number, "G-135790").await;
+    let (_, home) = app.get("/").await;
+    assert!(home.contains("Australia"));
+    app.stop().await;
+}
+both_modes!(unknown_numbers_are_registered_when_configured);
