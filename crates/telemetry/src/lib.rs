@@ -8,6 +8,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -27,16 +28,20 @@ pub enum TelemetryError {
     Exporter(String),
 }
 
-/// Flushes and shuts the tracer provider down when dropped.
+/// Flushes and shuts the tracer and meter providers down when dropped.
 #[must_use = "dropping the guard stops trace export"]
 pub struct Guard {
     provider: SdkTracerProvider,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        // Bounded by the batch processor's own timeout; a dead collector only costs that.
+        // Bounded by the exporters' own timeouts; a dead collector only costs that.
         let _ = self.provider.shutdown();
+        if let Some(meters) = &self.meters {
+            let _ = meters.shutdown();
+        }
     }
 }
 
@@ -57,14 +62,26 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
             KeyValue::new("deployment.environment", settings.environment.clone()),
         ])
         .build();
-    let mut builder = SdkTracerProvider::builder().with_resource(resource);
+    let mut builder = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut meters = None;
     if let Some(endpoint) = settings.otlp_endpoint() {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
-            .with_endpoint(endpoint)
+            .with_endpoint(&endpoint)
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
         builder = builder.with_batch_exporter(exporter);
+        let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(&endpoint)
+            .build()
+            .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+        let meter_provider = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_periodic_exporter(metric_exporter)
+            .build();
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
+        meters = Some(meter_provider);
     }
     let provider = builder.build();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -86,7 +103,7 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
         .with(otel)
         .with(fmt.with_filter(filter))
         .try_init();
-    Ok(Guard { provider })
+    Ok(Guard { provider, meters })
 }
 
 /// Installs a quiet subscriber for tests: output only when `TEST_LOG` is set.

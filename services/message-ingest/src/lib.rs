@@ -9,6 +9,7 @@
 pub mod accept;
 pub mod error;
 pub mod grpc;
+pub mod metrics;
 pub mod persister;
 pub mod providers;
 
@@ -34,6 +35,7 @@ pub fn router(infra: &Infra) -> Router {
     Router::new()
         .merge(providers::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::count))
         .layer(DefaultBodyLimit::max(infra.settings.ingest.max_body_bytes))
         .merge(platform::health_routes(Readiness::all(infra)))
 }
