@@ -150,6 +150,8 @@ pub struct GatewaySettings {
     pub public_url: String,
     /// Messages per page.
     pub page_size: u64,
+    /// Send `Strict-Transport-Security` on responses served over TLS.
+    pub hsts: bool,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
 }
@@ -176,6 +178,9 @@ pub struct IngestSettings {
     pub grpc_token: Secret,
     /// Most messages in one `IngestService/Submit` batch.
     pub max_batch: usize,
+    /// Seconds a multi-part SMS waits for its missing parts before it is shown
+    /// with a marker where they belong.
+    pub concat_timeout_secs: u64,
     /// Per-provider secrets.
     pub providers: ProvidersSettings,
 }

@@ -10,6 +10,9 @@ pub enum PageError {
     /// Nothing at this address.
     #[error("{0}")]
     NotFound(String),
+    /// The request is malformed (a bad page link).
+    #[error("{0}")]
+    BadRequest(String),
     /// The database is unreachable.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -21,6 +24,7 @@ pub enum PageError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    layout: crate::pages::Layout,
     title: &'a str,
     detail: &'a str,
 }
@@ -31,6 +35,9 @@ impl IntoResponse for PageError {
             PageError::NotFound(detail) => {
                 (StatusCode::NOT_FOUND, "Page not found", detail.as_str())
             }
+            PageError::BadRequest(detail) => {
+                (StatusCode::BAD_REQUEST, "Bad request", detail.as_str())
+            }
             PageError::Unavailable(_) | PageError::Render(_) => {
                 tracing::error!(error = %self, "page failed");
                 (
@@ -40,9 +47,13 @@ impl IntoResponse for PageError {
                 )
             }
         };
-        let body = ErrorPage { title, detail }
-            .render()
-            .unwrap_or_else(|_| title.to_owned());
+        let body = ErrorPage {
+            layout: crate::pages::Layout::default(),
+            title,
+            detail,
+        }
+        .render()
+        .unwrap_or_else(|_| title.to_owned());
         (status, Html(body)).into_response()
     }
 }

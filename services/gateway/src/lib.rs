@@ -1,9 +1,15 @@
 //! gateway: the visitor site. Server-rendered pages read hot lists from the
 //! cache and fall back to the database; message bodies are always escaped
-//! (askama escapes every `{{ }}` in `.html` templates).
+//! (askama escapes every `{{ }}` in `.html` templates, the page script only
+//! uses `textContent`). New messages arrive live over Server-Sent Events.
 
+mod api;
+mod assets;
 mod error;
+mod live;
 mod pages;
+mod security;
+mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +21,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::PageError;
+pub use live::Live;
+pub use security::VISITOR_COOKIE;
 
 /// Shared state of the gateway's handlers.
 #[derive(Clone)]
@@ -25,19 +33,37 @@ pub struct AppState {
     pub store: store::Store,
     /// Hot lists.
     pub cache: Arc<dyn cache::HotCache>,
+    /// Live fan-out of new messages.
+    pub live: Live,
+}
+
+impl AppState {
+    /// State from the process's infrastructure, with its own live fan-out.
+    pub fn new(infra: &Infra) -> Self {
+        Self {
+            settings: infra.settings.clone(),
+            store: infra.store.clone(),
+            cache: infra.cache.clone(),
+            live: Live::default(),
+        }
+    }
 }
 
 /// The gateway's router.
-pub fn router(infra: &Infra) -> Router {
-    let state = AppState {
-        settings: infra.settings.clone(),
-        store: infra.store.clone(),
-        cache: infra.cache.clone(),
-    };
+pub fn router(infra: &Infra, state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
+        .route("/latest", get(pages::latest))
         .route("/numbers/{e164}", get(pages::number))
+        .route("/numbers/{e164}/events", get(live::events))
+        .route("/api/v1/numbers", get(api::numbers))
+        .route("/api/v1/numbers/{e164}/messages", get(api::messages))
+        .route("/static/{file}", get(assets::serve))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::layer,
+        ))
         .with_state(state)
         .merge(platform::health_routes(Readiness::all(infra)))
 }
@@ -49,6 +75,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
-    platform::serve(listener, router(&infra), shutdown, grace).await?;
+    let state = AppState::new(&infra);
+    state
+        .live
+        .spawn_forwarder(infra.bus.clone(), shutdown.clone());
+    platform::serve(listener, router(&infra, state), shutdown, grace).await?;
     Ok(())
 }

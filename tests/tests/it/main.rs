@@ -13,3 +13,4 @@ mod provider_sms_gateway;
 mod provider_telnyx;
 mod provider_twilio;
 mod provider_vonage;
+mod site;

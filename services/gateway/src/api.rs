@@ -1,0 +1,96 @@
+//! The JSON API (`/api/v1/...`).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::pages::{PageQuery, page_of, parse_before, registered_number};
+use crate::views::MessageJson;
+use crate::{AppState, PageError};
+
+/// JSON form of [`PageError`].
+pub struct ApiError(PageError);
+
+impl From<PageError> for ApiError {
+    fn from(err: PageError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self.0 {
+            PageError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            PageError::Unavailable(_) | PageError::Render(_) => {
+                tracing::error!(error = %self.0, "api request failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily unavailable".to_owned(),
+                )
+            }
+        };
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}
+
+/// A number in the API.
+#[derive(Serialize)]
+pub struct NumberJson {
+    e164: String,
+    country: &'static str,
+    country_name: &'static str,
+    last_message_at: Option<String>,
+    messages_last_day: i64,
+}
+
+/// `GET /api/v1/numbers`: active numbers with their activity.
+pub async fn numbers(State(state): State<AppState>) -> Result<Json<Vec<NumberJson>>, ApiError> {
+    let overview = state
+        .store
+        .numbers_overview()
+        .await
+        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+    Ok(Json(
+        overview
+            .into_iter()
+            .filter_map(|item| {
+                let number = domain::E164::parse(&item.number.e164).ok()?;
+                Some(NumberJson {
+                    e164: number.as_str().to_owned(),
+                    country: number.country().iso2,
+                    country_name: number.country().name,
+                    last_message_at: item
+                        .last_message_at
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    messages_last_day: item.messages_last_day,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// A page of messages in the API.
+#[derive(Serialize)]
+pub struct MessagesJson {
+    messages: Vec<MessageJson>,
+    /// Pass as `?before=` for the next older page; null on the last page.
+    next_before: Option<String>,
+}
+
+/// `GET /api/v1/numbers/{e164}/messages?before=`: newest first, cursor paging.
+pub async fn messages(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<MessagesJson>, ApiError> {
+    let number = registered_number(&state, &raw).await?;
+    let before = parse_before(&query)?;
+    let (messages, next) = page_of(&state, number.as_str(), before).await?;
+    Ok(Json(MessagesJson {
+        messages: messages.iter().map(MessageJson::from_event).collect(),
+        next_before: next.map(|c| c.encode()),
+    }))
+}

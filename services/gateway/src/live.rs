@@ -1,0 +1,111 @@
+//! Live updates: one bus subscription per gateway process fans new messages
+//! out to every open Server-Sent Events stream of this replica.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use proto::events::v1::MessageStored;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::views::MessageJson;
+use crate::{AppState, PageError};
+
+/// Fan-out of `MessageStored` within this process.
+#[derive(Clone)]
+pub struct Live {
+    tx: broadcast::Sender<Arc<MessageStored>>,
+    closing: CancellationToken,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self {
+            tx,
+            closing: CancellationToken::new(),
+        }
+    }
+}
+
+impl Live {
+    /// Forwards the bus's `MessageStored` events until `shutdown`, resubscribing
+    /// after a bus failure.
+    pub fn spawn_forwarder(&self, bus: bus::Bus, shutdown: CancellationToken) {
+        let tx = self.tx.clone();
+        // Open streams end at shutdown, so the server can drain.
+        let closing = self.closing.clone();
+        let on_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            on_shutdown.cancelled().await;
+            closing.cancel();
+        });
+        tokio::spawn(async move {
+            loop {
+                match bus.subscribe::<MessageStored>().await {
+                    Ok(mut events) => loop {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            next = events.next() => match next {
+                                // No open page is not an error.
+                                Some(event) => { let _ = tx.send(Arc::new(event)); }
+                                None => break,
+                            },
+                        }
+                    },
+                    Err(err) => tracing::warn!(error = %err, "live updates unavailable; retrying"),
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
+
+    /// Announces a message to this process's streams (tests, embedded demo).
+    pub fn announce(&self, message: MessageStored) {
+        let _ = self.tx.send(Arc::new(message));
+    }
+
+    fn for_number(&self, number: String) -> impl Stream<Item = Arc<MessageStored>> + use<> {
+        let rx = self.tx.subscribe();
+        futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(message) => return Some((message, rx)),
+                    // A slow client missed some: the page's poll fallback catches up.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .filter(move |m| futures::future::ready(m.number == number))
+        .take_until(self.closing.clone().cancelled_owned())
+    }
+}
+
+/// `GET /numbers/{e164}/events`: new messages of one number as SSE
+/// (`event: message`, JSON data as in the JSON API).
+pub async fn events(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
+    let number = crate::pages::registered_number(&state, &raw).await?;
+    let stream = state
+        .live
+        .for_number(number.as_str().to_owned())
+        .map(|message| {
+            let json = MessageJson::from_event(&message);
+            let data = serde_json::to_string(&json).unwrap_or_default();
+            Ok(Event::default()
+                .event("message")
+                .id(message.id.to_string())
+                .data(data))
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

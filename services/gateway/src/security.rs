@@ -1,0 +1,111 @@
+//! Security headers on every response, and the visitor's unique-identifier
+//! cookie (the privacy policy's "unique identifier"), set on first visit.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::Rng;
+
+use crate::AppState;
+
+/// Name of the unique-identifier cookie.
+pub const VISITOR_COOKIE: &str = "cloudsms_vid";
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The visitor id in `cookie` headers, when well-formed (32 hex digits).
+pub fn visitor_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == VISITOR_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A new random 128-bit visitor id.
+pub fn new_visitor_id() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+fn is_tls(state: &AppState, request: &Request) -> bool {
+    state.settings.gateway.public_url.starts_with("https://")
+        || request
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// Middleware: headers and cookie.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let wants_cookie = !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz")
+        && visitor_id(request.headers()).is_none();
+    let tls = is_tls(&state, &request);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    );
+    if state.settings.gateway.hsts && tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    if wants_cookie {
+        let secure = if tls { "; Secure" } else { "" };
+        let cookie = format!(
+            "{VISITOR_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+            new_visitor_id()
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visitor_ids_are_random_128_bit_hex_and_parsed_back() {
+        let a = new_visitor_id();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, new_visitor_id());
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            format!("x=1; {VISITOR_COOKIE}={a}").parse().unwrap(),
+        );
+        assert_eq!(visitor_id(&headers), Some(a));
+        headers.insert(
+            header::COOKIE,
+            format!("{VISITOR_COOKIE}=<script>").parse().unwrap(),
+        );
+        assert_eq!(visitor_id(&headers), None);
+    }
+}

@@ -1,0 +1,75 @@
+//! What pages and the API show of a message, built in one place.
+
+use chrono::{DateTime, Utc};
+use proto::events::v1::MessageStored;
+use serde::Serialize;
+
+/// A message as the JSON API and live updates carry it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageJson {
+    /// Stable id (also the SSE event id).
+    pub id: i64,
+    /// Receiving number, E.164.
+    pub number: String,
+    /// Sender as the provider gave it.
+    pub from: String,
+    /// Text, as received (escape it when rendering).
+    pub body: String,
+    /// Arrival time, RFC 3339 UTC.
+    pub received_at: String,
+    /// The verification code found in the text, if any.
+    pub code: Option<String>,
+    /// The service recognised from sender and text, if any.
+    pub service: Option<&'static str>,
+}
+
+/// Arrival time of a message (now when missing).
+pub fn received_at(message: &MessageStored) -> DateTime<Utc> {
+    message
+        .received_at
+        .as_ref()
+        .and_then(|t| DateTime::from_timestamp_millis(proto::timestamp_to_unix_millis(t)))
+        .unwrap_or_else(Utc::now)
+}
+
+impl MessageJson {
+    /// From the bus / cache form.
+    pub fn from_event(message: &MessageStored) -> Self {
+        Self {
+            id: message.id,
+            number: message.number.clone(),
+            from: message.from.clone(),
+            body: message.body.clone(),
+            received_at: received_at(message).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            code: domain::extract_code(&message.body),
+            service: domain::recognise_service(&message.from, &message.body),
+        }
+    }
+}
+
+/// The bus / cache form of a stored row.
+pub fn to_event(row: &store::MessageRow) -> MessageStored {
+    MessageStored {
+        id: row.id,
+        provider: row.provider.clone(),
+        provider_message_id: row.provider_message_id.clone(),
+        number: row.number.clone(),
+        country: String::new(),
+        from: row.sender.clone(),
+        body: row.body.clone(),
+        received_at: Some(proto::timestamp_from_unix_millis(
+            row.received_at.timestamp_millis(),
+        )),
+        stored_at: Some(proto::timestamp_from_unix_millis(
+            row.stored_at.timestamp_millis(),
+        )),
+    }
+}
+
+/// The cursor after `message`, for "older messages".
+pub fn cursor_after(message: &MessageStored) -> store::Cursor {
+    store::Cursor {
+        received_at: received_at(message),
+        id: message.id,
+    }
+}

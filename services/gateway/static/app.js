@@ -1,0 +1,122 @@
+// cloudsms: live updates and copy buttons. Message text is always inserted
+// with textContent, never as HTML: SMS bodies are hostile.
+(function () {
+  "use strict";
+
+  function copy(text, button) {
+    var done = function () {
+      var old = button.getAttribute("data-label") || button.textContent;
+      button.setAttribute("data-label", old);
+      button.textContent = button.getAttribute("data-copied") || "Copied";
+      setTimeout(function () { button.textContent = old; }, 1500);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (target) {
+      event.preventDefault();
+      copy(target.getAttribute("data-copy"), target);
+    }
+  });
+
+  var list = document.getElementById("messages");
+  if (!list || !list.getAttribute("data-events")) {
+    return;
+  }
+  var live = document.getElementById("live");
+  var empty = document.getElementById("empty");
+  var seen = {};
+  Array.prototype.forEach.call(list.querySelectorAll("[data-id]"), function (li) {
+    seen[li.getAttribute("data-id")] = true;
+  });
+  var labels = {
+    code: list.getAttribute("data-label-code") || "Code",
+    copy: list.getAttribute("data-label-copy") || "Copy",
+    copied: list.getAttribute("data-label-copied") || "Copied",
+    fresh: list.getAttribute("data-label-new") || "new",
+    justNow: list.getAttribute("data-label-just-now") || "just now"
+  };
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function render(m) {
+    var li = el("li", "msg new");
+    li.setAttribute("data-id", String(m.id));
+    var meta = el("div", "meta");
+    var from = el("span", "from", m.from + (m.service ? " · " + m.service : ""));
+    var right = el("span");
+    right.appendChild(el("span", "badge", labels.fresh));
+    right.appendChild(document.createTextNode(" "));
+    var time = el("time", null, labels.justNow);
+    time.setAttribute("datetime", m.received_at);
+    time.title = new Date(m.received_at).toLocaleString();
+    right.appendChild(time);
+    meta.appendChild(from);
+    meta.appendChild(right);
+    li.appendChild(meta);
+    li.appendChild(el("p", "body", m.body));
+    if (m.code) {
+      var p = el("p");
+      p.appendChild(document.createTextNode(labels.code + ": "));
+      var button = el("button", "code", m.code);
+      button.type = "button";
+      button.setAttribute("data-copy", m.code);
+      button.setAttribute("data-copied", labels.copied);
+      button.setAttribute("aria-label", labels.copy + " " + m.code);
+      p.appendChild(button);
+      li.appendChild(p);
+    }
+    return li;
+  }
+
+  function add(m) {
+    var key = String(m.id);
+    if (seen[key]) { return; }
+    seen[key] = true;
+    if (empty) { empty.hidden = true; }
+    list.insertBefore(render(m), list.firstChild);
+    if (live) {
+      live.textContent = "";
+      live.textContent = m.from + ": " + m.body;
+    }
+  }
+
+  var pollTimer = null;
+  function poll() {
+    fetch(list.getAttribute("data-api"), { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (data) { data.messages.slice().reverse().forEach(add); })
+      .catch(function () {});
+  }
+  function startPolling() {
+    if (!pollTimer) { pollTimer = setInterval(poll, 10000); }
+  }
+
+  if (!window.EventSource) {
+    startPolling();
+    return;
+  }
+  var source = new EventSource(list.getAttribute("data-events"));
+  var failures = 0;
+  source.addEventListener("message", function (event) {
+    failures = 0;
+    try { add(JSON.parse(event.data)); } catch (e) { /* ignore malformed */ }
+  });
+  source.addEventListener("open", function () {
+    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+    poll();
+  });
+  source.onerror = function () {
+    failures += 1;
+    if (failures >= 3) { startPolling(); }
+  };
+})();
