@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export ORACLE_PYTHON ?= $(or $(ORACLES_VENV),/var/tmp/cloudsms-oracles)/bin/python
 
-.PHONY: help run build release test lint fmt bench services oracles
+.PHONY: help run build release test test-rust test-browser lint fmt bench services oracles browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,13 +23,23 @@ services: ## Start NATS (JetStream), Redis and Postgres on loopback when not up 
 oracles: ## Install the providers' SDKs used as signature oracles by the tests
 	bash scripts/oracles.sh
 
-test: services oracles ## Run every test: unit, and end-to-end in embedded and distributed mode
+browser: ## Install chromium (Debian) and playwright-core (npm) for the browser tests
+	bash scripts/browser.sh
+
+test: services oracles browser ## Run every test: unit, end-to-end in embedded and distributed mode, browser
+	$(MAKE) test-rust
+	$(MAKE) test-browser
+
+test-rust: ## Rust tests only (needs `make services oracles`)
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+test-browser: ## Browser tests in headless chromium (needs `make services browser` and a debug build)
+	cd tests/browser && CARGO_TARGET_DIR="$$($(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" npm test
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -131,7 +131,7 @@ impl MessageView {
             .unwrap_or_else(|_| m.number.clone());
         Self {
             id: m.id,
-            service: domain::recognise_service(&m.from, &m.body),
+            service: crate::views::service_of(&m.from, &m.body),
             code: domain::extract_code(&m.body),
             number: m.number,
             number_display,

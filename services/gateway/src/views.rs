@@ -42,9 +42,14 @@ impl MessageJson {
             body: message.body.clone(),
             received_at: received_at(message).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             code: domain::extract_code(&message.body),
-            service: domain::recognise_service(&message.from, &message.body),
+            service: service_of(&message.from, &message.body),
         }
     }
+}
+
+/// The recognised service, unless the sender already says it ("Google" from "GOOGLE").
+pub fn service_of(from: &str, body: &str) -> Option<&'static str> {
+    domain::recognise_service(from, body).filter(|s| !s.eq_ignore_ascii_case(from.trim()))
 }
 
 /// The bus / cache form of a stored row.

@@ -1,0 +1,192 @@
+// The site in a real browser (Debian chromium via playwright-core): a number
+// page shows new messages without reload, copy buttons fill the clipboard,
+// hostile bodies render as text, and the page fits a 320 px phone screen.
+// Runs against `cloudsms all` in the embedded mode and in the distributed mode
+// (NATS, Redis, Postgres on their standard loopback ports).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR || join(here, "..", "..", "target");
+const bin = join(targetDir, "debug", "cloudsms");
+const artifacts = join(here, "artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function waitReady(url) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready after 60 s`);
+}
+
+async function startSite(mode) {
+  const dir = mkdtempSync(join(tmpdir(), "cloudsms-browser-"));
+  const id = randomBytes(6).toString("hex");
+  const secret = `test-browser-secret-${id}`;
+  const ports = {};
+  for (const name of ["gateway", "ingest", "grpc", "captcha", "captchaGrpc", "retention", "retentionGrpc"]) {
+    ports[name] = await freePort();
+  }
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("CLOUDSMS_") && !k.startsWith("OTEL_")),
+  );
+  Object.assign(env, {
+    RUST_LOG: "warn",
+    CLOUDSMS_DATA_DIR: dir,
+    CLOUDSMS_BUS__PREFIX: `b${id}`,
+    CLOUDSMS_CACHE__KEY_PREFIX: `browser:${id}:`,
+    CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET: secret,
+    CLOUDSMS_GATEWAY__LISTEN: `127.0.0.1:${ports.gateway}`,
+    CLOUDSMS_INGEST__LISTEN: `127.0.0.1:${ports.ingest}`,
+    CLOUDSMS_INGEST__GRPC_LISTEN: `127.0.0.1:${ports.grpc}`,
+    CLOUDSMS_CAPTCHA__LISTEN: `127.0.0.1:${ports.captcha}`,
+    CLOUDSMS_CAPTCHA__GRPC_LISTEN: `127.0.0.1:${ports.captchaGrpc}`,
+    CLOUDSMS_RETENTION__LISTEN: `127.0.0.1:${ports.retention}`,
+    CLOUDSMS_RETENTION__GRPC_LISTEN: `127.0.0.1:${ports.retentionGrpc}`,
+  });
+  let database = null;
+  if (mode === "distributed") {
+    database = `cloudsms_b_${id}`;
+    execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `CREATE DATABASE ${database}`]);
+    Object.assign(env, {
+      CLOUDSMS_NATS__URL: process.env.TEST_NATS_URL || "nats://127.0.0.1:4222",
+      CLOUDSMS_REDIS__URL: process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
+      CLOUDSMS_DATABASE__URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+    });
+  }
+  const number = "+447700900555";
+  execFileSync(bin, ["numbers", "add", number], { env, cwd: dir });
+  const child = spawn(bin, ["all"], { env, cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  const site = `http://127.0.0.1:${ports.gateway}`;
+  await waitReady(`${site}/readyz`);
+  return {
+    site,
+    number,
+    async sendSms(from, body) {
+      const raw = JSON.stringify({ to: number, from, body, id: randomBytes(8).toString("hex") });
+      const ts = Math.floor(Date.now() / 1000).toString();
+      const sig = createHmac("sha256", secret).update(`${ts}.${raw}`).digest("hex");
+      const r = await fetch(`http://127.0.0.1:${ports.ingest}/webhooks/generic`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-cloudsms-timestamp": ts, "x-cloudsms-signature": `sha256=${sig}` },
+        body: raw,
+      });
+      assert.equal(r.status, 202, await r.text());
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      if (database) {
+        execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]);
+      }
+    },
+  };
+}
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+      "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+for (const mode of ["embedded", "distributed"]) {
+  test(`${mode}: a new SMS appears live, as text, with a working copy button`, async () => {
+    const site = await startSite(mode);
+    const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.site });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      await page.goto(`${site.site}/numbers/${site.number}`);
+      await page.waitForFunction(() => document.readyState === "complete");
+      // Let the EventSource connect before the message is sent.
+      await page.waitForTimeout(500);
+
+      const hostile = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"> Your code is 864209";
+      await site.sendSms("Signal", hostile);
+      const item = page.locator("#messages li.msg.new").first();
+      await item.waitFor({ timeout: 15_000 });
+      assert.equal(await item.locator(".body").textContent(), hostile);
+      assert.equal(await page.evaluate(() => window.pwned), undefined, "the body must not run");
+      assert.equal(await page.locator("#messages script, #messages img").count(), 0);
+      assert.match(await page.locator("#live").textContent(), /864209/);
+
+      // One click copies the code.
+      await item.locator("button.code").click();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "864209");
+      // And the number.
+      await page.locator("h1 button.copy").click();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), site.number);
+
+      // A phone-width screen needs no sideways scrolling.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(overflow <= 320, `page is ${overflow}px wide at 320px`);
+      await page.screenshot({ path: join(artifacts, `number-320-${mode}.png`), fullPage: true });
+
+      // After a reload the message comes from the server, still as text.
+      await page.reload();
+      assert.equal(await page.locator("#messages li.msg .body").first().textContent(), hostile);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      await site.stop();
+    }
+  });
+}
+
+test("embedded: pages work with JavaScript off", async () => {
+  const site = await startSite("embedded");
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  try {
+    await site.sendSms("Google", "G-246810 is your Google verification code.");
+    const deadline = Date.now() + 15_000;
+    let html = "";
+    while (Date.now() < deadline) {
+      await page.goto(`${site.site}/numbers/${site.number}`);
+      html = await page.content();
+      if (html.includes("G-246810")) break;
+      await page.waitForTimeout(200);
+    }
+    assert.ok(html.includes("G-246810"), "server-rendered message without JavaScript");
+    await page.goto(`${site.site}/`);
+    assert.ok((await page.content()).includes("United Kingdom"));
+    await page.click("text=Latest SMS");
+    assert.ok((await page.content()).includes("G-246810"));
+  } finally {
+    await context.close();
+    await site.stop();
+  }
+});
