@@ -5,16 +5,22 @@
 //!
 //! It works in three passes, stopping at the first that yields a code:
 //!
-//! 1. a 4–8 digit code (optionally written `123-456` or `123 456`) close to a
-//!    keyword such as "code", "verify", "OTP", "PIN", "验证码" or "код";
+//! 1. the code closest to a keyword such as "code", "verify", "OTP", "PIN",
+//!    "验证码", "код", "código", "senha", "clave", "TAN" or "인증": a 4–8
+//!    digit number (optionally written `123-456` or `123 456`) within a few
+//!    words, or an upper-case alphanumeric code mixing letters and digits
+//!    (`X7K9P2`, Steam's `F7K2M`) right next to the keyword;
 //! 2. if the message has a keyword, a code written as letters, a dash and
-//!    digits, the way Google writes `G-123456`;
+//!    digits, the way Google writes `G-123456` and Facebook `FB-12345`;
 //! 3. the only plausible 4–8 digit code of the message, if there is exactly
-//!    one.
+//!    one and it is not a year or a round number.
 //!
 //! Numbers that are part of a phone number, a date, a time, an amount of
-//! money, a measurement, an order or card number, a link or a longer number
-//! are never taken for a code.
+//! money, a measurement, a percentage, an order, parcel, flight or card
+//! number, a `【...】` signature, a link or a longer number are never taken
+//! for a code. A number is such a number when the words before it say so,
+//! even with filler words in between ("order number is 48291", "pedido nº
+//! 482910", "Bestellung Nr. 4829104", "flight LH 1234", "ending in 0123").
 
 use crate::text::{find_all, is_cjk, is_word_char, is_word_letter, lower};
 
@@ -22,33 +28,58 @@ use crate::text::{find_all, is_cjk, is_word_char, is_word_letter, lower};
 const MIN_LEN: usize = 4;
 /// Longest code, in digits.
 const MAX_LEN: usize = 8;
-/// How far (in characters) a code may be from a keyword in the first pass.
+/// How far (in characters) a digit code may be from a keyword in the first
+/// pass.
 const KEYWORD_WINDOW: usize = 60;
+/// How far (in characters) an alphanumeric code may be from a keyword: such
+/// codes are only trusted right next to one.
+const ALNUM_WINDOW: usize = 24;
+/// Length bounds of an alphanumeric code.
+const ALNUM_MIN_LEN: usize = 4;
+const ALNUM_MAX_LEN: usize = 10;
 
 /// Words (lower case) that announce a code.
 const KEYWORDS_EXACT: &[&str] = &[
+    // English (and words shared with other languages).
     "code",
     "codes",
     "otp",
     "pin",
     "passcode",
     "password",
+    "token",
+    "tan",
+    "mtan",
+    "smstan",
+    "pushtan",
+    // Spanish, Portuguese, Italian, Indonesian.
     "kode",
     "codigo",
     "código",
     "codice",
-    "token",
+    "clave",
+    "contraseña",
+    "senha",
+    // French ("mot de passe").
+    "passe",
+    "mdp",
+    // German.
+    "kennwort",
+    // Russian.
     "код",
     "кода",
     "коду",
     "кодом",
+    "пароль",
+    "пароля",
+    "паролем",
 ];
 /// Word beginnings that announce a code ("verify", "verification", ...).
-const KEYWORD_PREFIXES: &[&str] = &["verif", "vérif", "passcode", "código"];
+const KEYWORD_PREFIXES: &[&str] = &["verif", "vérif", "passcode", "código", "codigo"];
 /// Word endings that announce a code (German compounds such as
-/// "Bestätigungscode", "Sicherheitscode").
-const KEYWORD_SUFFIXES: &[&str] = &["code", "codes", "kode", "passwort", "password"];
-/// Words ending in "code" that are not about verification.
+/// "Bestätigungscode", "Sicherheitscode", "Einmalpasswort").
+const KEYWORD_SUFFIXES: &[&str] = &["code", "codes", "kode", "passwort", "password", "tan"];
+/// Words ending in "code" (or "tan") that are not about verification.
 const NOT_KEYWORDS: &[&str] = &[
     "barcode",
     "zipcode",
@@ -62,11 +93,47 @@ const NOT_KEYWORDS: &[&str] = &[
     "opcode",
     "shortcode",
     "sourcecode",
+    "rabattcode",
+    "gutscheincode",
+    "gutscheincodes",
+    "aktionscode",
+    "satan",
+    "sultan",
+    "titan",
+    "tartan",
+    "spartan",
+    "puritan",
+    "charlatan",
+    "rattan",
+    "metropolitan",
+    "cosmopolitan",
+    "pakistan",
+    "afghanistan",
+    "kazakhstan",
+    "uzbekistan",
+    "turkmenistan",
+    "kyrgyzstan",
+    "tajikistan",
+    "hindustan",
+    "manhattan",
+    "pelican",
+];
+/// Single words for a promotional code.
+const PROMO_CODE_WORDS: &[&str] = &[
+    "promocode",
+    "rabattcode",
+    "gutscheincode",
+    "aktionscode",
+    "промокод",
+    "промокоду",
+    "промокодом",
 ];
 /// Words that turn a following "code" into something else ("promo code").
+/// They also follow "código de" ("código de descuento").
 const NOT_BEFORE_CODE: &[&str] = &[
     "promo",
     "promotion",
+    "promotional",
     "discount",
     "coupon",
     "voucher",
@@ -78,11 +145,22 @@ const NOT_BEFORE_CODE: &[&str] = &[
     "country",
     "qr",
     "referral",
+    "invite",
+    "invitation",
     "source",
     "short",
     "dial",
     "calling",
     "dress",
+    "bonus",
+    "promocional",
+    "descuento",
+    "cupón",
+    "cupom",
+    "desconto",
+    "promo-code",
+    "réduction",
+    "reduction",
 ];
 /// Keywords in scripts written without spaces; matched anywhere.
 const KEYWORDS_CJK: &[&str] = &[
@@ -96,15 +174,21 @@ const KEYWORDS_CJK: &[&str] = &[
     "认证码",
     "登录码",
     "短信码",
+    "随机码",
+    "口令",
     "驗證",
     "認證碼",
     "認証",
     "確認コード",
+    "確認番号",
     "コード",
+    "パスコード",
     "인증",
+    "코드",
 ];
 
-/// A word right before a number that says the number is not a code.
+/// A word right before a number (possibly with filler words in between)
+/// that says the number is not a code.
 const REJECT_WORDS_BEFORE: &[&str] = &[
     // Money.
     "usd",
@@ -140,25 +224,29 @@ const REJECT_WORDS_BEFORE: &[&str] = &[
     "debited",
     "credited",
     "charged",
+    "transaction",
+    "txn",
     // Other numbers.
     "ending",
+    "ends",
     "order",
+    "orders",
     "ref",
     "reference",
     "account",
     "acct",
     "a/c",
     "card",
-    "no",
-    "nr",
-    "number",
-    "id",
     "invoice",
+    "receipt",
     "tracking",
+    "track",
     "room",
     "flight",
     "gate",
     "seat",
+    "row",
+    "platform",
     "ext",
     "call",
     "tel",
@@ -178,8 +266,181 @@ const REJECT_WORDS_BEFORE: &[&str] = &[
     "booking",
     "pnr",
     "parcel",
+    "package",
     "shipment",
     "waybill",
+    "policy",
+    "customer",
+    "member",
+    "confirmation",
+    // Russian.
+    "заказ",
+    "заказа",
+    "заказу",
+    "заказе",
+    "счёт",
+    "счет",
+    "счёта",
+    "счета",
+    "карта",
+    "карты",
+    "карте",
+    "картой",
+    "баланс",
+    "сумма",
+    "суммы",
+    "сумму",
+    "списание",
+    "зачисление",
+    "перевод",
+    "рейс",
+    "тел",
+    "телефон",
+    "телефону",
+    "звоните",
+    "трек",
+    "посылка",
+    "посылки",
+    "отправление",
+    "отправления",
+    "договор",
+    "договора",
+    // Spanish.
+    "pedido",
+    "pedidos",
+    "factura",
+    "tarjeta",
+    "cuenta",
+    "saldo",
+    "importe",
+    "cargo",
+    "envío",
+    "envio",
+    "seguimiento",
+    "vuelo",
+    "llama",
+    "llame",
+    "llámenos",
+    "llamar",
+    "teléfono",
+    "telefono",
+    "terminada",
+    "terminación",
+    "referencia",
+    // Portuguese.
+    "fatura",
+    "cartão",
+    "cartao",
+    "conta",
+    "valor",
+    "rastreio",
+    "encomenda",
+    "voo",
+    "ligue",
+    "telefone",
+    "final",
+    "referência",
+    "protocolo",
+    // French.
+    "commande",
+    "facture",
+    "carte",
+    "compte",
+    "solde",
+    "montant",
+    "colis",
+    "suivi",
+    "vol",
+    "appelez",
+    "téléphone",
+    "tél",
+    "réf",
+    "référence",
+    "dossier",
+    // German.
+    "bestellung",
+    "rechnung",
+    "karte",
+    "konto",
+    "kontostand",
+    "betrag",
+    "summe",
+    "sendung",
+    "paket",
+    "flug",
+    "telefon",
+    "anrufen",
+    "auftrag",
+    "vorgang",
+    "endet",
+    "endend",
+    "iban",
+];
+/// Endings of compound words before a number that say it is not a code
+/// (German "Bestellnummer", "Sendungsnummer", "Kundennummer", ...).
+const REJECT_SUFFIXES_BEFORE: &[&str] = &["nummer"];
+/// Words that say "number": they make the following number a reference of
+/// some kind, unless a code keyword comes right before them ("verification
+/// number", "código número").
+const NUMBER_WORDS: &[&str] = &[
+    "number",
+    "no",
+    "nr",
+    "num",
+    "n",
+    "nº",
+    "número",
+    "numero",
+    "numéro",
+    "nummer",
+    "номер",
+    "номера",
+];
+/// Words skipped when looking back from a number for a word that says
+/// what the number is: "order number is 48291", "ending in 0123".
+const FILLER_WORDS: &[&str] = &[
+    "is",
+    "was",
+    "are",
+    "in",
+    "of",
+    "the",
+    "your",
+    "id",
+    "de",
+    "del",
+    "do",
+    "da",
+    "du",
+    "der",
+    "des",
+    "von",
+    "ist",
+    "est",
+    "es",
+    "é",
+    "lautet",
+    "en",
+    "em",
+    "el",
+    "la",
+    "le",
+    "с",
+    "в",
+    "на",
+    "для",
+    "ваш",
+    "ваша",
+    "вашего",
+    "su",
+    "tu",
+    "seu",
+    "sua",
+    "votre",
+    "ihr",
+    "ihre",
+    "dein",
+    "deine",
 ];
 /// Ends of CJK text right before a number that say it is not a code.
 const REJECT_CJK_BEFORE: &[&str] = &[
@@ -208,23 +469,128 @@ const REJECT_CJK_BEFORE: &[&str] = &[
     "客服",
     "短信",
     "退订",
+    "快件",
+    "运单",
+    "车费",
+    "注文番号",
+    "お問い合わせ番号",
 ];
 /// A word right after a number that says it is not a code.
 const REJECT_WORDS_AFTER: &[&str] = &[
     // Money.
-    "usd", "eur", "gbp", "rmb", "cny", "jpy", "rub", "inr", "aud", "cad", "hkd", "sgd", "chf",
-    "krw", "brl", "mxn", "idr", "thb", "vnd", "ngn", "kes", "zar", "aed", "sar", "dollars",
-    "dollar", "euros", "euro", "pounds", "yuan", "rupees", "rubles", "yen", "won", "pesos",
+    "usd",
+    "eur",
+    "gbp",
+    "rmb",
+    "cny",
+    "jpy",
+    "rub",
+    "inr",
+    "aud",
+    "cad",
+    "hkd",
+    "sgd",
+    "chf",
+    "krw",
+    "brl",
+    "mxn",
+    "idr",
+    "thb",
+    "vnd",
+    "ngn",
+    "kes",
+    "zar",
+    "aed",
+    "sar",
+    "dollars",
+    "dollar",
+    "euros",
+    "euro",
+    "pounds",
+    "yuan",
+    "rupees",
+    "rubles",
+    "yen",
+    "won",
+    "pesos",
+    "reais",
+    "руб",
+    "рублей",
+    "рубля",
+    "рубль",
+    "р",
+    "тг",
+    "грн",
+    "коп",
     // Units and counts.
-    "mb", "gb", "kb", "tb", "km", "kg", "mi", "miles", "m", "min", "mins", "minutes", "sec", "secs",
-    "seconds", "h", "hr", "hrs", "hours", "days", "points", "pts", "steps", "years", "am", "pm",
-    "users", "people", "times", "items", "sms", "messages",
+    "mb",
+    "gb",
+    "kb",
+    "tb",
+    "km",
+    "kg",
+    "mi",
+    "miles",
+    "m",
+    "min",
+    "mins",
+    "minutes",
+    "sec",
+    "secs",
+    "seconds",
+    "h",
+    "hr",
+    "hrs",
+    "hours",
+    "days",
+    "points",
+    "pts",
+    "steps",
+    "years",
+    "am",
+    "pm",
+    "users",
+    "people",
+    "times",
+    "items",
+    "sms",
+    "messages",
+    "uhr",
+    "minuten",
+    "stunden",
+    "tage",
+    "minutos",
+    "horas",
+    "días",
+    "dias",
+    "jours",
+    "heures",
+    "punkte",
+    "puntos",
+    "pontos",
+    "мин",
+    "минут",
+    "минуты",
+    "сек",
+    "час",
+    "часа",
+    "часов",
+    "дней",
+    "дня",
+    "шт",
+    "км",
+    "кг",
+    "гб",
+    "мб",
+    "баллов",
+    "бонусов",
 ];
 /// CJK characters right after a number that make it a date, time, amount
 /// or count.
 const REJECT_CJK_AFTER: &[char] = &[
     '年', '月', '日', '号', '時', '时', '点', '點', '分', '秒', '元', '块', '圆', '円', '万', '亿',
-    '個', '个', '次', '条', '笔', '位', '天', '小', '岁', '人', '张', '件', '㎡',
+    '個', '个', '次', '条', '笔', '位', '天', '小', '岁', '人', '张', '件', '㎡', '室', '楼', '层',
+    '栋', '期', '届', '路', '원', '건', '개',
 ];
 /// Currency signs.
 const CURRENCY: &[char] = &[
@@ -237,6 +603,20 @@ enum Kind {
     Digits,
     /// Letters, a dash and digits, as printed: `G-123456`.
     Prefixed,
+    /// Upper-case letters and digits mixed: `X7K9P2`.
+    Alnum,
+}
+
+impl Kind {
+    /// How far from a keyword a candidate of this kind is trusted in the
+    /// first pass.
+    fn window(self) -> Option<usize> {
+        match self {
+            Kind::Digits => Some(KEYWORD_WINDOW),
+            Kind::Alnum => Some(ALNUM_WINDOW),
+            Kind::Prefixed => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -252,12 +632,14 @@ struct Candidate {
 /// Finds the verification code in the body of an SMS.
 ///
 /// Prefers a 4–8 digit code next to a keyword ("code", "verification",
-/// "OTP", "PIN", "验证码", "código", "код", ...); a code written in two
-/// halves (`123-456`, `123 456`) is returned without the separator. Falls
-/// back to a letters-dash-digits code such as Google's `G-123456` (returned
-/// as printed), then to the only plausible 4–8 digit number in the message.
-/// Phone numbers, dates, times, amounts, measurements, card and order
-/// numbers and longer numbers are ignored.
+/// "OTP", "PIN", "验证码", "código", "senha", "код", "TAN", ...) or an
+/// upper-case alphanumeric code right by one (`X7K9P2`); a code written in
+/// two halves (`123-456`, `123 456`) is returned without the separator.
+/// Falls back to a letters-dash-digits code such as Google's `G-123456`
+/// (returned as printed), then to the only plausible 4–8 digit number in
+/// the message. Phone numbers, dates, times, amounts, percentages,
+/// measurements, card, order and parcel numbers and longer numbers are
+/// ignored.
 ///
 /// Returns `None` when no code is found or the message is ambiguous.
 ///
@@ -265,23 +647,33 @@ struct Candidate {
 /// use domain::extract_code;
 /// assert_eq!(extract_code("Your WhatsApp code: 123-456").as_deref(), Some("123456"));
 /// assert_eq!(extract_code("【腾讯科技】验证码：839201，5分钟内有效").as_deref(), Some("839201"));
+/// assert_eq!(extract_code("Your Steam Guard code: F7K2M").as_deref(), Some("F7K2M"));
 /// assert_eq!(extract_code("Your balance is $1234.56"), None);
+/// assert_eq!(extract_code("Tu pedido 482910 ha sido enviado"), None);
 /// ```
 pub fn extract_code(body: &str) -> Option<String> {
     let chars: Vec<char> = body.chars().collect();
-    let candidates = candidates(&chars);
+    let mut candidates = candidates(&chars);
+    candidates.extend(alnum_candidates(&chars));
     let keywords = keywords(&chars);
 
-    if let Some(found) = nearest(&candidates, &keywords, Kind::Digits, KEYWORD_WINDOW) {
+    if let Some(found) = nearest(&candidates, &keywords, |kind| kind.window()) {
         return Some(found.value.clone());
     }
-    if let Some(found) = nearest(&candidates, &keywords, Kind::Prefixed, usize::MAX) {
+    if let Some(found) = nearest(&candidates, &keywords, |kind| {
+        (kind == Kind::Prefixed).then_some(usize::MAX)
+    }) {
         return Some(found.value.clone());
     }
 
+    // A lone number in a message about a discount code is that code, not
+    // a verification code.
+    if mentions_promo_code(&chars) {
+        return None;
+    }
     let mut lone: Vec<&str> = candidates
         .iter()
-        .filter(|c| c.kind == Kind::Digits && !looks_like_year(&c.value))
+        .filter(|c| c.kind == Kind::Digits && !looks_like_year(&c.value) && !is_round(&c.value))
         .map(|c| c.value.as_str())
         .collect();
     lone.sort_unstable();
@@ -292,19 +684,18 @@ pub fn extract_code(body: &str) -> Option<String> {
     }
 }
 
-/// The candidate of `kind` closest to any keyword, within `window`
-/// characters. Ties go to a candidate after its keyword, then to the
-/// earlier one.
+/// The candidate closest to any keyword, among the kinds for which `window`
+/// gives a maximum distance (in characters). Ties go to a candidate after
+/// its keyword, then to the earlier one.
 fn nearest<'a>(
     candidates: &'a [Candidate],
     keywords: &[(usize, usize)],
-    kind: Kind,
-    window: usize,
+    window: impl Fn(Kind) -> Option<usize>,
 ) -> Option<&'a Candidate> {
     candidates
         .iter()
-        .filter(|c| c.kind == kind)
         .filter_map(|c| {
+            let limit = window(c.kind)?;
             keywords
                 .iter()
                 .map(|&(ks, ke)| {
@@ -317,7 +708,7 @@ fn nearest<'a>(
                     }
                 })
                 .min()
-                .filter(|(distance, _)| *distance <= window)
+                .filter(|(distance, _)| *distance <= limit)
                 .map(|(distance, side)| ((distance, side, c.start), c))
         })
         .min_by_key(|(key, _)| *key)
@@ -327,6 +718,12 @@ fn nearest<'a>(
 /// `1900`–`2099`: in a message without keywords, more likely a year.
 fn looks_like_year(value: &str) -> bool {
     value.len() == 4 && (value.starts_with("19") || value.starts_with("20"))
+}
+
+/// `1000`, `1500`, `25000`: in a message without keywords, more likely a
+/// count or an amount in a marketing text.
+fn is_round(value: &str) -> bool {
+    value.ends_with("00")
 }
 
 /// Maximal runs of ASCII digits as `(start, end)`.
@@ -454,11 +851,15 @@ fn judge(
     let bad_neighbour = |c: char| {
         matches!(
             c,
-            '+' | '#' | '/' | '\\' | '@' | '_' | '%' | '‰' | '&' | '*' | '^' | '~'
+            '+' | '#' | '№' | '/' | '\\' | '@' | '_' | '%' | '‰' | '&' | '*' | '^' | '~'
         ) || CURRENCY.contains(&c)
             || c.is_numeric()
     };
     if before.is_some_and(bad_neighbour) || after.is_some_and(bad_neighbour) {
+        return None;
+    }
+    // The signature of a Chinese message: "【12306】".
+    if before == Some('【') && after == Some('】') {
         return None;
     }
     // Currency or unit one space away: "$ 1234", "1234 €", "1234 元".
@@ -516,16 +917,91 @@ fn judge(
     })
 }
 
-/// Whether the word (or CJK phrase) right before `start` says the number is
-/// not a code: "ending 1234", "Ref: 1234", "尾号1234", "$1234"...
+/// Whether the words (or CJK phrase) right before `start` say the number
+/// is not a code: "ending 1234", "Ref: 1234", "尾号1234", "order number is
+/// 48291", "pedido nº 482910", "flight LH 1234"...
+///
+/// Looks back word by word: a code keyword ends the search (the number may
+/// be a code), a reject word or a compound ending in "-nummer" rejects it,
+/// a word meaning "number" rejects it unless a keyword precedes it, and
+/// filler words ("is", "in", "de", "Nr", short upper-case designators such
+/// as an airline's "LH") are skipped.
 fn word_before_rejects(chars: &[char], start: usize) -> bool {
     let mut i = start;
+    for _ in 0..4 {
+        let (word_start, word_end, after_period) = match previous_word(chars, i) {
+            PreviousWord::Word {
+                start,
+                end,
+                after_period,
+            } => (start, end, after_period),
+            PreviousWord::Cjk(phrase) => {
+                return REJECT_CJK_BEFORE.iter().any(|w| phrase.ends_with(w));
+            }
+            PreviousWord::None => return false,
+        };
+        let original = chars.get(word_start..word_end).unwrap_or(&[]);
+        let word = lower(original);
+        // Across a full stop only abbreviations ("Nr.", "Rs.", "Tel.")
+        // still describe the number.
+        if after_period && original.len() > 4 {
+            return false;
+        }
+        if REJECT_WORDS_BEFORE.contains(&word.as_str())
+            || REJECT_SUFFIXES_BEFORE.iter().any(|x| word.ends_with(x))
+                && !NUMBER_WORDS.contains(&word.as_str())
+        {
+            return true;
+        }
+        if is_keyword(&word, "") {
+            return false;
+        }
+        if NUMBER_WORDS.contains(&word.as_str()) {
+            return !matches!(
+                previous_word(chars, word_start),
+                PreviousWord::Word { start, end, .. }
+                    if is_keyword(&lower(chars.get(start..end).unwrap_or(&[])), "")
+            );
+        }
+        let designator = original.len() <= 3 && original.iter().all(char::is_ascii_uppercase);
+        if FILLER_WORDS.contains(&word.as_str()) || designator {
+            i = word_start;
+            continue;
+        }
+        return false;
+    }
+    false
+}
+
+enum PreviousWord {
+    /// A space-separated word at `start..end`; `after_period` if a full stop
+    /// separates it from the position looked back from.
+    Word {
+        start: usize,
+        end: usize,
+        after_period: bool,
+    },
+    /// The run of CJK characters before the position.
+    Cjk(String),
+    None,
+}
+
+/// The word (or CJK phrase) before position `at`, skipping a few spaces and
+/// punctuation marks such as ':' '.' '(' '-' '°' '#' '№'.
+fn previous_word(chars: &[char], at: usize) -> PreviousWord {
+    let mut i = at;
     let mut skipped = 0;
-    while i > 0 && skipped < 3 {
+    let mut after_period = false;
+    while i > 0 && skipped < 4 {
         match chars.get(i - 1) {
             Some(&c)
-                if is_space(c) || matches!(c, ':' | '：' | '.' | '\t' | '(' | '-' | '\u{3000}') =>
+                if is_space(c)
+                    || matches!(
+                        c,
+                        ':' | '：' | '.' | '\t' | '(' | '-' | '\u{3000}' | '°' | '#' | '№'
+                    ) =>
             {
+                after_period |= c == '.';
                 i -= 1;
                 skipped += 1;
             }
@@ -543,8 +1019,11 @@ fn word_before_rejects(chars: &[char], start: usize) -> bool {
             {
                 s -= 1;
             }
-            let word = lower(chars.get(s..word_end).unwrap_or(&[]));
-            REJECT_WORDS_BEFORE.contains(&word.as_str())
+            PreviousWord::Word {
+                start: s,
+                end: word_end,
+                after_period,
+            }
         }
         Some(&c) if is_cjk(c) => {
             let mut s = word_end;
@@ -555,11 +1034,80 @@ fn word_before_rejects(chars: &[char], start: usize) -> bool {
             {
                 s -= 1;
             }
-            let phrase: String = chars.get(s..word_end).unwrap_or(&[]).iter().collect();
-            REJECT_CJK_BEFORE.iter().any(|w| phrase.ends_with(w))
+            PreviousWord::Cjk(chars.get(s..word_end).unwrap_or(&[]).iter().collect())
         }
-        _ => false,
+        _ => PreviousWord::None,
     }
+}
+
+/// Upper-case alphanumeric codes such as `X7K9P2`, `F7K2M`, `29KX7T`:
+/// 4–10 ASCII capitals and digits, with at least one of each, switching
+/// between letters and digits at least twice (so that words with a number
+/// glued on, such as `SAVE20` or `WELCOME50`, are left out), standing
+/// alone (not part of a link, an e-mail address or a longer token).
+fn alnum_candidates(chars: &[char]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars.get(i).is_some_and(char::is_ascii_alphanumeric) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while chars.get(i).is_some_and(char::is_ascii_alphanumeric) {
+            i += 1;
+        }
+        let end = i;
+        let token = chars.get(start..end).unwrap_or(&[]);
+        if is_alnum_code(token) && alone(chars, start, end) {
+            out.push(Candidate {
+                start,
+                end,
+                value: token.iter().collect(),
+                kind: Kind::Alnum,
+            });
+        }
+    }
+    out
+}
+
+fn is_alnum_code(token: &[char]) -> bool {
+    let shape_ok = (ALNUM_MIN_LEN..=ALNUM_MAX_LEN).contains(&token.len())
+        && token
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && token.iter().any(char::is_ascii_digit)
+        && token.iter().any(char::is_ascii_uppercase);
+    let switches = token
+        .windows(2)
+        .filter(|pair| match pair {
+            [a, b] => a.is_ascii_digit() != b.is_ascii_digit(),
+            _ => false,
+        })
+        .count();
+    shape_ok && switches >= 2
+}
+
+/// Whether the token at `start..end` stands on its own.
+fn alone(chars: &[char], start: usize, end: usize) -> bool {
+    let glue = |c: char| {
+        is_word_char(c)
+            || matches!(
+                c,
+                '/' | '\\' | '@' | '_' | '-' | '–' | '#' | '=' | '&' | '?' | '+' | '%' | '*' | '.'
+            )
+    };
+    let before_ok = start
+        .checked_sub(1)
+        .and_then(|i| chars.get(i))
+        .is_none_or(|&c| !glue(c));
+    let after_ok = match chars.get(end) {
+        None => true,
+        // A full stop ends the sentence unless a word follows it ("AB12.com").
+        Some('.') => !chars.get(end + 1).is_some_and(|&c| is_word_char(c)),
+        Some(&c) => !glue(c),
+    };
+    before_ok && after_ok
 }
 
 /// Whether the word right after `end` says the number is not a code:
@@ -582,9 +1130,33 @@ fn word_after_rejects(chars: &[char], end: usize) -> bool {
 
 /// Positions `(start, end)` of every keyword in the message.
 fn keywords(chars: &[char]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
+    let words = words(chars);
+    let mut found: Vec<(usize, usize)> = words
+        .iter()
+        .enumerate()
+        .filter(|(n, (_, _, word))| {
+            let previous = n
+                .checked_sub(1)
+                .and_then(|p| words.get(p))
+                .map_or("", |(_, _, w)| w.as_str());
+            is_keyword(word, previous) && !is_promo_code_at(&words, *n)
+        })
+        .map(|(_, &(start, end, _))| (start, end))
+        .collect();
 
-    let mut previous_word = String::new();
+    for needle in KEYWORDS_CJK {
+        let needle: Vec<char> = needle.chars().collect();
+        for at in find_all(chars, &needle, false) {
+            found.push((at, at + needle.len()));
+        }
+    }
+    found
+}
+
+/// Every space-separated word of the message, lower-cased, with its
+/// position.
+fn words(chars: &[char]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         if !chars.get(i).is_some_and(|&c| is_word_letter(c)) {
@@ -595,20 +1167,32 @@ fn keywords(chars: &[char]) -> Vec<(usize, usize)> {
         while chars.get(i).is_some_and(|&c| is_word_letter(c)) {
             i += 1;
         }
-        let word = lower(chars.get(start..i).unwrap_or(&[]));
-        if is_keyword(&word, &previous_word) {
-            found.push((start, i));
-        }
-        previous_word = word;
+        out.push((start, i, lower(chars.get(start..i).unwrap_or(&[]))));
     }
+    out
+}
 
-    for needle in KEYWORDS_CJK {
-        let needle: Vec<char> = needle.chars().collect();
-        for at in find_all(chars, &needle, false) {
-            found.push((at, at + needle.len()));
-        }
-    }
-    found
+/// Whether word `n` names a promotional code: "promocode", "Rabattcode",
+/// "promo code", "código de descuento".
+fn is_promo_code_at(words: &[(usize, usize, String)], n: usize) -> bool {
+    let word = |k: usize| words.get(k).map(|(_, _, w)| w.as_str());
+    let Some(this) = word(n) else {
+        return false;
+    };
+    let code_word = matches!(this, "code" | "codes" | "código" | "codigo" | "códigos");
+    let promo_before = n
+        .checked_sub(1)
+        .and_then(word)
+        .is_some_and(|w| NOT_BEFORE_CODE.contains(&w));
+    let promo_after = word(n + 1).is_some_and(|w| matches!(w, "de" | "du"))
+        && word(n + 2).is_some_and(|w| NOT_BEFORE_CODE.contains(&w));
+    PROMO_CODE_WORDS.contains(&this) || (code_word && (promo_before || promo_after))
+}
+
+/// Whether the message speaks of a promotional code.
+fn mentions_promo_code(chars: &[char]) -> bool {
+    let words = words(chars);
+    (0..words.len()).any(|n| is_promo_code_at(&words, n))
 }
 
 fn is_keyword(word: &str, previous_word: &str) -> bool {
@@ -773,6 +1357,54 @@ mod tests {
     }
 
     #[test]
+    fn alphanumeric_codes() {
+        assert_code("Your Steam Guard code: F7K2M", "F7K2M");
+        assert_code("Your code is AB12CD", "AB12CD");
+        assert_code("Ihr Code lautet: 29KX7T", "29KX7T");
+        assert_code("Código: A1B2C3", "A1B2C3");
+        assert_code("FB-12345 is your Facebook confirmation code", "FB-12345");
+        // Words with a number glued on, mixed case, links, no keyword.
+        assert_none("Use code WELCOME50 for 50% off");
+        assert_none("Use promo code AB12CD for 10% off");
+        assert_none("<#> Your code: FA+9qCX9VSu");
+        assert_none("Your code is at example.com/AB12CD");
+        assert_none("Look for plate 7ABC123");
+        assert_none("Your code: ABCD");
+    }
+
+    #[test]
+    fn words_before_a_number_say_what_it_is() {
+        assert_none("Your order number is 48291. Thanks!");
+        assert_none("We sent a code to the number ending in 0123.");
+        assert_none("Your flight LH 1234 departs at 10:30");
+        assert_none("Su pedido número 482910 ha sido enviado");
+        assert_none("Seu pedido nº 482910 saiu para entrega");
+        assert_none("Votre commande n° 482910 a été expédiée");
+        assert_none("Ihre Bestellung Nr. 4829104 wurde versandt.");
+        assert_none("Ihre Sendungsnummer 48291034 kommt heute");
+        assert_none("Заказ №482910 передан в доставку");
+        assert_none("Ваш заказ 48291 будет доставлен завтра");
+        assert_none("Confirmation number 48291");
+        assert_code("Your verification number is 4829", "4829");
+        assert_code("Thanks for your order. 4829 is your code", "4829");
+        assert_code("Your PIN for account 12345678 is 4321", "4321");
+        assert_code("Ваш номер заказа 48291, код получения 5521", "5521");
+        assert_code("Ваш код для входа в Яндекс ID: 730182", "730182");
+        assert_code("Card PIN 4829", "4829");
+    }
+
+    #[test]
+    fn lone_numbers_that_are_not_codes() {
+        assert_none("You won 1000 free spins!");
+        assert_none("Only 1500 units left!");
+        assert_none("Rabattcode 4829 gültig bis 2026");
+        assert_none("Tu código de descuento: 4829");
+        assert_none("【12306】您的车票已出票");
+        assert_none("地点：3号楼1201室");
+        assert_none("Списание 1500 руб. Баланс 12 345,67 руб.");
+    }
+
+    #[test]
     fn keyword_recognition() {
         let words = |s: &str| keywords(&s.chars().collect::<Vec<_>>()).len();
         assert_eq!(words("your code"), 1);
@@ -782,6 +1414,10 @@ mod tests {
         assert_eq!(words("Pinterest spinning"), 0);
         assert_eq!(words("验证码"), 1);
         assert_eq!(words("Код"), 1);
+        assert_eq!(words("Ihre TAN"), 1);
+        assert_eq!(words("Pakistan Manhattan"), 0);
+        assert_eq!(words("пароль senha clave Einmalpasswort"), 4);
+        assert_eq!(words("인증번호"), 1);
     }
 
     #[test]
@@ -825,6 +1461,24 @@ mod tests {
             "12345678901234567890123456789",
             "-–—‐‑ 1234 –",
             "\u{202E}code 1234",
+            "code AB12",
+            "code A1B2C3D4E5F6",
+            "code 1A.",
+            "code A1B2.",
+            "code A1B2.c",
+            "【1234】",
+            "【1234",
+            "1234】",
+            "n° 1234",
+            "№",
+            "order №",
+            "number",
+            "code number 1234",
+            "Nr.",
+            ". 1234",
+            "LH 1234",
+            "промокод 1234",
+            "code de",
         ];
         for s in samples {
             let _ = extract_code(s);

@@ -12,6 +12,9 @@ struct Service {
     body_words: &'static [&'static str],
     /// Names matched as whole words in the body, case-sensitively, because
     /// in lower case they are ordinary words ("signal", "steam", "apple").
+    /// A single word at the start of a sentence only counts when followed
+    /// by a colon or a word such as "code" (see [`names_service`]), so that
+    /// "Grab a friend" or "Zoom in" name nothing.
     body_words_exact_case: &'static [&'static str],
     /// Names in scripts written without spaces; matched anywhere, and as
     /// the `【...】` signature that Chinese messages start or end with.
@@ -42,7 +45,7 @@ const SERVICES: &[Service] = &[
     },
     Service {
         name: "Facebook",
-        sender_ids: &["facebook", "fb", "fbotp", "fbook"],
+        sender_ids: &["facebook", "fb", "fbotp", "fbook", "meta"],
         body_words: &["facebook"],
         body_words_exact_case: &[],
         cjk_names: &["脸书"],
@@ -57,7 +60,7 @@ const SERVICES: &[Service] = &[
     Service {
         name: "Microsoft",
         sender_ids: &["microsoft", "msft", "mcrsft", "outlook", "hotmail", "skype"],
-        body_words: &["microsoft", "outlook", "hotmail", "skype"],
+        body_words: &["microsoft", "outlook", "outlook.com", "hotmail", "skype"],
         body_words_exact_case: &[],
         cjk_names: &["微软"],
     },
@@ -71,9 +74,9 @@ const SERVICES: &[Service] = &[
     Service {
         name: "Amazon",
         sender_ids: &["amazon", "amazn", "amzn", "amazonin", "aws"],
-        body_words: &["amazon"],
+        body_words: &["amazon", "aws"],
         body_words_exact_case: &[],
-        cjk_names: &["亚马逊"],
+        cjk_names: &["亚马逊", "アマゾン"],
     },
     Service {
         name: "Uber",
@@ -91,8 +94,15 @@ const SERVICES: &[Service] = &[
     },
     Service {
         name: "TikTok",
-        sender_ids: &["tiktok", "tiktk", "douyin"],
-        body_words: &["tiktok", "douyin"],
+        sender_ids: &["tiktok", "tiktk"],
+        body_words: &["tiktok"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Douyin",
+        sender_ids: &["douyin"],
+        body_words: &["douyin"],
         body_words_exact_case: &[],
         cjk_names: &["抖音"],
     },
@@ -100,7 +110,7 @@ const SERVICES: &[Service] = &[
         name: "X",
         sender_ids: &["twitter", "twttr", "x"],
         body_words: &["twitter"],
-        body_words_exact_case: &[],
+        body_words_exact_case: &["X verification", "X account", "X code", "X confirmation"],
         cjk_names: &["推特"],
     },
     Service {
@@ -223,6 +233,202 @@ const SERVICES: &[Service] = &[
         body_words_exact_case: &[],
         cjk_names: &[],
     },
+    Service {
+        name: "Viber",
+        sender_ids: &["viber"],
+        body_words: &["viber"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Line",
+        sender_ids: &["line", "linecorp"],
+        body_words: &[],
+        body_words_exact_case: &["LINE"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Kakao",
+        sender_ids: &["kakao", "kakaotalk"],
+        body_words: &["kakao", "kakaotalk"],
+        body_words_exact_case: &[],
+        cjk_names: &["카카오톡", "카카오"],
+    },
+    Service {
+        name: "Yandex",
+        sender_ids: &["yandex", "yandexid"],
+        body_words: &["yandex", "яндекс", "яндекса", "яндексе", "яндексом"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "VK",
+        sender_ids: &["vk", "vkontakte", "vkcom"],
+        body_words: &["vkontakte", "вконтакте", "vk.com"],
+        body_words_exact_case: &["VK", "ВК"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Mail.ru",
+        sender_ids: &["mailru"],
+        body_words: &["mail.ru"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Naver",
+        sender_ids: &["naver"],
+        body_words: &["naver"],
+        body_words_exact_case: &[],
+        cjk_names: &["네이버"],
+    },
+    Service {
+        name: "Grab",
+        sender_ids: &["grab"],
+        body_words: &[],
+        body_words_exact_case: &["Grab", "GRAB"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Shopee",
+        sender_ids: &["shopee"],
+        body_words: &["shopee"],
+        body_words_exact_case: &[],
+        cjk_names: &["虾皮"],
+    },
+    Service {
+        name: "Revolut",
+        sender_ids: &["revolut"],
+        body_words: &["revolut"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Wise",
+        sender_ids: &["wise", "transferwise"],
+        body_words: &["transferwise"],
+        body_words_exact_case: &["Wise"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Booking",
+        sender_ids: &["booking", "bookingcom"],
+        body_words: &["booking.com"],
+        body_words_exact_case: &[],
+        cjk_names: &["缤客"],
+    },
+    Service {
+        name: "Lyft",
+        sender_ids: &["lyft"],
+        body_words: &["lyft"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Bolt",
+        sender_ids: &["bolt"],
+        body_words: &[],
+        body_words_exact_case: &["Bolt"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Glovo",
+        sender_ids: &["glovo"],
+        body_words: &["glovo"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "OpenAI",
+        sender_ids: &["openai", "chatgpt"],
+        body_words: &["openai", "chatgpt"],
+        body_words_exact_case: &[],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Claude",
+        sender_ids: &["claude", "anthropic"],
+        body_words: &["anthropic"],
+        body_words_exact_case: &["Claude"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Twitch",
+        sender_ids: &["twitch"],
+        body_words: &[],
+        body_words_exact_case: &["Twitch"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Zoom",
+        sender_ids: &["zoom"],
+        body_words: &[],
+        body_words_exact_case: &["Zoom"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Slack",
+        sender_ids: &["slack"],
+        body_words: &[],
+        body_words_exact_case: &["Slack"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Bumble",
+        sender_ids: &["bumble"],
+        body_words: &[],
+        body_words_exact_case: &["Bumble"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Hinge",
+        sender_ids: &["hinge"],
+        body_words: &[],
+        body_words_exact_case: &["Hinge"],
+        cjk_names: &[],
+    },
+    Service {
+        name: "Weibo",
+        sender_ids: &["weibo", "sinaweibo"],
+        body_words: &["weibo"],
+        body_words_exact_case: &[],
+        cjk_names: &["新浪微博", "微博"],
+    },
+    Service {
+        name: "Baidu",
+        sender_ids: &["baidu"],
+        body_words: &["baidu"],
+        body_words_exact_case: &[],
+        cjk_names: &["百度"],
+    },
+    Service {
+        name: "JD",
+        sender_ids: &["jd", "jdcom", "jingdong"],
+        body_words: &["jd.com", "jingdong"],
+        body_words_exact_case: &[],
+        cjk_names: &["京东"],
+    },
+    Service {
+        name: "Meituan",
+        sender_ids: &["meituan"],
+        body_words: &["meituan"],
+        body_words_exact_case: &[],
+        cjk_names: &["美团"],
+    },
+    Service {
+        name: "Xiaohongshu",
+        sender_ids: &["xiaohongshu", "rednote"],
+        body_words: &["xiaohongshu", "rednote"],
+        body_words_exact_case: &[],
+        cjk_names: &["小红书"],
+    },
+    Service {
+        name: "DiDi",
+        sender_ids: &["didi", "didiglobal"],
+        body_words: &[],
+        body_words_exact_case: &["DiDi", "DIDI"],
+        cjk_names: &["滴滴"],
+    },
 ];
 
 /// Recognises the online service an SMS comes from.
@@ -337,7 +543,12 @@ fn by_mention(body: &str) -> Option<&'static str> {
         }
         for word in service.body_words_exact_case {
             let needle: Vec<char> = word.chars().collect();
-            consider(find_words(&chars, &needle, false), service.name);
+            let single_word = !needle.iter().any(|c| c.is_whitespace());
+            let found = find_words(&chars, &needle, false)
+                .into_iter()
+                .filter(|&at| !single_word || names_service(&chars, at, needle.len()))
+                .collect();
+            consider(found, service.name);
         }
         for name in service.cjk_names {
             let needle: Vec<char> = name.chars().collect();
@@ -345,6 +556,65 @@ fn by_mention(body: &str) -> Option<&'static str> {
         }
     }
     best.map(|(_, name)| name)
+}
+
+/// Words that, right after a capitalised name at the start of a sentence,
+/// show that the name is the service ("Bolt code: ...", "Steam Guard ...")
+/// rather than an ordinary word ("Grab a friend", "Zoom in on ...").
+const SERVICE_CONTEXT_AFTER: &[&str] = &[
+    "code",
+    "codes",
+    "verification",
+    "security",
+    "confirmation",
+    "login",
+    "account",
+    "id",
+    "guard",
+    "otp",
+    "pin",
+    "password",
+    "app",
+    "pay",
+    "wallet",
+    "team",
+    "support",
+    "here",
+];
+
+/// Whether the case-sensitive match of an ordinary-looking word at
+/// `at..at + len` names the service. Inside a sentence a capitalised word
+/// is a name; at the start of a sentence it only counts when followed by a
+/// colon, a dash, a closing bracket or a word such as "code" or "account".
+fn names_service(chars: &[char], at: usize, len: usize) -> bool {
+    let mut i = at;
+    while i > 0 && chars.get(i - 1).is_some_and(|c| c.is_whitespace()) {
+        i -= 1;
+    }
+    let sentence_start = i == 0
+        || chars
+            .get(i - 1)
+            .is_some_and(|&c| matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '"' | '>'));
+    if !sentence_start {
+        return true;
+    }
+    let mut j = at + len;
+    while chars.get(j).is_some_and(|&c| c == ' ') {
+        j += 1;
+    }
+    match chars.get(j) {
+        None => true,
+        Some(&(':' | '：' | '-' | '–' | ']' | '】' | ',' | '\n')) => true,
+        Some(&c) if c.is_alphabetic() => {
+            let mut e = j;
+            while chars.get(e).is_some_and(|c| c.is_alphabetic()) {
+                e += 1;
+            }
+            let word = lower(chars.get(j..e).unwrap_or(&[]));
+            SERVICE_CONTEXT_AFTER.contains(&word.as_str())
+        }
+        Some(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -391,7 +661,7 @@ mod tests {
         for service in SERVICES {
             assert_eq!(recognise_service(service.name, ""), Some(service.name));
         }
-        assert_eq!(SERVICES.len(), 26);
+        assert_eq!(SERVICES.len(), 55);
     }
 
     #[test]
@@ -456,14 +726,18 @@ mod tests {
             ("【淘宝】您的登录码为 771234", "Alibaba"),
             ("【阿里云】您的短信验证码为 2468", "Alibaba"),
             ("验证码 123456，用于微信登录。【腾讯科技】", "Tencent"),
-            ("【抖音】验证码731920", "TikTok"),
+            ("【抖音】验证码731920", "Douyin"),
             ("您正在登录微信，验证码 123456", "WeChat"),
             ("[WeChat] Your code is 123456", "WeChat"),
         ];
         for (body, expected) in cases {
             assert_eq!(recognise_service("1069", body), Some(expected), "{body:?}");
         }
-        assert_eq!(recognise_service("1069", "【京东】验证码 123456"), None);
+        assert_eq!(
+            recognise_service("1069", "【京东】验证码 123456"),
+            Some("JD")
+        );
+        assert_eq!(recognise_service("1069", "【中国移动】验证码 123456"), None);
     }
 
     #[test]
