@@ -190,3 +190,57 @@ test("embedded: pages work with JavaScript off", async () => {
     await site.stop();
   }
 });
+
+test("embedded: every page is valid HTML and every internal link resolves", async () => {
+  const { HtmlValidate } = await import("html-validate");
+  const validator = new HtmlValidate({ extends: ["html-validate:standard"] });
+  const site = await startSite("embedded");
+  try {
+    await site.sendSms("Google", "G-975310 is your Google verification code.");
+    await site.sendSms("+14155550123", "<b>bold?</b> & \"quotes\" 'too' https://evil.example/x");
+    // Wait until both are on the page.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const html = await (await fetch(`${site.site}/numbers/${site.number}`)).text();
+      if (html.includes("G-975310") && html.includes("evil.example")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const queue = ["/", "/robots.txt", "/sitemap.xml", "/api/openapi.json"];
+    const seen = new Set(queue);
+    const problems = [];
+    let pages = 0;
+    while (queue.length > 0 && seen.size < 300) {
+      const path = queue.shift();
+      const response = await fetch(`${site.site}${path}`, { headers: { accept: "text/html,*/*" } });
+      if (response.status !== 200) {
+        problems.push(`${path}: HTTP ${response.status}`);
+        continue;
+      }
+      const type = response.headers.get("content-type") || "";
+      const body = await response.text();
+      if (!type.startsWith("text/html")) continue;
+      pages += 1;
+      const report = await validator.validateString(body, path);
+      if (!report.valid) {
+        for (const result of report.results) {
+          for (const m of result.messages) problems.push(`${path}:${m.line}:${m.column} ${m.ruleId}: ${m.message}`);
+        }
+      }
+      const links = [...body.matchAll(/(?:href|src|action)="([^"]+)"/g)].map((m) => m[1].replaceAll("&amp;", "&"));
+      for (const link of links) {
+        if (!link.startsWith("/") || link.startsWith("//")) continue; // external or protocol-relative
+        if (!seen.has(link)) {
+          seen.add(link);
+          queue.push(link);
+        }
+      }
+    }
+    assert.ok(pages >= 8, `crawled only ${pages} pages`);
+    assert.deepEqual(problems, []);
+    // Links inside SMS bodies are text, never anchors.
+    const number = await (await fetch(`${site.site}/numbers/${site.number}`)).text();
+    assert.ok(!number.includes('href="https://evil.example'), "SMS links must not be clickable");
+  } finally {
+    await site.stop();
+  }
+});

@@ -152,6 +152,8 @@ pub struct GatewaySettings {
     pub page_size: u64,
     /// Send `Strict-Transport-Security` on responses served over TLS.
     pub hsts: bool,
+    /// Seconds without a message after which a number shows as offline.
+    pub offline_after_secs: u64,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
 }

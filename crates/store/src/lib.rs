@@ -280,7 +280,21 @@ impl Store {
         limit: u64,
         before: Option<Cursor>,
     ) -> Result<Vec<MessageRow>, StoreError> {
+        self.recent_messages_from(number, None, limit, before).await
+    }
+
+    /// As [`Store::recent_messages`], only from `sender` when given.
+    pub async fn recent_messages_from(
+        &self,
+        number: &str,
+        sender: Option<&str>,
+        limit: u64,
+        before: Option<Cursor>,
+    ) -> Result<Vec<MessageRow>, StoreError> {
         let mut query = message::Entity::find().filter(message::Column::Number.eq(number));
+        if let Some(sender) = sender {
+            query = query.filter(message::Column::Sender.eq(sender));
+        }
         if let Some(cursor) = before {
             query = query.filter(
                 message::Column::ReceivedAt
@@ -296,6 +310,25 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?)
+    }
+
+    /// Distinct senders of `number`'s newest messages (for the sender filter).
+    pub async fn recent_senders(
+        &self,
+        number: &str,
+        limit: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self.recent_messages(number, 500, None).await?;
+        let mut senders: Vec<String> = Vec::new();
+        for row in rows {
+            if !senders.contains(&row.sender) {
+                senders.push(row.sender);
+            }
+            if u64::try_from(senders.len()).unwrap_or(u64::MAX) >= limit {
+                break;
+            }
+        }
+        Ok(senders)
     }
 
     /// Newest messages across all numbers.

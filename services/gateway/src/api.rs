@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -21,17 +20,15 @@ impl From<PageError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match &self.0 {
-            PageError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
-            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
-            PageError::Unavailable(_) | PageError::Render(_) => {
-                tracing::error!(error = %self.0, "api request failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily unavailable".to_owned(),
-                )
-            }
-        };
+        let (status, _, detail) = self.0.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "api request failed");
+        }
+        let message = crate::i18n::Tr {
+            lang: crate::i18n::Lang::En,
+        }
+        .t(detail)
+        .to_owned();
         (status, Json(serde_json::json!({ "error": message }))).into_response()
     }
 }
@@ -88,7 +85,7 @@ pub async fn messages(
 ) -> Result<Json<MessagesJson>, ApiError> {
     let number = registered_number(&state, &raw).await?;
     let before = parse_before(&query)?;
-    let (messages, next) = page_of(&state, number.as_str(), before).await?;
+    let (messages, next) = page_of(&state, number.as_str(), query.sender(), before).await?;
     Ok(Json(MessagesJson {
         messages: messages.iter().map(MessageJson::from_event).collect(),
         next_before: next.map(|c| c.encode()),

@@ -4,15 +4,18 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-/// Why a page could not be shown.
+use crate::i18n::{Lang, Tr};
+use crate::pages::Layout;
+
+/// Why a page could not be shown. Messages are catalogue keys.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
     /// Nothing at this address.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(&'static str),
     /// The request is malformed (a bad page link).
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(&'static str),
     /// The database is unreachable.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -21,36 +24,42 @@ pub enum PageError {
     Render(#[from] askama::Error),
 }
 
+impl PageError {
+    /// Status, title key and detail key.
+    pub fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            PageError::NotFound(detail) => (StatusCode::NOT_FOUND, "error.not_found", detail),
+            PageError::BadRequest(detail) => (StatusCode::BAD_REQUEST, "error.bad_request", detail),
+            PageError::Unavailable(_) | PageError::Render(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error.unavailable",
+                "error.try_again",
+            ),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    layout: crate::pages::Layout,
-    title: &'a str,
+    t: Tr,
+    layout: Layout,
     detail: &'a str,
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, title, detail) = match &self {
-            PageError::NotFound(detail) => {
-                (StatusCode::NOT_FOUND, "Page not found", detail.as_str())
-            }
-            PageError::BadRequest(detail) => {
-                (StatusCode::BAD_REQUEST, "Bad request", detail.as_str())
-            }
-            PageError::Unavailable(_) | PageError::Render(_) => {
-                tracing::error!(error = %self, "page failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "We could not load this page. Please try again in a moment.",
-                )
-            }
-        };
+        let (status, title, detail) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "page failed");
+        }
+        // Errors carry no request: they speak English.
+        let t = Tr { lang: Lang::En };
+        let layout = Layout::new(&t, "", "/", t.t(title).to_owned(), t.t(title).to_owned());
         let body = ErrorPage {
-            layout: crate::pages::Layout::default(),
-            title,
-            detail,
+            detail: t.t(detail),
+            t,
+            layout,
         }
         .render()
         .unwrap_or_else(|_| title.to_owned());

@@ -6,9 +6,11 @@
 mod api;
 mod assets;
 mod error;
+mod i18n;
 mod live;
 mod pages;
 mod security;
+mod seo;
 mod views;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::PageError;
+pub use i18n::{LANG_COOKIE, Lang, Tr};
 pub use live::Live;
 pub use security::VISITOR_COOKIE;
 
@@ -54,8 +57,15 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/latest", get(pages::latest))
+        .route("/countries/{iso2}", get(pages::country))
         .route("/numbers/{e164}", get(pages::number))
         .route("/numbers/{e164}/events", get(live::events))
+        .route("/numbers/{e164}/feed.atom", get(seo::feed))
+        .route("/privacy", get(pages::privacy))
+        .route("/my-data", get(pages::my_data))
+        .route("/robots.txt", get(seo::robots))
+        .route("/sitemap.xml", get(seo::sitemap))
+        .route("/api/openapi.json", get(seo::openapi))
         .route("/api/v1/numbers", get(api::numbers))
         .route("/api/v1/numbers/{e164}/messages", get(api::messages))
         .route("/static/{file}", get(assets::serve))

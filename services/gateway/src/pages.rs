@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Uri};
 use axum::response::Html;
 use cache::HotList;
 use chrono::{DateTime, Utc};
@@ -11,46 +12,48 @@ use domain::E164;
 use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
-use crate::views::{cursor_after, received_at, to_event};
+use crate::i18n::Tr;
+use crate::views::{cursor_after, received_at, service_of, to_event};
 use crate::{AppState, PageError, assets};
 
-/// "just now", "3 min ago", "2 h ago", "5 days ago".
-pub fn age(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = now.signed_duration_since(then).num_seconds().max(0);
-    match secs {
-        0..60 => "just now".to_owned(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        _ => {
-            let days = secs / 86_400;
-            if days == 1 {
-                "1 day ago".to_owned()
-            } else {
-                format!("{days} days ago")
-            }
-        }
-    }
-}
-
-/// Links every page needs.
+/// What every page's frame needs: assets, language, title and links.
 pub struct Layout {
     pub(crate) css: String,
     pub(crate) js: String,
-}
-
-impl Default for Layout {
-    fn default() -> Self {
-        Self::new()
-    }
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) canonical: String,
+    pub(crate) path: String,
+    pub(crate) others: Vec<(&'static str, &'static str)>,
 }
 
 impl Layout {
-    fn new() -> Self {
+    /// A frame for `path`, absolute links from `base`.
+    pub fn new(t: &Tr, base: &str, path: &str, title: String, description: String) -> Self {
         Self {
             css: assets::url("site.css"),
             js: assets::url("app.js"),
+            title,
+            description,
+            canonical: format!("{base}{path}"),
+            path: path.to_owned(),
+            others: t.others(),
         }
     }
+}
+
+/// The site's absolute base URL: `gateway.public_url`, else from the request.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    let configured = state.settings.gateway.public_url.trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_owned();
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
 }
 
 struct NumberCard {
@@ -58,9 +61,11 @@ struct NumberCard {
     display: String,
     last_age: Option<String>,
     last_day: i64,
+    online: bool,
 }
 
 struct CountryGroup {
+    iso2: &'static str,
     flag: String,
     name: &'static str,
     numbers: Vec<NumberCard>,
@@ -69,19 +74,21 @@ struct CountryGroup {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    t: Tr,
     layout: Layout,
     countries: Vec<CountryGroup>,
 }
 
-/// `GET /`: numbers grouped by country.
-#[tracing::instrument(name = "GET /", skip_all, fields(otel.kind = "server"))]
-pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, PageError> {
     let overview = state
         .store
         .numbers_overview()
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let now = Utc::now();
+    let offline_after = chrono::Duration::seconds(
+        i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
+    );
     let mut groups: BTreeMap<&'static str, CountryGroup> = BTreeMap::new();
     for item in overview {
         let Ok(number) = E164::parse(&item.number.e164) else {
@@ -91,6 +98,7 @@ pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageErr
         groups
             .entry(country.name)
             .or_insert_with(|| CountryGroup {
+                iso2: country.iso2,
                 flag: country.flag(),
                 name: country.name,
                 numbers: Vec::new(),
@@ -99,15 +107,78 @@ pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageErr
             .push(NumberCard {
                 e164: number.as_str().to_owned(),
                 display: number.display_international(),
-                last_age: item.last_message_at.map(|t| age(t, now)),
+                last_age: item.last_message_at.map(|at| t.age(at, now)),
                 last_day: item.messages_last_day,
+                online: item
+                    .last_message_at
+                    .is_some_and(|at| now - at < offline_after),
             });
     }
-    let page = HomePage {
-        layout: Layout::new(),
-        countries: groups.into_values().collect(),
-    };
-    Ok(Html(page.render()?))
+    Ok(groups.into_values().collect())
+}
+
+/// `GET /`: numbers grouped by country.
+#[tracing::instrument(name = "GET /", skip_all, fields(otel.kind = "server"))]
+pub async fn home(
+    State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
+) -> Result<Html<String>, PageError> {
+    let countries = country_groups(&state, &t).await?;
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        "/",
+        t.t("home.title").to_owned(),
+        t.f1("home.description", "countries", &countries.len()),
+    );
+    Ok(Html(
+        HomePage {
+            t,
+            layout,
+            countries,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "country.html")]
+struct CountryPage {
+    t: Tr,
+    layout: Layout,
+    country: CountryGroup,
+}
+
+/// `GET /countries/{iso2}`: one country's numbers.
+#[tracing::instrument(name = "GET /countries/{iso2}", skip_all, fields(otel.kind = "server"))]
+pub async fn country(
+    State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
+    Path(iso2): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let not_found = || PageError::NotFound("error.no_page");
+    let wanted = domain::country_by_iso2(&iso2).ok_or_else(not_found)?;
+    let country = country_groups(&state, &t)
+        .await?
+        .into_iter()
+        .find(|g| g.iso2 == wanted.iso2)
+        .ok_or_else(not_found)?;
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        &format!("/countries/{}", country.iso2.to_ascii_lowercase()),
+        t.f1("country.title", "country", &country.name),
+        t.f2(
+            "country.description",
+            "count",
+            &country.numbers.len(),
+            "country",
+            &country.name,
+        ),
+    );
+    Ok(Html(CountryPage { t, layout, country }.render()?))
 }
 
 /// A message as a page shows it.
@@ -124,21 +195,21 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    fn new(m: MessageStored, now: DateTime<Utc>) -> Self {
+    fn new(m: MessageStored, now: DateTime<Utc>, t: &Tr) -> Self {
         let received = received_at(&m);
         let number_display = E164::parse(&m.number)
             .map(|n| n.display_international())
             .unwrap_or_else(|_| m.number.clone());
         Self {
             id: m.id,
-            service: crate::views::service_of(&m.from, &m.body),
+            service: service_of(&m.from, &m.body),
             code: domain::extract_code(&m.body),
             number: m.number,
             number_display,
             from: m.from,
             body: m.body,
             received_iso: received.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            age: age(received, now),
+            age: t.age(received, now),
         }
     }
 }
@@ -146,6 +217,7 @@ impl MessageView {
 #[derive(Template)]
 #[template(path = "number.html")]
 struct NumberPage {
+    t: Tr,
     layout: Layout,
     e164: String,
     display: String,
@@ -154,6 +226,8 @@ struct NumberPage {
     messages: Vec<MessageView>,
     older: Option<String>,
     paged: bool,
+    senders: Vec<String>,
+    from: String,
 }
 
 /// Newest messages of `number`: the hot list, else the database (refilling the list).
@@ -176,22 +250,24 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
 }
 
 /// A page of `number`'s messages: the newest (hot) or those before `cursor`
-/// (database). Returns the messages and the cursor of the next older page.
+/// (database), only from `sender` when given. Returns the messages and the
+/// cursor of the next older page.
 pub async fn page_of(
     state: &AppState,
     number: &str,
+    sender: Option<&str>,
     before: Option<store::Cursor>,
 ) -> Result<(Vec<MessageStored>, Option<store::Cursor>), PageError> {
     let size = state.settings.gateway.page_size;
-    let messages = match before {
-        None => {
+    let messages = match (before, sender) {
+        (None, None) => {
             let mut hot = recent(state, number).await?;
             hot.truncate(usize::try_from(size).unwrap_or(usize::MAX));
             hot
         }
-        Some(cursor) => state
+        _ => state
             .store
-            .recent_messages(number, size, Some(cursor))
+            .recent_messages_from(number, sender, size, before)
             .await
             .map_err(|e| PageError::Unavailable(e.to_string()))?
             .iter()
@@ -209,8 +285,7 @@ pub async fn page_of(
 
 /// The registered, active number of a path segment, or a 404 page.
 pub async fn registered_number(state: &AppState, raw: &str) -> Result<E164, PageError> {
-    let not_found =
-        || PageError::NotFound("This number is not on this site (or no longer).".into());
+    let not_found = || PageError::NotFound("error.no_number");
     let number = E164::parse(raw).map_err(|_| not_found())?;
     let registered = state
         .store
@@ -224,48 +299,86 @@ pub async fn registered_number(state: &AppState, raw: &str) -> Result<E164, Page
     }
 }
 
-/// `?before=<cursor>`.
+/// `?before=<cursor>&from=<sender>`.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     /// Show messages older than this cursor.
     pub before: Option<String>,
+    /// Show only messages from this sender.
+    pub from: Option<String>,
 }
 
-/// Parses `?before=`, with a 404 page for a malformed cursor.
+impl PageQuery {
+    /// The sender filter, when set.
+    pub fn sender(&self) -> Option<&str> {
+        self.from
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Parses `?before=`, with a 400 page for a malformed cursor.
 pub fn parse_before(query: &PageQuery) -> Result<Option<store::Cursor>, PageError> {
     match &query.before {
         None => Ok(None),
         Some(raw) if raw.is_empty() => Ok(None),
         Some(raw) => store::Cursor::decode(raw)
             .map(Some)
-            .ok_or_else(|| PageError::BadRequest("That page link is not valid.".into())),
+            .ok_or(PageError::BadRequest("error.bad_link")),
     }
 }
 
-/// `GET /numbers/{e164}`: a number's inbox, newest first; `?before=` pages back.
+/// `GET /numbers/{e164}`: a number's inbox, newest first; `?before=` pages
+/// back, `?from=` keeps one sender.
 #[tracing::instrument(name = "GET /numbers/{e164}", skip_all, fields(otel.kind = "server"))]
 pub async fn number(
     State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Html<String>, PageError> {
     let number = registered_number(&state, &raw).await?;
     let before = parse_before(&query)?;
-    let (messages, next) = page_of(&state, number.as_str(), before).await?;
+    let sender = query.sender();
+    let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
+    let senders = state
+        .store
+        .recent_senders(number.as_str(), 30)
+        .await
+        .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let now = Utc::now();
     let country = number.country();
+    let display = number.display_international();
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        &format!("/numbers/{}", number.as_str()),
+        t.f2("number.title", "number", &display, "country", &country.name),
+        t.f2(
+            "number.description",
+            "number",
+            &display,
+            "country",
+            &country.name,
+        ),
+    );
     let page = NumberPage {
-        layout: Layout::new(),
+        layout,
         e164: number.as_str().to_owned(),
-        display: number.display_international(),
+        display,
         flag: country.flag(),
         country_name: country.name,
         messages: messages
             .into_iter()
-            .map(|m| MessageView::new(m, now))
+            .map(|m| MessageView::new(m, now, &t))
             .collect(),
         older: next.map(|c| c.encode()),
-        paged: before.is_some(),
+        paged: before.is_some() || sender.is_some(),
+        senders,
+        from: sender.unwrap_or_default().to_owned(),
+        t,
     };
     Ok(Html(page.render()?))
 }
@@ -273,57 +386,117 @@ pub async fn number(
 #[derive(Template)]
 #[template(path = "latest.html")]
 struct LatestPage {
+    t: Tr,
     layout: Layout,
     messages: Vec<MessageView>,
 }
 
+/// Newest messages across all numbers: the hot feed, else the database.
+pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, PageError> {
+    if let Ok(Some(messages)) = state.cache.recent(HotList::Latest).await {
+        return Ok(messages);
+    }
+    let rows = state
+        .store
+        .latest_messages(state.settings.gateway.page_size)
+        .await
+        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+    let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
+    if let Err(err) = state.cache.fill(HotList::Latest, &messages).await {
+        tracing::warn!(error = %err, "latest list not filled");
+    }
+    Ok(messages)
+}
+
 /// `GET /latest`: newest messages across all numbers.
 #[tracing::instrument(name = "GET /latest", skip_all, fields(otel.kind = "server"))]
-pub async fn latest(State(state): State<AppState>) -> Result<Html<String>, PageError> {
-    let messages = match state.cache.recent(HotList::Latest).await {
-        Ok(Some(messages)) => messages,
-        _ => {
-            let rows = state
-                .store
-                .latest_messages(state.settings.gateway.page_size)
-                .await
-                .map_err(|e| PageError::Unavailable(e.to_string()))?;
-            let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
-            if let Err(err) = state.cache.fill(HotList::Latest, &messages).await {
-                tracing::warn!(error = %err, "latest list not filled");
-            }
-            messages
-        }
-    };
+pub async fn latest(
+    State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
+) -> Result<Html<String>, PageError> {
+    let messages = latest_messages(&state).await?;
     let now = Utc::now();
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        "/latest",
+        t.t("latest.title").to_owned(),
+        t.t("latest.description").to_owned(),
+    );
     let page = LatestPage {
-        layout: Layout::new(),
+        layout,
         messages: messages
             .into_iter()
-            .map(|m| MessageView::new(m, now))
+            .map(|m| MessageView::new(m, now, &t))
             .collect(),
+        t,
     };
     Ok(Html(page.render()?))
 }
 
-/// Any other path.
-pub async fn not_found() -> PageError {
-    PageError::NotFound("There is nothing at this address.".into())
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    t: Tr,
+    layout: Layout,
+    policy: &'static str,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::age;
-    use chrono::{Duration, Utc};
+/// `GET /privacy`: the privacy policy in the visitor's language.
+pub async fn privacy(
+    State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
+) -> Result<Html<String>, PageError> {
+    let policy = match t.lang {
+        crate::i18n::Lang::ZhCn => include_str!("../content/privacy.zh-CN.html"),
+        crate::i18n::Lang::En => include_str!("../content/privacy.en.html"),
+    };
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        "/privacy",
+        t.t("privacy.title").to_owned(),
+        t.t("privacy.title").to_owned(),
+    );
+    Ok(Html(PrivacyPage { t, layout, policy }.render()?))
+}
 
-    #[test]
-    fn ages_read_naturally() {
-        let now = Utc::now();
-        assert_eq!(age(now, now), "just now");
-        assert_eq!(age(now - Duration::seconds(185), now), "3 min ago");
-        assert_eq!(age(now - Duration::hours(2), now), "2 h ago");
-        assert_eq!(age(now - Duration::days(1), now), "1 day ago");
-        assert_eq!(age(now - Duration::days(5), now), "5 days ago");
-        assert_eq!(age(now + Duration::seconds(30), now), "just now");
-    }
+#[derive(Template)]
+#[template(path = "my_data.html")]
+struct MyDataPage {
+    t: Tr,
+    layout: Layout,
+    visitor_id: Option<String>,
+}
+
+/// `GET /my-data`: what the site holds about this browser (export and
+/// delete arrive with log-retention).
+pub async fn my_data(
+    State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
+) -> Result<Html<String>, PageError> {
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        "/my-data",
+        t.t("my_data.title").to_owned(),
+        t.t("my_data.intro").to_owned(),
+    );
+    let visitor_id = crate::security::visitor_id(&headers);
+    Ok(Html(
+        MyDataPage {
+            t,
+            layout,
+            visitor_id,
+        }
+        .render()?,
+    ))
+}
+
+/// Any other path.
+pub async fn not_found(_uri: Uri) -> PageError {
+    PageError::NotFound("error.no_page")
 }

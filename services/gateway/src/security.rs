@@ -48,6 +48,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let wants_cookie = !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz")
         && visitor_id(request.headers()).is_none();
     let tls = is_tls(&state, &request);
+    let chosen_lang = crate::i18n::query_lang(request.uri().query());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -72,6 +73,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
+    }
+    if let Some(lang) = chosen_lang {
+        let secure = if tls { "; Secure" } else { "" };
+        let cookie = format!(
+            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+            crate::i18n::LANG_COOKIE,
+            lang.code()
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
     if wants_cookie {
         let secure = if tls { "; Secure" } else { "" };

@@ -23,6 +23,21 @@
     }
   });
 
+  // The cookie notice stays closed once acknowledged.
+  var notice = document.getElementById("cookie-notice");
+  try {
+    if (notice && window.localStorage.getItem("cloudsms-cookie-ok") === "1") {
+      notice.hidden = true;
+    }
+  } catch (e) { /* storage blocked: keep showing it */ }
+  var ok = document.getElementById("cookie-ok");
+  if (ok && notice) {
+    ok.addEventListener("click", function () {
+      notice.hidden = true;
+      try { window.localStorage.setItem("cloudsms-cookie-ok", "1"); } catch (e) { /* ignore */ }
+    });
+  }
+
   var list = document.getElementById("messages");
   if (!list || !list.getAttribute("data-events")) {
     return;

@@ -1,1 +1,337 @@
-//! Provider plivo: tests arrive with the provider.
+//! Plivo: inbound messages signed with `X-Plivo-Signature-V3` reach the
+//! number page; every signature comes from plivo-python's own
+//! `construct_post_url` + `get_signature_v3` (checked with
+//! `validate_v3_signature`), over the URL built from `ingest.public_url`.
+
+use std::time::Duration;
+
+use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
+
+const TOKEN: &str = "test-plivo-token";
+const PUBLIC: &str = "https://sms.example.test";
+/// Plivo sends numbers without '+'.
+const NUMBER: &str = "+61491570611";
+const TO: &str = "61491570611";
+const SENDER: &str = "447700900612";
+
+fn config() -> String {
+    format!(
+        "[ingest]\npublic_url = \"{PUBLIC}\"\n\
+         [ingest.providers.plivo]\nauth_token = \"{TOKEN}\"\n"
+    )
+}
+
+fn url() -> String {
+    format!("{PUBLIC}/webhooks/plivo")
+}
+
+/// Inbound SMS parameters as Plivo posts them.
+fn params(uuid: &str, to: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "From": SENDER,
+        "To": to,
+        "Type": "sms",
+        "Text": text,
+        "MessageUUID": uuid,
+        "Units": "1",
+        "TotalRate": "0",
+        "TotalAmount": "0",
+        "MessageIntent": "",
+        "PowerpackUUID": "",
+    })
+}
+
+/// (signature, nonce, form body) from the SDK for `params` posted to `url`.
+fn signed_form(url: &str, params: &serde_json::Value) -> (String, String, String) {
+    let out = oracle(
+        "import sys, json, secrets, urllib.parse\n\
+         from plivo.utils.signature_v3 import construct_post_url, get_signature_v3, validate_v3_signature\n\
+         token, url, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])\n\
+         nonce = str(secrets.randbelow(10**20))\n\
+         sig = get_signature_v3(token.encode(), construct_post_url(url, dict(params)).decode(), nonce.encode()).decode()\n\
+         assert validate_v3_signature('POST', url, nonce, token, sig, dict(params))\n\
+         print(sig)\n\
+         print(nonce)\n\
+         print(urllib.parse.urlencode(params))",
+        &[TOKEN, url, &params.to_string()],
+    );
+    let mut lines = out.split('\n');
+    let mut next = || lines.next().unwrap().to_owned();
+    (next(), next(), next())
+}
+
+async fn post(
+    app: &TestApp,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(format!("{}/webhooks/plivo", app.ingest_url))
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+async fn post_form(app: &TestApp, signature: &str, nonce: &str, body: &str) -> reqwest::Response {
+    post(
+        app,
+        "application/x-www-form-urlencoded",
+        &[
+            ("x-plivo-signature-v3", signature),
+            ("x-plivo-signature-v3-nonce", nonce),
+        ],
+        body,
+    )
+    .await
+}
+
+async fn inbound_sms_reaches_the_page(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, &config()).await;
+    app.add_number(NUMBER).await;
+    let text = "Your Acme code is 739201 & <i>valid</i> for 5 min";
+    let uuid = "a1b2c3d4-0000-11ee-8f3a-0242ac110001";
+    let (signature, nonce, body) = signed_form(&url(), &params(uuid, TO, text));
+    let resp = post_form(&app, &signature, &nonce, &body).await;
+    assert_eq!(resp.status(), 200);
+    let html = app.wait_for_page(NUMBER, "Your Acme code is 739201").await;
+    assert!(cloudsms_tests::unescape_html(&html).contains(text));
+    let row = app.wait_for_provider_message(NUMBER, uuid).await;
+    assert_eq!(row.provider, "plivo");
+    assert_eq!(row.body, text);
+    assert!(row.sender.contains(SENDER), "sender {}", row.sender);
+
+    // Several signatures in the header: any one may match.
+    let uuid = "a1b2c3d4-0000-11ee-8f3a-0242ac110002";
+    let (signature, nonce, body) = signed_form(&url(), &params(uuid, TO, "second of two"));
+    let listed = format!("c29tZSBvdGhlciBzaWduYXR1cmU=,{signature}");
+    assert_eq!(post_form(&app, &listed, &nonce, &body).await.status(), 200);
+    app.wait_for_provider_message(NUMBER, uuid).await;
+    app.stop().await;
+}
+both_modes!(inbound_sms_reaches_the_page);
+
+async fn retry_with_the_same_uuid_is_shown_once(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, &config()).await;
+    app.add_number(NUMBER).await;
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params(
+            "b1b2c3d4-0000-11ee-8f3a-0242ac110001",
+            TO,
+            "Retry code 3333",
+        ),
+    );
+    assert_eq!(
+        post_form(&app, &signature, &nonce, &body).await.status(),
+        200
+    );
+    // Plivo's retry has a fresh nonce and signature.
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params(
+            "b1b2c3d4-0000-11ee-8f3a-0242ac110001",
+            TO,
+            "Retry code 3333",
+        ),
+    );
+    assert_eq!(
+        post_form(&app, &signature, &nonce, &body).await.status(),
+        200
+    );
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params(
+            "b1b2c3d4-0000-11ee-8f3a-0242ac110002",
+            TO,
+            "Later code 4444",
+        ),
+    );
+    assert_eq!(
+        post_form(&app, &signature, &nonce, &body).await.status(),
+        200
+    );
+    let html = app.wait_for_page(NUMBER, "Later code 4444").await;
+    assert_eq!(html.matches("Retry code 3333").count(), 1);
+    assert_eq!(app.stored(NUMBER).await.len(), 2);
+    app.stop().await;
+}
+both_modes!(retry_with_the_same_uuid_is_shown_once);
+
+async fn json_body_is_verified_like_the_sdk(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, &config()).await;
+    app.add_number(NUMBER).await;
+    let uuid = "c1b2c3d4-0000-11ee-8f3a-0242ac110001";
+    let json = params(uuid, TO, "json code 5555").to_string();
+    let out = oracle(
+        "import sys, json\n\
+         from plivo.utils.signature_v3 import construct_post_url, get_signature_v3\n\
+         print(get_signature_v3(sys.argv[1].encode(), construct_post_url(sys.argv[2], json.loads(sys.argv[3])).decode(), b'98765').decode())",
+        &[TOKEN, &url(), &json],
+    );
+    let headers = [
+        ("x-plivo-signature-v3", out.as_str()),
+        ("x-plivo-signature-v3-nonce", "98765"),
+    ];
+    let tampered = json.replace("json code 5555", "json code 5556");
+    assert_eq!(
+        post(&app, "application/json", &headers, &tampered)
+            .await
+            .status(),
+        401
+    );
+    let resp = post(&app, "application/json", &headers, &json).await;
+    assert_eq!(resp.status(), 200);
+    app.wait_for_page(NUMBER, "json code 5555").await;
+    app.stop().await;
+}
+both_modes!(json_body_is_verified_like_the_sdk);
+
+async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, &config()).await;
+    app.add_number(NUMBER).await;
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params(
+            "d1b2c3d4-0000-11ee-8f3a-0242ac110001",
+            TO,
+            "forged code 1234",
+        ),
+    );
+    let forged = body.replace("forged+code+1234", "forged+code+1235");
+    assert_ne!(forged, body);
+    let resp = post_form(&app, &signature, &nonce, &forged).await;
+    assert_eq!(resp.status(), 401);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("X-Plivo-Signature-V3 does not match")
+    );
+    // Another nonce, or no nonce, or no signature.
+    assert_eq!(post_form(&app, &signature, "1", &body).await.status(), 401);
+    let resp = post(
+        &app,
+        "application/x-www-form-urlencoded",
+        &[("x-plivo-signature-v3", &signature)],
+        &body,
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "missing X-Plivo-Signature-V3-Nonce header");
+    let resp = post(
+        &app,
+        "application/x-www-form-urlencoded",
+        &[("x-plivo-signature-v3-nonce", &nonce)],
+        &body,
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+    // Signed for another URL.
+    let (other, nonce2, body2) = signed_form(
+        "https://elsewhere.example.test/webhooks/plivo",
+        &params(
+            "d1b2c3d4-0000-11ee-8f3a-0242ac110001",
+            TO,
+            "forged code 1234",
+        ),
+    );
+    assert_eq!(post_form(&app, &other, &nonce2, &body2).await.status(), 401);
+
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params("d1b2c3d4-0000-11ee-8f3a-0242ac110002", TO, "genuine"),
+    );
+    assert_eq!(
+        post_form(&app, &signature, &nonce, &body).await.status(),
+        200
+    );
+    app.wait_for_stored(NUMBER, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rows = app.stored(NUMBER).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].body, "genuine");
+    app.stop().await;
+}
+both_modes!(bad_signature_is_401_and_nothing_is_stored);
+
+async fn malformed_input_gets_a_clear_4xx(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, &config()).await;
+    app.add_number(NUMBER).await;
+    let mut no_text = params("e1b2c3d4-0000-11ee-8f3a-0242ac110001", TO, "x");
+    no_text.as_object_mut().unwrap().remove("Text");
+    let (signature, nonce, body) = signed_form(&url(), &no_text);
+    let resp = post_form(&app, &signature, &nonce, &body).await;
+    assert_eq!(resp.status(), 400);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "missing field `Text`");
+
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params("e1b2c3d4-0000-11ee-8f3a-0242ac110002", TO, "x"),
+    );
+    let resp = post(
+        &app,
+        "text/plain",
+        &[
+            ("x-plivo-signature-v3", &signature),
+            ("x-plivo-signature-v3-nonce", &nonce),
+        ],
+        &body,
+    )
+    .await;
+    assert_eq!(resp.status(), 415);
+
+    let resp = post(
+        &app,
+        "application/json",
+        &[
+            ("x-plivo-signature-v3", &signature),
+            ("x-plivo-signature-v3-nonce", &nonce),
+        ],
+        "{\"Text\": ",
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON body")
+    );
+
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params("e1b2c3d4-0000-11ee-8f3a-0242ac110003", "61491570619", "x"),
+    );
+    assert_eq!(
+        post_form(&app, &signature, &nonce, &body).await.status(),
+        422
+    );
+    assert!(app.stored(NUMBER).await.is_empty());
+    app.stop().await;
+}
+both_modes!(malformed_input_gets_a_clear_4xx);
+
+async fn disabled_provider_is_404(mode: Mode) {
+    let app =
+        TestApp::spawn_with_config(mode, &format!("[ingest]\npublic_url = \"{PUBLIC}\"\n")).await;
+    app.add_number(NUMBER).await;
+    let (signature, nonce, body) = signed_form(
+        &url(),
+        &params("f1b2c3d4-0000-11ee-8f3a-0242ac110001", TO, "x"),
+    );
+    let resp = post_form(&app, &signature, &nonce, &body).await;
+    assert_eq!(resp.status(), 404);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "provider plivo is not enabled");
+    app.stop().await;
+}
+both_modes!(disabled_provider_is_404);

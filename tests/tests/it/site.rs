@@ -35,9 +35,9 @@ async fn new_messages_arrive_on_the_open_event_stream(mode: Mode) {
     let mut stream = resp.bytes_stream();
     // The subscription is live once the response started; give the bus a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let hostile = "<img src=x onerror=alert(1)> code 314159";
+    let hostile = "<img src=x onerror=alert(1)> Telegram code 314159";
     assert_eq!(
-        app.send_sms(NUMBER, "Telegram", hostile, "live-1")
+        app.send_sms(NUMBER, "+14155550123", hostile, "live-1")
             .await
             .status(),
         202
@@ -282,3 +282,131 @@ async fn pages_carry_security_headers_and_a_visitor_cookie(mode: Mode) {
     app.stop().await;
 }
 both_modes!(pages_carry_security_headers_and_a_visitor_cookie);
+
+async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
+    let get = |path: &str, headers: Vec<(&'static str, String)>| {
+        let mut req = app.client.get(format!("{}{path}", app.gateway_url));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    let en = get("/", vec![]).await.unwrap().text().await.unwrap();
+    assert!(en.contains("<html lang=\"en\">") && en.contains("Free numbers to receive SMS online"));
+
+    let zh = get(
+        "/",
+        vec![("accept-language", "zh-CN,zh;q=0.9,en;q=0.5".into())],
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        zh.contains("<html lang=\"zh-CN\">") && zh.contains("免费号码，在线接收短信"),
+        "{zh}"
+    );
+
+    // ?lang= switches and is remembered in a cookie.
+    let resp = get(&format!("/numbers/{NUMBER}?lang=zh-CN"), vec![])
+        .await
+        .unwrap();
+    let cookies: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let lang_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("cloudsms_lang="))
+        .expect("language cookie");
+    assert!(lang_cookie.starts_with("cloudsms_lang=zh-CN"));
+    assert!(resp.text().await.unwrap().contains("最新短信在前"));
+    let remembered = get(
+        "/latest",
+        vec![
+            ("cookie", "cloudsms_lang=zh-CN".into()),
+            ("accept-language", "en".into()),
+        ],
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(remembered.contains("<h1>最新短信</h1>"));
+    let privacy = get("/privacy?lang=zh-CN", vec![])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(privacy.contains("服务器日志保存六个月"));
+    let privacy = get("/privacy", vec![]).await.unwrap().text().await.unwrap();
+    assert!(privacy.contains("Server logs are kept for six months"));
+    assert!(privacy.contains("href=\"/my-data\""));
+    app.stop().await;
+}
+both_modes!(the_site_speaks_english_and_chinese_and_remembers_the_choice);
+
+async fn country_pages_feeds_sitemap_and_robots_list_the_numbers(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
+    app.add_number(OTHER).await;
+    assert_eq!(
+        app.send_sms(NUMBER, "Bank", "feed & <test> 1", "f-1")
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        app.send_sms(NUMBER, "Shop", "from the shop", "f-2")
+            .await
+            .status(),
+        202
+    );
+    app.wait_for_stored(NUMBER, 2).await;
+
+    let (status, gb) = app.get("/countries/gb").await;
+    assert_eq!(status, 200);
+    assert!(gb.contains(NUMBER) && !gb.contains(OTHER));
+    assert!(gb.contains("online"));
+    let (status, _) = app.get("/countries/zz").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get("/countries/fr").await;
+    assert_eq!(status, 404, "no numbers there");
+
+    let (status, feed) = app.get(&format!("/numbers/{NUMBER}/feed.atom")).await;
+    assert_eq!(status, 200);
+    assert!(
+        feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">")
+    );
+    assert!(feed.contains("feed &amp; &lt;test&gt; 1"), "{feed}");
+
+    let (_, sitemap) = app.get("/sitemap.xml").await;
+    assert!(sitemap.contains(&format!("/numbers/{NUMBER}</loc>")));
+    assert!(sitemap.contains("/countries/us</loc>") && sitemap.contains("/countries/gb</loc>"));
+    let (_, robots) = app.get("/robots.txt").await;
+    assert!(robots.contains("Sitemap: http://") && robots.contains("Disallow: /api/"));
+
+    let (status, spec) = app.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    assert!(spec["paths"]["/api/v1/numbers/{e164}/messages"].is_object());
+
+    // The sender filter keeps one sender.
+    let (_, filtered) = app.get(&format!("/numbers/{NUMBER}?from=Shop")).await;
+    assert!(filtered.contains("from the shop") && !filtered.contains("feed &amp;"));
+    let (_, page) = app.get(&format!("/numbers/{NUMBER}")).await;
+    assert!(page.contains("<option value=\"Shop\">"));
+
+    let (status, my_data) = app.get("/my-data").await;
+    assert_eq!(status, 200);
+    assert!(my_data.contains("Your identifier"));
+    app.stop().await;
+}
+both_modes!(country_pages_feeds_sitemap_and_robots_list_the_numbers);
