@@ -154,8 +154,25 @@ pub struct GatewaySettings {
     pub hsts: bool,
     /// Seconds without a message after which a number shows as offline.
     pub offline_after_secs: u64,
+    /// Advertising (off by default).
+    pub ads: AdsSettings,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+}
+
+/// Advertising slots, filled with the operator's ad network snippet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdsSettings {
+    /// Show the slots.
+    pub enabled: bool,
+    /// HTML of one ad unit, pasted from the ad network (trusted, not escaped).
+    pub slot_html: String,
+    /// Body of `/ads.txt`; empty: 404.
+    pub ads_txt: String,
+    /// Origins the snippet loads from, added to the Content-Security-Policy
+    /// (e.g. `https://pagead2.googlesyndication.com`).
+    pub csp_sources: Vec<String>,
 }
 
 /// The message-ingest service.

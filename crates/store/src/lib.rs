@@ -2,6 +2,7 @@
 
 pub mod entities;
 pub mod migration;
+mod parts;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use sea_orm_migration::MigratorTrait;
 pub use entities::message::Model as MessageRow;
 pub use entities::number::Model as NumberRow;
 use entities::{message, number};
+pub use parts::{MessagePart, NewMessagePart, PartGroup};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

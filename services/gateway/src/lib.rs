@@ -64,6 +64,7 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/privacy", get(pages::privacy))
         .route("/my-data", get(pages::my_data))
         .route("/robots.txt", get(seo::robots))
+        .route("/ads.txt", get(seo::ads_txt))
         .route("/sitemap.xml", get(seo::sitemap))
         .route("/api/openapi.json", get(seo::openapi))
         .route("/api/v1/numbers", get(api::numbers))
@@ -74,6 +75,8 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             state.clone(),
             security::layer,
         ))
+        // Leaves event streams alone (tower-http's default predicate).
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
         .merge(platform::health_routes(Readiness::all(infra)))
 }

@@ -25,6 +25,7 @@ pub struct Layout {
     pub(crate) canonical: String,
     pub(crate) path: String,
     pub(crate) others: Vec<(&'static str, &'static str)>,
+    pub(crate) ad: Option<String>,
 }
 
 impl Layout {
@@ -38,7 +39,17 @@ impl Layout {
             canonical: format!("{base}{path}"),
             path: path.to_owned(),
             others: t.others(),
+            ad: None,
         }
+    }
+
+    /// Adds the operator's ad unit when advertising is on.
+    pub fn with_ads(mut self, state: &AppState) -> Self {
+        let ads = &state.settings.gateway.ads;
+        if ads.enabled && !ads.slot_html.trim().is_empty() {
+            self.ad = Some(ads.slot_html.clone());
+        }
+        self
     }
 }
 
@@ -131,7 +142,8 @@ pub async fn home(
         "/",
         t.t("home.title").to_owned(),
         t.f1("home.description", "countries", &countries.len()),
-    );
+    )
+    .with_ads(&state);
     Ok(Html(
         HomePage {
             t,
@@ -177,7 +189,8 @@ pub async fn country(
             "country",
             &country.name,
         ),
-    );
+    )
+    .with_ads(&state);
     Ok(Html(CountryPage { t, layout, country }.render()?))
 }
 
@@ -363,7 +376,8 @@ pub async fn number(
             "country",
             &country.name,
         ),
-    );
+    )
+    .with_ads(&state);
     let page = NumberPage {
         layout,
         e164: number.as_str().to_owned(),
@@ -423,7 +437,8 @@ pub async fn latest(
         "/latest",
         t.t("latest.title").to_owned(),
         t.t("latest.description").to_owned(),
-    );
+    )
+    .with_ads(&state);
     let page = LatestPage {
         layout,
         messages: messages

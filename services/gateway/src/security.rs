@@ -12,8 +12,28 @@ use crate::AppState;
 /// Name of the unique-identifier cookie.
 pub const VISITOR_COOKIE: &str = "cloudsms_vid";
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy: our own origin only, plus the ad network's
+/// origins when advertising is on.
+fn csp(ads: &config::AdsSettings) -> String {
+    let extra: String = if ads.enabled {
+        ads.csp_sources
+            .iter()
+            .filter(|s| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+            })
+            .map(|s| format!(" {s}"))
+            .collect()
+    } else {
+        String::new()
+    };
+    format!(
+        "default-src 'self'; script-src 'self'{extra}; style-src 'self'; img-src 'self' data:{extra}; \
+         connect-src 'self'{extra}; frame-src 'self'{extra}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 /// The visitor id in `cookie` headers, when well-formed (32 hex digits).
 pub fn visitor_id(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -51,10 +71,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let chosen_lang = crate::i18n::query_lang(request.uri().query());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if let Ok(policy) = HeaderValue::from_str(&csp(&state.settings.gateway.ads)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -46,6 +46,18 @@ pub async fn robots(State(state): State<AppState>, headers: HeaderMap) -> Respon
     )
 }
 
+/// `GET /ads.txt`: the operator's authorised sellers, when configured.
+pub async fn ads_txt(State(state): State<AppState>) -> Result<Response, PageError> {
+    let body = &state.settings.gateway.ads.ads_txt;
+    if body.trim().is_empty() {
+        return Err(PageError::NotFound("error.no_page"));
+    }
+    Ok(with_type(
+        format!("{}\n", body.trim_end()),
+        "text/plain; charset=utf-8",
+    ))
+}
+
 /// `GET /sitemap.xml`: home, latest, every country and number page.
 pub async fn sitemap(
     State(state): State<AppState>,

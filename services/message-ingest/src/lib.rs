@@ -50,9 +50,19 @@ pub async fn run(
     let http = platform::serve(listeners.http, router(&infra), shutdown.clone(), grace);
     let grpc = grpc::serve(&infra, listeners.grpc, shutdown.clone());
     let persister = persister::run(infra.clone(), shutdown.clone());
+    // Publishes multi-part SMS whose missing parts never came; every replica
+    // runs one, which is safe (the bus keeps one copy per provider message id).
+    let sweeper_stop = shutdown.child_token();
+    let concat_sweeper = tokio::spawn(providers::vonage::run_concat_sweeper(
+        accept::AppState::new(&infra),
+        sweeper_stop.clone(),
+    ));
     let (http, grpc, persister) = tokio::join!(http, grpc, persister);
+    sweeper_stop.cancel();
+    let sweeper = concat_sweeper.await;
     http?;
     grpc?;
     persister?;
+    sweeper??;
     Ok(())
 }

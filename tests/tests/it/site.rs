@@ -410,3 +410,76 @@ async fn country_pages_feeds_sitemap_and_robots_list_the_numbers(mode: Mode) {
     app.stop().await;
 }
 both_modes!(country_pages_feeds_sitemap_and_robots_list_the_numbers);
+
+async fn ad_slots_are_off_by_default_and_never_above_the_inbox(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
+    let (_, page) = app.get(&format!("/numbers/{NUMBER}")).await;
+    assert!(!page.contains("class=\"ad\""));
+    let (status, _) = app.get("/ads.txt").await;
+    assert_eq!(status, 404);
+    app.stop().await;
+
+    let app = TestApp::spawn_with_config(
+        mode,
+        "[gateway.ads]\nenabled = true\nslot_html = \"<div class='unit'>AD-UNIT</div>\"\n\
+         ads_txt = \"example.com, pub-0000000000000000, DIRECT\"\n\
+         csp_sources = [\"https://ads.example.com\"]\n",
+    )
+    .await;
+    app.add_number(NUMBER).await;
+    assert_eq!(
+        app.send_sms(NUMBER, "Bank", "inbox first", "ad-1")
+            .await
+            .status(),
+        202
+    );
+    let page = app.wait_for_page(NUMBER, "inbox first").await;
+    let ad = page.find("AD-UNIT").expect("the unit is shown");
+    assert!(
+        page.find("inbox first").unwrap() < ad,
+        "the inbox comes before the ad"
+    );
+    let (status, ads_txt) = app.get("/ads.txt").await;
+    assert_eq!(status, 200);
+    assert_eq!(ads_txt.trim(), "example.com, pub-0000000000000000, DIRECT");
+    let resp = app
+        .client
+        .get(format!("{}/", app.gateway_url))
+        .send()
+        .await
+        .unwrap();
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' https://ads.example.com"),
+        "{csp}"
+    );
+    let (_, privacy) = app.get("/privacy").await;
+    assert!(!privacy.contains("AD-UNIT"), "no ads on the privacy page");
+    app.stop().await;
+}
+both_modes!(ad_slots_are_off_by_default_and_never_above_the_inbox);
+
+async fn pages_are_compressed_for_clients_that_ask(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let resp = app
+        .client
+        .get(format!("{}/privacy", app.gateway_url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let plain = app
+        .client
+        .get(format!("{}/privacy", app.gateway_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(!plain.headers().contains_key("content-encoding"));
+    app.stop().await;
+}
+both_modes!(pages_are_compressed_for_clients_that_ask);

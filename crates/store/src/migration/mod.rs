@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_numbers_and_messages;
+mod m20261129_000002_message_parts;
 
 /// Runs the migrations of cloudsms.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_numbers_and_messages::Migration)]
+        vec![
+            Box::new(m20261129_000001_numbers_and_messages::Migration),
+            Box::new(m20261129_000002_message_parts::Migration),
+        ]
     }
 }

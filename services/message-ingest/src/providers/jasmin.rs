@@ -1,10 +1,449 @@
-//! Webhook of the jasmin provider (being written).
+//! Jasmin SMS gateway MO messages, as its HTTP client connector delivers them:
+//! `GET` or `POST` (form) with `id`, `from`, `to`, `origin-connector`,
+//! `content`, `binary` (hex of the raw content), `coding`, `priority`,
+//! `validity`. Jasmin does not sign; it is authenticated by a shared secret
+//! (`secret` parameter), HTTP Basic auth and/or a client address list.
+//! Jasmin retries every reply except `200` with the body `ACK/Jasmin`.
 
-use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, SocketAddr};
 
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Json, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use config::JasminSettings;
+
+use crate::accept::{AppState, InboundSms, accept};
 use crate::error::IngestError;
 
-/// `/webhooks/jasmin`: disabled until the provider is implemented.
-pub async fn handle() -> Response {
-    IngestError::ProviderDisabled("jasmin").into_response()
+/// Provider route name.
+const PROVIDER: &str = "jasmin";
+/// The reply Jasmin takes as "delivered"; anything else is retried.
+pub const ACK: &str = "ACK/Jasmin";
+
+/// Comparison whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// True when `ip` matches one entry of `allowed` (an address or a CIDR, v4
+/// or v6; an IPv4-mapped IPv6 client matches IPv4 entries). Unparseable
+/// entries match nothing.
+pub fn ip_allowed(ip: IpAddr, allowed: &[String]) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    };
+    allowed.iter().any(|entry| {
+        let entry = entry.trim();
+        let (addr, prefix) = match entry.split_once('/') {
+            Some((addr, prefix)) => match prefix.parse::<u32>() {
+                Ok(prefix) => (addr, Some(prefix)),
+                Err(_) => return false,
+            },
+            None => (entry, None),
+        };
+        let Ok(net) = addr.parse::<IpAddr>() else {
+            return false;
+        };
+        match (ip, net) {
+            (IpAddr::V4(ip), IpAddr::V4(net)) => {
+                let prefix = prefix.unwrap_or(32);
+                prefix <= 32
+                    && mask_eq(
+                        u128::from(u32::from(ip)),
+                        u128::from(u32::from(net)),
+                        prefix,
+                        32,
+                    )
+            }
+            (IpAddr::V6(ip), IpAddr::V6(net)) => {
+                let prefix = prefix.unwrap_or(128);
+                prefix <= 128 && mask_eq(u128::from(ip), u128::from(net), prefix, 128)
+            }
+            _ => false,
+        }
+    })
+}
+
+fn mask_eq(a: u128, b: u128, prefix: u32, bits: u32) -> bool {
+    if prefix == 0 {
+        return true;
+    }
+    let shift = bits - prefix;
+    (a >> shift) == (b >> shift)
+}
+
+/// Checks the configured credentials: `secret` parameter and/or Basic auth.
+pub fn authenticate(
+    settings: &JasminSettings,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+) -> Result<(), IngestError> {
+    if !settings.shared_secret.is_empty() {
+        let given = super::optional(pairs, "secret")
+            .ok_or_else(|| IngestError::Unauthorized("missing `secret` parameter".into()))?;
+        if !constant_time_eq(given.as_bytes(), settings.shared_secret.as_bytes()) {
+            return Err(IngestError::Unauthorized("wrong `secret`".into()));
+        }
+    }
+    if !settings.username.is_empty() {
+        let encoded = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("basic").then_some(rest.trim())
+            })
+            .ok_or_else(|| IngestError::Unauthorized("missing Basic authorization".into()))?;
+        let decoded = STANDARD
+            .decode(encoded)
+            .map_err(|_| IngestError::Unauthorized("malformed Basic authorization".into()))?;
+        let expected = format!("{}:{}", settings.username, settings.password);
+        if !constant_time_eq(&decoded, expected.as_bytes()) {
+            return Err(IngestError::Unauthorized(
+                "wrong username or password".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Percent-decodes a form value to raw bytes (`+` is a space): Jasmin sends
+/// `content` as the SMS's raw bytes, which need not be UTF-8.
+fn form_bytes(raw: &[u8], name: &str) -> Option<Vec<u8>> {
+    raw.split(|b| *b == b'&').find_map(|pair| {
+        let (key, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let key: String = form_urlencoded::parse(key)
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match raw
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// UTF-16BE (UCS-2) to text; lone surrogates become U+FFFD.
+fn utf16be(bytes: &[u8]) -> String {
+    let units = bytes
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]));
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// Latin-1 (and the ASCII part of the GSM alphabet): one byte, one char.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The message text from the raw content bytes and the SMPP data coding:
+/// 8 is UCS-2; 0 (SMSC default), 1 (ASCII) and 3 (Latin-1) are UTF-8 when
+/// the bytes are valid UTF-8 (what most SMSCs hand over) and Latin-1
+/// otherwise; any other coding is shown as text when it is UTF-8, else as hex.
+pub fn decode_text(bytes: &[u8], coding: Option<u8>) -> String {
+    match coding {
+        Some(8) => utf16be(bytes),
+        Some(0 | 1 | 3) | None => match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => latin1(bytes),
+        },
+        Some(_) => match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => format!("[binary message: {}]", hex::encode(bytes)),
+        },
+    }
+}
+
+/// Decoded form parameters, in the order received.
+type Pairs = Vec<(String, String)>;
+
+/// The parameters and the raw form they came from: the body for `POST`
+/// (query parameters follow, where a `secret` in the configured URL lives),
+/// the query string for `GET`.
+fn params(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Pairs, Vec<u8>), IngestError> {
+    let query = uri.query().unwrap_or("").as_bytes();
+    if *method == Method::POST {
+        super::require_content_type(headers, &["application/x-www-form-urlencoded"])?;
+        let mut pairs = super::form_pairs(body);
+        pairs.extend(super::form_pairs(query));
+        Ok((pairs, body.to_vec()))
+    } else {
+        Ok((super::form_pairs(query), query.to_vec()))
+    }
+}
+
+/// `/webhooks/jasmin` (`GET` or `POST`): answers `200 ACK/Jasmin` once accepted.
+#[tracing::instrument(name = "/webhooks/jasmin", skip_all, fields(otel.kind = "server", provider = "jasmin"))]
+pub async fn handle(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let client = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
+    match handle_inner(&state, client, &method, &uri, &headers, body).await {
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+            ACK,
+        )
+            .into_response(),
+        Err(Rejection::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({ "error": "client address is not allowed" })),
+        )
+            .into_response(),
+        Err(Rejection::Method) => {
+            let mut response = (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Json(serde_json::json!({ "error": "use GET or POST" })),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            response
+        }
+        Err(Rejection::Ingest(err)) => {
+            let basic = matches!(err, IngestError::Unauthorized(_))
+                && !state.settings.ingest.providers.jasmin.username.is_empty();
+            let mut response = err.into_response();
+            if basic {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"cloudsms\""),
+                );
+            }
+            response
+        }
+    }
+}
+
+enum Rejection {
+    Forbidden,
+    Method,
+    Ingest(IngestError),
+}
+
+impl From<IngestError> for Rejection {
+    fn from(err: IngestError) -> Self {
+        Self::Ingest(err)
+    }
+}
+
+async fn handle_inner(
+    state: &AppState,
+    client: Option<IpAddr>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(), Rejection> {
+    let jasmin = &state.settings.ingest.providers.jasmin;
+    if !jasmin.enabled() {
+        return Err(IngestError::ProviderDisabled(PROVIDER).into());
+    }
+    // Without a known client address an allow-list cannot pass: fail closed.
+    if !jasmin.allowed_ips.is_empty()
+        && !client.is_some_and(|ip| ip_allowed(ip, &jasmin.allowed_ips))
+    {
+        return Err(Rejection::Forbidden);
+    }
+    if *method != Method::GET && *method != Method::POST {
+        return Err(Rejection::Method);
+    }
+    let body = super::body_or_413(body, state.settings.ingest.max_body_bytes)?;
+    let (pairs, raw) = params(method, uri, headers, &body)?;
+    authenticate(jasmin, headers, &pairs)?;
+    let id = super::required(&pairs, "id")?;
+    let from = super::required(&pairs, "from")?;
+    let to = super::required(&pairs, "to")?;
+    let coding = match super::optional(&pairs, "coding").map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<u8>().map_err(|_| {
+            IngestError::BadRequest("coding: must be an SMPP data_coding number".into())
+        })?),
+    };
+    let bytes = match super::optional(&pairs, "binary").filter(|b| !b.is_empty()) {
+        Some(hex_text) => hex::decode(hex_text.trim())
+            .map_err(|_| IngestError::BadRequest("binary: must be hex".into()))?,
+        None => {
+            if super::optional(&pairs, "content").is_none() {
+                return Err(IngestError::BadRequest("missing field `content`".into()).into());
+            }
+            form_bytes(&raw, "content")
+                .or_else(|| form_bytes(uri.query().unwrap_or("").as_bytes(), "content"))
+                .unwrap_or_default()
+        }
+    };
+    accept(
+        state,
+        InboundSms {
+            provider: PROVIDER,
+            provider_message_id: id.to_owned(),
+            to: to.to_owned(),
+            from: from.to_owned(),
+            body: decode_text(&bytes, coding),
+            received_at: None,
+            segments: 0,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn settings(secret: &str, user: &str, password: &str) -> JasminSettings {
+        JasminSettings {
+            shared_secret: secret.into(),
+            username: user.into(),
+            password: password.into(),
+            allowed_ips: vec![],
+        }
+    }
+
+    fn pairs(raw: &str) -> Vec<(String, String)> {
+        super::super::form_pairs(raw.as_bytes())
+    }
+
+    #[test]
+    fn shared_secret_must_match() {
+        let s = settings("test-jasmin-secret", "", "");
+        let h = HeaderMap::new();
+        authenticate(&s, &h, &pairs("secret=test-jasmin-secret")).unwrap();
+        assert!(authenticate(&s, &h, &pairs("secret=test-jasmin-secreT")).is_err());
+        assert!(authenticate(&s, &h, &pairs("secret=")).is_err());
+        let err = authenticate(&s, &h, &pairs("id=1")).unwrap_err();
+        assert!(err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn basic_auth_must_match() {
+        let s = settings("", "jasmin", "test-jasmin-password");
+        let mut h = HeaderMap::new();
+        assert!(authenticate(&s, &h, &[]).is_err());
+        // printf 'jasmin:test-jasmin-password' | base64
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic amFzbWluOnRlc3QtamFzbWluLXBhc3N3b3Jk"),
+        );
+        authenticate(&s, &h, &[]).unwrap();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic amFzbWluOndyb25n"),
+        );
+        assert!(authenticate(&s, &h, &[]).is_err());
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert!(authenticate(&s, &h, &[]).is_err());
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        assert!(authenticate(&s, &h, &[]).is_err());
+    }
+
+    #[test]
+    fn allow_list_takes_addresses_and_cidrs_of_both_families() {
+        let list: Vec<String> = [
+            "10.1.2.3",
+            "192.168.0.0/16",
+            "2001:db8::/32",
+            "::1",
+            "bad",
+            "1.2.3.4/40",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let ok = |s: &str| ip_allowed(s.parse().unwrap(), &list);
+        assert!(ok("10.1.2.3"));
+        assert!(!ok("10.1.2.4"));
+        assert!(ok("192.168.255.1"));
+        assert!(!ok("192.169.0.1"));
+        assert!(ok("2001:db8:1::5"));
+        assert!(!ok("2001:db9::5"));
+        assert!(ok("::1"));
+        assert!(ok("::ffff:10.1.2.3"));
+        assert!(!ok("1.2.3.4"));
+        assert!(ip_allowed(
+            "8.8.8.8".parse().unwrap(),
+            &["0.0.0.0/0".to_owned()]
+        ));
+        assert!(!ip_allowed("8.8.8.8".parse().unwrap(), &[]));
+    }
+
+    #[test]
+    fn content_is_decoded_by_coding() {
+        // "Привет" in UTF-16BE, as Jasmin's `binary` carries it for coding 8.
+        let ucs2 = hex::decode("041f04400438043204350442").unwrap();
+        assert_eq!(decode_text(&ucs2, Some(8)), "Привет");
+        assert_eq!(decode_text(&[0xd8, 0x3d, 0xde, 0x00], Some(8)), "😀");
+        assert_eq!(decode_text(&[0xd8, 0x3d], Some(8)), "\u{fffd}");
+        assert_eq!(decode_text(&[0x00], Some(8)), "\u{0}");
+        assert_eq!(decode_text(b"code 1234", Some(0)), "code 1234");
+        assert_eq!(decode_text(&[0x63, 0x61, 0x66, 0xe9], Some(3)), "café");
+        assert_eq!(decode_text("café".as_bytes(), None), "café");
+        assert_eq!(
+            decode_text(&[0xff, 0x00], Some(4)),
+            "[binary message: ff00]"
+        );
+    }
+
+    #[test]
+    fn raw_form_values_keep_their_bytes() {
+        assert_eq!(
+            form_bytes(b"id=1&content=%04%1F+x%zz%", "content").unwrap(),
+            vec![0x04, 0x1f, b' ', b'x', b'%', b'z', b'z', b'%']
+        );
+        assert_eq!(form_bytes(b"content", "content").unwrap(), Vec::<u8>::new());
+        assert!(form_bytes(b"id=1", "content").is_none());
+        assert_eq!(
+            form_bytes(b"a=1&content=%4", "content").unwrap(),
+            b"%4".to_vec()
+        );
+    }
 }
