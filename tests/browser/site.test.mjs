@@ -158,6 +158,15 @@ for (const mode of ["embedded", "distributed"]) {
       // After a reload the message comes from the server, still as text.
       await page.reload();
       assert.equal(await page.locator("#messages li.msg .body").first().textContent(), hostile);
+
+      // Switch language; the choice is remembered on the next page.
+      await page.click("a[hreflang=zh-CN]");
+      assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+      assert.match(await page.locator("main").textContent(), /最新短信在前/);
+      await page.click("header nav a[href=\"/latest\"]");
+      assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+      await page.click("a[hreflang=en]");
+      assert.equal(await page.getAttribute("html", "lang"), "en");
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
