@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, header};
 pub const LANG_COOKIE: &str = "cloudsms_lang";
 
 /// A language the site speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
     /// English (the fallback).
     En,

@@ -8,6 +8,7 @@ mod assets;
 mod error;
 mod i18n;
 mod live;
+mod page_cache;
 mod pages;
 mod security;
 mod seo;

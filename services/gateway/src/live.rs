@@ -20,6 +20,8 @@ use crate::{AppState, PageError};
 pub struct Live {
     tx: broadcast::Sender<Arc<MessageStored>>,
     closing: CancellationToken,
+    /// Rendered pages, dropped as their numbers receive messages.
+    pub pages: Arc<crate::page_cache::PageCache>,
 }
 
 impl Default for Live {
@@ -28,6 +30,7 @@ impl Default for Live {
         Self {
             tx,
             closing: CancellationToken::new(),
+            pages: Arc::default(),
         }
     }
 }
@@ -37,6 +40,7 @@ impl Live {
     /// after a bus failure.
     pub fn spawn_forwarder(&self, bus: bus::Bus, shutdown: CancellationToken) {
         let tx = self.tx.clone();
+        let pages = self.pages.clone();
         // Open streams end at shutdown, so the server can drain.
         let closing = self.closing.clone();
         let on_shutdown = shutdown.clone();
@@ -52,7 +56,10 @@ impl Live {
                             () = shutdown.cancelled() => return,
                             next = events.next() => match next {
                                 // No open page is not an error.
-                                Some(event) => { let _ = tx.send(Arc::new(event)); }
+                                Some(event) => {
+                                    pages.invalidate(&event.number);
+                                    let _ = tx.send(Arc::new(event));
+                                }
                                 None => break,
                             },
                         }
@@ -65,11 +72,6 @@ impl Live {
                 }
             }
         });
-    }
-
-    /// Announces a message to this process's streams (tests, embedded demo).
-    pub fn announce(&self, message: MessageStored) {
-        let _ = self.tx.send(Arc::new(message));
     }
 
     fn for_number(&self, number: String) -> impl Stream<Item = Arc<MessageStored>> + use<> {

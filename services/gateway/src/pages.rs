@@ -1,6 +1,7 @@
 //! The HTML pages.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -352,9 +353,17 @@ pub async fn number(
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Html<String>, PageError> {
-    let number = registered_number(&state, &raw).await?;
+    let base = base_url(&state, &headers);
     let before = parse_before(&query)?;
     let sender = query.sender();
+    // Checked on every request, so a retired number disappears at once.
+    let number = registered_number(&state, &raw).await?;
+    // The newest page is served from the rendered-page cache when fresh.
+    let cacheable = before.is_none() && sender.is_none();
+    if cacheable && let Some(html) = state.live.pages.get(number.as_str(), &base, t.lang) {
+        return Ok(Html(html.to_string()));
+    }
+    let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
     let senders = state
         .store
@@ -366,7 +375,7 @@ pub async fn number(
     let display = number.display_international();
     let layout = Layout::new(
         &t,
-        &base_url(&state, &headers),
+        &base,
         &format!("/numbers/{}", number.as_str()),
         t.f2("number.title", "number", &display, "country", &country.name),
         t.f2(
@@ -394,7 +403,17 @@ pub async fn number(
         from: sender.unwrap_or_default().to_owned(),
         t,
     };
-    Ok(Html(page.render()?))
+    let html = page.render()?;
+    if cacheable {
+        state.live.pages.put(
+            number.as_str(),
+            &base,
+            t.lang,
+            generation,
+            Arc::from(html.as_str()),
+        );
+    }
+    Ok(Html(html))
 }
 
 #[derive(Template)]

@@ -38,6 +38,18 @@
     });
   }
 
+  // Exact times in the visitor's own time zone.
+  function localTime(node) {
+    var date = new Date(node.getAttribute("datetime"));
+    if (isNaN(date.getTime())) { return; }
+    node.title = date.toLocaleString();
+    var clock = document.createElement("span");
+    clock.className = "clock";
+    clock.textContent = " · " + date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    node.appendChild(clock);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".msg time[datetime]"), localTime);
+
   var list = document.getElementById("messages");
   if (!list || !list.getAttribute("data-events")) {
     return;
@@ -73,7 +85,7 @@
     right.appendChild(document.createTextNode(" "));
     var time = el("time", null, labels.justNow);
     time.setAttribute("datetime", m.received_at);
-    time.title = new Date(m.received_at).toLocaleString();
+    localTime(time);
     right.appendChild(time);
     meta.appendChild(from);
     meta.appendChild(right);
