@@ -4,7 +4,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::i18n::{Lang, Tr};
+use crate::i18n::Tr;
 use crate::pages::Layout;
 
 /// Why a page could not be shown. Messages are catalogue keys.
@@ -53,8 +53,9 @@ impl IntoResponse for PageError {
         if status.is_server_error() {
             tracing::error!(error = %self, "page failed");
         }
-        // Errors carry no request: they speak English.
-        let t = Tr { lang: Lang::En };
+        // Errors carry no request: they speak the language the security
+        // layer found for it.
+        let t = crate::i18n::current();
         let layout = Layout::new(&t, "", "/", t.t(title).to_owned(), t.t(title).to_owned());
         let body = ErrorPage {
             detail: t.t(detail),

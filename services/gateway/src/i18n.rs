@@ -79,6 +79,22 @@ fn load(source: &str) -> HashMap<String, String> {
     toml::from_str(source).unwrap_or_default()
 }
 
+static COUNTRIES_ZH_CN: LazyLock<HashMap<String, String>> =
+    LazyLock::new(|| load(include_str!("../locales/countries.zh-CN.toml")));
+
+tokio::task_local! {
+    /// The language of the request being handled (set by the security layer),
+    /// for responses built without the request at hand (error pages).
+    pub static REQUEST_LANG: Lang;
+}
+
+/// Translations for the request being handled; English outside a request.
+pub fn current() -> Tr {
+    Tr {
+        lang: REQUEST_LANG.try_with(|lang| *lang).unwrap_or(Lang::En),
+    }
+}
+
 static EN: LazyLock<HashMap<String, String>> =
     LazyLock::new(|| load(include_str!("../locales/en.toml")));
 static ZH_CN: LazyLock<HashMap<String, String>> =
@@ -137,6 +153,17 @@ impl Tr {
             3600..86_400 => self.f1("age.hours", "n", &(secs / 3600)),
             86_400..172_800 => self.t("age.day").to_owned(),
             _ => self.f1("age.days", "n", &(secs / 86_400)),
+        }
+    }
+
+    /// A country's name in this language (`english` when there is none).
+    pub fn country(&self, country: &domain::Country) -> String {
+        match self.lang {
+            Lang::En => country.name.to_owned(),
+            Lang::ZhCn => COUNTRIES_ZH_CN
+                .get(country.iso2)
+                .cloned()
+                .unwrap_or_else(|| country.name.to_owned()),
         }
     }
 
@@ -220,6 +247,19 @@ mod tests {
                 lang.code()
             );
         }
+    }
+
+    #[test]
+    fn every_country_has_a_chinese_name() {
+        for country in domain::all_countries() {
+            let name = Tr { lang: Lang::ZhCn }.country(country);
+            assert!(
+                name.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{} has no Chinese name",
+                country.iso2
+            );
+        }
+        assert_eq!(COUNTRIES_ZH_CN.len(), domain::all_countries().len());
     }
 
     #[test]

@@ -79,7 +79,7 @@ struct NumberCard {
 struct CountryGroup {
     iso2: &'static str,
     flag: String,
-    name: &'static str,
+    name: String,
     numbers: Vec<NumberCard>,
 }
 
@@ -112,7 +112,7 @@ async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, P
             .or_insert_with(|| CountryGroup {
                 iso2: country.iso2,
                 flag: country.flag(),
-                name: country.name,
+                name: t.country(country),
                 numbers: Vec::new(),
             })
             .numbers
@@ -126,7 +126,9 @@ async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, P
                     .is_some_and(|at| now - at < offline_after),
             });
     }
-    Ok(groups.into_values().collect())
+    let mut groups: Vec<CountryGroup> = groups.into_values().collect();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(groups)
 }
 
 /// `GET /`: numbers grouped by country.
@@ -236,7 +238,7 @@ struct NumberPage {
     e164: String,
     display: String,
     flag: String,
-    country_name: &'static str,
+    country_name: String,
     messages: Vec<MessageView>,
     older: Option<String>,
     paged: bool,
@@ -372,18 +374,19 @@ pub async fn number(
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let now = Utc::now();
     let country = number.country();
+    let country_name = t.country(country);
     let display = number.display_international();
     let layout = Layout::new(
         &t,
         &base,
         &format!("/numbers/{}", number.as_str()),
-        t.f2("number.title", "number", &display, "country", &country.name),
+        t.f2("number.title", "number", &display, "country", &country_name),
         t.f2(
             "number.description",
             "number",
             &display,
             "country",
-            &country.name,
+            &country_name,
         ),
     )
     .with_ads(&state);
@@ -392,7 +395,7 @@ pub async fn number(
         e164: number.as_str().to_owned(),
         display,
         flag: country.flag(),
-        country_name: country.name,
+        country_name,
         messages: messages
             .into_iter()
             .map(|m| MessageView::new(m, now, &t))

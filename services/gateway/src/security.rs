@@ -69,7 +69,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         && visitor_id(request.headers()).is_none();
     let tls = is_tls(&state, &request);
     let chosen_lang = crate::i18n::query_lang(request.uri().query());
-    let mut response = next.run(request).await;
+    let lang = crate::i18n::request_lang(request.uri().query(), request.headers());
+    let mut response = crate::i18n::REQUEST_LANG
+        .scope(lang, next.run(request))
+        .await;
     let headers = response.headers_mut();
     if let Ok(policy) = HeaderValue::from_str(&csp(&state.settings.gateway.ads)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);

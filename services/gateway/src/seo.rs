@@ -105,6 +105,7 @@ pub async fn sitemap(
 /// `GET /numbers/{e164}/feed.atom`: the number's newest messages as Atom.
 pub async fn feed(
     State(state): State<AppState>,
+    t: crate::i18n::Tr,
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Response, PageError> {
@@ -117,12 +118,13 @@ pub async fn feed(
         .map_or_else(chrono::Utc::now, received_at)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n\
          <title>{title}</title>\n<id>{page}</id>\n<link rel=\"alternate\" href=\"{page}\"/>\n\
          <link rel=\"self\" href=\"{page}/feed.atom\"/>\n<updated>{updated}</updated>\n\
          <author><name>cloudsms</name></author>\n",
-        title = xml_escape(&format!("SMS to {}", number.display_international())),
+        title = xml_escape(&t.f1("feed.title", "number", &number.display_international())),
         page = xml_escape(&page),
+        lang = t.lang.code(),
     );
     for message in &messages {
         let json = MessageJson::from_event(message);
@@ -131,7 +133,7 @@ pub async fn feed(
              <link rel=\"alternate\" href=\"{page}\"/><content type=\"text\">{body}</content></entry>\n",
             page = xml_escape(&page),
             id = json.id,
-            title = xml_escape(&format!("From {}", json.from)),
+            title = xml_escape(&t.f1("feed.entry", "from", &json.from)),
             at = json.received_at,
             body = xml_escape(&json.body),
         ));

@@ -309,6 +309,15 @@ async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode
         zh.contains("<html lang=\"zh-CN\">") && zh.contains("免费号码，在线接收短信"),
         "{zh}"
     );
+    assert!(zh.contains("英国"), "country names are translated");
+    let missing = get("/numbers/+12025550100?lang=zh-CN", vec![])
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(
+        missing.text().await.unwrap().contains("页面不存在"),
+        "error pages speak the visitor's language"
+    );
 
     // ?lang= switches and is remembered in a cookie.
     let resp = get(&format!("/numbers/{NUMBER}?lang=zh-CN"), vec![])
@@ -383,7 +392,7 @@ async fn country_pages_feeds_sitemap_and_robots_list_the_numbers(mode: Mode) {
     let (status, feed) = app.get(&format!("/numbers/{NUMBER}/feed.atom")).await;
     assert_eq!(status, 200);
     assert!(
-        feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">")
+        feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\"")
     );
     assert!(feed.contains("feed &amp; &lt;test&gt; 1"), "{feed}");
 

@@ -66,6 +66,25 @@ pub fn public_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
     format!("{scheme}://{host}{path_and_query}")
 }
 
+/// The 200 JSON answer of providers that take any body on success:
+/// `accepted` (our event id, and whether it was a retry) or `ignored` (an
+/// event that carries no SMS); errors as their JSON error.
+pub fn json_outcome(
+    outcome: Result<Option<crate::accept::Accepted>, IngestError>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = match outcome {
+        Ok(Some(accepted)) => serde_json::json!({
+            "status": "accepted",
+            "event_id": accepted.event_id,
+            "duplicate": accepted.duplicate,
+        }),
+        Ok(None) => serde_json::json!({ "status": "ignored" }),
+        Err(err) => return err.into_response(),
+    };
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
 /// Requires `content-type` to start with one of `accepted` (415 otherwise).
 pub fn require_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), IngestError> {
     let content_type = headers

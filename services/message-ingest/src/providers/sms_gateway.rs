@@ -11,8 +11,8 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Json, Response};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -202,23 +202,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match handle_inner(&state, &uri, &headers, body).await {
-        Ok(Some(accepted)) => (
-            StatusCode::OK,
-            Json(serde_json::json!({
-                "status": "accepted",
-                "event_id": accepted.event_id,
-                "duplicate": accepted.duplicate,
-            })),
-        )
-            .into_response(),
-        Ok(None) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "ignored" })),
-        )
-            .into_response(),
-        Err(err) => err.into_response(),
-    }
+    super::json_outcome(handle_inner(&state, &uri, &headers, body).await)
 }
 
 async fn handle_inner(
