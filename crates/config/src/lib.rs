@@ -154,6 +154,8 @@ pub struct GatewaySettings {
     pub hsts: bool,
     /// Seconds without a message after which a number shows as offline.
     pub offline_after_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
     /// Advertising (off by default).
     pub ads: AdsSettings,
     /// Seconds a graceful shutdown waits.

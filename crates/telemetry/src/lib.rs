@@ -146,6 +146,16 @@ pub fn inject_current() -> HashMap<String, String> {
     map
 }
 
+/// The current span's trace id (32 hex digits), when it has one.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    let cx = tracing::Span::current().context();
+    let span_context = cx.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
 /// Parses a trace context from carried headers.
 pub fn extract(headers: &HashMap<String, String>) -> Context {
     TraceContextPropagator::new().extract(&MapExtractor(headers))

@@ -3,6 +3,7 @@
 //! (askama escapes every `{{ }}` in `.html` templates, the page script only
 //! uses `textContent`). New messages arrive live over Server-Sent Events.
 
+mod access_log;
 mod api;
 mod assets;
 mod error;
@@ -12,6 +13,7 @@ mod page_cache;
 mod pages;
 mod security;
 mod seo;
+mod ua;
 mod views;
 
 use std::sync::Arc;
@@ -39,6 +41,10 @@ pub struct AppState {
     pub cache: Arc<dyn cache::HotCache>,
     /// Live fan-out of new messages.
     pub live: Live,
+    /// Where request logs and crash reports go.
+    pub bus: bus::Bus,
+    /// Crash-report budget per visitor.
+    pub crashes: Arc<access_log::CrashLimiter>,
 }
 
 impl AppState {
@@ -49,6 +55,8 @@ impl AppState {
             store: infra.store.clone(),
             cache: infra.cache.clone(),
             live: Live::default(),
+            bus: infra.bus.clone(),
+            crashes: Arc::default(),
         }
     }
 }
@@ -68,10 +76,20 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/ads.txt", get(seo::ads_txt))
         .route("/sitemap.xml", get(seo::sitemap))
         .route("/api/openapi.json", get(seo::openapi))
+        .route(
+            "/api/v1/crash",
+            axum::routing::post(access_log::crash).layer(axum::extract::DefaultBodyLimit::max(
+                access_log::MAX_CRASH_BYTES,
+            )),
+        )
         .route("/api/v1/numbers", get(api::numbers))
         .route("/api/v1/numbers/{e164}/messages", get(api::messages))
         .route("/static/{file}", get(assets::serve))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access_log::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::layer,

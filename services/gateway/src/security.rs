@@ -63,10 +63,16 @@ fn is_tls(state: &AppState, request: &Request) -> bool {
 }
 
 /// Middleware: headers and cookie.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let wants_cookie = !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz")
-        && visitor_id(request.headers()).is_none();
+    let cookie_path = !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz");
+    let existing = visitor_id(request.headers());
+    let new_id = (cookie_path && existing.is_none()).then(new_visitor_id);
+    if let Some(id) = existing.clone().or_else(|| new_id.clone()) {
+        request
+            .extensions_mut()
+            .insert(crate::access_log::VisitorId(id));
+    }
     let tls = is_tls(&state, &request);
     let chosen_lang = crate::i18n::query_lang(request.uri().query());
     let lang = crate::i18n::request_lang(request.uri().query(), request.headers());
@@ -107,11 +113,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             headers.append(header::SET_COOKIE, value);
         }
     }
-    if wants_cookie {
+    if let Some(id) = new_id {
         let secure = if tls { "; Secure" } else { "" };
         let cookie = format!(
-            "{VISITOR_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
-            new_visitor_id()
+            "{VISITOR_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}"
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, value);

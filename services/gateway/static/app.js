@@ -3,6 +3,29 @@
 (function () {
   "use strict";
 
+  // Crash beacon: a few reports per page load, to the site only.
+  var crashes = 0;
+  function report(message, source, line, column, stack) {
+    if (crashes >= 5 || !navigator.sendBeacon) { return; }
+    crashes += 1;
+    var body = JSON.stringify({
+      message: String(message || "").slice(0, 1000),
+      source: String(source || "").slice(0, 500),
+      line: line || 0,
+      column: column || 0,
+      stack: String(stack || "").slice(0, 4000),
+      page: location.pathname
+    });
+    try { navigator.sendBeacon("/api/v1/crash", new Blob([body], { type: "application/json" })); } catch (e) { /* ignore */ }
+  }
+  window.addEventListener("error", function (e) {
+    report(e.message, e.filename, e.lineno, e.colno, e.error && e.error.stack);
+  });
+  window.addEventListener("unhandledrejection", function (e) {
+    var reason = e.reason || {};
+    report(reason.message || String(reason), "", 0, 0, reason.stack);
+  });
+
   function copy(text, button) {
     var done = function () {
       var old = button.getAttribute("data-label") || button.textContent;

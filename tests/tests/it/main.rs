@@ -13,4 +13,5 @@ mod provider_sms_gateway;
 mod provider_telnyx;
 mod provider_twilio;
 mod provider_vonage;
+mod request_log;
 mod site;

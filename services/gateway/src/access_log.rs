@@ -1,0 +1,274 @@
+//! The server log the privacy policy describes: one `RequestLogged` event per
+//! request (and `CrashReported` for the page's error beacon), published to the
+//! LOGS stream for log-retention. Publishing never delays or fails a request.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use proto::events::v1::{CrashReported, RequestLogged};
+use serde::Deserialize;
+
+use crate::{AppState, ua};
+
+/// The visitor's unique identifier for this request (set by the security layer).
+#[derive(Debug, Clone)]
+pub struct VisitorId(pub String);
+
+fn now_ts() -> proto::Timestamp {
+    proto::timestamp_from_unix_millis(chrono::Utc::now().timestamp_millis())
+}
+
+/// The client address: the peer, or the first `X-Forwarded-For` hop when
+/// `gateway.trust_forwarded_for` says a proxy in front sets it.
+pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    if state.settings.gateway.trust_forwarded_for
+        && let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return ip.to_string();
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_default()
+}
+
+/// The referring site: scheme and host only, never the full address.
+fn referring_site(headers: &HeaderMap) -> String {
+    let Some(referer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) else {
+        return String::new();
+    };
+    let Some((scheme, rest)) = referer.split_once("://") else {
+        return String::new();
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{host}").chars().take(255).collect()
+}
+
+fn language(headers: &HeaderMap) -> String {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split([',', ';']).next())
+        .map(|tag| tag.trim().chars().take(35).collect())
+        .unwrap_or_default()
+}
+
+fn logged(path: &str) -> bool {
+    !(path == "/healthz" || path == "/readyz" || path.starts_with("/static/"))
+}
+
+/// Middleware: publishes a `RequestLogged` for every request but health and assets.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().chars().take(512).collect::<String>();
+    if !logged(&path) {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let headers = request.headers().clone();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let visitor = request
+        .extensions()
+        .get::<VisitorId>()
+        .map(|v| v.0.clone())
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    let agent = ua::parse(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    );
+    let event = RequestLogged {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        ts: Some(now_ts()),
+        visitor_id: visitor,
+        ip: client_ip(&state, &headers, peer),
+        method,
+        path,
+        status: u32::from(response.status().as_u16()),
+        latency_us: u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX),
+        referrer: referring_site(&headers),
+        browser_family: agent.browser.to_owned(),
+        browser_version: agent.version,
+        os_family: agent.os.to_owned(),
+        device_class: agent.device.into(),
+        language: language(&headers),
+        trace_id: telemetry::current_trace_id().unwrap_or_default(),
+    };
+    let bus = state.bus.clone();
+    tokio::spawn(async move {
+        if let Err(err) = bus.publish(&event).await {
+            tracing::warn!(error = %err, "request log not published");
+        }
+    });
+    response
+}
+
+/// Largest crash report accepted.
+pub const MAX_CRASH_BYTES: usize = 8 * 1024;
+/// Crash reports a visitor may send per window.
+const CRASHES_PER_WINDOW: u32 = 10;
+const CRASH_WINDOW: Duration = Duration::from_secs(600);
+
+/// Per-visitor crash-report budget of this replica.
+#[derive(Default)]
+pub struct CrashLimiter {
+    seen: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl CrashLimiter {
+    fn allow(&self, who: &str) -> bool {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        if seen.len() > 50_000 {
+            seen.retain(|_, (start, _)| now.duration_since(*start) < CRASH_WINDOW);
+        }
+        let entry = seen.entry(who.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= CRASH_WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= CRASHES_PER_WINDOW
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CrashBody {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    line: u32,
+    #[serde(default)]
+    column: u32,
+    #[serde(default)]
+    stack: String,
+    #[serde(default)]
+    page: String,
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// `POST /api/v1/crash`: the page's error beacon.
+pub async fn crash(
+    State(state): State<AppState>,
+    visitor: Option<axum::Extension<VisitorId>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "crash report larger than 8 KiB",
+            );
+        }
+        Err(_) => return error(StatusCode::BAD_REQUEST, "unreadable body"),
+    };
+    let visitor_id = visitor.map(|v| v.0.0).unwrap_or_default();
+    let ip = client_ip(&state, &headers, Some(peer));
+    let who = if visitor_id.is_empty() {
+        ip
+    } else {
+        visitor_id.clone()
+    };
+    if !state.crashes.allow(&who) {
+        let mut response = error(StatusCode::TOO_MANY_REQUESTS, "too many crash reports");
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("600"),
+        );
+        return response;
+    }
+    let report: CrashBody = match serde_json::from_slice(&body) {
+        Ok(report) => report,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid JSON body: {err}"),
+            );
+        }
+    };
+    let agent = ua::parse(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    );
+    let event = CrashReported {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        ts: Some(now_ts()),
+        visitor_id,
+        page: clip(&report.page, 512),
+        message: clip(&report.message, 1024),
+        source: clip(&report.source, 512),
+        line: report.line,
+        column: report.column,
+        stack: clip(&report.stack, 4096),
+        browser_family: agent.browser.to_owned(),
+        os_family: agent.os.to_owned(),
+    };
+    match state.bus.publish(&event).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "crash report not published");
+            error(StatusCode::SERVICE_UNAVAILABLE, "try again later")
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referrer_keeps_only_the_site() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::REFERER,
+            "https://www.google.com/search?q=receive+sms"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(referring_site(&headers), "https://www.google.com");
+        headers.insert(header::REFERER, "garbage".parse().unwrap());
+        assert_eq!(referring_site(&headers), "");
+    }
+
+    #[test]
+    fn crash_budget_is_per_visitor() {
+        let limiter = CrashLimiter::default();
+        for _ in 0..CRASHES_PER_WINDOW {
+            assert!(limiter.allow("a"));
+        }
+        assert!(!limiter.allow("a"));
+        assert!(limiter.allow("b"));
+    }
+}
