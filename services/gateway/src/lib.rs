@@ -110,7 +110,7 @@ pub async fn run(
     let state = AppState::new(&infra);
     state
         .live
-        .spawn_forwarder(infra.bus.clone(), shutdown.clone());
+        .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
     platform::serve(listener, router(&infra, state), shutdown, grace).await?;
     Ok(())
 }

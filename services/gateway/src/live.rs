@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::views::MessageJson;
 use crate::{AppState, PageError};
 
+/// Generation key of the global feed in the page cache.
+pub const LATEST: &str = "*latest*";
+
 /// Fan-out of `MessageStored` within this process.
 #[derive(Clone)]
 pub struct Live {
@@ -38,7 +41,16 @@ impl Default for Live {
 impl Live {
     /// Forwards the bus's `MessageStored` events until `shutdown`, resubscribing
     /// after a bus failure.
-    pub fn spawn_forwarder(&self, bus: bus::Bus, shutdown: CancellationToken) {
+    ///
+    /// Each announced message is also pushed onto the hot lists again: a
+    /// list refilled from the database just before the message was committed
+    /// would otherwise miss it until its TTL ran out (reads drop repeats).
+    pub fn spawn_forwarder(
+        &self,
+        bus: bus::Bus,
+        cache: Arc<dyn cache::HotCache>,
+        shutdown: CancellationToken,
+    ) {
         let tx = self.tx.clone();
         let pages = self.pages.clone();
         // Open streams end at shutdown, so the server can drain.
@@ -58,6 +70,10 @@ impl Live {
                                 // No open page is not an error.
                                 Some(event) => {
                                     pages.invalidate(&event.number);
+                                    pages.invalidate(LATEST);
+                                    if let Err(err) = cache.push(&event).await {
+                                        tracing::warn!(error = %err, "hot list not updated");
+                                    }
                                     let _ = tx.send(Arc::new(event));
                                 }
                                 None => break,

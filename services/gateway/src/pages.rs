@@ -253,13 +253,17 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
         Ok(None) => {}
         Err(err) => tracing::warn!(error = %err, "cache unavailable; reading the database"),
     }
+    // A message announced while we read must not be hidden by our refill.
+    let generation = state.live.pages.generation(number);
     let rows = state
         .store
         .recent_messages(number, state.settings.gateway.page_size, None)
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
-    if let Err(err) = state.cache.fill(HotList::Number(number), &messages).await {
+    if state.live.pages.generation(number) == generation
+        && let Err(err) = state.cache.fill(HotList::Number(number), &messages).await
+    {
         tracing::warn!(error = %err, "hot list not filled");
     }
     Ok(messages)
@@ -432,13 +436,16 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
     if let Ok(Some(messages)) = state.cache.recent(HotList::Latest).await {
         return Ok(messages);
     }
+    let generation = state.live.pages.generation(crate::live::LATEST);
     let rows = state
         .store
         .latest_messages(state.settings.gateway.page_size)
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
-    if let Err(err) = state.cache.fill(HotList::Latest, &messages).await {
+    if state.live.pages.generation(crate::live::LATEST) == generation
+        && let Err(err) = state.cache.fill(HotList::Latest, &messages).await
+    {
         tracing::warn!(error = %err, "latest list not filled");
     }
     Ok(messages)
