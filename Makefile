@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export ORACLE_PYTHON ?= $(or $(ORACLES_VENV),/var/tmp/cloudsms-oracles)/bin/python
 
-.PHONY: help run build release test test-rust test-browser lint fmt bench services oracles browser
+.PHONY: help run build release test test-rust test-browser lint fmt bench services oracles browser chart
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,9 +26,13 @@ oracles: ## Install the providers' SDKs used as signature oracles by the tests
 browser: ## Install chromium (Debian) and playwright-core (npm) for the browser tests
 	bash scripts/browser.sh
 
-test: services oracles browser ## Run every test: unit, end-to-end in embedded and distributed mode, browser
+test: services oracles browser ## Run every test: unit, end-to-end in embedded and distributed mode, browser, chart
 	$(MAKE) test-rust
 	$(MAKE) test-browser
+	$(MAKE) chart
+
+chart: ## Test the Helm chart, compose file and Dockerfile (no cluster needed; venv in /var/tmp/cloudsms-chart-venv)
+	bash scripts/chart.sh
 
 test-rust: ## Rust tests only (needs `make services oracles`)
 	$(CARGO) build --workspace --bins

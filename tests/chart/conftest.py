@@ -1,0 +1,95 @@
+"""Shared fixtures: the chart rendered offline through helm-python-sdk
+(Helm's Go SDK via libhelm_c, no helm binary), and the compose file."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "cloudsms"
+PRODUCTION = pathlib.Path(__file__).resolve().parent / "values-production.yaml"
+DEPLOY = ROOT / "deploy"
+RELEASE = "cloudsms"
+NAMESPACE = "sms"
+SERVICES = ("gateway", "message-ingest", "captcha-verification", "log-retention")
+HTTP_PORTS = {"gateway": 8080, "message-ingest": 8081, "captcha-verification": 8082, "log-retention": 8083}
+
+try:
+    import helm_python
+    from helm_python import chart as helm_chart
+except Exception as error:  # pragma: no cover - the environment is broken
+    raise pytest.UsageError(
+        f"helm-python-sdk cannot be loaded ({error}); run scripts/chart.sh, which installs "
+        "tests/chart/requirements.txt into a venv"
+    ) from error
+
+
+def production_values() -> dict:
+    return yaml.safe_load(PRODUCTION.read_text())
+
+
+VALUE_SETS = {"default": {}, "production": None}
+
+
+def values_for(name: str) -> dict:
+    return production_values() if name == "production" else dict(VALUE_SETS[name] or {})
+
+
+def render(values: dict | None = None) -> list[dict]:
+    """Every object the chart renders for an install, hooks and tests included."""
+    with helm_chart.Chart.load(CHART) as chart:
+        chart.validate_schema(values or {})
+        manifests = chart.render(values or {}, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    objects = []
+    for path, text in sorted(manifests.items()):
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                doc.setdefault("metadata", {}).setdefault("annotations", {})
+                doc["_template"] = path
+                objects.append(doc)
+    return objects
+
+
+@pytest.fixture(scope="session", params=sorted(VALUE_SETS))
+def rendered(request) -> tuple[str, list[dict]]:
+    return request.param, render(values_for(request.param))
+
+
+@pytest.fixture(scope="session")
+def default_objects() -> list[dict]:
+    return render({})
+
+
+@pytest.fixture(scope="session")
+def production_objects() -> list[dict]:
+    return render(production_values())
+
+
+def of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def component(obj: dict) -> str | None:
+    return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+
+
+def pod_spec(obj: dict) -> dict:
+    if obj["kind"] == "Pod":
+        return obj["spec"]
+    return obj["spec"]["template"]["spec"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A skipped or deselected-by-error test is a failure here: these tests
+    are the only check of the deployment artefacts."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and exitstatus == 0:
+        session.exitstatus = 1
+        if reporter:
+            reporter.write_line(f"chart tests: {skipped} test(s) skipped; failing the run", red=True)
