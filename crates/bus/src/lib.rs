@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod batch;
 mod events;
 mod memory;
 mod nats;
@@ -15,6 +16,7 @@ use futures::stream::BoxStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+pub use batch::{BatchMessage, BatchOptions};
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;
 pub use nats::NatsTransport;
@@ -242,6 +244,22 @@ impl Bus {
         let stream = self.transport.subscribe(&filter).await?;
         Ok(stream
             .filter_map(|incoming| async move { E::decode(incoming.envelope.payload).ok() })
+            .boxed())
+    }
+
+    /// As [`Bus::subscribe`], with each event's carried headers (trace context).
+    pub async fn subscribe_traced<E: Event>(
+        &self,
+    ) -> Result<BoxStream<'static, (E, HashMap<String, String>)>, BusError> {
+        let filter = format!("{}{}", self.prefix, E::subject_filter());
+        let stream = self.transport.subscribe(&filter).await?;
+        Ok(stream
+            .filter_map(|incoming| async move {
+                let headers = incoming.envelope.headers;
+                E::decode(incoming.envelope.payload)
+                    .ok()
+                    .map(|event| (event, headers))
+            })
             .boxed())
     }
 

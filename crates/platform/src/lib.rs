@@ -124,6 +124,45 @@ pub async fn serve(
     }
 }
 
+/// Middleware: one server span per request, named after the route
+/// (`GET /numbers/{e164}`), continuing the caller's W3C `traceparent`, with
+/// HTTP semantic-convention attributes. No query string, address or header
+/// values are recorded: they may carry personal data.
+pub async fn trace_requests(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let carried: std::collections::HashMap<String, String> = ["traceparent", "tracestate"]
+        .iter()
+        .filter_map(|name| {
+            request
+                .headers()
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| ((*name).to_owned(), v.to_owned()))
+        })
+        .collect();
+    telemetry::set_parent_from(&span, &carried);
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    response
+}
+
 /// What `/readyz` checks.
 #[derive(Clone, Default)]
 pub struct Readiness {

@@ -96,6 +96,7 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         ))
         // Leaves event streams alone (tower-http's default predicate).
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(platform::trace_requests))
         .with_state(state)
         .merge(platform::health_routes(Readiness::all(infra)))
 }

@@ -11,6 +11,7 @@ use futures::{Stream, StreamExt};
 use proto::events::v1::MessageStored;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::views::MessageJson;
 use crate::{AppState, PageError};
@@ -62,18 +63,31 @@ impl Live {
         });
         tokio::spawn(async move {
             loop {
-                match bus.subscribe::<MessageStored>().await {
+                match bus.subscribe_traced::<MessageStored>().await {
                     Ok(mut events) => loop {
                         tokio::select! {
                             () = shutdown.cancelled() => return,
                             next = events.next() => match next {
                                 // No open page is not an error.
-                                Some(event) => {
-                                    pages.invalidate(&event.number);
-                                    pages.invalidate(LATEST);
-                                    if let Err(err) = cache.push(&event).await {
-                                        tracing::warn!(error = %err, "hot list not updated");
+                                Some((event, headers)) => {
+                                    // Continues the SMS's trace: webhook → persister → here.
+                                    let span = tracing::info_span!(
+                                        "sms.stored process",
+                                        otel.kind = "consumer",
+                                        messaging.system = "nats",
+                                        messaging.operation.type = "process",
+                                        messaging.destination.name = "sms.stored",
+                                    );
+                                    telemetry::set_parent_from(&span, &headers);
+                                    async {
+                                        pages.invalidate(&event.number);
+                                        pages.invalidate(LATEST);
+                                        if let Err(err) = cache.push(&event).await {
+                                            tracing::warn!(error = %err, "hot list not updated");
+                                        }
                                     }
+                                    .instrument(span)
+                                    .await;
                                     let _ = tx.send(Arc::new(event));
                                 }
                                 None => break,

@@ -132,7 +132,7 @@ async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, P
 }
 
 /// `GET /`: numbers grouped by country.
-#[tracing::instrument(name = "GET /", skip_all, fields(otel.kind = "server"))]
+#[tracing::instrument(name = "GET /", skip_all)]
 pub async fn home(
     State(state): State<AppState>,
     t: Tr,
@@ -166,7 +166,7 @@ struct CountryPage {
 }
 
 /// `GET /countries/{iso2}`: one country's numbers.
-#[tracing::instrument(name = "GET /countries/{iso2}", skip_all, fields(otel.kind = "server"))]
+#[tracing::instrument(name = "GET /countries/{iso2}", skip_all)]
 pub async fn country(
     State(state): State<AppState>,
     t: Tr,
@@ -351,7 +351,7 @@ pub fn parse_before(query: &PageQuery) -> Result<Option<store::Cursor>, PageErro
 
 /// `GET /numbers/{e164}`: a number's inbox, newest first; `?before=` pages
 /// back, `?from=` keeps one sender.
-#[tracing::instrument(name = "GET /numbers/{e164}", skip_all, fields(otel.kind = "server"))]
+#[tracing::instrument(name = "GET /numbers/{e164}", skip_all)]
 pub async fn number(
     State(state): State<AppState>,
     t: Tr,
@@ -452,7 +452,7 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
 }
 
 /// `GET /latest`: newest messages across all numbers.
-#[tracing::instrument(name = "GET /latest", skip_all, fields(otel.kind = "server"))]
+#[tracing::instrument(name = "GET /latest", skip_all)]
 pub async fn latest(
     State(state): State<AppState>,
     t: Tr,

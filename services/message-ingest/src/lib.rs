@@ -36,6 +36,7 @@ pub fn router(infra: &Infra) -> Router {
         .merge(providers::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::count))
+        .layer(axum::middleware::from_fn(platform::trace_requests))
         .layer(DefaultBodyLimit::max(infra.settings.ingest.max_body_bytes))
         .merge(platform::health_routes(Readiness::all(infra)))
 }

@@ -112,7 +112,11 @@ pub fn verify(
 }
 
 /// `POST /webhooks/generic`.
-#[tracing::instrument(name = "POST /webhooks/generic", skip_all, fields(otel.kind = "server", provider = "generic"))]
+#[tracing::instrument(
+    name = "POST /webhooks/generic",
+    skip_all,
+    fields(provider = "generic")
+)]
 pub async fn handle(
     State(state): State<AppState>,
     headers: HeaderMap,

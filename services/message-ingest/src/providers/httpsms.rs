@@ -218,7 +218,11 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
 
 /// `POST /webhooks/httpsms`: answers 200 for an accepted (or repeated) SMS and
 /// for events that carry none.
-#[tracing::instrument(name = "POST /webhooks/httpsms", skip_all, fields(otel.kind = "server", provider = "httpsms"))]
+#[tracing::instrument(
+    name = "POST /webhooks/httpsms",
+    skip_all,
+    fields(provider = "httpsms")
+)]
 pub async fn handle(
     State(state): State<AppState>,
     uri: Uri,

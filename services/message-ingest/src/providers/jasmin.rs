@@ -214,7 +214,7 @@ fn params(
 }
 
 /// `/webhooks/jasmin` (`GET` or `POST`): answers `200 ACK/Jasmin` once accepted.
-#[tracing::instrument(name = "/webhooks/jasmin", skip_all, fields(otel.kind = "server", provider = "jasmin"))]
+#[tracing::instrument(name = "/webhooks/jasmin", skip_all, fields(provider = "jasmin"))]
 pub async fn handle(
     State(state): State<AppState>,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,

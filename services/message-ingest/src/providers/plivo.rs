@@ -266,7 +266,7 @@ fn parse(params: &BTreeMap<String, Param>) -> Result<InboundSms, IngestError> {
 }
 
 /// `POST /webhooks/plivo`: answers 200 with an empty body (Plivo ignores it).
-#[tracing::instrument(name = "POST /webhooks/plivo", skip_all, fields(otel.kind = "server", provider = "plivo"))]
+#[tracing::instrument(name = "POST /webhooks/plivo", skip_all, fields(provider = "plivo"))]
 pub async fn handle(
     State(state): State<AppState>,
     uri: Uri,

@@ -195,7 +195,11 @@ fn query(uri: &Uri) -> Result<(String, Option<u64>), IngestError> {
 
 /// `POST /webhooks/sms-gateway?to=<E.164>[&sim=<slot>]`: answers 200 for an
 /// accepted (or repeated) SMS and for events that carry none.
-#[tracing::instrument(name = "POST /webhooks/sms-gateway", skip_all, fields(otel.kind = "server", provider = "sms-gateway"))]
+#[tracing::instrument(
+    name = "POST /webhooks/sms-gateway",
+    skip_all,
+    fields(provider = "sms-gateway")
+)]
 pub async fn handle(
     State(state): State<AppState>,
     uri: Uri,

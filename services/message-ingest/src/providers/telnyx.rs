@@ -179,7 +179,7 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
 
 /// `POST /webhooks/telnyx`: answers 200 for an accepted (or repeated) SMS and
 /// for events that carry none.
-#[tracing::instrument(name = "POST /webhooks/telnyx", skip_all, fields(otel.kind = "server", provider = "telnyx"))]
+#[tracing::instrument(name = "POST /webhooks/telnyx", skip_all, fields(provider = "telnyx"))]
 pub async fn handle(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -285,7 +285,7 @@ fn parse(pairs: &[(String, String)]) -> Result<InboundSms, IngestError> {
 }
 
 /// `POST /webhooks/twilio`: answers 200 with an empty TwiML document.
-#[tracing::instrument(name = "POST /webhooks/twilio", skip_all, fields(otel.kind = "server", provider = "twilio"))]
+#[tracing::instrument(name = "POST /webhooks/twilio", skip_all, fields(provider = "twilio"))]
 pub async fn handle(
     State(state): State<AppState>,
     uri: Uri,

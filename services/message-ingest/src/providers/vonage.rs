@@ -367,7 +367,7 @@ pub async fn run_concat_sweeper(
 }
 
 /// `/webhooks/vonage` (`GET` or `POST`): answers 204 once accepted.
-#[tracing::instrument(name = "/webhooks/vonage", skip_all, fields(otel.kind = "server", provider = "vonage"))]
+#[tracing::instrument(name = "/webhooks/vonage", skip_all, fields(provider = "vonage"))]
 pub async fn handle(
     State(state): State<AppState>,
     method: Method,
