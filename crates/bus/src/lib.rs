@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod batch;
 mod events;
 mod memory;
 mod nats;
@@ -15,6 +16,7 @@ use futures::stream::BoxStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+pub use batch::{BatchMessage, BatchOptions};
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;
 pub use nats::NatsTransport;

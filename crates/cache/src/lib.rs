@@ -4,6 +4,7 @@ mod memory;
 mod redis_cache;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use memory::MemoryCache;
 use proto::events::v1::MessageStored;
@@ -40,6 +41,16 @@ pub trait HotCache: Send + Sync + 'static {
     async fn ping(&self) -> bool;
     /// Drops every list (tests, and `cloudsms` operators after a restore).
     async fn clear(&self) -> Result<(), CacheError>;
+    /// Claims `key` for `ttl`: true the first time, false while the claim
+    /// lives (Redis `SET key 1 NX EX ttl`, so it holds across replicas).
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, CacheError>;
+    /// Claims `key` for `owner`: true when it was free (and is now `owner`'s)
+    /// or already belongs to `owner`; false when someone else holds it. The
+    /// owner `"1"` is what [`HotCache::claim`] stores.
+    async fn claim_as(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError>;
+    /// Counts one more event in a fixed window of `ttl` that starts at the
+    /// first count; returns the count so far.
+    async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64, CacheError>;
 }
 
 /// Connects to Redis when `redis.url` is set, else an in-process cache.

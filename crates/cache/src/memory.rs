@@ -9,6 +9,8 @@ use crate::{CacheError, HotCache, HotList, normalise};
 /// In-process hot lists for the embedded mode.
 pub struct MemoryCache {
     lists: Mutex<HashMap<String, (Vec<MessageStored>, Instant)>>,
+    claims: Mutex<HashMap<String, (String, Instant)>>,
+    counters: Mutex<HashMap<String, (u64, Instant)>>,
     len: usize,
     ttl: Duration,
 }
@@ -18,6 +20,8 @@ impl MemoryCache {
     pub fn new(settings: &config::CacheSettings) -> Self {
         Self {
             lists: Mutex::new(HashMap::new()),
+            claims: Mutex::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
             len: settings.hot_list_len,
             ttl: Duration::from_secs(settings.fill_ttl_secs.max(1)),
         }
@@ -35,6 +39,18 @@ impl MemoryCache {
         lists.retain(|_, (_, expires)| *expires > now);
         f(&mut lists)
     }
+}
+
+/// Locks `map`, dropping expired entries first.
+fn live<V>(
+    map: &Mutex<HashMap<String, (V, Instant)>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, (V, Instant)>> {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = Instant::now();
+    map.retain(|_, (_, expires)| *expires > now);
+    map
 }
 
 fn key(list: HotList<'_>) -> String {
@@ -84,5 +100,76 @@ impl HotCache for MemoryCache {
     async fn clear(&self) -> Result<(), CacheError> {
         self.with(HashMap::clear);
         Ok(())
+    }
+
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let mut claims = live(&self.claims);
+        if claims.contains_key(key) {
+            return Ok(false);
+        }
+        claims.insert(key.to_owned(), ("1".to_owned(), Instant::now() + ttl));
+        Ok(true)
+    }
+
+    async fn claim_as(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let mut claims = live(&self.claims);
+        if let Some((holder, _)) = claims.get(key) {
+            return Ok(holder == owner);
+        }
+        claims.insert(key.to_owned(), (owner.to_owned(), Instant::now() + ttl));
+        Ok(true)
+    }
+
+    async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        let mut counters = live(&self.counters);
+        let entry = counters
+            .entry(key.to_owned())
+            .or_insert_with(|| (0, Instant::now() + ttl));
+        entry.0 = entry.0.saturating_add(1);
+        Ok(entry.0)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn cache() -> MemoryCache {
+        MemoryCache::new(&config::Settings::defaults().unwrap().cache)
+    }
+
+    #[tokio::test]
+    async fn claim_is_true_once_then_false_until_it_expires() {
+        let cache = cache();
+        let ttl = Duration::from_millis(80);
+        assert!(cache.claim("a", ttl).await.unwrap());
+        assert!(!cache.claim("a", ttl).await.unwrap());
+        assert!(cache.claim("b", ttl).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(cache.claim("a", ttl).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn claim_as_lets_only_its_owner_back_in() {
+        let cache = cache();
+        let ttl = Duration::from_secs(5);
+        assert!(cache.claim_as("t", "k:x", ttl).await.unwrap());
+        assert!(cache.claim_as("t", "k:x", ttl).await.unwrap());
+        assert!(!cache.claim_as("t", "k:y", ttl).await.unwrap());
+        assert!(!cache.claim("t", ttl).await.unwrap());
+        assert!(cache.claim("u", ttl).await.unwrap());
+        assert!(!cache.claim_as("u", "k:x", ttl).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn incr_window_counts_and_restarts_after_the_window() {
+        let cache = cache();
+        let ttl = Duration::from_millis(80);
+        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
+        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 2);
+        assert_eq!(cache.incr_window("d", ttl).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
     }
 }

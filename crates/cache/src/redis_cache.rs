@@ -3,6 +3,8 @@ use proto::events::v1::MessageStored;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
+use std::time::Duration;
+
 use crate::{CacheError, HotCache, HotList, normalise};
 
 /// Hot lists in Redis, shared by every replica.
@@ -100,6 +102,57 @@ impl HotCache for RedisCache {
             .is_ok()
     }
 
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg("1")
+            .arg("NX")
+            .arg("EX")
+            .arg(secs(ttl))
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn claim_as(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let script = redis::Script::new(
+            r"local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0",
+        );
+        let mut conn = self.conn.clone();
+        let won: i64 = script
+            .key(format!("{}{key}", self.prefix))
+            .arg(owner)
+            .arg(secs(ttl))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(won == 1)
+    }
+
+    async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        let key = format!("{}{key}", self.prefix);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("EX")
+            .arg(secs(ttl))
+            .arg("NX")
+            .ignore()
+            .cmd("INCR")
+            .arg(&key);
+        let mut conn = self.conn.clone();
+        let (count,): (u64,) = pipe.query_async(&mut conn).await?;
+        Ok(count)
+    }
+
     async fn clear(&self) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let pattern = format!("{}hot:*", self.prefix);
@@ -121,5 +174,55 @@ impl HotCache for RedisCache {
             }
             cursor = next;
         }
+    }
+}
+
+/// Whole seconds for `EX`, at least one (Redis refuses `EX 0`).
+fn secs(ttl: Duration) -> u64 {
+    ttl.as_secs().max(1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A cache on `TEST_REDIS_URL` (default loopback) with a fresh prefix,
+    /// or `None` when no Redis answers (the e2e tests cover that mode).
+    async fn redis() -> Option<RedisCache> {
+        let url =
+            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let mut settings = config::Settings::defaults().unwrap().cache;
+        settings.key_prefix = format!(
+            "test:cache:{}:",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let cache =
+            tokio::time::timeout(Duration::from_secs(5), RedisCache::connect(&url, &settings))
+                .await
+                .ok()?
+                .ok()?;
+        cache.ping().await.then_some(cache)
+    }
+
+    #[tokio::test]
+    async fn claims_and_windows_in_redis() {
+        let Some(cache) = redis().await else {
+            eprintln!("no Redis: skipped");
+            return;
+        };
+        let ttl = Duration::from_secs(5);
+        assert!(cache.claim("a", ttl).await.unwrap());
+        assert!(!cache.claim("a", ttl).await.unwrap());
+        assert!(cache.claim_as("t", "k:x", ttl).await.unwrap());
+        assert!(cache.claim_as("t", "k:x", ttl).await.unwrap());
+        assert!(!cache.claim_as("t", "k:y", ttl).await.unwrap());
+        assert!(!cache.claim("t", ttl).await.unwrap());
+        assert!(!cache.claim_as("a", "k:x", ttl).await.unwrap());
+        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
+        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 2);
     }
 }

@@ -404,6 +404,56 @@ pub struct CaptchaSettings {
     pub grpc_listen: SocketAddr,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+    /// Key that signs challenges and tokens (every replica needs the same
+    /// one); empty: a random key per process, with a warning.
+    pub hmac_key: Secret,
+    /// `maxnumber` of a challenge when no traffic level applies.
+    pub default_max_number: u64,
+    /// Seconds a challenge can be solved in.
+    pub challenge_ttl_secs: u64,
+    /// Seconds a token from `/redeem` stays valid for `/siteverify`.
+    pub token_ttl_secs: u64,
+    /// Length in seconds of the windows that count requests for difficulty.
+    pub window_secs: u64,
+    /// Difficulty steps by requests of one source (IP /24 or /64, visitor)
+    /// per window; the highest step reached applies.
+    pub source_levels: Vec<CaptchaLevel>,
+    /// Difficulty steps by requests of everyone per window.
+    pub global_levels: Vec<CaptchaLevel>,
+    /// Sites that may use the captcha.
+    pub sites: Vec<CaptchaSite>,
+}
+
+/// One traffic level: from `requests` per window on, `max_number` applies.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaLevel {
+    /// Requests per window at which this level starts.
+    pub requests: u64,
+    /// `maxnumber` of challenges at this level.
+    pub max_number: u64,
+}
+
+/// A site using the captcha, like a reCAPTCHA site key and secret pair.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaSite {
+    /// Public key the page embeds (`sitekey`).
+    pub site_key: String,
+    /// Secret the site's backend presents to `/siteverify`.
+    pub secret: Secret,
+    /// Hostnames the captcha may be solved on; empty: any.
+    pub hostnames: Vec<String>,
+}
+
+impl std::fmt::Debug for CaptchaSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaSite")
+            .field("site_key", &self.site_key)
+            .field("secret", &self.secret)
+            .field("hostnames", &self.hostnames)
+            .finish()
+    }
 }
 
 /// The log-retention service.
@@ -416,6 +466,10 @@ pub struct RetentionSettings {
     pub grpc_listen: SocketAddr,
     /// Days server logs are kept.
     pub retention_days: u32,
+    /// Seconds between two retention sweeps (one also runs at start-up).
+    pub sweep_interval_secs: u64,
+    /// Most log events written in one multi-row insert.
+    pub batch_size: usize,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
 }
@@ -497,6 +551,36 @@ impl Settings {
                 key: "gateway.page_size",
                 reason: "must be between 1 and 500".into(),
             });
+        }
+        if self.captcha.default_max_number == 0
+            || self.captcha.challenge_ttl_secs == 0
+            || self.captcha.token_ttl_secs == 0
+            || self.captcha.window_secs == 0
+        {
+            return Err(ConfigError::Invalid {
+                key: "captcha",
+                reason: "default_max_number, challenge_ttl_secs, token_ttl_secs and \
+                         window_secs must be at least 1"
+                    .into(),
+            });
+        }
+        for site in &self.captcha.sites {
+            if site.site_key.is_empty()
+                || !site
+                    .site_key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || site.secret.expose().len() < 16
+            {
+                return Err(ConfigError::Invalid {
+                    key: "captcha.sites",
+                    reason: format!(
+                        "site {:?}: site_key must be letters, digits, '-' or '_' and the \
+                         secret at least 16 characters",
+                        site.site_key
+                    ),
+                });
+            }
         }
         if self.retention.retention_days == 0 {
             return Err(ConfigError::Invalid {
@@ -613,6 +697,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bus.prefix"), "{err}");
+    }
+
+    #[test]
+    fn captcha_sites_parse_and_hide_their_secrets() {
+        let s = Settings::from_toml_overrides(
+            "[captcha]\nhmac_key = \"hmac-key-value-1234\"\n\
+             [[captcha.sites]]\nsite_key = \"site-a\"\nsecret = \"site-secret-abcdef-1234\"\n\
+             hostnames = [\"example.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(s.captcha.sites[0].hostnames, vec!["example.org".to_owned()]);
+        assert_eq!(s.captcha.default_max_number, 100_000);
+        assert_eq!(s.captcha.token_ttl_secs, 300);
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("site-secret-abcdef"), "{debug}");
+        assert!(!debug.contains("hmac-key-value"), "{debug}");
+        let err = Settings::from_toml_overrides(
+            "[[captcha.sites]]\nsite_key = \"a b\"\nsecret = \"x\"\nhostnames = []\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("captcha.sites"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,12 @@
-//! captcha-verification: proof-of-work challenges and reCAPTCHA-compatible
-//! `/siteverify`. This release connects to the bus and cache and serves
-//! health; the captcha protocol arrives with its own issue.
+//! captcha-verification: ALTCHA-compatible proof-of-work challenges, single-use
+//! tokens, and a reCAPTCHA/hCaptcha/Turnstile-compatible `/siteverify`, over
+//! HTTP and gRPC (`cloudsms.captcha.v1.CaptchaService`). See `docs/captcha.md`.
+
+pub mod grpc;
+pub mod http;
+pub mod pow;
+pub mod service;
+pub mod token;
 
 use std::time::Duration;
 
@@ -8,22 +14,81 @@ use platform::{Infra, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The HTTP router (health for now).
+pub use service::Captcha;
+
+/// The error codes of `/siteverify` and `/redeem` (reCAPTCHA's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No `secret`.
+    MissingInputSecret,
+    /// `secret` is not a configured site's.
+    InvalidInputSecret,
+    /// No `response` (token or payload).
+    MissingInputResponse,
+    /// The token or payload is malformed, forged, or for another site.
+    InvalidInputResponse,
+    /// Expired, or already used.
+    TimeoutOrDuplicate,
+    /// The request could not be read.
+    BadRequest,
+    /// The single-use store did not answer: refused, never let through.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingInputSecret => "missing-input-secret",
+            Self::InvalidInputSecret => "invalid-input-secret",
+            Self::MissingInputResponse => "missing-input-response",
+            Self::InvalidInputResponse => "invalid-input-response",
+            Self::TimeoutOrDuplicate => "timeout-or-duplicate",
+            Self::BadRequest => "bad-request",
+            Self::InternalError => "internal-error",
+        }
+    }
+}
+
+/// Listeners of the service, bound by the caller (tests bind port 0).
+pub struct Listeners {
+    /// Challenges, redemption, `/siteverify` and health.
+    pub http: TcpListener,
+    /// `CaptchaService`.
+    pub grpc: TcpListener,
+}
+
+/// The HTTP router: `/challenge`, `/redeem`, `/siteverify` and health.
 pub fn router(infra: &Infra) -> axum::Router {
-    platform::health_routes(Readiness {
+    router_with(infra, Captcha::new(infra))
+}
+
+/// The HTTP router over an existing [`Captcha`] (shared with gRPC).
+pub fn router_with(infra: &Infra, captcha: Captcha) -> axum::Router {
+    http::routes(captcha).merge(platform::health_routes(Readiness {
         store: None,
         cache: Some(infra.cache.clone()),
         bus: Some(infra.bus.clone()),
-    })
+    }))
 }
 
-/// Serves until `shutdown`.
+/// Serves HTTP and gRPC until `shutdown`.
 pub async fn run(
     infra: Infra,
-    http: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.captcha.shutdown_grace_secs);
-    platform::serve(http, router(&infra), shutdown, grace).await?;
+    let captcha = Captcha::new(&infra);
+    let http = platform::serve(
+        listeners.http,
+        router_with(&infra, captcha.clone()),
+        shutdown.clone(),
+        grace,
+    );
+    let grpc = grpc::serve(captcha, listeners.grpc, shutdown.clone());
+    let (http, grpc) = tokio::join!(http, grpc);
+    http?;
+    grpc?;
     Ok(())
 }

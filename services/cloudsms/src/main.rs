@@ -29,9 +29,9 @@ enum Command {
     Gateway,
     /// Runs the webhooks (HTTP :8081, gRPC :50051) and the persister.
     MessageIngest,
-    /// Runs the captcha service (HTTP :8082).
+    /// Runs the captcha service (HTTP :8082, gRPC :50052).
     CaptchaVerification,
-    /// Runs the log-retention service (health on HTTP :8083).
+    /// Runs the log-retention service (health on HTTP :8083, gRPC :50053).
     LogRetention,
     /// Runs every service in one process (embedded defaults when no URLs are set).
     All {
@@ -94,15 +94,21 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CaptchaVerification => {
             let _t = telemetry::init(&settings, "captcha-verification")?;
-            let listener = platform::bind(settings.captcha.listen).await?;
+            let listeners = captcha_verification::Listeners {
+                http: platform::bind(settings.captcha.listen).await?,
+                grpc: platform::bind(settings.captcha.grpc_listen).await?,
+            };
             let shutdown = platform::shutdown_on_signal();
-            captcha_verification::run(Infra::connect(settings).await?, listener, shutdown).await
+            captcha_verification::run(Infra::connect(settings).await?, listeners, shutdown).await
         }
         Command::LogRetention => {
             let _t = telemetry::init(&settings, "log-retention")?;
-            let listener = platform::bind(settings.retention.listen).await?;
+            let listeners = log_retention::Listeners {
+                http: platform::bind(settings.retention.listen).await?,
+                grpc: platform::bind(settings.retention.grpc_listen).await?,
+            };
             let shutdown = platform::shutdown_on_signal();
-            log_retention::run(Infra::connect(settings).await?, listener, shutdown).await
+            log_retention::run(Infra::connect(settings).await?, listeners, shutdown).await
         }
         Command::All { demo } => {
             if demo && settings.ingest.providers.generic.secret.is_empty() {
@@ -115,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let store = connect_store(&settings).await?;
             store.migrate().await?;
+            // log-retention's tables, with their own migration history.
+            log_retention::LogStore::new(store.connection().clone())
+                .migrate()
+                .await?;
             println!("migrations applied");
             Ok(())
         }
@@ -167,8 +177,14 @@ async fn run_all(
         http: platform::bind(settings.ingest.listen).await?,
         grpc: platform::bind(settings.ingest.grpc_listen).await?,
     };
-    let captcha_listener = platform::bind(settings.captcha.listen).await?;
-    let retention_listener = platform::bind(settings.retention.listen).await?;
+    let captcha_listeners = captcha_verification::Listeners {
+        http: platform::bind(settings.captcha.listen).await?,
+        grpc: platform::bind(settings.captcha.grpc_listen).await?,
+    };
+    let retention_listeners = log_retention::Listeners {
+        http: platform::bind(settings.retention.listen).await?,
+        grpc: platform::bind(settings.retention.grpc_listen).await?,
+    };
     let ingest_addr = ingest.http.local_addr()?;
     let site = gateway_listener.local_addr()?;
     let infra = Infra::connect(settings).await?;
@@ -186,8 +202,8 @@ async fn run_all(
     let (g, i, c, r) = tokio::join!(
         gateway::run(infra.clone(), gateway_listener, shutdown.clone()),
         message_ingest::run(infra.clone(), ingest, shutdown.clone()),
-        captcha_verification::run(infra.clone(), captcha_listener, shutdown.clone()),
-        log_retention::run(infra.clone(), retention_listener, shutdown.clone()),
+        captcha_verification::run(infra.clone(), captcha_listeners, shutdown.clone()),
+        log_retention::run(infra.clone(), retention_listeners, shutdown.clone()),
     );
     if let Some(task) = demo_task {
         task.abort();

@@ -1,14 +1,40 @@
 //! log-retention: server logs kept for the retention period, visitor data
-//! export and deletion, visitor statistics. This release connects to the bus
-//! (creating the LOGS stream with the retention as its max age) and the
-//! database and serves health; consumption and the gRPC API arrive with the
-//! log-retention issue.
+//! export and deletion, visitor statistics.
+//!
+//! - `consumer`: the durable batch consumer of the LOGS stream (request logs,
+//!   crash reports, captcha events), multi-row idempotent inserts, ack after commit.
+//! - `logstore`: the tables (day partitions on Postgres), the sweep, the queries.
+//! - `sweep`: the retention sweep at start-up and on a schedule, with an injected clock.
+//! - `grpc`: `VisitorDataService` and `StatsService` on `retention.grpc_listen`.
+//!
+//! See docs/log-retention.md.
 
+pub mod consumer;
+pub mod entities;
+pub mod grpc;
+pub mod logstore;
+pub mod migration;
+pub mod sweep;
+pub mod tables;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use platform::{Infra, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use logstore::{LogStore, SweepReport};
+pub use sweep::{Clock, FixedClock, SystemClock};
+pub use tables::{Kind, LogRow};
+
+/// Listeners of the service, bound by the caller (tests bind port 0).
+pub struct Listeners {
+    /// Health (`/healthz`, `/readyz`).
+    pub http: TcpListener,
+    /// `VisitorDataService` and `StatsService`.
+    pub grpc: TcpListener,
+}
 
 /// The HTTP router (health only: log-retention has no public HTTP API).
 pub fn router(infra: &Infra) -> axum::Router {
@@ -19,13 +45,44 @@ pub fn router(infra: &Infra) -> axum::Router {
     })
 }
 
-/// Serves until `shutdown`.
+/// log-retention's tables on the infrastructure's database, migrated.
+pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
+    let store = LogStore::new(infra.store.connection().clone());
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Runs the health server, the gRPC server, the LOGS consumer and the
+/// retention sweeper until `shutdown`.
 pub async fn run(
     infra: Infra,
-    http: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let grace = Duration::from_secs(infra.settings.retention.shutdown_grace_secs);
-    platform::serve(http, router(&infra), shutdown, grace).await?;
+    let settings = &infra.settings.retention;
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let store = log_store(&infra).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let http = platform::serve(listeners.http, router(&infra), shutdown.clone(), grace);
+    let grpc = grpc::serve(store.clone(), listeners.grpc, shutdown.clone());
+    let consumer = consumer::run(
+        infra.bus.clone(),
+        store.clone(),
+        clock.clone(),
+        settings.retention_days,
+        settings.batch_size,
+        shutdown.clone(),
+    );
+    let sweeper = sweep::run(
+        store,
+        clock,
+        settings.retention_days,
+        Duration::from_secs(settings.sweep_interval_secs),
+        shutdown.clone(),
+    );
+    let (http, grpc, consumer, ()) = tokio::join!(http, grpc, consumer, sweeper);
+    http?;
+    grpc?;
+    consumer?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bus_outage;
+mod captcha;
 mod grpc_ingest;
 mod ingest_to_page;
 mod number_registry;
@@ -14,4 +15,5 @@ mod provider_telnyx;
 mod provider_twilio;
 mod provider_vonage;
 mod request_log;
+mod retention;
 mod site;

@@ -323,3 +323,164 @@ async fn all_in_one_demo_serves_a_living_site_and_stops_on_sigterm() {
     }
     all.terminate();
 }
+
+/// A real OTLP receiver (tests/oracles/otlp_receiver.py) writing JSON lines.
+struct Receiver {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+}
+
+impl Receiver {
+    fn start(dir: &std::path::Path) -> Self {
+        let port = free_port();
+        let out = dir.join("otlp.jsonl");
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/otlp_receiver.py");
+        let mut child = Command::new(cloudsms_tests::oracle_python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("oracle python (make oracles)");
+        let mut ready = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready");
+        Self { child, port, out }
+    }
+
+    fn records(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SERVER: i64 = 2;
+const CONSUMER: i64 = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sms_is_one_trace_from_webhook_to_live_push() {
+    let iso = Isolation::new(Mode::Distributed).await;
+    let receiver = Receiver::start(iso.dir.path());
+    let ports = Ports::new();
+    let mut env = env_for(&iso, &ports);
+    env.push((
+        "CLOUDSMS_TELEMETRY__OTLP_ENDPOINT".into(),
+        format!("http://127.0.0.1:{}", receiver.port),
+    ));
+    env.push(("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()));
+    env.push(("OTEL_METRIC_EXPORT_INTERVAL".into(), "500".into()));
+    add_number(&env);
+    let procs = [
+        Proc::spawn("message-ingest", &[], &env),
+        Proc::spawn("gateway", &[], &env),
+    ];
+    let client = reqwest::Client::new();
+    for port in [ports.ingest, ports.gateway] {
+        wait_ready(&client, port).await;
+    }
+    send_and_see(
+        &client,
+        &iso,
+        &ports,
+        "Your Discord verification code is: 271828",
+    )
+    .await;
+
+    // The webhook's server span, the persister's consumer span and the
+    // gateway's live-push span share one trace, each the child of the one before.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (webhook, persist, live) = loop {
+        let spans: Vec<serde_json::Value> = receiver
+            .records()
+            .into_iter()
+            .filter(|r| r["type"] == "span")
+            .collect();
+        let find = |service: &str, name: &str, kind: i64| {
+            spans
+                .iter()
+                .filter(|s| s["service"] == service && s["name"] == name && s["kind"] == kind)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let webhooks = find("message-ingest", "POST /webhooks/generic", SERVER);
+        let persists = find("message-ingest", "process", CONSUMER);
+        let lives = find("gateway", "sms.stored process", CONSUMER);
+        let found = lives.iter().find_map(|live| {
+            let persist = persists.iter().find(|p| {
+                p["span_id"] == live["parent_span_id"] && p["trace_id"] == live["trace_id"]
+            })?;
+            let webhook = webhooks
+                .iter()
+                .find(|w| w["trace_id"] == persist["trace_id"])?;
+            Some((webhook.clone(), persist.clone(), live.clone()))
+        });
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no complete trace after 30 s; spans seen: {:#?}",
+            spans
+                .iter()
+                .map(|s| (s["service"].clone(), s["name"].clone(), s["kind"].clone()))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(webhook["trace_id"], live["trace_id"]);
+    assert_ne!(
+        persist["parent_span_id"], "",
+        "the persister continues the webhook's trace"
+    );
+    let spans: Vec<serde_json::Value> = receiver
+        .records()
+        .into_iter()
+        .filter(|r| r["type"] == "span")
+        .collect();
+    assert!(
+        spans
+            .iter()
+            .any(|s| s["span_id"] == persist["parent_span_id"]
+                && s["trace_id"] == webhook["trace_id"]),
+        "the persister's parent is a span of the webhook's trace"
+    );
+    // No phone number or message text in any attribute.
+    for span in &spans {
+        let text = span["attributes"].to_string();
+        assert!(
+            !text.contains("61491570156") && !text.contains("271828"),
+            "{text}"
+        );
+    }
+
+    for proc in procs {
+        proc.terminate();
+    }
+    // Webhook outcomes are counted (flushed at shutdown at the latest).
+    let metrics: Vec<serde_json::Value> = receiver
+        .records()
+        .into_iter()
+        .filter(|r| r["type"] == "metric")
+        .collect();
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["service"] == "message-ingest" && m["name"] == "cloudsms.ingest.webhooks"),
+        "{metrics:?}"
+    );
+    iso.cleanup().await;
+}

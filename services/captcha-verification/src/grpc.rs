@@ -1,0 +1,115 @@
+//! `cloudsms.captcha.v1.CaptchaService`: the same operations as the HTTP
+//! endpoints, for the gateway. `Verify` is authenticated by the site secret
+//! it carries; `IssueChallenge` and `Redeem` are public operations anyway.
+
+use proto::captcha::v1::captcha_service_server::{CaptchaService, CaptchaServiceServer};
+use proto::captcha::v1::{
+    IssueChallengeRequest, IssueChallengeResponse, RedeemRequest, RedeemResponse, VerifyRequest,
+    VerifyResponse,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::service::{Captcha, Requester};
+
+struct Service {
+    captcha: Captcha,
+}
+
+fn requester(ip: &str, visitor_id: &str) -> Requester {
+    Requester {
+        ip: ip.trim().parse().ok(),
+        visitor_id: visitor_id.to_owned(),
+    }
+}
+
+#[tonic::async_trait]
+impl CaptchaService for Service {
+    #[tracing::instrument(name = "CaptchaService/IssueChallenge", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    async fn issue_challenge(
+        &self,
+        request: Request<IssueChallengeRequest>,
+    ) -> Result<Response<IssueChallengeResponse>, Status> {
+        let req = request.into_inner();
+        let challenge = self
+            .captcha
+            .issue(
+                &req.site_key,
+                &req.action,
+                &requester(&req.ip, &req.visitor_id),
+            )
+            .await
+            .map_err(|_| Status::invalid_argument("unknown site_key or invalid action"))?;
+        let challenge_json = serde_json::to_string(&challenge)
+            .map_err(|_| Status::internal("cannot encode the challenge"))?;
+        Ok(Response::new(IssueChallengeResponse { challenge_json }))
+    }
+
+    #[tracing::instrument(name = "CaptchaService/Redeem", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    async fn redeem(
+        &self,
+        request: Request<RedeemRequest>,
+    ) -> Result<Response<RedeemResponse>, Status> {
+        let req = request.into_inner();
+        let result = self
+            .captcha
+            .redeem(&req.payload, "", &req.hostname, "", &requester(&req.ip, ""))
+            .await;
+        Ok(Response::new(match result {
+            Ok(token) => RedeemResponse {
+                ok: true,
+                token,
+                error_codes: Vec::new(),
+            },
+            Err(code) => RedeemResponse {
+                ok: false,
+                token: String::new(),
+                error_codes: vec![code.as_str().to_owned()],
+            },
+        }))
+    }
+
+    #[tracing::instrument(name = "CaptchaService/Verify", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        let req = request.into_inner();
+        let result = self
+            .captcha
+            .verify(&req.secret, &req.token, "", &requester(&req.remote_ip, ""))
+            .await;
+        Ok(Response::new(match result {
+            Ok(v) => VerifyResponse {
+                success: true,
+                hostname: v.claims.hostname,
+                action: v.claims.action,
+                error_codes: Vec::new(),
+            },
+            Err(codes) => VerifyResponse {
+                success: false,
+                hostname: String::new(),
+                action: String::new(),
+                error_codes: codes.iter().map(|c| c.as_str().to_owned()).collect(),
+            },
+        }))
+    }
+}
+
+/// Serves `CaptchaService` on `listener` until `shutdown`.
+pub async fn serve(
+    captcha: Captcha,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "grpc listening");
+    tonic::transport::Server::builder()
+        .add_service(CaptchaServiceServer::new(Service { captcha }))
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            shutdown.cancelled_owned(),
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! Issue, redeem and verify: the logic shared by the HTTP and gRPC fronts.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bus::Bus;
+use cache::HotCache;
+use config::{CaptchaSettings, CaptchaSite};
+use platform::Infra;
+use proto::events::v1::{CaptchaEvent, CaptchaOutcome};
+
+use crate::ErrorCode;
+use crate::pow::{self, Challenge};
+use crate::token::{self, Claims, TokenError};
+
+/// Who asks for a challenge, for the traffic levels and the events.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    /// Client address, when known.
+    pub ip: Option<IpAddr>,
+    /// The site's visitor identifier, when known.
+    pub visitor_id: String,
+}
+
+/// A successful `/siteverify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The token's claims.
+    pub claims: Claims,
+}
+
+/// The captcha service's state: keys, settings, cache and bus.
+#[derive(Clone)]
+pub struct Captcha {
+    settings: Arc<CaptchaSettings>,
+    key: Arc<[u8]>,
+    token_key: Arc<[u8]>,
+    cache: Arc<dyn HotCache>,
+    bus: Bus,
+}
+
+/// Unix seconds now.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The source a request is counted under: IPv4 /24, IPv6 /64.
+pub fn source_prefix(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => source_prefix(IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+impl Captcha {
+    /// Builds the service from the process's infrastructure. An empty
+    /// `captcha.hmac_key` gets a random one, with a warning.
+    pub fn new(infra: &Infra) -> Self {
+        let settings = infra.settings.captcha.clone();
+        let key: Vec<u8> = if settings.hmac_key.is_empty() {
+            tracing::warn!(
+                "captcha.hmac_key is empty: using a random key for this process; \
+                 replicas must share one key (set captcha.hmac_key)"
+            );
+            hex::encode(rand::random::<[u8; 32]>()).into_bytes()
+        } else {
+            settings.hmac_key.expose().as_bytes().to_vec()
+        };
+        let token_key =
+            hex::decode(pow::hmac_hex(&key, b"cloudsms-captcha-token-key")).unwrap_or_default();
+        Self {
+            settings: Arc::new(settings),
+            key: key.into(),
+            token_key: token_key.into(),
+            cache: infra.cache.clone(),
+            bus: infra.bus.clone(),
+        }
+    }
+
+    fn site(&self, site_key: &str) -> Option<&CaptchaSite> {
+        self.settings.sites.iter().find(|s| s.site_key == site_key)
+    }
+
+    fn site_by_secret(&self, secret: &str) -> Option<&CaptchaSite> {
+        // Compare against every site, so timing does not tell which matched.
+        let mut found = None;
+        for site in &self.settings.sites {
+            if constant_time_eq(site.secret.expose().as_bytes(), secret.as_bytes()) {
+                found = Some(site);
+            }
+        }
+        found
+    }
+
+    /// Publishes a captcha event in the background; never fails the request.
+    fn event(&self, outcome: CaptchaOutcome, site_key: &str, requester: &Requester, max: u64) {
+        let event = CaptchaEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            ts: Some(proto::timestamp_from_unix_millis(
+                chrono::Utc::now().timestamp_millis(),
+            )),
+            // Only well-formed identifiers: these fields may come from the request.
+            visitor_id: ident_or_empty(&requester.visitor_id),
+            ip: requester.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            outcome: outcome.into(),
+            max_number: max,
+            site_key: ident_or_empty(site_key),
+        };
+        let bus = self.bus.clone();
+        tokio::spawn(async move {
+            if let Err(err) = bus.publish(&event).await {
+                tracing::debug!(%err, "captcha event not published");
+            }
+        });
+    }
+
+    /// The `maxnumber` for this request: the default, raised by the highest
+    /// traffic level its source or everyone reached in the current window.
+    async fn max_number(&self, requester: &Requester) -> u64 {
+        let window = Duration::from_secs(self.settings.window_secs);
+        let mut source = 0;
+        let mut keys = Vec::new();
+        if let Some(ip) = requester.ip {
+            keys.push(format!("captcha:rate:ip:{}", source_prefix(ip)));
+        }
+        if pow::is_ident(&requester.visitor_id, false) {
+            keys.push(format!("captcha:rate:vid:{}", requester.visitor_id));
+        }
+        for key in keys {
+            match self.cache.incr_window(&key, window).await {
+                Ok(count) => source = source.max(count),
+                Err(err) => tracing::warn!(%err, "captcha rate count failed"),
+            }
+        }
+        let global = match self.cache.incr_window("captcha:rate:all", window).await {
+            Ok(count) => count,
+            Err(err) => {
+                tracing::warn!(%err, "captcha rate count failed");
+                0
+            }
+        };
+        level_for(
+            self.settings.default_max_number,
+            &self.settings.source_levels,
+            source,
+        )
+        .max(level_for(
+            self.settings.default_max_number,
+            &self.settings.global_levels,
+            global,
+        ))
+        .min(pow::MAX_MAX_NUMBER)
+    }
+
+    /// A challenge for `site_key` (and `action`, may be empty).
+    pub async fn issue(
+        &self,
+        site_key: &str,
+        action: &str,
+        requester: &Requester,
+    ) -> Result<Challenge, ErrorCode> {
+        if self.site(site_key).is_none() || !pow::is_ident(action, true) {
+            return Err(ErrorCode::BadRequest);
+        }
+        let max = self.max_number(requester).await;
+        let expires = now_unix().saturating_add(self.settings.challenge_ttl_secs);
+        let challenge = pow::create_challenge(&self.key, site_key, action, max, expires);
+        self.event(CaptchaOutcome::Issued, site_key, requester, max);
+        Ok(challenge)
+    }
+
+    /// Redeems a solution for a single-use token. `site_key` and `action`,
+    /// when not empty, must be those of the challenge; `hostname` must be one
+    /// of the site's.
+    pub async fn redeem(
+        &self,
+        payload: &str,
+        site_key: &str,
+        hostname: &str,
+        action: &str,
+        requester: &Requester,
+    ) -> Result<String, ErrorCode> {
+        let result = self.redeem_inner(payload, site_key, hostname, action).await;
+        let (outcome, site, max) = match &result {
+            Ok((_, v)) => (CaptchaOutcome::Solved, v.params.site.as_str(), v.params.max),
+            Err(ErrorCode::TimeoutOrDuplicate) => (CaptchaOutcome::Replayed, site_key, 0),
+            Err(_) => (CaptchaOutcome::Failed, site_key, 0),
+        };
+        self.event(outcome, site, requester, max);
+        result.map(|(token, _)| token)
+    }
+
+    async fn redeem_inner(
+        &self,
+        payload: &str,
+        site_key: &str,
+        hostname: &str,
+        action: &str,
+    ) -> Result<(String, pow::Verified), ErrorCode> {
+        let payload = pow::decode_payload(payload)?;
+        let now = now_unix();
+        // Pre-check the parts that need no hashing.
+        let params = pow::parse_salt(&payload.salt).ok_or(ErrorCode::InvalidInputResponse)?;
+        let site = self
+            .site(&params.site)
+            .ok_or(ErrorCode::InvalidInputResponse)?;
+        if (!site_key.is_empty() && site_key != params.site)
+            || (!action.is_empty() && action != params.action)
+        {
+            return Err(ErrorCode::InvalidInputResponse);
+        }
+        let hostname = hostname.trim().to_ascii_lowercase();
+        if hostname.len() > 253
+            || (!site.hostnames.is_empty()
+                && !site
+                    .hostnames
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&hostname)))
+        {
+            return Err(ErrorCode::InvalidInputResponse);
+        }
+        let lifetime = self.settings.challenge_ttl_secs.saturating_add(60);
+        let verified = pow::verify_solution(&self.key, &payload, now, lifetime)?;
+        let ttl = Duration::from_secs(
+            verified
+                .params
+                .expires
+                .saturating_sub(now)
+                .saturating_add(1),
+        );
+        match self
+            .cache
+            .claim(&format!("captcha:solution:{}", verified.challenge), ttl)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(ErrorCode::TimeoutOrDuplicate),
+            Err(err) => {
+                tracing::error!(%err, "captcha: cannot claim a solution; refusing");
+                return Err(ErrorCode::InternalError);
+            }
+        }
+        let claims = Claims {
+            site_key: verified.params.site.clone(),
+            hostname,
+            action: verified.params.action.clone(),
+            issued: now,
+            expires: now.saturating_add(self.settings.token_ttl_secs),
+            id: rand::random(),
+        };
+        let token =
+            token::encode(&self.token_key, &claims).ok_or(ErrorCode::InvalidInputResponse)?;
+        Ok((token, verified))
+    }
+
+    /// `/siteverify`: checks `secret` and the single-use `response` token.
+    /// With an `idempotency_key` the same key may verify the same token again
+    /// and gets the same answer.
+    pub async fn verify(
+        &self,
+        secret: &str,
+        response: &str,
+        idempotency_key: &str,
+        requester: &Requester,
+    ) -> Result<VerifiedToken, Vec<ErrorCode>> {
+        let result = self.verify_inner(secret, response, idempotency_key).await;
+        let (outcome, site) = match &result {
+            Ok(v) => (CaptchaOutcome::Verified, v.claims.site_key.clone()),
+            Err(codes) if codes.contains(&ErrorCode::TimeoutOrDuplicate) => {
+                (CaptchaOutcome::Replayed, String::new())
+            }
+            Err(_) => (CaptchaOutcome::Failed, String::new()),
+        };
+        self.event(outcome, &site, requester, 0);
+        result
+    }
+
+    async fn verify_inner(
+        &self,
+        secret: &str,
+        response: &str,
+        idempotency_key: &str,
+    ) -> Result<VerifiedToken, Vec<ErrorCode>> {
+        let mut missing = Vec::new();
+        if secret.is_empty() {
+            missing.push(ErrorCode::MissingInputSecret);
+        }
+        if response.is_empty() {
+            missing.push(ErrorCode::MissingInputResponse);
+        }
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let Some(site) = self.site_by_secret(secret) else {
+            return Err(vec![ErrorCode::InvalidInputSecret]);
+        };
+        if idempotency_key.len() > 128 {
+            return Err(vec![ErrorCode::BadRequest]);
+        }
+        let now = now_unix();
+        let claims = token::decode(&self.token_key, response, now).map_err(|e| match e {
+            TokenError::Invalid => vec![ErrorCode::InvalidInputResponse],
+            TokenError::Expired => vec![ErrorCode::TimeoutOrDuplicate],
+        })?;
+        if claims.site_key != site.site_key {
+            return Err(vec![ErrorCode::InvalidInputResponse]);
+        }
+        let key = format!("captcha:token:{}", hex::encode(claims.id));
+        let ttl = Duration::from_secs(claims.expires.saturating_sub(now).saturating_add(1));
+        let claimed = if idempotency_key.is_empty() {
+            self.cache.claim(&key, ttl).await
+        } else {
+            self.cache
+                .claim_as(&key, &format!("k:{idempotency_key}"), ttl)
+                .await
+        };
+        match claimed {
+            Ok(true) => Ok(VerifiedToken { claims }),
+            Ok(false) => Err(vec![ErrorCode::TimeoutOrDuplicate]),
+            Err(err) => {
+                tracing::error!(%err, "captcha: cannot claim a token; refusing");
+                Err(vec![ErrorCode::InternalError])
+            }
+        }
+    }
+}
+
+fn ident_or_empty(value: &str) -> String {
+    if pow::is_ident(value, true) {
+        value.to_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// `default` raised to the `max_number` of the highest level `count` reached.
+pub fn level_for(default: u64, levels: &[config::CaptchaLevel], count: u64) -> u64 {
+    levels
+        .iter()
+        .filter(|l| count >= l.requests)
+        .map(|l| l.max_number)
+        .fold(default, u64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_prefixes() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(source_prefix(ip("203.0.113.77")), "203.0.113.0/24");
+        assert_eq!(
+            source_prefix(ip("2001:db8:1:2:3:4:5:6")),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(source_prefix(ip("::ffff:198.51.100.9")), "198.51.100.0/24");
+    }
+
+    #[test]
+    fn levels_raise_the_default() {
+        let levels = [
+            config::CaptchaLevel {
+                requests: 10,
+                max_number: 500,
+            },
+            config::CaptchaLevel {
+                requests: 30,
+                max_number: 900,
+            },
+        ];
+        assert_eq!(level_for(100, &levels, 0), 100);
+        assert_eq!(level_for(100, &levels, 10), 500);
+        assert_eq!(level_for(100, &levels, 31), 900);
+        assert_eq!(level_for(1000, &levels, 31), 1000);
+    }
+}

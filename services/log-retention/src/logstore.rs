@@ -1,0 +1,725 @@
+//! The log tables: batched idempotent inserts, day partitions on Postgres,
+//! the retention sweep, and the per-visitor queries behind the gRPC API.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::entities::{access_log, captcha_event, crash_report};
+use crate::migration::Migrator;
+use crate::tables::{Kind, LogRow};
+
+/// Rows per multi-row `INSERT` statement.
+pub const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per `DELETE` when SQLite sweeps by timestamp.
+pub const SQLITE_DELETE_BATCH: u64 = 1000;
+/// Day partitions created ahead of today by each sweep (Postgres).
+pub const DAYS_AHEAD: u64 = 3;
+
+/// What a retention sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Whole day partitions dropped (Postgres).
+    pub dropped_partitions: Vec<String>,
+    /// Rows deleted by timestamp (the boundary partition, or SQLite tables).
+    pub deleted_rows: u64,
+}
+
+impl SweepReport {
+    /// True when the sweep removed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.dropped_partitions.is_empty() && self.deleted_rows == 0
+    }
+}
+
+/// Rows of one kind kept for a visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindCount {
+    /// Which table.
+    pub kind: Kind,
+    /// Rows of the visitor.
+    pub rows: u64,
+    /// Oldest row's time.
+    pub oldest: Option<DateTime<Utc>>,
+    /// Newest row's time.
+    pub newest: Option<DateTime<Utc>>,
+}
+
+/// Visitors and page views of one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayStats {
+    /// The day.
+    pub day: NaiveDate,
+    /// Distinct visitor ids with at least one page view.
+    pub visitors: u64,
+    /// Page views: successful `GET`s of pages (not `/static/`, not `/api/`, not bots).
+    pub page_views: u64,
+}
+
+/// Position in an export: rows strictly after this `(ts, event_id)`.
+pub type ExportCursor = (DateTime<Utc>, String);
+
+/// Handle on log-retention's tables; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LogStore {
+    db: DatabaseConnection,
+    /// Partitions known to exist (Postgres); cleared on insert errors.
+    partitions: Arc<Mutex<HashSet<String>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Start of `day` (UTC).
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Name of the partition of `kind` holding `day`.
+pub fn partition_name(kind: Kind, day: NaiveDate) -> String {
+    format!("{}_p{}", kind.table(), day.format("%Y%m%d"))
+}
+
+/// The day a partition name stands for, when it is one of ours.
+pub fn partition_day(kind: Kind, name: &str) -> Option<NaiveDate> {
+    let suffix = name.strip_prefix(kind.table())?.strip_prefix("_p")?;
+    NaiveDate::parse_from_str(suffix, "%Y%m%d").ok()
+}
+
+/// The oldest instant kept at `now`: rows strictly older are swept.
+pub fn cutoff(now: DateTime<Utc>, retention_days: u32) -> DateTime<Utc> {
+    now.checked_sub_days(Days::new(u64::from(retention_days)))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+impl LogStore {
+    /// Wraps a connection (usually the store crate's).
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            partitions: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// True on Postgres (partitioned tables).
+    pub fn is_partitioned(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
+    fn placeholder(&self, n: usize) -> String {
+        if self.is_partitioned() {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    }
+
+    fn stmt(&self, sql: String, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+
+    /// Applies log-retention's migrations (history in `seaql_migrations_retention`).
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    /// Makes sure the partition of `kind` for `day` exists (Postgres; a no-op on SQLite).
+    pub async fn ensure_partition(&self, kind: Kind, day: NaiveDate) -> Result<(), DbErr> {
+        if !self.is_partitioned() {
+            return Ok(());
+        }
+        let name = partition_name(kind, day);
+        if lock(&self.partitions).contains(&name) {
+            return Ok(());
+        }
+        let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} \
+             FOR VALUES FROM ('{from}') TO ('{to}')",
+            table = kind.table(),
+            from = day_start(day).format("%Y-%m-%d %H:%M:%S+00"),
+            to = day_start(next).format("%Y-%m-%d %H:%M:%S+00"),
+        );
+        if let Err(first) = self.db.execute_unprepared(&sql).await {
+            // Another replica may have created it at the same moment.
+            self.db.execute_unprepared(&sql).await.map_err(|_| first)?;
+        }
+        lock(&self.partitions).insert(name);
+        Ok(())
+    }
+
+    /// Creates the partitions of every kind for `days` days from `from`.
+    pub async fn prepare_days(&self, from: NaiveDate, days: u64) -> Result<(), DbErr> {
+        for offset in 0..days {
+            let Some(day) = from.checked_add_days(Days::new(offset)) else {
+                break;
+            };
+            for kind in Kind::ALL {
+                self.ensure_partition(kind, day).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `rows` in one transaction with multi-row
+    /// `INSERT ... ON CONFLICT DO NOTHING` statements; returns rows inserted
+    /// (repeats of stored events are skipped).
+    pub async fn insert_batch(&self, rows: &[LogRow]) -> Result<u64, DbErr> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut days: Vec<(Kind, NaiveDate)> = rows
+            .iter()
+            .map(|r| (r.kind(), r.ts().date_naive()))
+            .collect();
+        days.sort_by_key(|(k, d)| (k.index(), *d));
+        days.dedup();
+        for (kind, day) in days {
+            self.ensure_partition(kind, day).await?;
+        }
+        let result = self.insert_in_transaction(rows).await;
+        if result.is_err() {
+            // A partition may have been dropped under us: look again next time.
+            lock(&self.partitions).clear();
+        }
+        result
+    }
+
+    async fn insert_in_transaction(&self, rows: &[LogRow]) -> Result<u64, DbErr> {
+        let txn = self.db.begin().await?;
+        let mut inserted = 0;
+        for kind in Kind::ALL {
+            let of_kind: Vec<&LogRow> = rows.iter().filter(|r| r.kind() == kind).collect();
+            for chunk in of_kind.chunks(ROWS_PER_STATEMENT) {
+                let stmt = self.insert_statement(kind, chunk);
+                inserted += txn.execute_raw(stmt).await?.rows_affected();
+            }
+        }
+        txn.commit().await?;
+        Ok(inserted)
+    }
+
+    fn insert_statement(&self, kind: Kind, rows: &[&LogRow]) -> Statement {
+        let columns: Vec<String> = ["event_id", "ts"]
+            .into_iter()
+            .chain(kind.columns())
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        let mut values: Vec<Value> = Vec::with_capacity(rows.len() * columns.len());
+        let mut tuples = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut tuple = Vec::with_capacity(columns.len());
+            values.push(Value::from(row.event_id().to_owned()));
+            tuple.push(self.placeholder(values.len()));
+            values.push(Value::from(row.ts()));
+            tuple.push(self.placeholder(values.len()));
+            for value in row.values() {
+                values.push(value);
+                tuple.push(self.placeholder(values.len()));
+            }
+            tuples.push(format!("({})", tuple.join(", ")));
+        }
+        let target = if self.is_partitioned() {
+            "(event_id, ts)"
+        } else {
+            "(event_id)"
+        };
+        let sql = format!(
+            "INSERT INTO {table} ({cols}) VALUES {tuples} ON CONFLICT {target} DO NOTHING",
+            table = kind.table(),
+            cols = columns.join(", "),
+            tuples = tuples.join(", "),
+        );
+        self.stmt(sql, values)
+    }
+
+    /// Partitions of `kind` that exist now, oldest first (empty on SQLite).
+    pub async fn partitions(&self, kind: Kind) -> Result<Vec<String>, DbErr> {
+        if !self.is_partitioned() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .db
+            .query_all_raw(
+                self.stmt(
+                    "SELECT c.relname AS name FROM pg_inherits i \
+                 JOIN pg_class c ON c.oid = i.inhrelid \
+                 JOIN pg_class p ON p.oid = i.inhparent \
+                 WHERE p.relname = $1 ORDER BY c.relname"
+                        .to_owned(),
+                    vec![Value::from(kind.table().to_owned())],
+                ),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "name"))
+            .collect()
+    }
+
+    /// Removes every row older than `now - retention_days` from every table.
+    /// Postgres drops whole day partitions before the cutoff and deletes the
+    /// boundary partition's old rows by timestamp, then creates the partitions
+    /// of the coming days; SQLite deletes by timestamp in bounded batches.
+    /// Idempotent: a second sweep at the same `now` changes nothing.
+    pub async fn sweep(
+        &self,
+        now: DateTime<Utc>,
+        retention_days: u32,
+    ) -> Result<SweepReport, DbErr> {
+        let cutoff = cutoff(now, retention_days);
+        let mut report = SweepReport::default();
+        for kind in Kind::ALL {
+            if self.is_partitioned() {
+                for name in self.partitions(kind).await? {
+                    let Some(day) = partition_day(kind, &name) else {
+                        continue;
+                    };
+                    let Some(end) = day.checked_add_days(Days::new(1)) else {
+                        continue;
+                    };
+                    if day_start(end) <= cutoff {
+                        self.db
+                            .execute_unprepared(&format!("DROP TABLE IF EXISTS {name}"))
+                            .await?;
+                        lock(&self.partitions).remove(&name);
+                        report.dropped_partitions.push(name);
+                    }
+                }
+                let sql = format!("DELETE FROM {} WHERE ts < $1", kind.table());
+                report.deleted_rows += self
+                    .db
+                    .execute_raw(self.stmt(sql, vec![Value::from(cutoff)]))
+                    .await?
+                    .rows_affected();
+            } else {
+                let sql = format!(
+                    "DELETE FROM {t} WHERE rowid IN \
+                     (SELECT rowid FROM {t} WHERE ts < ? LIMIT {SQLITE_DELETE_BATCH})",
+                    t = kind.table()
+                );
+                loop {
+                    let deleted = self
+                        .db
+                        .execute_raw(self.stmt(sql.clone(), vec![Value::from(cutoff)]))
+                        .await?
+                        .rows_affected();
+                    report.deleted_rows += deleted;
+                    if deleted < SQLITE_DELETE_BATCH {
+                        break;
+                    }
+                }
+            }
+        }
+        if self.is_partitioned() {
+            self.prepare_days(now.date_naive(), DAYS_AHEAD + 1).await?;
+        }
+        Ok(report)
+    }
+
+    /// Rows, oldest and newest time of each kind for `visitor`.
+    pub async fn summarize(&self, visitor: &str) -> Result<Vec<KindCount>, DbErr> {
+        macro_rules! count {
+            ($m:ident, $kind:expr) => {{
+                let filter = $m::Column::VisitorId.eq(visitor);
+                let rows = $m::Entity::find()
+                    .filter(filter.clone())
+                    .count(&self.db)
+                    .await?;
+                let oldest = $m::Entity::find()
+                    .filter(filter.clone())
+                    .order_by_asc($m::Column::Ts)
+                    .one(&self.db)
+                    .await?
+                    .map(|m| m.ts);
+                let newest = $m::Entity::find()
+                    .filter(filter)
+                    .order_by_desc($m::Column::Ts)
+                    .one(&self.db)
+                    .await?
+                    .map(|m| m.ts);
+                KindCount {
+                    kind: $kind,
+                    rows,
+                    oldest,
+                    newest,
+                }
+            }};
+        }
+        Ok(vec![
+            count!(access_log, Kind::Request),
+            count!(crash_report, Kind::Crash),
+            count!(captcha_event, Kind::Captcha),
+        ])
+    }
+
+    /// Up to `limit` rows of `kind` for `visitor` after `after`, oldest first,
+    /// as JSON objects (field names are the column names).
+    pub async fn export_page(
+        &self,
+        kind: Kind,
+        visitor: &str,
+        after: Option<&ExportCursor>,
+        limit: u64,
+    ) -> Result<Vec<(ExportCursor, serde_json::Value)>, DbErr> {
+        macro_rules! page {
+            ($m:ident) => {{
+                let mut query = $m::Entity::find().filter($m::Column::VisitorId.eq(visitor));
+                if let Some((ts, id)) = after {
+                    query = query.filter(
+                        $m::Column::Ts.gt(*ts).or($m::Column::Ts
+                            .eq(*ts)
+                            .and($m::Column::EventId.gt(id.as_str()))),
+                    );
+                }
+                query
+                    .order_by_asc($m::Column::Ts)
+                    .order_by_asc($m::Column::EventId)
+                    .limit(limit)
+                    .all(&self.db)
+                    .await?
+                    .into_iter()
+                    .map(|m| {
+                        let cursor = (m.ts, m.event_id.clone());
+                        let json = serde_json::to_value(&m).unwrap_or(serde_json::Value::Null);
+                        (cursor, json)
+                    })
+                    .collect()
+            }};
+        }
+        Ok(match kind {
+            Kind::Request => page!(access_log),
+            Kind::Crash => page!(crash_report),
+            Kind::Captcha => page!(captcha_event),
+        })
+    }
+
+    /// Deletes every row of `visitor`; returns the count per kind.
+    pub async fn delete_visitor(&self, visitor: &str) -> Result<Vec<(Kind, u64)>, DbErr> {
+        let mut counts = Vec::new();
+        for kind in Kind::ALL {
+            let sql = format!(
+                "DELETE FROM {} WHERE visitor_id = {}",
+                kind.table(),
+                self.placeholder(1)
+            );
+            let deleted = self
+                .db
+                .execute_raw(self.stmt(sql, vec![Value::from(visitor.to_owned())]))
+                .await?
+                .rows_affected();
+            counts.push((kind, deleted));
+        }
+        Ok(counts)
+    }
+
+    /// Daily unique visitors and page views for every day from `from` to
+    /// `to`, both included.
+    pub async fn daily_stats(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayStats>, DbErr> {
+        let sql = format!(
+            "SELECT COUNT(*) AS views, \
+             COUNT(DISTINCT CASE WHEN visitor_id <> '' THEN visitor_id END) AS visitors \
+             FROM access_log WHERE ts >= {p1} AND ts < {p2} AND method = 'GET' \
+             AND status >= 200 AND status < 400 AND device_class <> 'bot' \
+             AND path NOT LIKE '/static/%' AND path NOT LIKE '/api/%'",
+            p1 = self.placeholder(1),
+            p2 = self.placeholder(2),
+        );
+        let mut days = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let Some(next) = day.checked_add_days(Days::new(1)) else {
+                break;
+            };
+            let row = self
+                .db
+                .query_one_raw(self.stmt(
+                    sql.clone(),
+                    vec![Value::from(day_start(day)), Value::from(day_start(next))],
+                ))
+                .await?;
+            let (views, visitors) = match row {
+                Some(row) => (
+                    row.try_get::<i64>("", "views")?,
+                    row.try_get::<i64>("", "visitors")?,
+                ),
+                None => (0, 0),
+            };
+            days.push(DayStats {
+                day,
+                visitors: u64::try_from(visitors).unwrap_or(0),
+                page_views: u64::try_from(views).unwrap_or(0),
+            });
+            day = next;
+        }
+        Ok(days)
+    }
+
+    /// Rows of `kind` in the table, all visitors (for tests and metrics).
+    pub async fn count(&self, kind: Kind) -> Result<u64, DbErr> {
+        let row = self
+            .db
+            .query_one_raw(self.stmt(
+                format!("SELECT COUNT(*) AS n FROM {}", kind.table()),
+                Vec::new(),
+            ))
+            .await?;
+        let n = match row {
+            Some(row) => row.try_get::<i64>("", "n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Rows of `kind` older than `before`, all visitors.
+    pub async fn count_older(&self, kind: Kind, before: DateTime<Utc>) -> Result<u64, DbErr> {
+        let row = self
+            .db
+            .query_one_raw(self.stmt(
+                format!(
+                    "SELECT COUNT(*) AS n FROM {} WHERE ts < {}",
+                    kind.table(),
+                    self.placeholder(1)
+                ),
+                vec![Value::from(before)],
+            ))
+            .await?;
+        let n = match row {
+            Some(row) => row.try_get::<i64>("", "n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::{Duration, TimeZone};
+    use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged};
+
+    use super::*;
+    use crate::sweep::{FixedClock, sweep_once};
+
+    async fn sqlite() -> (LogStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
+        let store = store::Store::connect(&url, 1).await.unwrap();
+        let logs = LogStore::new(store.connection().clone());
+        logs.migrate().await.unwrap();
+        // Twice: the migrator is idempotent.
+        logs.migrate().await.unwrap();
+        (logs, dir)
+    }
+
+    fn ts(t: DateTime<Utc>) -> Option<proto::Timestamp> {
+        Some(proto::timestamp_from_unix_millis(t.timestamp_millis()))
+    }
+
+    fn rows_at(t: DateTime<Utc>, visitor: &str) -> Vec<LogRow> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        vec![
+            LogRow::from_request(
+                RequestLogged {
+                    event_id: format!("r-{id}"),
+                    ts: ts(t),
+                    visitor_id: visitor.into(),
+                    method: "GET".into(),
+                    path: "/latest".into(),
+                    status: 200,
+                    ..Default::default()
+                },
+                t,
+            ),
+            LogRow::from_crash(
+                CrashReported {
+                    event_id: format!("c-{id}"),
+                    ts: ts(t),
+                    visitor_id: visitor.into(),
+                    message: "boom, \"quoted\"".into(),
+                    ..Default::default()
+                },
+                t,
+            ),
+            LogRow::from_captcha(
+                CaptchaEvent {
+                    event_id: format!("k-{id}"),
+                    ts: ts(t),
+                    visitor_id: visitor.into(),
+                    outcome: 2,
+                    max_number: 50_000,
+                    ..Default::default()
+                },
+                t,
+            ),
+        ]
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 6, 15, 12, 30, 0).unwrap()
+    }
+
+    async fn total(store: &LogStore) -> u64 {
+        let mut n = 0;
+        for kind in Kind::ALL {
+            n += store.count(kind).await.unwrap();
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn sweep_removes_everything_older_than_the_retention_and_is_idempotent() {
+        let (store, _dir) = sqlite().await;
+        let now = now();
+        let retention = 183;
+        let cut = cutoff(now, retention);
+        let mut rows = Vec::new();
+        for age in [
+            Duration::days(400),
+            Duration::days(184),
+            Duration::days(183) + Duration::seconds(1),
+            Duration::days(183) - Duration::seconds(1),
+            Duration::days(10),
+            Duration::zero(),
+        ] {
+            rows.extend(rows_at(now - age, "v1"));
+        }
+        assert_eq!(store.insert_batch(&rows).await.unwrap(), 18);
+        for kind in Kind::ALL {
+            assert_eq!(store.count_older(kind, cut).await.unwrap(), 3);
+        }
+
+        let clock = FixedClock(now);
+        let report = sweep_once(&store, &clock, retention).await.unwrap();
+        assert_eq!(report.deleted_rows, 9);
+        assert!(
+            report.dropped_partitions.is_empty(),
+            "no partitions on SQLite"
+        );
+        for kind in Kind::ALL {
+            assert_eq!(store.count_older(kind, cut).await.unwrap(), 0, "{kind:?}");
+            assert_eq!(store.count(kind).await.unwrap(), 3, "{kind:?}");
+        }
+
+        let again = sweep_once(&store, &clock, retention).await.unwrap();
+        assert!(again.is_empty(), "second sweep changed {again:?}");
+        assert_eq!(total(&store).await, 9);
+
+        // Far in the future everything goes, once.
+        let later = now + Duration::days(10_000);
+        assert_eq!(store.sweep(later, retention).await.unwrap().deleted_rows, 9);
+        assert_eq!(total(&store).await, 0);
+        assert!(store.sweep(later, retention).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn sqlite_sweep_deletes_in_bounded_batches() {
+        let (store, _dir) = sqlite().await;
+        let now = now();
+        let old = now - Duration::days(300);
+        let rows: Vec<LogRow> = (0..2_600).flat_map(|_| rows_at(old, "v")).collect();
+        for chunk in rows.chunks(900) {
+            store.insert_batch(chunk).await.unwrap();
+        }
+        assert_eq!(store.count(Kind::Request).await.unwrap(), 2_600);
+        let report = store.sweep(now, 183).await.unwrap();
+        assert_eq!(report.deleted_rows, 7_800);
+        assert_eq!(total(&store).await, 0);
+    }
+
+    #[tokio::test]
+    async fn inserting_a_batch_twice_stores_it_once() {
+        let (store, _dir) = sqlite().await;
+        let mut rows = rows_at(now(), "v1");
+        rows.extend(rows_at(now(), "v2"));
+        // A repeat inside one batch is skipped too.
+        rows.push(rows[0].clone());
+        assert_eq!(store.insert_batch(&rows).await.unwrap(), 6);
+        assert_eq!(store.insert_batch(&rows).await.unwrap(), 0);
+        assert_eq!(total(&store).await, 6);
+    }
+
+    #[tokio::test]
+    async fn visitor_rows_are_summarized_exported_and_deleted() {
+        let (store, _dir) = sqlite().await;
+        let t0 = now() - Duration::days(2);
+        let t1 = now();
+        let mut rows = rows_at(t0, "me");
+        rows.extend(rows_at(t1, "me"));
+        rows.extend(rows_at(t1, "someone-else"));
+        store.insert_batch(&rows).await.unwrap();
+
+        let summary = store.summarize("me").await.unwrap();
+        assert_eq!(summary.len(), 3);
+        for k in &summary {
+            assert_eq!(k.rows, 2);
+            assert_eq!(k.oldest, Some(t0));
+            assert_eq!(k.newest, Some(t1));
+        }
+        let page = store
+            .export_page(Kind::Request, "me", None, 1)
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].1["visitor_id"], "me");
+        let rest = store
+            .export_page(Kind::Request, "me", Some(&page[0].0), 10)
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), 1, "the cursor moves past the first row");
+
+        let counts = store.delete_visitor("me").await.unwrap();
+        assert!(counts.iter().all(|(_, n)| *n == 2), "{counts:?}");
+        let counts = store.delete_visitor("me").await.unwrap();
+        assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+        assert_eq!(total(&store).await, 3, "other visitors keep their rows");
+    }
+
+    #[tokio::test]
+    async fn daily_stats_count_page_views_and_distinct_visitors() {
+        let (store, _dir) = sqlite().await;
+        let day = now();
+        let mut rows = rows_at(day, "a");
+        rows.extend(rows_at(day, "a"));
+        rows.extend(rows_at(day, "b"));
+        rows.extend(rows_at(day - Duration::days(1), "a"));
+        store.insert_batch(&rows).await.unwrap();
+        let stats = store
+            .daily_stats((day - Duration::days(2)).date_naive(), day.date_naive())
+            .await
+            .unwrap();
+        let got: Vec<(u64, u64)> = stats.iter().map(|d| (d.visitors, d.page_views)).collect();
+        assert_eq!(got, vec![(0, 0), (1, 1), (2, 3)]);
+    }
+
+    #[test]
+    fn partition_names_round_trip() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let name = partition_name(Kind::Request, day);
+        assert_eq!(name, "access_log_p20261129");
+        assert_eq!(partition_day(Kind::Request, &name), Some(day));
+        assert_eq!(partition_day(Kind::Crash, &name), None);
+        assert_eq!(partition_day(Kind::Request, "access_log_default"), None);
+    }
+}

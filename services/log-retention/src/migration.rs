@@ -1,0 +1,136 @@
+//! log-retention's own schema, applied by its own migrator: the history is
+//! kept in `seaql_migrations_retention`, apart from the store crate's.
+
+use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::tables::{Kind, TABLES};
+
+/// Runs log-retention's migrations.
+pub struct Migrator;
+
+#[derive(DeriveIden)]
+enum SeaqlMigrationsRetention {
+    Table,
+}
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_log_tables::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        SeaqlMigrationsRetention::Table.into_iden()
+    }
+}
+
+/// The `CREATE TABLE` of one log table for `backend`.
+pub(crate) fn create_table_sql(kind: Kind, backend: DbBackend) -> String {
+    let spec = &TABLES[kind.index()];
+    let pg = backend == DbBackend::Postgres;
+    let mut cols = vec![
+        "event_id TEXT NOT NULL".to_owned(),
+        if pg {
+            "ts TIMESTAMPTZ NOT NULL".to_owned()
+        } else {
+            "ts TEXT NOT NULL".to_owned()
+        },
+    ];
+    for (name, int) in spec.columns {
+        let ty = match (int, pg) {
+            (false, _) => "TEXT NOT NULL DEFAULT ''",
+            (true, true) => "BIGINT NOT NULL DEFAULT 0",
+            (true, false) => "INTEGER NOT NULL DEFAULT 0",
+        };
+        cols.push(format!("\"{name}\" {ty}"));
+    }
+    if pg {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} ({cols}, PRIMARY KEY (event_id, ts)) \
+             PARTITION BY RANGE (ts)",
+            t = spec.table,
+            cols = cols.join(", ")
+        )
+    } else {
+        cols[0] = "event_id TEXT NOT NULL PRIMARY KEY".to_owned();
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} ({cols})",
+            t = spec.table,
+            cols = cols.join(", ")
+        )
+    }
+}
+
+mod m20261129_000001_log_tables {
+    use super::*;
+
+    pub struct Migration;
+
+    // Named by hand: the derive would take the file's name ("migration").
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261129_000001_log_tables"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            let backend = db.get_database_backend();
+            for kind in Kind::ALL {
+                let t = TABLES[kind.index()].table;
+                db.execute_unprepared(&create_table_sql(kind, backend))
+                    .await?;
+                db.execute_unprepared(&format!(
+                    "CREATE INDEX IF NOT EXISTS {t}_visitor_idx ON {t} (visitor_id, ts)"
+                ))
+                .await?;
+                if backend != DbBackend::Postgres {
+                    db.execute_unprepared(&format!(
+                        "CREATE INDEX IF NOT EXISTS {t}_ts_idx ON {t} (ts)"
+                    ))
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            for kind in Kind::ALL {
+                db.execute_unprepared(&format!(
+                    "DROP TABLE IF EXISTS {}",
+                    TABLES[kind.index()].table
+                ))
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_named_after_their_module() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(names, ["m20261129_000001_log_tables"]);
+    }
+
+    #[test]
+    fn sqlite_tables_are_plain_and_postgres_tables_partitioned() {
+        let pg = create_table_sql(Kind::Request, DbBackend::Postgres);
+        assert!(pg.contains("PRIMARY KEY (event_id, ts)"));
+        assert!(pg.ends_with("PARTITION BY RANGE (ts)"));
+        let lite = create_table_sql(Kind::Request, DbBackend::Sqlite);
+        assert!(lite.contains("event_id TEXT NOT NULL PRIMARY KEY"));
+        assert!(!lite.contains("PARTITION"));
+    }
+}

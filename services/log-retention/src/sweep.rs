@@ -1,0 +1,132 @@
+//! The retention sweep on a schedule: once at start-up, then every
+//! `retention.sweep_interval_secs`. The clock is injected so tests can sweep
+//! at a fake `now`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::logstore::{LogStore, SweepReport};
+
+/// Where the current time comes from.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock stopped at a given instant (tests).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// One sweep at the clock's `now`, logged.
+pub async fn sweep_once(
+    store: &LogStore,
+    clock: &dyn Clock,
+    retention_days: u32,
+) -> Result<SweepReport, sea_orm::DbErr> {
+    let now = clock.now();
+    let report = store.sweep(now, retention_days).await?;
+    tracing::info!(
+        dropped_partitions = report.dropped_partitions.len(),
+        deleted_rows = report.deleted_rows,
+        "retention sweep done"
+    );
+    Ok(report)
+}
+
+/// Sweeps at start-up and then every `interval` until `shutdown`. A failed
+/// sweep is logged and retried at the next tick.
+pub async fn run(
+    store: LogStore,
+    clock: Arc<dyn Clock>,
+    retention_days: u32,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(interval.max(Duration::from_secs(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            _ = ticker.tick() => {
+                if let Err(err) = sweep_once(&store, clock.as_ref(), retention_days).await {
+                    tracing::warn!(error = %err, "retention sweep failed");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::TimeZone;
+    use proto::events::v1::RequestLogged;
+
+    use super::*;
+    use crate::tables::{Kind, LogRow};
+
+    fn old_row(id: &str, at: DateTime<Utc>) -> LogRow {
+        LogRow::from_request(
+            RequestLogged {
+                event_id: id.into(),
+                ts: Some(proto::timestamp_from_unix_millis(at.timestamp_millis())),
+                ..Default::default()
+            },
+            at,
+        )
+    }
+
+    async fn wait_empty(store: &LogStore) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while store.count(Kind::Request).await.unwrap() > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "not swept");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sweeper_runs_at_start_up_and_on_its_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
+        let db = store::Store::connect(&url, 1).await.unwrap();
+        let store = LogStore::new(db.connection().clone());
+        store.migrate().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+        let old = now - chrono::Duration::days(200);
+        store.insert_batch(&[old_row("a", old)]).await.unwrap();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(
+            store.clone(),
+            Arc::new(FixedClock(now)),
+            183,
+            Duration::from_secs(1),
+            stop.clone(),
+        ));
+        wait_empty(&store).await;
+        store.insert_batch(&[old_row("b", old)]).await.unwrap();
+        wait_empty(&store).await;
+        stop.cancel();
+        task.await.unwrap();
+    }
+}

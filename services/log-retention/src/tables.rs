@@ -1,0 +1,304 @@
+//! The three log tables: names, columns and conversions from the events.
+
+use chrono::{DateTime, Utc};
+use proto::events::v1::{CaptchaEvent, CaptchaOutcome, CrashReported, DeviceClass, RequestLogged};
+
+use crate::entities::{access_log, captcha_event, crash_report};
+
+/// Kinds of log rows, one table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `access_log`: requests served by the gateway.
+    Request,
+    /// `crash_reports`: browser errors.
+    Crash,
+    /// `captcha_events`: captcha steps.
+    Captcha,
+}
+
+impl Kind {
+    /// Every kind, in table order.
+    pub const ALL: [Kind; 3] = [Kind::Request, Kind::Crash, Kind::Captcha];
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Kind::Request => 0,
+            Kind::Crash => 1,
+            Kind::Captcha => 2,
+        }
+    }
+
+    /// Name used in the gRPC API and exports: `request`, `crash`, `captcha`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Crash => "crash",
+            Kind::Captcha => "captcha",
+        }
+    }
+
+    /// Table name.
+    pub fn table(self) -> &'static str {
+        TABLES[self.index()].table
+    }
+
+    /// Columns after `event_id` and `ts`, in table order.
+    pub fn columns(self) -> impl Iterator<Item = &'static str> {
+        TABLES[self.index()].columns.iter().map(|(name, _)| *name)
+    }
+}
+
+/// A table: name and its columns after `event_id, ts` (true = integer).
+pub(crate) struct TableSpec {
+    pub table: &'static str,
+    pub columns: &'static [(&'static str, bool)],
+}
+
+pub(crate) const TABLES: [TableSpec; 3] = [
+    TableSpec {
+        table: "access_log",
+        columns: &[
+            ("visitor_id", false),
+            ("ip", false),
+            ("method", false),
+            ("path", false),
+            ("status", true),
+            ("latency_us", true),
+            ("referrer", false),
+            ("browser_family", false),
+            ("browser_version", false),
+            ("os_family", false),
+            ("device_class", false),
+            ("language", false),
+            ("trace_id", false),
+        ],
+    },
+    TableSpec {
+        table: "crash_reports",
+        columns: &[
+            ("visitor_id", false),
+            ("page", false),
+            ("message", false),
+            ("source", false),
+            ("line", true),
+            ("column", true),
+            ("stack", false),
+            ("browser_family", false),
+            ("os_family", false),
+        ],
+    },
+    TableSpec {
+        table: "captcha_events",
+        columns: &[
+            ("visitor_id", false),
+            ("ip", false),
+            ("outcome", false),
+            ("max_number", true),
+            ("site_key", false),
+        ],
+    },
+];
+
+/// A decoded log event, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogRow {
+    /// A request.
+    Request(access_log::Model),
+    /// A crash report.
+    Crash(crash_report::Model),
+    /// A captcha step.
+    Captcha(captcha_event::Model),
+}
+
+impl LogRow {
+    /// Which table.
+    pub fn kind(&self) -> Kind {
+        match self {
+            LogRow::Request(_) => Kind::Request,
+            LogRow::Crash(_) => Kind::Crash,
+            LogRow::Captcha(_) => Kind::Captcha,
+        }
+    }
+
+    /// Event time.
+    pub fn ts(&self) -> DateTime<Utc> {
+        match self {
+            LogRow::Request(m) => m.ts,
+            LogRow::Crash(m) => m.ts,
+            LogRow::Captcha(m) => m.ts,
+        }
+    }
+
+    /// Event id.
+    pub fn event_id(&self) -> &str {
+        match self {
+            LogRow::Request(m) => &m.event_id,
+            LogRow::Crash(m) => &m.event_id,
+            LogRow::Captcha(m) => &m.event_id,
+        }
+    }
+
+    /// Values after `event_id` and `ts`, in [`Kind::columns`] order.
+    pub(crate) fn values(&self) -> Vec<sea_orm::Value> {
+        use sea_orm::Value;
+        let s = |v: &str| Value::from(v.to_owned());
+        match self {
+            LogRow::Request(m) => vec![
+                s(&m.visitor_id),
+                s(&m.ip),
+                s(&m.method),
+                s(&m.path),
+                Value::from(m.status),
+                Value::from(m.latency_us),
+                s(&m.referrer),
+                s(&m.browser_family),
+                s(&m.browser_version),
+                s(&m.os_family),
+                s(&m.device_class),
+                s(&m.language),
+                s(&m.trace_id),
+            ],
+            LogRow::Crash(m) => vec![
+                s(&m.visitor_id),
+                s(&m.page),
+                s(&m.message),
+                s(&m.source),
+                Value::from(m.line),
+                Value::from(m.column),
+                s(&m.stack),
+                s(&m.browser_family),
+                s(&m.os_family),
+            ],
+            LogRow::Captcha(m) => vec![
+                s(&m.visitor_id),
+                s(&m.ip),
+                s(&m.outcome),
+                Value::from(m.max_number),
+                s(&m.site_key),
+            ],
+        }
+    }
+}
+
+/// Text fields are capped so a hostile client cannot bloat the log.
+const MAX_TEXT: usize = 2048;
+
+fn cap(mut text: String) -> String {
+    // Postgres refuses NUL in text; one such event must not block a batch.
+    if text.contains('\0') {
+        text = text.replace('\0', "");
+    }
+    if text.len() <= MAX_TEXT {
+        return text;
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn ts_of(ts: Option<&proto::Timestamp>, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    ts.and_then(|t| DateTime::from_timestamp_millis(proto::timestamp_to_unix_millis(t)))
+        .unwrap_or(fallback)
+}
+
+fn device_class(raw: i32) -> &'static str {
+    match DeviceClass::try_from(raw) {
+        Ok(DeviceClass::Desktop) => "desktop",
+        Ok(DeviceClass::Mobile) => "mobile",
+        Ok(DeviceClass::Tablet) => "tablet",
+        Ok(DeviceClass::Bot) => "bot",
+        _ => "unspecified",
+    }
+}
+
+fn outcome(raw: i32) -> &'static str {
+    match CaptchaOutcome::try_from(raw) {
+        Ok(CaptchaOutcome::Issued) => "issued",
+        Ok(CaptchaOutcome::Solved) => "solved",
+        Ok(CaptchaOutcome::Failed) => "failed",
+        Ok(CaptchaOutcome::Verified) => "verified",
+        Ok(CaptchaOutcome::Replayed) => "replayed",
+        _ => "unspecified",
+    }
+}
+
+impl LogRow {
+    /// From a `RequestLogged`; `now` stands in for a missing timestamp.
+    pub fn from_request(e: RequestLogged, now: DateTime<Utc>) -> Self {
+        LogRow::Request(access_log::Model {
+            ts: ts_of(e.ts.as_ref(), now),
+            event_id: cap(e.event_id),
+            visitor_id: cap(e.visitor_id),
+            ip: cap(e.ip),
+            method: cap(e.method),
+            path: cap(e.path),
+            status: i64::from(e.status),
+            latency_us: i64::from(e.latency_us),
+            referrer: cap(e.referrer),
+            browser_family: cap(e.browser_family),
+            browser_version: cap(e.browser_version),
+            os_family: cap(e.os_family),
+            device_class: device_class(e.device_class).to_owned(),
+            language: cap(e.language),
+            trace_id: cap(e.trace_id),
+        })
+    }
+
+    /// From a `CrashReported`.
+    pub fn from_crash(e: CrashReported, now: DateTime<Utc>) -> Self {
+        LogRow::Crash(crash_report::Model {
+            ts: ts_of(e.ts.as_ref(), now),
+            event_id: cap(e.event_id),
+            visitor_id: cap(e.visitor_id),
+            page: cap(e.page),
+            message: cap(e.message),
+            source: cap(e.source),
+            line: i64::from(e.line),
+            column: i64::from(e.column),
+            stack: cap(e.stack),
+            browser_family: cap(e.browser_family),
+            os_family: cap(e.os_family),
+        })
+    }
+
+    /// From a `CaptchaEvent`.
+    pub fn from_captcha(e: CaptchaEvent, now: DateTime<Utc>) -> Self {
+        LogRow::Captcha(captcha_event::Model {
+            ts: ts_of(e.ts.as_ref(), now),
+            event_id: cap(e.event_id),
+            visitor_id: cap(e.visitor_id),
+            ip: cap(e.ip),
+            outcome: outcome(e.outcome).to_owned(),
+            max_number: i64::try_from(e.max_number).unwrap_or(i64::MAX),
+            site_key: cap(e.site_key),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_capped_on_a_char_boundary() {
+        let text = "é".repeat(MAX_TEXT);
+        let capped = cap(text);
+        assert!(capped.len() <= MAX_TEXT);
+        assert!(capped.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn value_lists_match_the_column_lists() {
+        let now = Utc::now();
+        for row in [
+            LogRow::from_request(RequestLogged::default(), now),
+            LogRow::from_crash(CrashReported::default(), now),
+            LogRow::from_captcha(CaptchaEvent::default(), now),
+        ] {
+            assert_eq!(row.values().len(), row.kind().columns().count());
+            assert_eq!(row.ts(), now);
+        }
+    }
+}
