@@ -156,6 +156,8 @@ pub struct GatewaySettings {
     pub offline_after_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// log-retention's gRPC address, for `/my-data` (export and delete).
+    pub retention_url: String,
     /// Advertising (off by default).
     pub ads: AdsSettings,
     /// Seconds a graceful shutdown waits.

@@ -186,6 +186,10 @@ async fn run_all(
         grpc: platform::bind(settings.retention.grpc_listen).await?,
     };
     let ingest_addr = ingest.http.local_addr()?;
+    // The gateway reaches this process's own log-retention.
+    let mut settings = settings;
+    let retention_addr = retention_listeners.grpc.local_addr()?;
+    settings.gateway.retention_url = format!("http://127.0.0.1:{}", retention_addr.port());
     let site = gateway_listener.local_addr()?;
     let infra = Infra::connect(settings).await?;
     tracing::info!("site at http://{site}");

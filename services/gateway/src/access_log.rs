@@ -80,11 +80,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let visitor = request
-        .extensions()
-        .get::<VisitorId>()
-        .map(|v| v.0.clone())
-        .unwrap_or_default();
+    // Requests to /my-data are logged without the id: looking at, exporting or
+    // deleting one's data must not itself create new data under that id.
+    let visitor = if path.starts_with("/my-data") {
+        String::new()
+    } else {
+        request
+            .extensions()
+            .get::<VisitorId>()
+            .map(|v| v.0.clone())
+            .unwrap_or_default()
+    };
     let response = next.run(request).await;
     let agent = ua::parse(
         headers

@@ -9,6 +9,7 @@ mod assets;
 mod error;
 mod i18n;
 mod live;
+mod my_data;
 mod page_cache;
 mod pages;
 mod security;
@@ -45,6 +46,12 @@ pub struct AppState {
     pub bus: bus::Bus,
     /// Crash-report budget per visitor.
     pub crashes: Arc<access_log::CrashLimiter>,
+    /// log-retention, for `/my-data` (none when `gateway.retention_url` is empty).
+    pub retention: Option<
+        proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient<
+            tonic::transport::Channel,
+        >,
+    >,
 }
 
 impl AppState {
@@ -57,6 +64,7 @@ impl AppState {
             live: Live::default(),
             bus: infra.bus.clone(),
             crashes: Arc::default(),
+            retention: my_data::client(&infra.settings.gateway.retention_url),
         }
     }
 }
@@ -71,7 +79,9 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/numbers/{e164}/events", get(live::events))
         .route("/numbers/{e164}/feed.atom", get(seo::feed))
         .route("/privacy", get(pages::privacy))
-        .route("/my-data", get(pages::my_data))
+        .route("/my-data", get(my_data::page))
+        .route("/my-data/export", get(my_data::export))
+        .route("/my-data/delete", axum::routing::post(my_data::delete))
         .route("/robots.txt", get(seo::robots))
         .route("/ads.txt", get(seo::ads_txt))
         .route("/sitemap.xml", get(seo::sitemap))

@@ -507,39 +507,6 @@ pub async fn privacy(
     Ok(Html(PrivacyPage { t, layout, policy }.render()?))
 }
 
-#[derive(Template)]
-#[template(path = "my_data.html")]
-struct MyDataPage {
-    t: Tr,
-    layout: Layout,
-    visitor_id: Option<String>,
-}
-
-/// `GET /my-data`: what the site holds about this browser (export and
-/// delete arrive with log-retention).
-pub async fn my_data(
-    State(state): State<AppState>,
-    t: Tr,
-    headers: HeaderMap,
-) -> Result<Html<String>, PageError> {
-    let layout = Layout::new(
-        &t,
-        &base_url(&state, &headers),
-        "/my-data",
-        t.t("my_data.title").to_owned(),
-        t.t("my_data.intro").to_owned(),
-    );
-    let visitor_id = crate::security::visitor_id(&headers);
-    Ok(Html(
-        MyDataPage {
-            t,
-            layout,
-            visitor_id,
-        }
-        .render()?,
-    ))
-}
-
 /// Any other path.
 pub async fn not_found(_uri: Uri) -> PageError {
     PageError::NotFound("error.no_page")
