@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::json::{self, missing, text};
 use crate::accept::{Accepted, AppState, InboundSms, accept};
 use crate::error::IngestError;
 
@@ -147,28 +148,8 @@ enum Event {
     Ignored(String),
 }
 
-fn missing(path: &str) -> IngestError {
-    IngestError::BadRequest(format!("missing field `{path}`"))
-}
-
-fn text<'a>(value: &'a Value, key: &str, path: &str) -> Result<&'a str, IngestError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Err(missing(path)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(IngestError::BadRequest(format!(
-            "{path}: expected a string"
-        ))),
-    }
-}
-
 fn parse(body: &[u8]) -> Result<Event, IngestError> {
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
-    if !root.is_object() {
-        return Err(IngestError::BadRequest(
-            "invalid JSON body: expected an object".to_owned(),
-        ));
-    }
+    let root = json::object(body)?;
     let event_type = text(&root, "type", "type")?;
     if event_type != RECEIVED_EVENT {
         return Ok(Event::Ignored(event_type.to_owned()));

@@ -6,6 +6,7 @@
 pub mod generic;
 pub mod httpsms;
 pub mod jasmin;
+pub mod json;
 pub mod plivo;
 pub mod sms_gateway;
 pub mod telnyx;

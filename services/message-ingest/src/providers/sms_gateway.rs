@@ -18,6 +18,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::json::{self, missing, text};
 use crate::accept::{Accepted, AppState, InboundSms, accept};
 use crate::error::IngestError;
 
@@ -100,31 +101,11 @@ enum Event {
     Ignored(String),
 }
 
-fn missing(path: &str) -> IngestError {
-    IngestError::BadRequest(format!("missing field `{path}`"))
-}
-
-fn text(value: &Value, key: &str, path: &str) -> Result<String, IngestError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Err(missing(path)),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(IngestError::BadRequest(format!(
-            "{path}: expected a string"
-        ))),
-    }
-}
-
 fn parse(body: &[u8]) -> Result<Event, IngestError> {
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
-    if !root.is_object() {
-        return Err(IngestError::BadRequest(
-            "invalid JSON body: expected an object".to_owned(),
-        ));
-    }
+    let root = json::object(body)?;
     let event = text(&root, "event", "event")?;
     if event != RECEIVED_EVENT {
-        return Ok(Event::Ignored(event));
+        return Ok(Event::Ignored(event.to_owned()));
     }
     let device_id = text(&root, "deviceId", "deviceId")?;
     let payload = match root.get("payload") {
@@ -139,15 +120,15 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
     let sender = text(payload, "phoneNumber", "payload.phoneNumber")?;
     let message = text(payload, "message", "payload.message")?;
     let received_at =
-        DateTime::parse_from_rfc3339(&text(payload, "receivedAt", "payload.receivedAt")?)
+        DateTime::parse_from_rfc3339(text(payload, "receivedAt", "payload.receivedAt")?)
             .map_err(|_| {
                 IngestError::BadRequest("payload.receivedAt: expected an RFC 3339 time".to_owned())
             })?
             .with_timezone(&Utc);
     Ok(Event::Received(Received {
-        device_id,
-        sender,
-        text: message,
+        device_id: device_id.to_owned(),
+        sender: sender.to_owned(),
+        text: message.to_owned(),
         sim: payload.get("simNumber").and_then(Value::as_u64),
         received_at,
     }))

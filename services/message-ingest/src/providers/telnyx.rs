@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 
+use super::json::{self, missing, text};
 use crate::accept::{Accepted, AppState, InboundSms, accept};
 use crate::error::IngestError;
 
@@ -100,30 +101,9 @@ enum Event {
     Ignored(String),
 }
 
-fn missing(path: &str) -> IngestError {
-    IngestError::BadRequest(format!("missing field `{path}`"))
-}
-
-/// The text at `path` (JSON pointer) or a 400 naming it in dotted form.
-fn text<'a>(value: &'a Value, pointer: &str, path: &str) -> Result<&'a str, IngestError> {
-    match value.pointer(pointer) {
-        None | Some(Value::Null) => Err(missing(path)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(IngestError::BadRequest(format!(
-            "{path}: expected a string"
-        ))),
-    }
-}
-
 /// Parses a verified body.
 fn parse(body: &[u8]) -> Result<Event, IngestError> {
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
-    if !root.is_object() {
-        return Err(IngestError::BadRequest(
-            "invalid JSON body: expected an object".to_owned(),
-        ));
-    }
+    let root = json::object(body)?;
     if root.get("data").is_none_or(Value::is_null) {
         return Err(missing("data"));
     }
