@@ -121,6 +121,39 @@ struct Activity {
     recent: i64,
 }
 
+/// Key of the advisory lock that serialises schema changes across processes.
+const SCHEMA_LOCK_KEY: i64 = 0x636c_6f75_6473_6d73; // "cloudsms"
+
+/// Runs `work` (schema changes) while holding a database-wide lock, so that
+/// replicas starting together migrate one after the other instead of racing.
+/// On Postgres an advisory lock held on one pooled connection; SQLite
+/// serialises writers by itself.
+pub async fn with_schema_lock<T>(
+    db: &DatabaseConnection,
+    work: impl Future<Output = Result<T, DbErr>>,
+) -> Result<T, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return work.await;
+    }
+    let pool = db.get_postgres_connection_pool();
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(SCHEMA_LOCK_KEY)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+    let result = work.await;
+    // Closing the connection would release it too; unlock to return it clean.
+    let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(SCHEMA_LOCK_KEY)
+        .execute(&mut *conn)
+        .await;
+    result
+}
+
 /// Handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -163,9 +196,9 @@ impl Store {
         &self.db
     }
 
-    /// Applies pending migrations; safe to run from several replicas.
+    /// Applies pending migrations; safe to run from several replicas at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migration::Migrator::up(&self.db, None).await?;
+        with_schema_lock(&self.db, migration::Migrator::up(&self.db, None)).await?;
         Ok(())
     }
 

@@ -137,7 +137,7 @@ impl LogStore {
 
     /// Applies log-retention's migrations (history in `seaql_migrations_retention`).
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+        store::with_schema_lock(&self.db, Migrator::up(&self.db, None)).await
     }
 
     /// Makes sure the partition of `kind` for `day` exists (Postgres; a no-op on SQLite).

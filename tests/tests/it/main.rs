@@ -5,6 +5,7 @@ mod bus_outage;
 mod captcha;
 mod grpc_ingest;
 mod ingest_to_page;
+mod migrations;
 mod my_data;
 mod number_registry;
 mod processes;
