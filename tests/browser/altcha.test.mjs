@@ -6,19 +6,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
 import { createChallenge, solveChallenge, verifySolution } from "altcha-lib/v1";
-import { chromium } from "playwright-core";
+import { freePort, isolatedEnv, launchChromium, startCloudsms, waitReady } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const targetDir = process.env.CARGO_TARGET_DIR || join(here, "..", "..", "target");
-const bin = join(targetDir, "debug", "cloudsms");
 
 const SITE = "oracle-site";
 const SECRET = "oracle-site-secret-0123456789";
@@ -29,32 +23,9 @@ const HOST = "example.org";
 const WIDGET_SITE = "widget-site";
 const WIDGET_SECRET = "widget-site-secret-0123456789";
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-async function waitReady(url) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url);
-      if (r.status === 200) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} not ready after 60 s`);
-}
-
 async function startCaptcha(mode) {
-  const dir = mkdtempSync(join(tmpdir(), "cloudsms-altcha-"));
-  const id = randomBytes(6).toString("hex");
+  const iso = isolatedEnv(mode, "a");
+  const { dir, id } = iso;
   const hmacKey = `oracle-hmac-key-${id}`;
   const port = await freePort();
   const grpcPort = await freePort();
@@ -77,27 +48,8 @@ async function startCaptcha(mode) {
     `hostnames = ["127.0.0.1"]`,
     "",
   ].join("\n"));
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("CLOUDSMS_") && !k.startsWith("OTEL_")),
-  );
-  Object.assign(env, {
-    RUST_LOG: "warn",
-    CLOUDSMS_CONFIG: config,
-    CLOUDSMS_DATA_DIR: dir,
-    CLOUDSMS_BUS__PREFIX: `a${id}`,
-    CLOUDSMS_CACHE__KEY_PREFIX: `altcha:${id}:`,
-  });
-  let database = null;
-  if (mode === "distributed") {
-    database = `cloudsms_a_${id}`;
-    execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `CREATE DATABASE ${database}`]);
-    Object.assign(env, {
-      CLOUDSMS_NATS__URL: process.env.TEST_NATS_URL || "nats://127.0.0.1:4222",
-      CLOUDSMS_REDIS__URL: process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
-      CLOUDSMS_DATABASE__URL: `postgres://postgres@127.0.0.1:5432/${database}`,
-    });
-  }
-  const child = spawn(bin, ["captcha-verification"], { env, cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  iso.env.CLOUDSMS_CONFIG = config;
+  const service = startCloudsms(["captcha-verification"], iso);
   const base = `http://127.0.0.1:${port}`;
   await waitReady(`${base}/readyz`);
   return {
@@ -119,13 +71,7 @@ async function startCaptcha(mode) {
       });
       return r.json();
     },
-    async stop() {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-      if (database) {
-        execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]);
-      }
-    },
+    stop: () => service.stop(),
   };
 }
 
@@ -203,10 +149,7 @@ for (const mode of ["embedded", "distributed"]) {
 
 test("embedded: the altcha 3.2 widget in chromium solves our challenge, and its payload redeems", async () => {
   const svc = await startCaptcha("embedded");
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];

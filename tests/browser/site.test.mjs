@@ -6,60 +6,25 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
-import { chromium } from "playwright-core";
+import { bin, freePort, isolatedEnv, launchChromium, startCloudsms, waitReady } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const targetDir = process.env.CARGO_TARGET_DIR || join(here, "..", "..", "target");
-const bin = join(targetDir, "debug", "cloudsms");
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-async function waitReady(url) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url);
-      if (r.status === 200) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} not ready after 60 s`);
-}
-
 async function startSite(mode) {
-  const dir = mkdtempSync(join(tmpdir(), "cloudsms-browser-"));
-  const id = randomBytes(6).toString("hex");
-  const secret = `test-browser-secret-${id}`;
+  const iso = isolatedEnv(mode, "b");
+  const secret = `test-browser-secret-${iso.id}`;
   const ports = {};
   for (const name of ["gateway", "ingest", "grpc", "captcha", "captchaGrpc", "retention", "retentionGrpc"]) {
     ports[name] = await freePort();
   }
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("CLOUDSMS_") && !k.startsWith("OTEL_")),
-  );
-  Object.assign(env, {
-    RUST_LOG: "warn",
-    CLOUDSMS_DATA_DIR: dir,
-    CLOUDSMS_BUS__PREFIX: `b${id}`,
-    CLOUDSMS_CACHE__KEY_PREFIX: `browser:${id}:`,
+  Object.assign(iso.env, {
     CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET: secret,
     CLOUDSMS_GATEWAY__LISTEN: `127.0.0.1:${ports.gateway}`,
     CLOUDSMS_INGEST__LISTEN: `127.0.0.1:${ports.ingest}`,
@@ -69,19 +34,9 @@ async function startSite(mode) {
     CLOUDSMS_RETENTION__LISTEN: `127.0.0.1:${ports.retention}`,
     CLOUDSMS_RETENTION__GRPC_LISTEN: `127.0.0.1:${ports.retentionGrpc}`,
   });
-  let database = null;
-  if (mode === "distributed") {
-    database = `cloudsms_b_${id}`;
-    execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `CREATE DATABASE ${database}`]);
-    Object.assign(env, {
-      CLOUDSMS_NATS__URL: process.env.TEST_NATS_URL || "nats://127.0.0.1:4222",
-      CLOUDSMS_REDIS__URL: process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
-      CLOUDSMS_DATABASE__URL: `postgres://postgres@127.0.0.1:5432/${database}`,
-    });
-  }
   const number = "+447700900555";
-  execFileSync(bin, ["numbers", "add", number], { env, cwd: dir });
-  const child = spawn(bin, ["all"], { env, cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(bin, ["numbers", "add", number], { env: iso.env, cwd: iso.dir });
+  const service = startCloudsms(["all"], iso);
   const site = `http://127.0.0.1:${ports.gateway}`;
   await waitReady(`${site}/readyz`);
   return {
@@ -98,23 +53,13 @@ async function startSite(mode) {
       });
       assert.equal(r.status, 202, await r.text());
     },
-    async stop() {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-      if (database) {
-        execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]);
-      }
-    },
+    stop: () => service.stop(),
   };
 }
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-      "--no-first-run", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -1,0 +1,106 @@
+// Shared by the browser tests: runs the debug `cloudsms` binary in an
+// isolated environment (own data folder, stream and key prefixes, and in the
+// distributed mode its own Postgres database) and launches Debian's chromium.
+
+import { spawn, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR || join(here, "..", "..", "target");
+
+/** The debug build of `cloudsms`. */
+export const bin = join(targetDir, "debug", "cloudsms");
+
+/** A TCP port free on loopback right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** Waits until `url` answers 200 (at most 60 s). */
+export async function waitReady(url) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready after 60 s`);
+}
+
+function psql(sql) {
+  execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", sql]);
+}
+
+/**
+ * An isolated environment for `mode` ("embedded" or "distributed"): no
+ * inherited CLOUDSMS_/OTEL_ variables, its own data folder, bus prefix, cache
+ * key prefix and, when distributed, its own database on the standard ports.
+ * `tag` (a letter) keeps names of different test files apart.
+ */
+export function isolatedEnv(mode, tag) {
+  const dir = mkdtempSync(join(tmpdir(), `cloudsms-${tag}-`));
+  const id = randomBytes(6).toString("hex");
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("CLOUDSMS_") && !k.startsWith("OTEL_")),
+  );
+  Object.assign(env, {
+    RUST_LOG: "warn",
+    CLOUDSMS_DATA_DIR: dir,
+    CLOUDSMS_BUS__PREFIX: `${tag}${id}`,
+    CLOUDSMS_CACHE__KEY_PREFIX: `${tag}:${id}:`,
+  });
+  let database = null;
+  if (mode === "distributed") {
+    database = `cloudsms_${tag}_${id}`;
+    psql(`CREATE DATABASE ${database}`);
+    Object.assign(env, {
+      CLOUDSMS_NATS__URL: process.env.TEST_NATS_URL || "nats://127.0.0.1:4222",
+      CLOUDSMS_REDIS__URL: process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
+      CLOUDSMS_DATABASE__URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+    });
+  }
+  return {
+    env,
+    id,
+    dir,
+    cleanup() {
+      if (database) psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    },
+  };
+}
+
+/** Starts `cloudsms <args>` in `iso`; `stop()` sends SIGTERM, waits and cleans up. */
+export function startCloudsms(args, iso) {
+  const child = spawn(bin, args, { env: iso.env, cwd: iso.dir, stdio: ["ignore", "ignore", "inherit"] });
+  return {
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      iso.cleanup();
+    },
+  };
+}
+
+/** Headless chromium with the flags this closed network needs. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+      "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+}
