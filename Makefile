@@ -52,5 +52,5 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Benchmarks (arrive with the benchmark issue)
-	@echo "no benchmarks yet: they arrive with the benchmark and chaos issue"
+bench: services ## Benchmarks (release build; loopback only): tables on stdout and in bench/results/<date>.md
+	bash bench/run.sh

@@ -2,8 +2,9 @@
 // isolated environment (own data folder, stream and key prefixes, and in the
 // distributed mode its own Postgres database) and launches Debian's chromium.
 
+import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -60,6 +61,9 @@ export function isolatedEnv(mode, tag) {
   );
   Object.assign(env, {
     RUST_LOG: "warn",
+    // Headless chromium looks automated to the crawler gate: only
+    // gate.test.mjs turns it on.
+    CLOUDSMS_GATEWAY__GATE__ENABLED: "false",
     CLOUDSMS_DATA_DIR: dir,
     CLOUDSMS_BUS__PREFIX: `${tag}${id}`,
     CLOUDSMS_CACHE__KEY_PREFIX: `${tag}:${id}:`,
@@ -103,4 +107,48 @@ export function launchChromium() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
       "--no-first-run", "--disable-component-update", "--disable-sync"],
   });
+}
+
+/**
+ * `cloudsms all` in an isolated environment with one registered number, on
+ * free ports, `extraEnv` on top; `sendSms` posts a signed generic webhook.
+ */
+export async function startSite(mode, tag, extraEnv = {}) {
+  const iso = isolatedEnv(mode, tag);
+  const secret = `test-browser-secret-${iso.id}`;
+  const ports = {};
+  for (const name of ["gateway", "ingest", "grpc", "captcha", "captchaGrpc", "retention", "retentionGrpc"]) {
+    ports[name] = await freePort();
+  }
+  Object.assign(iso.env, {
+    CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET: secret,
+    CLOUDSMS_GATEWAY__LISTEN: `127.0.0.1:${ports.gateway}`,
+    CLOUDSMS_INGEST__LISTEN: `127.0.0.1:${ports.ingest}`,
+    CLOUDSMS_INGEST__GRPC_LISTEN: `127.0.0.1:${ports.grpc}`,
+    CLOUDSMS_CAPTCHA__LISTEN: `127.0.0.1:${ports.captcha}`,
+    CLOUDSMS_CAPTCHA__GRPC_LISTEN: `127.0.0.1:${ports.captchaGrpc}`,
+    CLOUDSMS_RETENTION__LISTEN: `127.0.0.1:${ports.retention}`,
+    CLOUDSMS_RETENTION__GRPC_LISTEN: `127.0.0.1:${ports.retentionGrpc}`,
+  }, extraEnv);
+  const number = "+447700900555";
+  execFileSync(bin, ["numbers", "add", number], { env: iso.env, cwd: iso.dir });
+  const service = startCloudsms(["all"], iso);
+  const site = `http://127.0.0.1:${ports.gateway}`;
+  await waitReady(`${site}/readyz`);
+  return {
+    site,
+    number,
+    async sendSms(from, body) {
+      const raw = JSON.stringify({ to: number, from, body, id: randomBytes(8).toString("hex") });
+      const ts = Math.floor(Date.now() / 1000).toString();
+      const sig = createHmac("sha256", secret).update(`${ts}.${raw}`).digest("hex");
+      const r = await fetch(`http://127.0.0.1:${ports.ingest}/webhooks/generic`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-cloudsms-timestamp": ts, "x-cloudsms-signature": `sha256=${sig}` },
+        body: raw,
+      });
+      assert.equal(r.status, 202, await r.text());
+    },
+    stop: () => service.stop(),
+  };
 }

@@ -6,56 +6,14 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bin, freePort, isolatedEnv, launchChromium, startCloudsms, waitReady } from "./harness.mjs";
+import { launchChromium, startSite } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
-
-async function startSite(mode) {
-  const iso = isolatedEnv(mode, "b");
-  const secret = `test-browser-secret-${iso.id}`;
-  const ports = {};
-  for (const name of ["gateway", "ingest", "grpc", "captcha", "captchaGrpc", "retention", "retentionGrpc"]) {
-    ports[name] = await freePort();
-  }
-  Object.assign(iso.env, {
-    CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET: secret,
-    CLOUDSMS_GATEWAY__LISTEN: `127.0.0.1:${ports.gateway}`,
-    CLOUDSMS_INGEST__LISTEN: `127.0.0.1:${ports.ingest}`,
-    CLOUDSMS_INGEST__GRPC_LISTEN: `127.0.0.1:${ports.grpc}`,
-    CLOUDSMS_CAPTCHA__LISTEN: `127.0.0.1:${ports.captcha}`,
-    CLOUDSMS_CAPTCHA__GRPC_LISTEN: `127.0.0.1:${ports.captchaGrpc}`,
-    CLOUDSMS_RETENTION__LISTEN: `127.0.0.1:${ports.retention}`,
-    CLOUDSMS_RETENTION__GRPC_LISTEN: `127.0.0.1:${ports.retentionGrpc}`,
-  });
-  const number = "+447700900555";
-  execFileSync(bin, ["numbers", "add", number], { env: iso.env, cwd: iso.dir });
-  const service = startCloudsms(["all"], iso);
-  const site = `http://127.0.0.1:${ports.gateway}`;
-  await waitReady(`${site}/readyz`);
-  return {
-    site,
-    number,
-    async sendSms(from, body) {
-      const raw = JSON.stringify({ to: number, from, body, id: randomBytes(8).toString("hex") });
-      const ts = Math.floor(Date.now() / 1000).toString();
-      const sig = createHmac("sha256", secret).update(`${ts}.${raw}`).digest("hex");
-      const r = await fetch(`http://127.0.0.1:${ports.ingest}/webhooks/generic`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-cloudsms-timestamp": ts, "x-cloudsms-signature": `sha256=${sig}` },
-        body: raw,
-      });
-      assert.equal(r.status, 202, await r.text());
-    },
-    stop: () => service.stop(),
-  };
-}
 
 let browser;
 before(async () => {
@@ -67,7 +25,7 @@ after(async () => {
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: a new SMS appears live, as text, with a working copy button`, async () => {
-    const site = await startSite(mode);
+    const site = await startSite(mode, "b");
     const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.site });
     const page = await context.newPage();
@@ -121,7 +79,7 @@ for (const mode of ["embedded", "distributed"]) {
 }
 
 test("embedded: pages work with JavaScript off", async () => {
-  const site = await startSite("embedded");
+  const site = await startSite("embedded", "b");
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   try {
@@ -148,7 +106,7 @@ test("embedded: pages work with JavaScript off", async () => {
 test("embedded: every page is valid HTML and every internal link resolves", async () => {
   const { HtmlValidate } = await import("html-validate");
   const validator = new HtmlValidate({ extends: ["html-validate:standard"] });
-  const site = await startSite("embedded");
+  const site = await startSite("embedded", "b");
   try {
     await site.sendSms("Google", "G-975310 is your Google verification code.");
     await site.sendSms("+14155550123", "<b>bold?</b> & \"quotes\" 'too' https://evil.example/x");

@@ -160,6 +160,17 @@ def test_configmap_holds_listen_addresses_and_no_secret(rendered):
     }.items():
         assert data[key] == addr
     assert data["CLOUDSMS_TELEMETRY__LOG_FORMAT"] == "json"
+    # The gateway reaches captcha-verification (the gate) and log-retention
+    # (/my-data, /admin/stats) through their Services' gRPC ports.
+    services = {s["metadata"]["name"]: s for s in of_kind(objects, "Service")}
+    for key, component_name, port in [
+        ("CLOUDSMS_GATEWAY__GATE__CAPTCHA_URL", "captcha-verification", 50052),
+        ("CLOUDSMS_GATEWAY__RETENTION_URL", "log-retention", 50053),
+    ]:
+        host, _, url_port = data[key].removeprefix("http://").partition(":")
+        assert host == full(component_name) and host in services, data[key]
+        assert int(url_port) == port
+        assert port in [p["port"] for p in services[host]["spec"]["ports"]]
     assert data["CLOUDSMS_NATS__URL"] and data["CLOUDSMS_REDIS__URL"]
     for key in data:
         assert not any(s in key for s in ("DATABASE__URL", "TOKEN", "SECRET", "HMAC", "PASSWORD", "KEY")), key
@@ -257,7 +268,9 @@ def test_generated_secret_from_values(default_objects):
     (secret,) = [s for s in of_kind(objects, "Secret") if "migrate" not in s["metadata"]["name"]]
     keys = set(secret["data"])
     assert {"CLOUDSMS_DATABASE__URL", "CLOUDSMS_INGEST__GRPC_TOKEN", "CLOUDSMS_CAPTCHA__HMAC_KEY",
-            "CLOUDSMS_INGEST__PROVIDERS__TWILIO__AUTH_TOKEN"} <= keys
+            "CLOUDSMS_GATEWAY__GATE__PASS_KEY", "CLOUDSMS_INGEST__PROVIDERS__TWILIO__AUTH_TOKEN"} <= keys
+    # no operator token unless one is given: /admin/stats stays off
+    assert "CLOUDSMS_GATEWAY__ADMIN_TOKEN" not in keys
     # empty provider secrets stay out (the provider is disabled)
     assert "CLOUDSMS_INGEST__PROVIDERS__VONAGE__SIGNATURE_SECRET" not in keys
     # the default render enables no provider
@@ -272,6 +285,8 @@ def test_services_read_only_the_secrets_they_need(default_objects):
             assert not any(n.startswith("CLOUDSMS_INGEST__") for n in names), component(d)
         if component(d) != "captcha-verification":
             assert "CLOUDSMS_CAPTCHA__HMAC_KEY" not in names, component(d)
+        if component(d) != "gateway":
+            assert "CLOUDSMS_GATEWAY__GATE__PASS_KEY" not in names, component(d)
 
 
 # --- production shape ----------------------------------------------------------

@@ -101,6 +101,7 @@ impl Isolation {
             "data_dir = \"{dir}\"\n{infra_toml}\
              [bus]\nprefix = \"t{short}\"\nack_wait_secs = 2\nmax_deliver = 5\n\
              [cache]\nkey_prefix = \"test:{short}:\"\n\
+             [gateway.gate]\nenabled = false\n\
              [ingest.providers.generic]\nsecret = \"{secret}\"\n",
             dir = dir.path().display(),
         );

@@ -84,7 +84,9 @@ Secret keys (named like the environment variables they become) each
 service reads. The database URL is required, the rest optional.
 */}}
 {{- define "cloudsms.secretKeys" -}}
-gateway: []
+gateway:
+  - CLOUDSMS_GATEWAY__GATE__PASS_KEY
+  - CLOUDSMS_GATEWAY__ADMIN_TOKEN
 message-ingest:
   - CLOUDSMS_INGEST__GRPC_TOKEN
   - CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET

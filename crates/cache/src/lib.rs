@@ -51,6 +51,47 @@ pub trait HotCache: Send + Sync + 'static {
     /// Counts one more event in a fixed window of `ttl` that starts at the
     /// first count; returns the count so far.
     async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64, CacheError>;
+    /// Generic cell rate algorithm: counts one more event under `key`, which
+    /// may happen once per `interval` sustained with `burst` more at once.
+    /// `None` when allowed; `Some(wait)` when refused (and not counted), with
+    /// how long until the next event would be allowed. In Redis the clock is
+    /// the server's, so every replica counts alike.
+    async fn throttle(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> Result<Option<Duration>, CacheError>;
+    /// Deletes `keys` (claims, counters, rates); returns how many existed.
+    async fn forget(&self, keys: &[String]) -> Result<u64, CacheError>;
+}
+
+/// The GCRA decision for a theoretical arrival time `tat` (µs) at `now`
+/// (µs): the new `tat` when allowed, else the wait in µs.
+pub fn gcra(tat: u64, now: u64, interval: u64, burst: u32) -> Result<u64, u64> {
+    let tolerance = interval.saturating_mul(u64::from(burst));
+    let tat = tat.max(now);
+    if tat - now > tolerance {
+        Err(tat - now - tolerance)
+    } else {
+        Ok(tat + interval)
+    }
+}
+
+/// The gate's page-view rate of a visitor (gateway).
+pub fn gate_visitor_key(visitor: &str) -> String {
+    format!("gate:v:{visitor}")
+}
+
+/// The count of challenges a visitor asked for (captcha-verification).
+pub fn captcha_visitor_key(visitor: &str) -> String {
+    format!("captcha:rate:vid:{visitor}")
+}
+
+/// Every cache key named by a visitor id: deleting a visitor's data
+/// deletes these too. A new kind of per-visitor key belongs here.
+pub fn visitor_keys(visitor: &str) -> Vec<String> {
+    vec![gate_visitor_key(visitor), captcha_visitor_key(visitor)]
 }
 
 /// Connects to Redis when `redis.url` is set, else an in-process cache.
@@ -95,6 +136,22 @@ mod tests {
             received_at: Some(proto::timestamp_from_unix_millis(millis)),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn gcra_allows_burst_plus_one_then_one_per_interval() {
+        let (interval, burst) = (1_000, 2);
+        let mut tat = 0;
+        let now = 10_000;
+        for _ in 0..=burst {
+            tat = gcra(tat, now, interval, burst).unwrap();
+        }
+        assert_eq!(gcra(tat, now, interval, burst), Err(1_000));
+        assert_eq!(gcra(tat, now + 999, interval, burst), Err(1));
+        let tat = gcra(tat, now + 1_000, interval, burst).unwrap();
+        assert!(gcra(tat, now + 1_000, interval, burst).is_err());
+        // Idle long enough, the full burst is back.
+        assert!(gcra(tat, now + 100_000, interval, burst).is_ok());
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub struct MemoryCache {
     lists: Mutex<HashMap<String, (Vec<MessageStored>, Instant)>>,
     claims: Mutex<HashMap<String, (String, Instant)>>,
     counters: Mutex<HashMap<String, (u64, Instant)>>,
+    rates: Mutex<HashMap<String, (u64, Instant)>>,
+    epoch: Instant,
     len: usize,
     ttl: Duration,
 }
@@ -22,6 +24,8 @@ impl MemoryCache {
             lists: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
+            rates: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
             len: settings.hot_list_len,
             ttl: Duration::from_secs(settings.fill_ttl_secs.max(1)),
         }
@@ -128,6 +132,43 @@ impl HotCache for MemoryCache {
         entry.0 = entry.0.saturating_add(1);
         Ok(entry.0)
     }
+
+    async fn throttle(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> Result<Option<Duration>, CacheError> {
+        let mut rates = live(&self.rates);
+        let now_instant = Instant::now();
+        let now = micros(now_instant.duration_since(self.epoch));
+        let tat = rates.get(key).map_or(now, |(tat, _)| *tat);
+        match crate::gcra(tat, now, micros(interval), burst) {
+            Ok(tat) => {
+                let expires = now_instant + Duration::from_micros(tat - now);
+                rates.insert(key.to_owned(), (tat, expires));
+                Ok(None)
+            }
+            Err(wait) => Ok(Some(Duration::from_micros(wait))),
+        }
+    }
+
+    async fn forget(&self, keys: &[String]) -> Result<u64, CacheError> {
+        let mut found = 0;
+        let mut claims = live(&self.claims);
+        let mut counters = live(&self.counters);
+        let mut rates = live(&self.rates);
+        for key in keys {
+            found += u64::from(claims.remove(key).is_some())
+                + u64::from(counters.remove(key).is_some())
+                + u64::from(rates.remove(key).is_some());
+        }
+        Ok(found)
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -160,6 +201,20 @@ mod tests {
         assert!(!cache.claim("t", ttl).await.unwrap());
         assert!(cache.claim("u", ttl).await.unwrap());
         assert!(!cache.claim_as("u", "k:x", ttl).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn throttle_refuses_past_the_burst_and_forget_resets() {
+        let cache = cache();
+        let interval = Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
+        }
+        let wait = cache.throttle("r", interval, 2).await.unwrap().unwrap();
+        assert!(wait > Duration::from_secs(50) && wait <= interval);
+        assert_eq!(cache.throttle("other", interval, 2).await.unwrap(), None);
+        assert_eq!(cache.forget(&["r".to_owned()]).await.unwrap(), 1);
+        assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
     }
 
     #[tokio::test]

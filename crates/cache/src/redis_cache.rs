@@ -153,6 +153,50 @@ return 0",
         Ok(count)
     }
 
+    async fn throttle(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> Result<Option<Duration>, CacheError> {
+        // GCRA on the server's clock (µs); the key holds the theoretical
+        // arrival time and expires when it is in the past.
+        let script = redis::Script::new(
+            r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+if tat - now > tolerance then return tat - now - tolerance end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+return 0",
+        );
+        let mut conn = self.conn.clone();
+        let wait: u64 = script
+            .key(format!("{}{key}", self.prefix))
+            .arg(
+                u64::try_from(interval.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            )
+            .arg(burst)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok((wait > 0).then(|| Duration::from_micros(wait)))
+    }
+
+    async fn forget(&self, keys: &[String]) -> Result<u64, CacheError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = keys.iter().map(|k| format!("{}{k}", self.prefix)).collect();
+        let removed: u64 = conn.del(keys).await?;
+        Ok(removed)
+    }
+
     async fn clear(&self) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let pattern = format!("{}hot:*", self.prefix);
@@ -224,5 +268,22 @@ mod tests {
         assert!(!cache.claim_as("a", "k:x", ttl).await.unwrap());
         assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
         assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 2);
+        let interval = Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
+        }
+        let wait = cache.throttle("r", interval, 2).await.unwrap().unwrap();
+        assert!(
+            wait > Duration::from_secs(50) && wait <= interval,
+            "{wait:?}"
+        );
+        assert_eq!(
+            cache
+                .forget(&["r".to_owned(), "missing".to_owned()])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
     }
 }

@@ -158,10 +158,75 @@ pub struct GatewaySettings {
     pub trust_forwarded_for: bool,
     /// log-retention's gRPC address, for `/my-data` (export and delete).
     pub retention_url: String,
+    /// Operator token for `/admin/stats` (bearer or login form); empty: the
+    /// operator pages are off (404).
+    pub admin_token: Secret,
     /// Advertising (off by default).
     pub ads: AdsSettings,
+    /// The crawler gate: rate limits and the proof-of-work interstitial.
+    pub gate: GateSettings,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+}
+
+/// The gateway's crawler gate (see `docs/captcha.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSettings {
+    /// Count page views and challenge clients over the limits.
+    pub enabled: bool,
+    /// captcha-verification's gRPC address.
+    pub captcha_url: String,
+    /// Site key of the gate in captcha-verification (a built-in site there).
+    pub site_key: String,
+    /// Independent sub-puzzles per challenge (1..=16): the same expected
+    /// work, but a solve time that varies much less.
+    pub puzzles: u32,
+    /// Key that signs pass cookies; every gateway replica must share it.
+    /// Empty: a random key per process.
+    pub pass_key: Secret,
+    /// Seconds a pass earned by solving a challenge lasts.
+    pub pass_ttl_secs: u64,
+    /// Page views per visitor: sustained rate per minute and burst.
+    pub visitor: GateRate,
+    /// Page views per network (IPv4 /24, IPv6 /64).
+    pub network: GateRate,
+    /// Page views per pass: a pass is not a licence to crawl.
+    pub pass: GateRate,
+    /// Challenge HTML clients that look automated (no Accept-Language,
+    /// scripting libraries, headless browsers) at their first page.
+    pub challenge_automated: bool,
+    /// Seconds a visitor without JavaScript waits for a pass.
+    pub nojs_wait_secs: u64,
+    /// Seconds a pass earned by waiting lasts.
+    pub nojs_pass_ttl_secs: u64,
+    /// Passes earned by waiting per network and hour.
+    pub nojs_per_hour: u64,
+    /// Search engines allowed through after their address verifies by
+    /// reverse and forward DNS.
+    pub crawlers: Vec<GateCrawler>,
+}
+
+/// A rate in the generic cell rate algorithm: `per_minute` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateRate {
+    /// Sustained page views per minute.
+    pub per_minute: u32,
+    /// Page views allowed at once on top of the sustained rate.
+    pub burst: u32,
+}
+
+/// A search engine's crawler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateCrawler {
+    /// Name for logs.
+    pub name: String,
+    /// Substring of the User-Agent the crawler sends.
+    pub user_agent: String,
+    /// Domains its addresses resolve to (reverse DNS, confirmed forward).
+    pub domains: Vec<String>,
 }
 
 /// Advertising slots, filled with the operator's ad network snippet.
@@ -472,6 +537,9 @@ pub struct RetentionSettings {
     pub sweep_interval_secs: u64,
     /// Most log events written in one multi-row insert.
     pub batch_size: usize,
+    /// CSV of address ranges (`first_ip,last_ip,country`, e.g. DB-IP's
+    /// "IP to Country Lite") for the statistics' countries; empty: none.
+    pub geoip_csv: String,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
 }
@@ -552,6 +620,39 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "gateway.page_size",
                 reason: "must be between 1 and 500".into(),
+            });
+        }
+        let gate = &self.gateway.gate;
+        if !(1..=16).contains(&gate.puzzles) {
+            return Err(ConfigError::Invalid {
+                key: "gateway.gate.puzzles",
+                reason: "between 1 and 16".into(),
+            });
+        }
+        if gate.enabled
+            && (gate.pass_ttl_secs == 0
+                || gate.nojs_pass_ttl_secs == 0
+                || [gate.visitor, gate.network, gate.pass]
+                    .iter()
+                    .any(|r| r.per_minute == 0))
+        {
+            return Err(ConfigError::Invalid {
+                key: "gateway.gate",
+                reason: "pass_ttl_secs, nojs_pass_ttl_secs and every per_minute must be at \
+                         least 1"
+                    .into(),
+            });
+        }
+        if gate.enabled
+            && (gate.site_key.is_empty()
+                || !gate
+                    .site_key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            return Err(ConfigError::Invalid {
+                key: "gateway.gate.site_key",
+                reason: "letters, digits, '-' or '_'".into(),
             });
         }
         if self.captcha.default_max_number == 0

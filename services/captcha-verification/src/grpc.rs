@@ -32,18 +32,27 @@ impl CaptchaService for Service {
         request: Request<IssueChallengeRequest>,
     ) -> Result<Response<IssueChallengeResponse>, Status> {
         let req = request.into_inner();
-        let challenge = self
+        let puzzles = self
             .captcha
-            .issue(
+            .issue_puzzles(
                 &req.site_key,
                 &req.action,
                 &requester(&req.ip, &req.visitor_id),
+                u64::from(req.puzzles.max(1)),
             )
             .await
-            .map_err(|_| Status::invalid_argument("unknown site_key or invalid action"))?;
-        let challenge_json = serde_json::to_string(&challenge)
+            .map_err(|_| {
+                Status::invalid_argument("unknown site_key, invalid action or too many puzzles")
+            })?;
+        let puzzles_json = puzzles
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|_| Status::internal("cannot encode the challenge"))?;
-        Ok(Response::new(IssueChallengeResponse { challenge_json }))
+        Ok(Response::new(IssueChallengeResponse {
+            challenge_json: puzzles_json.first().cloned().unwrap_or_default(),
+            puzzles_json,
+        }))
     }
 
     #[tracing::instrument(name = "CaptchaService/Redeem", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
@@ -52,9 +61,14 @@ impl CaptchaService for Service {
         request: Request<RedeemRequest>,
     ) -> Result<Response<RedeemResponse>, Status> {
         let req = request.into_inner();
+        let payloads: Vec<&str> = if req.payloads.is_empty() {
+            vec![req.payload.as_str()]
+        } else {
+            req.payloads.iter().map(String::as_str).collect()
+        };
         let result = self
             .captcha
-            .redeem(&req.payload, "", &req.hostname, "", &requester(&req.ip, ""))
+            .redeem_puzzles(&payloads, "", &req.hostname, "", &requester(&req.ip, ""))
             .await;
         Ok(Response::new(match result {
             Ok(token) => RedeemResponse {

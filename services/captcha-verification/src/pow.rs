@@ -35,6 +35,8 @@ pub const MAX_PAYLOAD_LEN: usize = 4096;
 pub const MAX_MAX_NUMBER: u64 = u32::MAX as u64;
 /// Length of the random part of the salts we issue (hex characters).
 const SALT_RANDOM_HEX: usize = 24;
+/// Most independent sub-puzzles in one challenge.
+pub const MAX_PARTS: u64 = 16;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -86,6 +88,9 @@ pub struct SaltParams {
     pub max: u64,
     /// Action (empty when none).
     pub action: String,
+    /// Sub-puzzles issued together, all of which must be solved (1: a plain
+    /// ALTCHA challenge; more only for clients that ask for them).
+    pub parts: u64,
 }
 
 /// A solution that passed every check.
@@ -151,6 +156,36 @@ pub fn create_challenge(
     max_number: u64,
     expires: u64,
 ) -> Challenge {
+    create_part(key, site, action, max_number, expires, 1)
+}
+
+/// `parts` independent sub-puzzles (2..=[`MAX_PARTS`]) sharing `max_number`
+/// between them: the expected work is that of one challenge, but the time
+/// to solve them all varies much less. Each salt carries `parts`, so none
+/// can be redeemed alone.
+pub fn create_puzzles(
+    key: &[u8],
+    site: &str,
+    action: &str,
+    max_number: u64,
+    expires: u64,
+    parts: u64,
+) -> Vec<Challenge> {
+    let parts = parts.clamp(1, MAX_PARTS);
+    let each = (max_number / parts).max(1);
+    (0..parts)
+        .map(|_| create_part(key, site, action, each, expires, parts))
+        .collect()
+}
+
+fn create_part(
+    key: &[u8],
+    site: &str,
+    action: &str,
+    max_number: u64,
+    expires: u64,
+    parts: u64,
+) -> Challenge {
     let max = max_number.clamp(1, MAX_MAX_NUMBER);
     let random: [u8; SALT_RANDOM_HEX / 2] = rand::random();
     let mut salt = format!(
@@ -159,6 +194,9 @@ pub fn create_challenge(
     );
     if !action.is_empty() {
         salt.push_str(&format!("action={action}&"));
+    }
+    if parts > 1 {
+        salt.push_str(&format!("parts={parts}&"));
     }
     let number = rand::rng().random_range(1..=max);
     challenge_for(key, salt, number, max)
@@ -204,7 +242,7 @@ pub fn parse_salt(salt: &str) -> Option<SaltParams> {
     let mut fields = BTreeMap::new();
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=')?;
-        if !matches!(key, "expires" | "site" | "max" | "action")
+        if !matches!(key, "expires" | "site" | "max" | "action" | "parts")
             || fields.insert(key, value).is_some()
         {
             return None;
@@ -220,11 +258,17 @@ pub fn parse_salt(salt: &str) -> Option<SaltParams> {
     if fields.get("action").is_some_and(|a| a.is_empty()) {
         return None;
     }
+    let parts = match fields.get("parts") {
+        // Present only for several: `parts=1` has no canonical meaning.
+        Some(value) => Some(canonical_u64(value)?).filter(|p| (2..=MAX_PARTS).contains(p))?,
+        None => 1,
+    };
     Some(SaltParams {
         expires,
         site,
         max,
         action,
+        parts,
     })
 }
 
@@ -438,6 +482,92 @@ mod tests {
         ] {
             assert!(parse_salt(&bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parts_are_parsed_strictly_and_puzzles_share_the_work() {
+        let r = "0123456789abcdef01234567";
+        let with = |extra: &str| parse_salt(&format!("{r}?expires=5&site=a&max=9&{extra}"));
+        assert_eq!(with("").unwrap().parts, 1);
+        assert_eq!(with("parts=4&").unwrap().parts, 4);
+        for bad in [
+            "parts=1&",
+            "parts=0&",
+            "parts=17&",
+            "parts=04&",
+            "parts=&",
+            "parts=2&parts=2&",
+        ] {
+            assert!(with(bad).is_none(), "{bad}");
+        }
+        let puzzles = create_puzzles(KEY, "site-a", "gate", 1000, NOW + 60, 4);
+        assert_eq!(puzzles.len(), 4);
+        for p in &puzzles {
+            assert_eq!(p.maxnumber, 250);
+            let params = parse_salt(&p.salt).unwrap();
+            assert_eq!((params.parts, params.max), (4, 250));
+            assert_eq!(params.action, "gate");
+            let n = solve(p).unwrap();
+            assert!(verify_solution(KEY, &payload(p, n), NOW, 700).is_ok());
+        }
+        let mut salts: Vec<&str> = puzzles.iter().map(|p| p.salt.as_str()).collect();
+        salts.dedup();
+        assert_eq!(salts.len(), 4);
+        // One part is an ordinary challenge, without the parameter.
+        let single = create_puzzles(KEY, "site-a", "", 1000, NOW + 60, 1);
+        assert!(!single[0].salt.contains("parts="));
+    }
+
+    /// A small fuzzer: 20,000 random edits (bytes changed, dropped or added)
+    /// of a valid payload, in its base64 and in its JSON. Nothing panics, and
+    /// only an edit that leaves the solution itself intact may verify.
+    #[test]
+    fn mutated_payloads_never_panic_and_never_verify() {
+        let (c, n) = solved(1000);
+        let valid = encode_payload(&c, n);
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(&valid)
+            .unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut verified = 0;
+        for round in 0..20_000 {
+            let mut bytes = if round % 2 == 0 {
+                valid.clone().into_bytes()
+            } else {
+                json.clone()
+            };
+            for _ in 0..1 + next() % 4 {
+                let i = usize::try_from(next()).unwrap() % bytes.len().max(1);
+                match next() % 3 {
+                    0 if i < bytes.len() => bytes[i] = next() as u8,
+                    1 if i < bytes.len() => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.insert(i.min(bytes.len()), next() as u8),
+                }
+            }
+            let text = if round % 2 == 0 {
+                String::from_utf8_lossy(&bytes).into_owned()
+            } else {
+                base64::engine::general_purpose::STANDARD.encode(&bytes)
+            };
+            if let Ok(p) = decode_payload(&text)
+                && verify_solution(KEY, &p, NOW, 1_000_000).is_ok()
+            {
+                verified += 1;
+                assert_eq!(
+                    (p.challenge.as_str(), p.number, p.salt.as_str()),
+                    (c.challenge.as_str(), n, c.salt.as_str())
+                );
+            }
+        }
+        assert!(verified < 2_000, "{verified} of 20,000 edits still verify");
     }
 
     #[test]

@@ -72,7 +72,17 @@ impl Captcha {
     /// Builds the service from the process's infrastructure. An empty
     /// `captcha.hmac_key` gets a random one, with a warning.
     pub fn new(infra: &Infra) -> Self {
-        let settings = infra.settings.captcha.clone();
+        let mut settings = infra.settings.captcha.clone();
+        // The gateway's gate is a built-in site: it redeems solutions over
+        // gRPC and never calls /siteverify, so its secret is random.
+        let gate = &infra.settings.gateway.gate;
+        if gate.enabled && !settings.sites.iter().any(|s| s.site_key == gate.site_key) {
+            settings.sites.push(CaptchaSite {
+                site_key: gate.site_key.clone(),
+                secret: hex::encode(rand::random::<[u8; 32]>()).as_str().into(),
+                hostnames: Vec::new(),
+            });
+        }
         let key: Vec<u8> = if settings.hmac_key.is_empty() {
             tracing::warn!(
                 "captcha.hmac_key is empty: using a random key for this process; \
@@ -140,7 +150,7 @@ impl Captcha {
             keys.push(format!("captcha:rate:ip:{}", source_prefix(ip)));
         }
         if pow::is_ident(&requester.visitor_id, false) {
-            keys.push(format!("captcha:rate:vid:{}", requester.visitor_id));
+            keys.push(cache::captcha_visitor_key(&requester.visitor_id));
         }
         for key in keys {
             match self.cache.incr_window(&key, window).await {
@@ -175,14 +185,29 @@ impl Captcha {
         action: &str,
         requester: &Requester,
     ) -> Result<Challenge, ErrorCode> {
-        if self.site(site_key).is_none() || !pow::is_ident(action, true) {
+        let mut puzzles = self.issue_puzzles(site_key, action, requester, 1).await?;
+        puzzles.pop().ok_or(ErrorCode::InternalError)
+    }
+
+    /// `parts` sub-puzzles (1..=16) that share one challenge's difficulty.
+    pub async fn issue_puzzles(
+        &self,
+        site_key: &str,
+        action: &str,
+        requester: &Requester,
+        parts: u64,
+    ) -> Result<Vec<Challenge>, ErrorCode> {
+        if self.site(site_key).is_none()
+            || !pow::is_ident(action, true)
+            || !(1..=pow::MAX_PARTS).contains(&parts)
+        {
             return Err(ErrorCode::BadRequest);
         }
         let max = self.max_number(requester).await;
         let expires = now_unix().saturating_add(self.settings.challenge_ttl_secs);
-        let challenge = pow::create_challenge(&self.key, site_key, action, max, expires);
+        let puzzles = pow::create_puzzles(&self.key, site_key, action, max, expires, parts);
         self.event(CaptchaOutcome::Issued, site_key, requester, max);
-        Ok(challenge)
+        Ok(puzzles)
     }
 
     /// Redeems a solution for a single-use token. `site_key` and `action`,
@@ -196,9 +221,29 @@ impl Captcha {
         action: &str,
         requester: &Requester,
     ) -> Result<String, ErrorCode> {
-        let result = self.redeem_inner(payload, site_key, hostname, action).await;
+        self.redeem_puzzles(&[payload], site_key, hostname, action, requester)
+            .await
+    }
+
+    /// Redeems the solutions of every sub-puzzle of one challenge (a single
+    /// payload for a plain challenge) for one token.
+    pub async fn redeem_puzzles(
+        &self,
+        payloads: &[&str],
+        site_key: &str,
+        hostname: &str,
+        action: &str,
+        requester: &Requester,
+    ) -> Result<String, ErrorCode> {
+        let result = self
+            .redeem_inner(payloads, site_key, hostname, action)
+            .await;
         let (outcome, site, max) = match &result {
-            Ok((_, v)) => (CaptchaOutcome::Solved, v.params.site.as_str(), v.params.max),
+            Ok((_, v)) => (
+                CaptchaOutcome::Solved,
+                v.params.site.as_str(),
+                v.params.max.saturating_mul(v.params.parts),
+            ),
             Err(ErrorCode::TimeoutOrDuplicate) => (CaptchaOutcome::Replayed, site_key, 0),
             Err(_) => (CaptchaOutcome::Failed, site_key, 0),
         };
@@ -208,18 +253,47 @@ impl Captcha {
 
     async fn redeem_inner(
         &self,
-        payload: &str,
+        payloads: &[&str],
         site_key: &str,
         hostname: &str,
         action: &str,
     ) -> Result<(String, pow::Verified), ErrorCode> {
-        let payload = pow::decode_payload(payload)?;
+        let bad = ErrorCode::InvalidInputResponse;
+        if payloads.is_empty() || payloads.iter().all(|p| p.trim().is_empty()) {
+            return Err(ErrorCode::MissingInputResponse);
+        }
+        if payloads.len() as u64 > pow::MAX_PARTS {
+            return Err(bad);
+        }
+        let payloads = payloads
+            .iter()
+            .map(|p| pow::decode_payload(p))
+            .collect::<Result<Vec<_>, _>>()?;
         let now = now_unix();
-        // Pre-check the parts that need no hashing.
-        let params = pow::parse_salt(&payload.salt).ok_or(ErrorCode::InvalidInputResponse)?;
-        let site = self
-            .site(&params.site)
-            .ok_or(ErrorCode::InvalidInputResponse)?;
+        // Pre-check the parts that need no hashing: every sub-puzzle names
+        // how many were issued together, and they share site, action and
+        // expiry (they were issued at once).
+        let mut all = Vec::with_capacity(payloads.len());
+        for payload in &payloads {
+            let params = pow::parse_salt(&payload.salt).ok_or(bad)?;
+            if params.parts != payloads.len() as u64 {
+                return Err(bad);
+            }
+            all.push(params);
+        }
+        let params = all[0].clone();
+        if all.iter().any(|p| {
+            p.site != params.site || p.action != params.action || p.expires != params.expires
+        }) {
+            return Err(bad);
+        }
+        let mut challenges: Vec<&str> = payloads.iter().map(|p| p.challenge.as_str()).collect();
+        challenges.sort_unstable();
+        challenges.dedup();
+        if challenges.len() != payloads.len() {
+            return Err(bad);
+        }
+        let site = self.site(&params.site).ok_or(bad)?;
         if (!site_key.is_empty() && site_key != params.site)
             || (!action.is_empty() && action != params.action)
         {
@@ -236,26 +310,26 @@ impl Captcha {
             return Err(ErrorCode::InvalidInputResponse);
         }
         let lifetime = self.settings.challenge_ttl_secs.saturating_add(60);
-        let verified = pow::verify_solution(&self.key, &payload, now, lifetime)?;
-        let ttl = Duration::from_secs(
-            verified
-                .params
-                .expires
-                .saturating_sub(now)
-                .saturating_add(1),
-        );
-        match self
-            .cache
-            .claim(&format!("captcha:solution:{}", verified.challenge), ttl)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return Err(ErrorCode::TimeoutOrDuplicate),
-            Err(err) => {
-                tracing::error!(%err, "captcha: cannot claim a solution; refusing");
-                return Err(ErrorCode::InternalError);
+        let verified = payloads
+            .iter()
+            .map(|p| pow::verify_solution(&self.key, p, now, lifetime))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ttl = Duration::from_secs(params.expires.saturating_sub(now).saturating_add(1));
+        for solution in &verified {
+            match self
+                .cache
+                .claim(&format!("captcha:solution:{}", solution.challenge), ttl)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return Err(ErrorCode::TimeoutOrDuplicate),
+                Err(err) => {
+                    tracing::error!(%err, "captcha: cannot claim a solution; refusing");
+                    return Err(ErrorCode::InternalError);
+                }
             }
         }
+        let verified = verified.into_iter().next().ok_or(bad)?;
         let claims = Claims {
             site_key: verified.params.site.clone(),
             hostname,

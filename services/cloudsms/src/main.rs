@@ -190,6 +190,8 @@ async fn run_all(
     let mut settings = settings;
     let retention_addr = retention_listeners.grpc.local_addr()?;
     settings.gateway.retention_url = format!("http://127.0.0.1:{}", retention_addr.port());
+    let captcha_addr = captcha_listeners.grpc.local_addr()?;
+    settings.gateway.gate.captcha_url = format!("http://127.0.0.1:{}", captcha_addr.port());
     let site = gateway_listener.local_addr()?;
     let infra = Infra::connect(settings).await?;
     tracing::info!("site at http://{site}");

@@ -63,6 +63,37 @@ fn language(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
+/// `utm_source` of the query (for the visitor statistics), lower case, at
+/// most 64 characters; the rest of the query is never logged.
+fn utm_source(query: Option<&str>) -> String {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "utm_source")
+        .map(|(_, value)| value.trim().to_lowercase().chars().take(64).collect())
+        .unwrap_or_default()
+}
+
+/// The site's host without the port: `gateway.public_url`'s, else the
+/// request's `Host`.
+fn request_host(public_url: &str, headers: &HeaderMap) -> String {
+    let configured = public_url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or_default());
+    let host = if configured.is_empty() {
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    } else {
+        configured
+    };
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    host.chars().take(255).collect()
+}
+
 fn logged(path: &str) -> bool {
     !(path == "/healthz" || path == "/readyz" || path.starts_with("/static/"))
 }
@@ -75,6 +106,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     }
     let started = Instant::now();
     let method = request.method().to_string();
+    let utm_source = utm_source(request.uri().query());
     let headers = request.headers().clone();
     let peer = request
         .extensions()
@@ -114,6 +146,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         device_class: agent.device.into(),
         language: language(&headers),
         trace_id: telemetry::current_trace_id().unwrap_or_default(),
+        utm_source,
+        host: request_host(&state.settings.gateway.public_url, &headers),
     };
     let bus = state.bus.clone();
     tokio::spawn(async move {
@@ -266,6 +300,23 @@ mod tests {
         assert_eq!(referring_site(&headers), "https://www.google.com");
         headers.insert(header::REFERER, "garbage".parse().unwrap());
         assert_eq!(referring_site(&headers), "");
+    }
+
+    #[test]
+    fn utm_source_and_host_are_extracted() {
+        assert_eq!(
+            utm_source(Some("a=1&utm_source=NewsLetter&x=2")),
+            "newsletter"
+        );
+        assert_eq!(utm_source(Some("utm_source=a%20b")), "a b");
+        assert_eq!(utm_source(None), "");
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "cloudsms.test:8080".parse().unwrap());
+        assert_eq!(request_host("", &headers), "cloudsms.test");
+        assert_eq!(
+            request_host("https://sms.example/", &headers),
+            "sms.example"
+        );
     }
 
     #[test]

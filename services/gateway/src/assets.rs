@@ -34,8 +34,23 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             "text/css; charset=utf-8",
         ),
         asset(
+            "admin.css",
+            include_bytes!("../static/admin.css"),
+            "text/css; charset=utf-8",
+        ),
+        asset(
             "app.js",
             include_bytes!("../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        asset(
+            "gate.js",
+            include_bytes!("../static/gate.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        asset(
+            "gate-worker.js",
+            include_bytes!("../static/gate-worker.js"),
             "text/javascript; charset=utf-8",
         ),
     ]

@@ -4,9 +4,11 @@
 //! uses `textContent`). New messages arrive live over Server-Sent Events.
 
 mod access_log;
+mod admin;
 mod api;
 mod assets;
 mod error;
+mod gate;
 mod i18n;
 mod live;
 mod my_data;
@@ -27,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::PageError;
+pub use gate::{Gate, PASS_COOKIE};
 pub use i18n::{LANG_COOKIE, Lang, Tr};
 pub use live::Live;
 pub use security::VISITOR_COOKIE;
@@ -46,11 +49,17 @@ pub struct AppState {
     pub bus: bus::Bus,
     /// Crash-report budget per visitor.
     pub crashes: Arc<access_log::CrashLimiter>,
+    /// The crawler gate.
+    pub gate: Gate,
     /// log-retention, for `/my-data` (none when `gateway.retention_url` is empty).
     pub retention: Option<
         proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient<
             tonic::transport::Channel,
         >,
+    >,
+    /// log-retention's statistics, for `/admin/stats` (none when `gateway.retention_url` is empty).
+    pub stats: Option<
+        proto::retention::v1::stats_service_client::StatsServiceClient<tonic::transport::Channel>,
     >,
 }
 
@@ -64,7 +73,9 @@ impl AppState {
             live: Live::default(),
             bus: infra.bus.clone(),
             crashes: Arc::default(),
+            gate: Gate::new(&infra.settings.gateway.gate),
             retention: my_data::client(&infra.settings.gateway.retention_url),
+            stats: admin::client(&infra.settings.gateway.retention_url),
         }
     }
 }
@@ -82,6 +93,15 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/my-data", get(my_data::page))
         .route("/my-data/export", get(my_data::export))
         .route("/my-data/delete", axum::routing::post(my_data::delete))
+        .route("/gate", get(gate::page))
+        .route("/gate/challenge", axum::routing::post(gate::challenge))
+        .route(
+            "/gate/pass",
+            axum::routing::post(gate::pass).layer(axum::extract::DefaultBodyLimit::max(8 * 1024)),
+        )
+        .route("/gate/wait", get(gate::wait))
+        .route("/admin/stats", get(admin::stats).post(admin::login))
+        .route("/admin/stats.csv", get(admin::csv))
         .route("/robots.txt", get(seo::robots))
         .route("/ads.txt", get(seo::ads_txt))
         .route("/sitemap.xml", get(seo::sitemap))
@@ -96,6 +116,10 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/api/v1/numbers/{e164}/messages", get(api::messages))
         .route("/static/{file}", get(assets::serve))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access_log::layer,

@@ -13,7 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::StreamExt;
 use proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient;
-use proto::retention::v1::{DeleteRequest, ExportFormat, ExportRequest, SummarizeRequest};
+use proto::retention::v1::{
+    DeleteRequest, ExportFormat, ExportRequest, StoreCount, SummarizeRequest,
+};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
@@ -64,6 +66,7 @@ fn kind_label(kind: &str) -> &'static str {
         "access_log" | "request" | "requests" => "my_data.kind.requests",
         "crash_reports" | "crash" | "crashes" => "my_data.kind.crashes",
         "captcha_events" | "captcha" => "my_data.kind.captcha",
+        "cache" => "my_data.kind.cache",
         _ => "my_data.kind.other",
     }
 }
@@ -239,8 +242,24 @@ pub async fn delete(
     let Some(mut client) = state.retention.clone() else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "deletion is not available");
     };
-    let counts = match client.delete(DeleteRequest { visitor_id: id }).await {
-        Ok(response) => response.into_inner().counts,
+    let counts = match client
+        .delete(DeleteRequest {
+            visitor_id: id.clone(),
+        })
+        .await
+    {
+        Ok(response) => {
+            let mut counts = response.into_inner().counts;
+            // The rate counters the gate and the captcha keep under the id.
+            match state.cache.forget(&cache::visitor_keys(&id)).await {
+                Ok(deleted) => counts.push(StoreCount {
+                    store: "cache".to_owned(),
+                    deleted,
+                }),
+                Err(err) => tracing::warn!(%err, "visitor's cache keys not deleted"),
+            }
+            counts
+        }
         Err(status) => {
             tracing::warn!(code = ?status.code(), "delete failed");
             return refuse(

@@ -55,9 +55,13 @@ pub fn new_visitor_id() -> String {
 }
 
 fn is_tls(state: &AppState, request: &Request) -> bool {
+    is_tls_headers(state, request.headers())
+}
+
+/// The visitor reached us over TLS (directly or through a proxy that says so).
+pub fn is_tls_headers(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     state.settings.gateway.public_url.starts_with("https://")
-        || request
-            .headers()
+        || headers
             .get("x-forwarded-proto")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }

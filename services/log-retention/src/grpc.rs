@@ -12,8 +12,8 @@ use proto::retention::v1::visitor_data_service_server::{
 };
 use proto::retention::v1::{
     DailyVisitors, DeleteRequest, DeleteResponse, ExportChunk, ExportFormat, ExportRequest,
-    KindSummary, StoreCount, SummarizeRequest, SummarizeResponse, VisitorStatsRequest,
-    VisitorStatsResponse,
+    KindSummary, StatsRequest, StatsResponse, StatsTotals, StoreCount, SummarizeRequest,
+    SummarizeResponse, VisitorStatsRequest, VisitorStatsResponse,
 };
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::logstore::{ExportCursor, LogStore};
+use crate::stats::{self, MAX_RANGE_DAYS};
 use crate::tables::Kind;
 
 /// Rows per export page read from the database.
@@ -252,6 +253,115 @@ impl StatsService for Api {
             .collect();
         Ok(Response::new(VisitorStatsResponse { days }))
     }
+
+    #[tracing::instrument(name = "StatsService/Stats", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    async fn stats(
+        &self,
+        request: Request<StatsRequest>,
+    ) -> Result<Response<StatsResponse>, Status> {
+        let req = request.into_inner();
+        let query = stats_query(&req)?;
+        let report = self
+            .store
+            .report(&query, chrono::Utc::now())
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(report_message(report)))
+    }
+}
+
+/// Rows per top list when the request says 0, and the most it may ask for.
+pub const DEFAULT_LIMIT: u32 = 10;
+/// See [`DEFAULT_LIMIT`].
+pub const MAX_LIMIT: u32 = 100;
+
+/// The checked query of a `StatsRequest`: `[from, to)`, at most 400 days.
+fn stats_query(req: &StatsRequest) -> Result<stats::Query, Status> {
+    let at = |secs: i64, name: &str| {
+        DateTime::from_timestamp(secs, 0)
+            .filter(|t| t.timestamp().abs() < 253_402_300_799)
+            .ok_or_else(|| Status::invalid_argument(format!("{name}: out of range")))
+    };
+    let from = at(req.from_unix, "from_unix")?;
+    let to = at(req.to_unix, "to_unix")?;
+    if to <= from {
+        return Err(Status::invalid_argument("to_unix must be after from_unix"));
+    }
+    if (to - from).num_seconds() > MAX_RANGE_DAYS * 86_400 {
+        return Err(Status::invalid_argument(format!(
+            "at most {MAX_RANGE_DAYS} days"
+        )));
+    }
+    let limit = match req.limit {
+        0 => DEFAULT_LIMIT,
+        n => n.min(MAX_LIMIT),
+    };
+    Ok(stats::Query {
+        from,
+        to,
+        include_bots: req.include_bots,
+        limit,
+    })
+}
+
+fn totals_message(t: &stats::Totals) -> StatsTotals {
+    StatsTotals {
+        visitors: t.visitors,
+        visits: t.visits,
+        pageviews: t.pageviews,
+        bounces: t.bounces,
+        bounce_rate: t.bounce_rate(),
+        mean_visit_secs: t.mean_visit_secs(),
+        bot_pageviews: t.bot_pageviews,
+        all_pageviews: t.all_pageviews,
+        crawler_share: t.crawler_share(),
+        crashes: t.crashes,
+    }
+}
+
+fn report_message(r: stats::Report) -> StatsResponse {
+    use proto::retention::v1::{Breakdown, SeriesPoint};
+    let list = |entries: Vec<stats::Entry>| -> Vec<Breakdown> {
+        entries
+            .into_iter()
+            .map(|e| Breakdown {
+                key: e.key,
+                visitors: e.visitors,
+                pageviews: e.pageviews,
+            })
+            .collect()
+    };
+    let series = |points: Vec<stats::Point>| -> Vec<SeriesPoint> {
+        points
+            .into_iter()
+            .map(|p| SeriesPoint {
+                start_unix: p.start.timestamp(),
+                visitors: p.visitors,
+                pageviews: p.pageviews,
+            })
+            .collect()
+    };
+    StatsResponse {
+        from_unix: r.from.timestamp(),
+        to_unix: r.to.timestamp(),
+        totals: Some(totals_message(&r.totals)),
+        previous: Some(totals_message(&r.previous)),
+        previous_from_unix: r.previous_from.timestamp(),
+        current_visitors: r.current_visitors,
+        top_pages: list(r.top_pages),
+        top_numbers: list(r.top_numbers),
+        entry_pages: list(r.entry_pages),
+        referrers: list(r.referrers),
+        utm_sources: list(r.utm_sources),
+        browsers: list(r.browsers),
+        operating_systems: list(r.operating_systems),
+        devices: list(r.devices),
+        countries: list(r.countries),
+        crash_messages: list(r.crash_messages),
+        days: series(r.days),
+        hours: series(r.hours),
+        include_bots: r.include_bots,
+    }
 }
 
 /// The UTC days from `from_unix` to `to_unix`, both included.
@@ -324,5 +434,22 @@ mod tests {
         assert!(stats_range(86_400, 0).is_err());
         assert!(stats_range(0, 86_400 * 500).is_err());
         assert!(stats_range(i64::MAX, i64::MAX).is_err());
+    }
+
+    #[test]
+    fn stats_queries_are_checked() {
+        let q = |from_unix, to_unix| {
+            stats_query(&StatsRequest {
+                from_unix,
+                to_unix,
+                ..Default::default()
+            })
+        };
+        assert_eq!(q(0, 86_400).map(|q| q.limit).ok(), Some(DEFAULT_LIMIT));
+        assert!(q(86_400, 86_400).is_err(), "empty range");
+        assert!(q(86_400, 0).is_err());
+        assert!(q(0, 86_400 * 401).is_err());
+        assert!(q(i64::MIN, 0).is_err());
+        assert!(q(0, i64::MAX).is_err());
     }
 }

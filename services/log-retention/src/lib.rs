@@ -5,6 +5,8 @@
 //!   crash reports, captcha events), multi-row idempotent inserts, ack after commit.
 //! - `logstore`: the tables (day partitions on Postgres), the sweep, the queries.
 //! - `sweep`: the retention sweep at start-up and on a schedule, with an injected clock.
+//! - `stats`: the anonymous statistics rows (daily salted visitor hashes) and
+//!   the operator's report.
 //! - `grpc`: `VisitorDataService` and `StatsService` on `retention.grpc_listen`.
 //!
 //! See docs/log-retention.md.
@@ -14,6 +16,7 @@ pub mod entities;
 pub mod grpc;
 pub mod logstore;
 pub mod migration;
+pub mod stats;
 pub mod sweep;
 pub mod tables;
 
@@ -46,8 +49,16 @@ pub fn router(infra: &Infra) -> axum::Router {
 }
 
 /// log-retention's tables on the infrastructure's database, migrated.
+/// With `retention.geoip_csv` set, page views record the visitor's country.
 pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
-    let store = LogStore::new(infra.store.connection().clone());
+    let mut store = LogStore::new(infra.store.connection().clone());
+    let geoip = infra.settings.retention.geoip_csv.trim();
+    if !geoip.is_empty() {
+        let countries = stats::CsvCountries::load(std::path::Path::new(geoip))
+            .map_err(|e| anyhow::anyhow!("retention.geoip_csv: {e}"))?;
+        tracing::info!(ranges = countries.len(), "country database loaded");
+        store = store.with_countries(Arc::new(countries));
+    }
     store.migrate().await?;
     Ok(store)
 }

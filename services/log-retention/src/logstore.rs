@@ -1,7 +1,7 @@
 //! The log tables: batched idempotent inserts, day partitions on Postgres,
 //! the retention sweep, and the per-visitor queries behind the gRPC API.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
@@ -14,6 +14,7 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::entities::{access_log, captcha_event, crash_report};
 use crate::migration::Migrator;
+use crate::stats::{CountryLookup, PageView, STAT_TABLE};
 use crate::tables::{Kind, LogRow};
 
 /// Rows per multi-row `INSERT` statement.
@@ -30,12 +31,22 @@ pub struct SweepReport {
     pub dropped_partitions: Vec<String>,
     /// Rows deleted by timestamp (the boundary partition, or SQLite tables).
     pub deleted_rows: u64,
+    /// Day partitions of `stat_pageviews` dropped (Postgres).
+    pub stat_dropped_partitions: Vec<String>,
+    /// Rows of `stat_pageviews` deleted by timestamp.
+    pub stat_deleted_rows: u64,
+    /// Daily salts deleted (older than two days).
+    pub deleted_salts: u64,
 }
 
 impl SweepReport {
     /// True when the sweep removed nothing.
     pub fn is_empty(&self) -> bool {
-        self.dropped_partitions.is_empty() && self.deleted_rows == 0
+        self.dropped_partitions.is_empty()
+            && self.deleted_rows == 0
+            && self.stat_dropped_partitions.is_empty()
+            && self.stat_deleted_rows == 0
+            && self.deleted_salts == 0
     }
 }
 
@@ -69,12 +80,16 @@ pub type ExportCursor = (DateTime<Utc>, String);
 /// Handle on log-retention's tables; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct LogStore {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
     /// Partitions known to exist (Postgres); cleared on insert errors.
     partitions: Arc<Mutex<HashSet<String>>>,
+    /// Daily salts of the statistics already read.
+    pub(crate) salts: Arc<Mutex<HashMap<NaiveDate, String>>>,
+    /// Country of an address, when a database is configured.
+    pub(crate) countries: Option<Arc<dyn CountryLookup>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -85,12 +100,22 @@ pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
 
 /// Name of the partition of `kind` holding `day`.
 pub fn partition_name(kind: Kind, day: NaiveDate) -> String {
-    format!("{}_p{}", kind.table(), day.format("%Y%m%d"))
+    table_partition_name(kind.table(), day)
+}
+
+/// Name of the partition of `table` holding `day`.
+pub fn table_partition_name(table: &str, day: NaiveDate) -> String {
+    format!("{table}_p{}", day.format("%Y%m%d"))
 }
 
 /// The day a partition name stands for, when it is one of ours.
 pub fn partition_day(kind: Kind, name: &str) -> Option<NaiveDate> {
-    let suffix = name.strip_prefix(kind.table())?.strip_prefix("_p")?;
+    table_partition_day(kind.table(), name)
+}
+
+/// The day a partition name of `table` stands for, when it is one of ours.
+pub fn table_partition_day(table: &str, name: &str) -> Option<NaiveDate> {
+    let suffix = name.strip_prefix(table)?.strip_prefix("_p")?;
     NaiveDate::parse_from_str(suffix, "%Y%m%d").ok()
 }
 
@@ -106,7 +131,16 @@ impl LogStore {
         Self {
             db,
             partitions: Arc::new(Mutex::new(HashSet::new())),
+            salts: Arc::new(Mutex::new(HashMap::new())),
+            countries: None,
         }
+    }
+
+    /// Records the country of each page view with `lookup` (a GeoIP database).
+    #[must_use]
+    pub fn with_countries(mut self, lookup: Arc<dyn CountryLookup>) -> Self {
+        self.countries = Some(lookup);
+        self
     }
 
     /// The connection.
@@ -123,7 +157,7 @@ impl LogStore {
         self.backend() == DbBackend::Postgres
     }
 
-    fn placeholder(&self, n: usize) -> String {
+    pub(crate) fn placeholder(&self, n: usize) -> String {
         if self.is_partitioned() {
             format!("${n}")
         } else {
@@ -131,7 +165,7 @@ impl LogStore {
         }
     }
 
-    fn stmt(&self, sql: String, values: Vec<Value>) -> Statement {
+    pub(crate) fn stmt(&self, sql: String, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(self.backend(), sql, values)
     }
 
@@ -142,10 +176,15 @@ impl LogStore {
 
     /// Makes sure the partition of `kind` for `day` exists (Postgres; a no-op on SQLite).
     pub async fn ensure_partition(&self, kind: Kind, day: NaiveDate) -> Result<(), DbErr> {
+        self.ensure_table_partition(kind.table(), day).await
+    }
+
+    /// Makes sure the partition of `table` for `day` exists (Postgres).
+    async fn ensure_table_partition(&self, table: &str, day: NaiveDate) -> Result<(), DbErr> {
         if !self.is_partitioned() {
             return Ok(());
         }
-        let name = partition_name(kind, day);
+        let name = table_partition_name(table, day);
         if lock(&self.partitions).contains(&name) {
             return Ok(());
         }
@@ -153,7 +192,6 @@ impl LogStore {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} \
              FOR VALUES FROM ('{from}') TO ('{to}')",
-            table = kind.table(),
             from = day_start(day).format("%Y-%m-%d %H:%M:%S+00"),
             to = day_start(next).format("%Y-%m-%d %H:%M:%S+00"),
         );
@@ -174,6 +212,7 @@ impl LogStore {
             for kind in Kind::ALL {
                 self.ensure_partition(kind, day).await?;
             }
+            self.ensure_table_partition(STAT_TABLE, day).await?;
         }
         Ok(())
     }
@@ -194,7 +233,16 @@ impl LogStore {
         for (kind, day) in days {
             self.ensure_partition(kind, day).await?;
         }
-        let result = self.insert_in_transaction(rows).await;
+        // The anonymous statistics rows of the page requests, stored in the
+        // same transaction under the same event ids.
+        let views = self.page_views(rows).await?;
+        let mut stat_days: Vec<NaiveDate> = views.iter().map(|v| v.day).collect();
+        stat_days.sort();
+        stat_days.dedup();
+        for day in stat_days {
+            self.ensure_table_partition(STAT_TABLE, day).await?;
+        }
+        let result = self.insert_in_transaction(rows, &views).await;
         if result.is_err() {
             // A partition may have been dropped under us: look again next time.
             lock(&self.partitions).clear();
@@ -202,7 +250,11 @@ impl LogStore {
         result
     }
 
-    async fn insert_in_transaction(&self, rows: &[LogRow]) -> Result<u64, DbErr> {
+    async fn insert_in_transaction(
+        &self,
+        rows: &[LogRow],
+        views: &[PageView],
+    ) -> Result<u64, DbErr> {
         let txn = self.db.begin().await?;
         let mut inserted = 0;
         for kind in Kind::ALL {
@@ -211,6 +263,9 @@ impl LogStore {
                 let stmt = self.insert_statement(kind, chunk);
                 inserted += txn.execute_raw(stmt).await?.rows_affected();
             }
+        }
+        for chunk in views.chunks(ROWS_PER_STATEMENT) {
+            txn.execute_raw(self.stat_insert_statement(chunk)).await?;
         }
         txn.commit().await?;
         Ok(inserted)
@@ -252,6 +307,11 @@ impl LogStore {
 
     /// Partitions of `kind` that exist now, oldest first (empty on SQLite).
     pub async fn partitions(&self, kind: Kind) -> Result<Vec<String>, DbErr> {
+        self.table_partitions(kind.table()).await
+    }
+
+    /// Partitions of `table` that exist now, oldest first (empty on SQLite).
+    pub async fn table_partitions(&self, table: &str) -> Result<Vec<String>, DbErr> {
         if !self.is_partitioned() {
             return Ok(Vec::new());
         }
@@ -264,7 +324,7 @@ impl LogStore {
                  JOIN pg_class p ON p.oid = i.inhparent \
                  WHERE p.relname = $1 ORDER BY c.relname"
                         .to_owned(),
-                    vec![Value::from(kind.table().to_owned())],
+                    vec![Value::from(table.to_owned())],
                 ),
             )
             .await?;
@@ -286,51 +346,69 @@ impl LogStore {
         let cutoff = cutoff(now, retention_days);
         let mut report = SweepReport::default();
         for kind in Kind::ALL {
-            if self.is_partitioned() {
-                for name in self.partitions(kind).await? {
-                    let Some(day) = partition_day(kind, &name) else {
-                        continue;
-                    };
-                    let Some(end) = day.checked_add_days(Days::new(1)) else {
-                        continue;
-                    };
-                    if day_start(end) <= cutoff {
-                        self.db
-                            .execute_unprepared(&format!("DROP TABLE IF EXISTS {name}"))
-                            .await?;
-                        lock(&self.partitions).remove(&name);
-                        report.dropped_partitions.push(name);
-                    }
-                }
-                let sql = format!("DELETE FROM {} WHERE ts < $1", kind.table());
-                report.deleted_rows += self
-                    .db
-                    .execute_raw(self.stmt(sql, vec![Value::from(cutoff)]))
-                    .await?
-                    .rows_affected();
-            } else {
-                let sql = format!(
-                    "DELETE FROM {t} WHERE rowid IN \
-                     (SELECT rowid FROM {t} WHERE ts < ? LIMIT {SQLITE_DELETE_BATCH})",
-                    t = kind.table()
-                );
-                loop {
-                    let deleted = self
-                        .db
-                        .execute_raw(self.stmt(sql.clone(), vec![Value::from(cutoff)]))
-                        .await?
-                        .rows_affected();
-                    report.deleted_rows += deleted;
-                    if deleted < SQLITE_DELETE_BATCH {
-                        break;
-                    }
-                }
-            }
+            let (dropped, deleted) = self.sweep_table(kind.table(), cutoff).await?;
+            report.dropped_partitions.extend(dropped);
+            report.deleted_rows += deleted;
         }
+        let (dropped, deleted) = self.sweep_table(STAT_TABLE, cutoff).await?;
+        report.stat_dropped_partitions = dropped;
+        report.stat_deleted_rows = deleted;
+        report.deleted_salts = self.sweep_salts(now).await?;
         if self.is_partitioned() {
             self.prepare_days(now.date_naive(), DAYS_AHEAD + 1).await?;
         }
         Ok(report)
+    }
+
+    /// Removes the rows of `table` older than `cutoff`: returns the
+    /// partitions dropped and the rows deleted by timestamp.
+    async fn sweep_table(
+        &self,
+        table: &str,
+        cutoff: DateTime<Utc>,
+    ) -> Result<(Vec<String>, u64), DbErr> {
+        let mut dropped = Vec::new();
+        let mut deleted_rows = 0;
+        if self.is_partitioned() {
+            for name in self.table_partitions(table).await? {
+                let Some(day) = table_partition_day(table, &name) else {
+                    continue;
+                };
+                let Some(end) = day.checked_add_days(Days::new(1)) else {
+                    continue;
+                };
+                if day_start(end) <= cutoff {
+                    self.db
+                        .execute_unprepared(&format!("DROP TABLE IF EXISTS {name}"))
+                        .await?;
+                    lock(&self.partitions).remove(&name);
+                    dropped.push(name);
+                }
+            }
+            let sql = format!("DELETE FROM {table} WHERE ts < $1");
+            deleted_rows += self
+                .db
+                .execute_raw(self.stmt(sql, vec![Value::from(cutoff)]))
+                .await?
+                .rows_affected();
+        } else {
+            let sql = format!(
+                "DELETE FROM {table} WHERE rowid IN \
+                 (SELECT rowid FROM {table} WHERE ts < ? LIMIT {SQLITE_DELETE_BATCH})"
+            );
+            loop {
+                let deleted = self
+                    .db
+                    .execute_raw(self.stmt(sql.clone(), vec![Value::from(cutoff)]))
+                    .await?
+                    .rows_affected();
+                deleted_rows += deleted;
+                if deleted < SQLITE_DELETE_BATCH {
+                    break;
+                }
+            }
+        }
+        Ok((dropped, deleted_rows))
     }
 
     /// Rows, oldest and newest time of each kind for `visitor`.

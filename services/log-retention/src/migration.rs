@@ -17,7 +17,10 @@ enum SeaqlMigrationsRetention {
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_log_tables::Migration)]
+        vec![
+            Box::new(m20261129_000001_log_tables::Migration),
+            Box::new(m20261129_000002_stat_tables::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {
@@ -28,6 +31,12 @@ impl MigratorTrait for Migrator {
 /// The `CREATE TABLE` of one log table for `backend`.
 pub(crate) fn create_table_sql(kind: Kind, backend: DbBackend) -> String {
     let spec = &TABLES[kind.index()];
+    create_sql(spec.table, spec.columns, backend)
+}
+
+/// The `CREATE TABLE` of a table keyed by `(event_id, ts)` (partitioned by
+/// day on Postgres) with `columns` after those two.
+pub(crate) fn create_sql(table: &str, columns: &[(&str, bool)], backend: DbBackend) -> String {
     let pg = backend == DbBackend::Postgres;
     let mut cols = vec![
         "event_id TEXT NOT NULL".to_owned(),
@@ -37,7 +46,7 @@ pub(crate) fn create_table_sql(kind: Kind, backend: DbBackend) -> String {
             "ts TEXT NOT NULL".to_owned()
         },
     ];
-    for (name, int) in spec.columns {
+    for (name, int) in columns {
         let ty = match (int, pg) {
             (false, _) => "TEXT NOT NULL DEFAULT ''",
             (true, true) => "BIGINT NOT NULL DEFAULT 0",
@@ -49,14 +58,14 @@ pub(crate) fn create_table_sql(kind: Kind, backend: DbBackend) -> String {
         format!(
             "CREATE TABLE IF NOT EXISTS {t} ({cols}, PRIMARY KEY (event_id, ts)) \
              PARTITION BY RANGE (ts)",
-            t = spec.table,
+            t = table,
             cols = cols.join(", ")
         )
     } else {
         cols[0] = "event_id TEXT NOT NULL PRIMARY KEY".to_owned();
         format!(
             "CREATE TABLE IF NOT EXISTS {t} ({cols})",
-            t = spec.table,
+            t = table,
             cols = cols.join(", ")
         )
     }
@@ -111,6 +120,48 @@ mod m20261129_000001_log_tables {
     }
 }
 
+mod m20261129_000002_stat_tables {
+    use super::*;
+    use crate::stats::{SALT_TABLE, STAT_COLUMNS, STAT_TABLE};
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261129_000002_stat_tables"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            let backend = db.get_database_backend();
+            db.execute_unprepared(&create_sql(STAT_TABLE, STAT_COLUMNS, backend))
+                .await?;
+            db.execute_unprepared(&format!(
+                "CREATE INDEX IF NOT EXISTS {STAT_TABLE}_ts_idx ON {STAT_TABLE} (ts)"
+            ))
+            .await?;
+            db.execute_unprepared(&format!(
+                "CREATE TABLE IF NOT EXISTS {SALT_TABLE} \
+                 (day TEXT NOT NULL PRIMARY KEY, salt TEXT NOT NULL)"
+            ))
+            .await?;
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            for table in [STAT_TABLE, SALT_TABLE] {
+                db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}"))
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,7 +172,13 @@ mod tests {
             .iter()
             .map(|m| m.name().to_owned())
             .collect();
-        assert_eq!(names, ["m20261129_000001_log_tables"]);
+        assert_eq!(
+            names,
+            [
+                "m20261129_000001_log_tables",
+                "m20261129_000002_stat_tables"
+            ]
+        );
     }
 
     #[test]

@@ -99,11 +99,21 @@ pub(crate) const TABLES: [TableSpec; 3] = [
     },
 ];
 
+/// What a `RequestLogged` carries for the statistics only (not kept in
+/// `access_log`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestExtra {
+    /// `utm_source` of the query string.
+    pub utm_source: String,
+    /// Host the request was addressed to.
+    pub host: String,
+}
+
 /// A decoded log event, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogRow {
-    /// A request.
-    Request(access_log::Model),
+    /// A request (and what the statistics need besides the log row).
+    Request(access_log::Model, RequestExtra),
     /// A crash report.
     Crash(crash_report::Model),
     /// A captcha step.
@@ -114,7 +124,7 @@ impl LogRow {
     /// Which table.
     pub fn kind(&self) -> Kind {
         match self {
-            LogRow::Request(_) => Kind::Request,
+            LogRow::Request(..) => Kind::Request,
             LogRow::Crash(_) => Kind::Crash,
             LogRow::Captcha(_) => Kind::Captcha,
         }
@@ -123,7 +133,7 @@ impl LogRow {
     /// Event time.
     pub fn ts(&self) -> DateTime<Utc> {
         match self {
-            LogRow::Request(m) => m.ts,
+            LogRow::Request(m, _) => m.ts,
             LogRow::Crash(m) => m.ts,
             LogRow::Captcha(m) => m.ts,
         }
@@ -132,7 +142,7 @@ impl LogRow {
     /// Event id.
     pub fn event_id(&self) -> &str {
         match self {
-            LogRow::Request(m) => &m.event_id,
+            LogRow::Request(m, _) => &m.event_id,
             LogRow::Crash(m) => &m.event_id,
             LogRow::Captcha(m) => &m.event_id,
         }
@@ -143,7 +153,7 @@ impl LogRow {
         use sea_orm::Value;
         let s = |v: &str| Value::from(v.to_owned());
         match self {
-            LogRow::Request(m) => vec![
+            LogRow::Request(m, _) => vec![
                 s(&m.visitor_id),
                 s(&m.ip),
                 s(&m.method),
@@ -227,23 +237,30 @@ fn outcome(raw: i32) -> &'static str {
 impl LogRow {
     /// From a `RequestLogged`; `now` stands in for a missing timestamp.
     pub fn from_request(e: RequestLogged, now: DateTime<Utc>) -> Self {
-        LogRow::Request(access_log::Model {
-            ts: ts_of(e.ts.as_ref(), now),
-            event_id: cap(e.event_id),
-            visitor_id: cap(e.visitor_id),
-            ip: cap(e.ip),
-            method: cap(e.method),
-            path: cap(e.path),
-            status: i64::from(e.status),
-            latency_us: i64::from(e.latency_us),
-            referrer: cap(e.referrer),
-            browser_family: cap(e.browser_family),
-            browser_version: cap(e.browser_version),
-            os_family: cap(e.os_family),
-            device_class: device_class(e.device_class).to_owned(),
-            language: cap(e.language),
-            trace_id: cap(e.trace_id),
-        })
+        let extra = RequestExtra {
+            utm_source: e.utm_source.chars().take(64).collect(),
+            host: e.host.chars().take(255).collect(),
+        };
+        LogRow::Request(
+            access_log::Model {
+                ts: ts_of(e.ts.as_ref(), now),
+                event_id: cap(e.event_id),
+                visitor_id: cap(e.visitor_id),
+                ip: cap(e.ip),
+                method: cap(e.method),
+                path: cap(e.path),
+                status: i64::from(e.status),
+                latency_us: i64::from(e.latency_us),
+                referrer: cap(e.referrer),
+                browser_family: cap(e.browser_family),
+                browser_version: cap(e.browser_version),
+                os_family: cap(e.os_family),
+                device_class: device_class(e.device_class).to_owned(),
+                language: cap(e.language),
+                trace_id: cap(e.trace_id),
+            },
+            extra,
+        )
     }
 
     /// From a `CrashReported`.

@@ -445,6 +445,7 @@ async fn grpc_issue_redeem_verify(mode: Mode) {
             visitor_id: "0123abcd".into(),
             ip: "198.51.100.4".into(),
             action: "read".into(),
+            puzzles: 0,
         })
         .await
         .unwrap()
@@ -455,6 +456,7 @@ async fn grpc_issue_redeem_verify(mode: Mode) {
         payload: payload.clone(),
         hostname: hostname.into(),
         ip: "198.51.100.4".into(),
+        payloads: Vec::new(),
     };
     let bad = client
         .redeem(redeem("evil.example"))
@@ -491,6 +493,72 @@ async fn grpc_issue_redeem_verify(mode: Mode) {
     app.stop().await;
 }
 both_modes!(grpc_issue_redeem_verify);
+
+async fn sub_puzzles_are_redeemed_together_or_not_at_all(mode: Mode) {
+    let app = CaptchaApp::spawn(mode).await;
+    let mut client = CaptchaServiceClient::connect(app.grpc_url.clone())
+        .await
+        .unwrap();
+    let issue = |puzzles: u32| IssueChallengeRequest {
+        site_key: OTHER_SITE.into(),
+        action: "read".into(),
+        puzzles,
+        ..Default::default()
+    };
+    let issued = client.issue_challenge(issue(3)).await.unwrap().into_inner();
+    let puzzles: Vec<Challenge> = issued
+        .puzzles_json
+        .iter()
+        .map(|json| serde_json::from_str(json).unwrap())
+        .collect();
+    // Three puzzles share the default difficulty (1000).
+    assert_eq!(puzzles.len(), 3);
+    assert!(puzzles.iter().all(|p| p.maxnumber == 333));
+    let payloads: Vec<String> = puzzles
+        .iter()
+        .map(|p| pow::encode_payload(p, pow::solve(p).unwrap()))
+        .collect();
+    let redeem = |payloads: Vec<String>| RedeemRequest {
+        payloads,
+        hostname: HOST.into(),
+        ..Default::default()
+    };
+    for partial in [
+        vec![payloads[0].clone()],
+        payloads[..2].to_vec(),
+        vec![
+            payloads[0].clone(),
+            payloads[0].clone(),
+            payloads[1].clone(),
+        ],
+    ] {
+        let refused = client.redeem(redeem(partial)).await.unwrap().into_inner();
+        assert_eq!(refused.error_codes, ["invalid-input-response"]);
+    }
+    // A part alone through the single-payload field is refused too.
+    let alone = client
+        .redeem(RedeemRequest {
+            payload: payloads[2].clone(),
+            hostname: HOST.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(alone.error_codes, ["invalid-input-response"]);
+    let ok = client
+        .redeem(redeem(payloads.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ok.ok, "{:?}", ok.error_codes);
+    let again = client.redeem(redeem(payloads)).await.unwrap().into_inner();
+    assert_eq!(again.error_codes, ["timeout-or-duplicate"]);
+    let too_many = client.issue_challenge(issue(17)).await.unwrap_err();
+    assert_eq!(too_many.code(), tonic::Code::InvalidArgument);
+    app.stop().await;
+}
+both_modes!(sub_puzzles_are_redeemed_together_or_not_at_all);
 
 async fn difficulty_rises_with_a_sources_requests(mode: Mode) {
     let app = CaptchaApp::spawn_with(
@@ -597,6 +665,17 @@ impl cache::HotCache for ClaimsDown {
         Err(down())
     }
     async fn incr_window(&self, _: &str, _: Duration) -> Result<u64, cache::CacheError> {
+        Err(down())
+    }
+    async fn throttle(
+        &self,
+        _: &str,
+        _: Duration,
+        _: u32,
+    ) -> Result<Option<Duration>, cache::CacheError> {
+        Err(down())
+    }
+    async fn forget(&self, _: &[String]) -> Result<u64, cache::CacheError> {
         Err(down())
     }
 }

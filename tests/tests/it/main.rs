@@ -3,6 +3,7 @@
 
 mod bus_outage;
 mod captcha;
+mod gate;
 mod grpc_ingest;
 mod ingest_to_page;
 mod migrations;
@@ -19,3 +20,4 @@ mod provider_vonage;
 mod request_log;
 mod retention;
 mod site;
+mod stats;

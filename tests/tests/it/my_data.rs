@@ -158,6 +158,21 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
         403
     );
 
+    // The gate's and the captcha's rate counters under the id (Redis in the
+    // distributed mode) go too.
+    let cache = &app.infra.cache;
+    let minute = Duration::from_secs(60);
+    assert!(
+        cache
+            .throttle(&cache::gate_visitor_key(visitor), minute, 5)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    cache
+        .incr_window(&cache::captcha_visitor_key(visitor), minute)
+        .await
+        .unwrap();
     let deleted = post(csrf(&html), Some(&app.gateway_url)).await.unwrap();
     assert_eq!(deleted.status(), 200);
     let rotated = deleted.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -166,6 +181,16 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
     assert!(
         result.contains("<td>Server log (page requests)</td><td>2</td>"),
         "{result}"
+    );
+
+    assert!(
+        result.contains("<td>Rate counters (crawler protection)</td><td>2</td>"),
+        "{result}"
+    );
+    assert_eq!(
+        cache.forget(&cache::visitor_keys(visitor)).await.unwrap(),
+        0,
+        "no cache key left under the deleted id"
     );
 
     // A second delete finds nothing; export is empty; the other visitor is untouched.

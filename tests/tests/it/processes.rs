@@ -101,6 +101,15 @@ fn env_for(iso: &Isolation, ports: &Ports) -> Vec<(String, String)> {
             "CLOUDSMS_RETENTION__GRPC_LISTEN".into(),
             format!("127.0.0.1:{}", ports.retention_grpc),
         ),
+        (
+            "CLOUDSMS_GATEWAY__GATE__CAPTCHA_URL".into(),
+            format!("http://127.0.0.1:{}", ports.captcha_grpc),
+        ),
+        // These tests poll pages like a script; the gate's own tests cover that.
+        (
+            "CLOUDSMS_GATEWAY__GATE__CHALLENGE_AUTOMATED".into(),
+            "false".into(),
+        ),
         ("RUST_LOG".into(), "warn".into()),
     ];
     if !s.nats.url.is_empty() {
@@ -233,6 +242,43 @@ async fn send_and_see(client: &reqwest::Client, iso: &Isolation, ports: &Ports, 
     }
 }
 
+/// The gateway process gets a challenge from the captcha process over gRPC,
+/// and redeems its solution there for a pass cookie.
+async fn pass_the_gate(client: &reqwest::Client, ports: &Ports) {
+    let gateway = format!("http://127.0.0.1:{}", ports.gateway);
+    let response = client
+        .post(format!("{gateway}/gate/challenge"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let puzzles: Vec<captcha_verification::pow::Challenge> =
+        serde_json::from_value(body["puzzles"].clone()).unwrap();
+    let payloads: Vec<String> = puzzles
+        .iter()
+        .map(|puzzle| {
+            assert!(puzzle.salt.contains("site=cloudsms-gate&"));
+            let number = captcha_verification::pow::solve(puzzle).unwrap();
+            captcha_verification::pow::encode_payload(puzzle, number)
+        })
+        .collect();
+    let response = client
+        .post(format!("{gateway}/gate/pass"))
+        .json(&serde_json::json!({ "payloads": payloads }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("cloudsms_pass=v1.s."))
+    );
+}
+
 fn add_number(env: &[(String, String)]) {
     let out = command(
         "cloudsms",
@@ -276,6 +322,7 @@ async fn four_service_processes_carry_an_sms_to_the_page_and_stop_on_sigterm() {
         "Your Discord verification code is: 918273",
     )
     .await;
+    pass_the_gate(&client, &ports).await;
     for proc in procs {
         proc.terminate();
     }
