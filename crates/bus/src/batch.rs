@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{Bus, BusError, HandlerError, Incoming, StreamKind, backoff};
 
@@ -112,28 +113,60 @@ impl Bus {
                 delivered: incoming.delivered,
             })
             .collect();
+        // One consumer span per message, child of its publisher's span,
+        // open from the batch's start until the message is settled.
+        let spans: Vec<tracing::Span> = batch
+            .iter()
+            .map(|incoming| {
+                let destination = destination(&incoming.envelope.subject, &self.prefix);
+                crate::record_lag(incoming, &destination);
+                let span = tracing::info_span!(
+                    "process",
+                    otel.name = %format!("{destination} process"),
+                    otel.kind = "consumer",
+                    messaging.system = "nats",
+                    messaging.destination.name = %destination,
+                    messaging.operation.type = "process",
+                    messaging.batch.message_count = batch.len(),
+                    delivered = incoming.delivered,
+                );
+                telemetry::set_parent_from(&span, &incoming.envelope.headers);
+                span
+            })
+            .collect();
         let mut outcomes = handler(items).await.into_iter();
-        for incoming in batch {
+        for (incoming, span) in batch.iter().zip(spans) {
             let outcome = outcomes
                 .next()
                 .unwrap_or_else(|| Err(HandlerError::Transient("no outcome from handler".into())));
-            let settled = match outcome {
-                Ok(()) => incoming.ack().await,
-                Err(HandlerError::Transient(reason))
-                    if incoming.delivered < self.settings.max_deliver =>
-                {
-                    let delay = backoff(incoming.delivered);
-                    tracing::warn!(%reason, delivered = incoming.delivered, ?delay, "batch handler failed; will retry");
-                    incoming.nak(delay).await
+            async {
+                let settled = match outcome {
+                    Ok(()) => incoming.ack().await,
+                    Err(HandlerError::Transient(reason))
+                        if incoming.delivered < self.settings.max_deliver =>
+                    {
+                        let delay = backoff(incoming.delivered);
+                        tracing::warn!(%reason, delivered = incoming.delivered, ?delay, "batch handler failed; will retry");
+                        incoming.nak(delay).await
+                    }
+                    Err(err) => self.dead_letter(incoming, &err.to_string()).await,
+                };
+                if let Err(err) = settled {
+                    // Not fatal: unsettled messages come back after ack_wait.
+                    tracing::warn!(error = %err, "could not settle message");
                 }
-                Err(err) => self.dead_letter(incoming, &err.to_string()).await,
-            };
-            if let Err(err) = settled {
-                // Not fatal: unsettled messages come back after ack_wait.
-                tracing::warn!(error = %err, "could not settle message");
             }
+            .instrument(span)
+            .await;
         }
     }
+}
+
+/// `logs.request` of `<prefix>logs.request`: the subject's first two
+/// tokens, without the installation prefix (bounded label values).
+fn destination(subject: &str, prefix: &str) -> String {
+    let subject = subject.strip_prefix(prefix).unwrap_or(subject);
+    subject.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
 }
 
 #[cfg(test)]

@@ -204,10 +204,12 @@ impl Bus {
     }
 
     fn envelope<E: Event>(&self, event: &E) -> Envelope {
+        let mut headers = telemetry::inject_current();
+        headers.insert(PUBLISHED_HEADER.to_owned(), unix_millis().to_string());
         Envelope {
             subject: format!("{}{}", self.prefix, event.subject()),
             payload: Bytes::from(event.encode_to_vec()),
-            headers: telemetry::inject_current(),
+            headers,
             msg_id: event.dedupe_id(),
         }
     }
@@ -215,7 +217,6 @@ impl Bus {
     /// Publishes an event along its route; durable routes return after the
     /// stream acknowledged it.
     pub async fn publish<E: Event>(&self, event: &E) -> Result<Published, BusError> {
-        let env = self.envelope(event);
         let span = tracing::info_span!(
             "publish",
             otel.kind = "producer",
@@ -223,6 +224,8 @@ impl Bus {
             messaging.destination.name = %E::subject_root(),
             messaging.operation.type = "publish",
         );
+        // The carried context is the producer span's: consumers are its children.
+        let env = span.in_scope(|| self.envelope(event));
         async {
             match E::ROUTE {
                 Route::Stream(_) => self.transport.publish_durable(env).await,
@@ -328,6 +331,7 @@ impl Bus {
             delivered = incoming.delivered,
         );
         telemetry::set_parent_from(&span, &incoming.envelope.headers);
+        record_lag(incoming, E::subject_root());
         async {
             let outcome = match E::decode(incoming.envelope.payload.clone()) {
                 Ok(event) => {
@@ -383,6 +387,45 @@ impl Bus {
         self.transport.publish_durable(env).await?;
         incoming.ack().await
     }
+}
+
+/// Header carrying the publish time (Unix milliseconds), for the consumer lag.
+const PUBLISHED_HEADER: &str = "cloudsms-published-ms";
+
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Records `cloudsms.bus.consumer_lag`: seconds from publish to processing
+/// (redeliveries included), by destination.
+fn record_lag(incoming: &Incoming, destination: &str) {
+    static LAG: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> =
+        std::sync::OnceLock::new();
+    let Some(published) = incoming
+        .envelope
+        .headers
+        .get(PUBLISHED_HEADER)
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return;
+    };
+    let lag = (unix_millis() - published).max(0) as f64 / 1000.0;
+    LAG.get_or_init(|| {
+        opentelemetry::global::meter("cloudsms")
+            .f64_histogram("cloudsms.bus.consumer_lag")
+            .with_unit("s")
+            .with_description("Time from publishing an event to processing it")
+            .build()
+    })
+    .record(
+        lag,
+        &[opentelemetry::KeyValue::new(
+            "messaging.destination.name",
+            destination.to_owned(),
+        )],
+    );
 }
 
 /// Redelivery delay after `delivered` failed attempts: 0.5 s doubling, at most 30 s.

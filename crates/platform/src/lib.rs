@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod grpc;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,9 +160,33 @@ pub async fn trace_requests(
         })
         .collect();
     telemetry::set_parent_from(&span, &carried);
+    let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    span.record("http.response.status_code", response.status().as_u16());
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    request_durations().record(
+        started.elapsed().as_secs_f64(),
+        &[
+            opentelemetry::KeyValue::new("http.request.method", method),
+            opentelemetry::KeyValue::new("http.route", route),
+            opentelemetry::KeyValue::new("http.response.status_code", i64::from(status)),
+        ],
+    );
     response
+}
+
+/// `http.server.request.duration` (semantic conventions), in seconds: request
+/// rates and latencies per route and status.
+fn request_durations() -> &'static opentelemetry::metrics::Histogram<f64> {
+    static HISTOGRAM: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> =
+        std::sync::OnceLock::new();
+    HISTOGRAM.get_or_init(|| {
+        opentelemetry::global::meter("cloudsms")
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .with_description("Duration of HTTP server requests")
+            .build()
+    })
 }
 
 /// What `/readyz` checks.

@@ -26,7 +26,7 @@ fn requester(ip: &str, visitor_id: &str) -> Requester {
 
 #[tonic::async_trait]
 impl CaptchaService for Service {
-    #[tracing::instrument(name = "CaptchaService/IssueChallenge", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "CaptchaService/IssueChallenge", skip_all, fields(rpc.system = "grpc"))]
     async fn issue_challenge(
         &self,
         request: Request<IssueChallengeRequest>,
@@ -55,7 +55,7 @@ impl CaptchaService for Service {
         }))
     }
 
-    #[tracing::instrument(name = "CaptchaService/Redeem", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "CaptchaService/Redeem", skip_all, fields(rpc.system = "grpc"))]
     async fn redeem(
         &self,
         request: Request<RedeemRequest>,
@@ -84,7 +84,7 @@ impl CaptchaService for Service {
         }))
     }
 
-    #[tracing::instrument(name = "CaptchaService/Verify", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "CaptchaService/Verify", skip_all, fields(rpc.system = "grpc"))]
     async fn verify(
         &self,
         request: Request<VerifyRequest>,
@@ -119,6 +119,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "grpc listening");
     tonic::transport::Server::builder()
+        .layer(platform::grpc::GrpcTraceLayer)
         .add_service(CaptchaServiceServer::new(Service { captcha }))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),

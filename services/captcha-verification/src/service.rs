@@ -1,14 +1,17 @@
 //! Issue, redeem and verify: the logic shared by the HTTP and gRPC fronts.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bus::Bus;
 use cache::HotCache;
 use config::{CaptchaSettings, CaptchaSite};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use platform::Infra;
 use proto::events::v1::{CaptchaEvent, CaptchaOutcome};
+use tracing::Instrument;
 
 use crate::ErrorCode;
 use crate::pow::{self, Challenge};
@@ -133,11 +136,16 @@ impl Captcha {
             site_key: ident_or_empty(site_key),
         };
         let bus = self.bus.clone();
-        tokio::spawn(async move {
-            if let Err(err) = bus.publish(&event).await {
-                tracing::debug!(%err, "captcha event not published");
+        // In the background, still in the request's trace.
+        tokio::spawn(
+            async move {
+                if let Err(err) = bus.publish(&event).await {
+                    tracing::debug!(%err, "captcha event not published");
+                }
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
+        outcomes().add(1, &[KeyValue::new("outcome", outcome_name(outcome))]);
     }
 
     /// The `maxnumber` for this request: the default, raised by the highest
@@ -412,6 +420,29 @@ impl Captcha {
                 Err(vec![ErrorCode::InternalError])
             }
         }
+    }
+}
+
+/// `cloudsms.captcha.outcomes`: challenges issued, solved, verified, failed
+/// and replayed.
+fn outcomes() -> &'static Counter<u64> {
+    static COUNTER: OnceLock<Counter<u64>> = OnceLock::new();
+    COUNTER.get_or_init(|| {
+        opentelemetry::global::meter("captcha-verification")
+            .u64_counter("cloudsms.captcha.outcomes")
+            .with_description("Captcha challenges issued, solved, verified, failed and replayed")
+            .build()
+    })
+}
+
+fn outcome_name(outcome: CaptchaOutcome) -> &'static str {
+    match outcome {
+        CaptchaOutcome::Issued => "issued",
+        CaptchaOutcome::Solved => "solved",
+        CaptchaOutcome::Verified => "verified",
+        CaptchaOutcome::Failed => "failed",
+        CaptchaOutcome::Replayed => "replayed",
+        _ => "other",
     }
 }
 

@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use proto::events::v1::{CrashReported, RequestLogged};
 use serde::Deserialize;
 
+use tracing::Instrument;
+
 use crate::{AppState, ua};
 
 /// The visitor's unique identifier for this request (set by the security layer).
@@ -150,11 +152,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         host: request_host(&state.settings.gateway.public_url, &headers),
     };
     let bus = state.bus.clone();
-    tokio::spawn(async move {
-        if let Err(err) = bus.publish(&event).await {
-            tracing::warn!(error = %err, "request log not published");
+    // Published after the response, still in the request's trace.
+    tokio::spawn(
+        async move {
+            if let Err(err) = bus.publish(&event).await {
+                tracing::warn!(error = %err, "request log not published");
+            }
         }
-    });
+        .instrument(tracing::Span::current()),
+    );
     response
 }
 

@@ -267,7 +267,14 @@ async fn fetch(state: &AppState, range: &Range) -> Result<StatsResponse, Failure
         include_bots: range.bots,
         limit: 20,
     };
-    match client.stats(request).await {
+    match platform::grpc::call(
+        "cloudsms.retention.v1.StatsService",
+        "Stats",
+        request,
+        |r| client.stats(r),
+    )
+    .await
+    {
         Ok(response) => Ok(response.into_inner()),
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
             Err(Failure::Invalid(status.message().to_owned()))

@@ -35,6 +35,9 @@ use crate::i18n::Tr;
 use crate::pages::Layout;
 use crate::{AppState, assets};
 
+/// The gRPC service the gate calls, for spans and metrics.
+const CAPTCHA: &str = "cloudsms.captcha.v1.CaptchaService";
+
 /// Name of the pass cookie.
 pub const PASS_COOKIE: &str = "cloudsms_pass";
 /// The action challenges of the gate are bound to.
@@ -563,7 +566,11 @@ pub async fn challenge(
         action: ACTION.to_owned(),
         puzzles: state.settings.gateway.gate.puzzles,
     };
-    match client.issue_challenge(request).await {
+    match platform::grpc::call(CAPTCHA, "IssueChallenge", request, |r| {
+        client.issue_challenge(r)
+    })
+    .await
+    {
         Ok(response) => {
             let puzzles: Vec<serde_json::Value> = response
                 .into_inner()
@@ -651,16 +658,17 @@ pub async fn pass(
         hostname: hostname(&headers),
         ip: client_ip(&state, &headers, Some(peer)),
     };
-    let redeemed = match client.redeem(request).await {
-        Ok(response) => response.into_inner(),
-        Err(status) => {
-            tracing::warn!(%status, "gate: captcha-verification did not answer");
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the challenge service is unavailable; try again in a minute",
-            );
-        }
-    };
+    let redeemed =
+        match platform::grpc::call(CAPTCHA, "Redeem", request, |r| client.redeem(r)).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => {
+                tracing::warn!(%status, "gate: captcha-verification did not answer");
+                return json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the challenge service is unavailable; try again in a minute",
+                );
+            }
+        };
     if !redeemed.ok {
         let code = redeemed.error_codes.first().cloned().unwrap_or_default();
         let mut response = (

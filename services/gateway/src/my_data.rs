@@ -25,6 +25,9 @@ use crate::pages::{Layout, base_url};
 use crate::security::{VISITOR_COOKIE, new_visitor_id, visitor_id};
 use crate::{AppState, PageError};
 
+/// The gRPC service `/my-data` calls, for spans and metrics.
+const RETENTION: &str = "cloudsms.retention.v1.VisitorDataService";
+
 /// A lazily connected client of log-retention (none when unconfigured).
 pub fn client(url: &str) -> Option<VisitorDataServiceClient<Channel>> {
     if url.trim().is_empty() {
@@ -97,7 +100,14 @@ pub async fn page(
     let mut kinds = Vec::new();
     let mut available = state.retention.is_some();
     if let (Some(id), Some(mut client)) = (visitor.clone(), state.retention.clone()) {
-        match client.summarize(SummarizeRequest { visitor_id: id }).await {
+        match platform::grpc::call(
+            RETENTION,
+            "Summarize",
+            SummarizeRequest { visitor_id: id },
+            |r| client.summarize(r),
+        )
+        .await
+        {
             Ok(summary) => {
                 kinds = summary
                     .into_inner()
@@ -170,22 +180,21 @@ pub async fn export(
         Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
         Some(_) => return refuse(StatusCode::BAD_REQUEST, "format must be json or csv"),
     };
-    let stream = match client
-        .export(ExportRequest {
-            visitor_id: id,
-            format: format.into(),
-        })
-        .await
-    {
-        Ok(response) => response.into_inner(),
-        Err(status) => {
-            tracing::warn!(code = ?status.code(), "export failed");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "data export is not available right now",
-            );
-        }
+    let request = ExportRequest {
+        visitor_id: id,
+        format: format.into(),
     };
+    let stream =
+        match platform::grpc::call(RETENTION, "Export", request, |r| client.export(r)).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "export failed");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "data export is not available right now",
+                );
+            }
+        };
     let body = Body::from_stream(stream.map(|chunk| {
         chunk
             .map(|c| axum::body::Bytes::from(c.data))
@@ -242,32 +251,31 @@ pub async fn delete(
     let Some(mut client) = state.retention.clone() else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "deletion is not available");
     };
-    let counts = match client
-        .delete(DeleteRequest {
-            visitor_id: id.clone(),
-        })
-        .await
-    {
-        Ok(response) => {
-            let mut counts = response.into_inner().counts;
-            // The rate counters the gate and the captcha keep under the id.
-            match state.cache.forget(&cache::visitor_keys(&id)).await {
-                Ok(deleted) => counts.push(StoreCount {
-                    store: "cache".to_owned(),
-                    deleted,
-                }),
-                Err(err) => tracing::warn!(%err, "visitor's cache keys not deleted"),
-            }
-            counts
-        }
-        Err(status) => {
-            tracing::warn!(code = ?status.code(), "delete failed");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "deletion is not available right now; nothing was deleted",
-            );
-        }
+    let request = DeleteRequest {
+        visitor_id: id.clone(),
     };
+    let counts =
+        match platform::grpc::call(RETENTION, "Delete", request, |r| client.delete(r)).await {
+            Ok(response) => {
+                let mut counts = response.into_inner().counts;
+                // The rate counters the gate and the captcha keep under the id.
+                match state.cache.forget(&cache::visitor_keys(&id)).await {
+                    Ok(deleted) => counts.push(StoreCount {
+                        store: "cache".to_owned(),
+                        deleted,
+                    }),
+                    Err(err) => tracing::warn!(%err, "visitor's cache keys not deleted"),
+                }
+                counts
+            }
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "delete failed");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "deletion is not available right now; nothing was deleted",
+                );
+            }
+        };
     let page = MyDataPage {
         layout: layout(&state, &t, &headers),
         visitor_id: None,

@@ -246,12 +246,39 @@ struct NumberPage {
     from: String,
 }
 
+/// Counts a hot-list read in `cloudsms.cache.lookups` (`list`, `result`:
+/// hit, miss or error): the cache hit ratio.
+fn count_lookup(list: &'static str, result: &'static str) {
+    static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
+        std::sync::OnceLock::new();
+    COUNTER
+        .get_or_init(|| {
+            opentelemetry::global::meter("gateway")
+                .u64_counter("cloudsms.cache.lookups")
+                .with_description("Hot-list reads by list and result (hit, miss, error)")
+                .build()
+        })
+        .add(
+            1,
+            &[
+                opentelemetry::KeyValue::new("list", list),
+                opentelemetry::KeyValue::new("result", result),
+            ],
+        );
+}
+
 /// Newest messages of `number`: the hot list, else the database (refilling the list).
 pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>, PageError> {
     match state.cache.recent(HotList::Number(number)).await {
-        Ok(Some(messages)) => return Ok(messages),
-        Ok(None) => {}
-        Err(err) => tracing::warn!(error = %err, "cache unavailable; reading the database"),
+        Ok(Some(messages)) => {
+            count_lookup("number", "hit");
+            return Ok(messages);
+        }
+        Ok(None) => count_lookup("number", "miss"),
+        Err(err) => {
+            count_lookup("number", "error");
+            tracing::warn!(error = %err, "cache unavailable; reading the database");
+        }
     }
     // A message announced while we read must not be hidden by our refill.
     let generation = state.live.pages.generation(number);
@@ -433,8 +460,13 @@ struct LatestPage {
 
 /// Newest messages across all numbers: the hot feed, else the database.
 pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, PageError> {
-    if let Ok(Some(messages)) = state.cache.recent(HotList::Latest).await {
-        return Ok(messages);
+    match state.cache.recent(HotList::Latest).await {
+        Ok(Some(messages)) => {
+            count_lookup("latest", "hit");
+            return Ok(messages);
+        }
+        Ok(None) => count_lookup("latest", "miss"),
+        Err(_) => count_lookup("latest", "error"),
     }
     let generation = state.live.pages.generation(crate::live::LATEST);
     let rows = state

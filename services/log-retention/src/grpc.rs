@@ -162,7 +162,7 @@ type ExportStream = Pin<Box<dyn Stream<Item = Result<ExportChunk, Status>> + Sen
 
 #[tonic::async_trait]
 impl VisitorDataService for Api {
-    #[tracing::instrument(name = "VisitorDataService/Summarize", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "VisitorDataService/Summarize", skip_all, fields(rpc.system = "grpc"))]
     async fn summarize(
         &self,
         request: Request<SummarizeRequest>,
@@ -187,7 +187,7 @@ impl VisitorDataService for Api {
 
     type ExportStream = ExportStream;
 
-    #[tracing::instrument(name = "VisitorDataService/Export", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "VisitorDataService/Export", skip_all, fields(rpc.system = "grpc"))]
     async fn export(
         &self,
         request: Request<ExportRequest>,
@@ -207,7 +207,7 @@ impl VisitorDataService for Api {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    #[tracing::instrument(name = "VisitorDataService/Delete", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "VisitorDataService/Delete", skip_all, fields(rpc.system = "grpc"))]
     async fn delete(
         &self,
         request: Request<DeleteRequest>,
@@ -232,7 +232,7 @@ impl VisitorDataService for Api {
 
 #[tonic::async_trait]
 impl StatsService for Api {
-    #[tracing::instrument(name = "StatsService/VisitorStats", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "StatsService/VisitorStats", skip_all, fields(rpc.system = "grpc"))]
     async fn visitor_stats(
         &self,
         request: Request<VisitorStatsRequest>,
@@ -254,7 +254,7 @@ impl StatsService for Api {
         Ok(Response::new(VisitorStatsResponse { days }))
     }
 
-    #[tracing::instrument(name = "StatsService/Stats", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "StatsService/Stats", skip_all, fields(rpc.system = "grpc"))]
     async fn stats(
         &self,
         request: Request<StatsRequest>,
@@ -393,6 +393,7 @@ pub async fn serve(
     tracing::info!(addr = %listener.local_addr()?, "retention grpc listening");
     let api = Api::new(store);
     tonic::transport::Server::builder()
+        .layer(platform::grpc::GrpcTraceLayer)
         .add_service(VisitorDataServiceServer::new(api.clone()))
         .add_service(StatsServiceServer::new(api))
         .serve_with_incoming_shutdown(

@@ -109,7 +109,7 @@ fn code_name(code: Code) -> String {
 
 #[tonic::async_trait]
 impl IngestService for Service {
-    #[tracing::instrument(name = "IngestService/SubmitSms", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "IngestService/SubmitSms", skip_all, fields(rpc.system = "grpc"))]
     async fn submit_sms(
         &self,
         request: Request<SubmitSmsRequest>,
@@ -118,7 +118,7 @@ impl IngestService for Service {
         Ok(Response::new(self.submit_one(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(name = "IngestService/Submit", skip_all, fields(otel.kind = "server", rpc.system = "grpc"))]
+    #[tracing::instrument(name = "IngestService/Submit", skip_all, fields(rpc.system = "grpc"))]
     async fn submit(
         &self,
         request: Request<SubmitRequest>,
@@ -166,6 +166,7 @@ pub async fn serve(
         state: AppState::new(infra),
     };
     tonic::transport::Server::builder()
+        .layer(platform::grpc::GrpcTraceLayer)
         .add_service(IngestServiceServer::new(service))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),

@@ -417,9 +417,82 @@ impl Drop for Receiver {
 
 const SERVER: i64 = 2;
 const CONSUMER: i64 = 5;
+const CLIENT: i64 = 3;
+const PRODUCER: i64 = 4;
+
+/// (service, name, kind) of each span from the root down to the leaf.
+type Chain = Vec<(String, String, i64)>;
+
+/// Waits (30 s at most) for a span `leaf` whose parents lead, within one
+/// trace, up to a root span `root`; returns that chain, root first.
+async fn wait_for_chain(
+    receiver: &Receiver,
+    leaf: (&str, &str, i64),
+    root: (&str, &str, i64),
+) -> Chain {
+    let is = |s: &serde_json::Value, (service, name, kind): (&str, &str, i64)| {
+        s["service"] == service && s["name"] == name && s["kind"] == kind
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let spans: Vec<serde_json::Value> = receiver
+            .records()
+            .into_iter()
+            .filter(|r| r["type"] == "span")
+            .collect();
+        let by_id: std::collections::HashMap<&str, &serde_json::Value> = spans
+            .iter()
+            .map(|s| (s["span_id"].as_str().unwrap_or_default(), s))
+            .collect();
+        for start in spans.iter().filter(|s| is(s, leaf)) {
+            let mut chain = vec![start];
+            while let Some(parent) = chain
+                .last()
+                .and_then(|s| s["parent_span_id"].as_str())
+                .and_then(|id| by_id.get(id))
+            {
+                assert_eq!(parent["trace_id"], start["trace_id"], "one trace");
+                chain.push(parent);
+            }
+            if chain.last().is_some_and(|top| is(top, root)) {
+                return chain
+                    .iter()
+                    .rev()
+                    .map(|s| {
+                        (
+                            s["service"].as_str().unwrap_or_default().to_owned(),
+                            s["name"].as_str().unwrap_or_default().to_owned(),
+                            s["kind"].as_i64().unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no trace from {root:?} to {leaf:?} after 30 s; spans: {:#?}",
+            spans
+                .iter()
+                .map(|s| (s["service"].clone(), s["name"].clone(), s["kind"].clone()))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `expected` appear in `chain` in this order (other spans may sit between).
+fn assert_in_order(chain: &Chain, expected: &[(&str, &str, i64)]) {
+    let mut rest = chain.iter();
+    for (service, name, kind) in expected {
+        assert!(
+            rest.any(|(s, n, k)| s == service && n == name && k == kind),
+            "{service} {name} ({kind}) missing or out of order in {chain:#?}"
+        );
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_sms_is_one_trace_from_webhook_to_live_push() {
+async fn traces_follow_an_sms_and_a_page_request_across_services() {
     let iso = Isolation::new(Mode::Distributed).await;
     let receiver = Receiver::start(iso.dir.path());
     let ports = Ports::new();
@@ -434,9 +507,11 @@ async fn one_sms_is_one_trace_from_webhook_to_live_push() {
     let procs = [
         Proc::spawn("message-ingest", &[], &env),
         Proc::spawn("gateway", &[], &env),
+        Proc::spawn("captcha-verification", &[], &env),
+        Proc::spawn("log-retention", &[], &env),
     ];
     let client = reqwest::Client::new();
-    for port in [ports.ingest, ports.gateway] {
+    for port in [ports.ingest, ports.gateway, ports.captcha, ports.retention] {
         wait_ready(&client, port).await;
     }
     send_and_see(
@@ -446,65 +521,64 @@ async fn one_sms_is_one_trace_from_webhook_to_live_push() {
         "Your Discord verification code is: 271828",
     )
     .await;
+    // A page request that reaches two more services: the gateway asks the
+    // captcha service for a challenge over gRPC, whose event log-retention
+    // stores.
+    pass_the_gate(&client, &ports).await;
 
-    // The webhook's server span, the persister's consumer span and the
-    // gateway's live-push span share one trace, each the child of the one before.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (webhook, persist, live) = loop {
-        let spans: Vec<serde_json::Value> = receiver
-            .records()
-            .into_iter()
-            .filter(|r| r["type"] == "span")
-            .collect();
-        let find = |service: &str, name: &str, kind: i64| {
-            spans
-                .iter()
-                .filter(|s| s["service"] == service && s["name"] == name && s["kind"] == kind)
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let webhooks = find("message-ingest", "POST /webhooks/generic", SERVER);
-        let persists = find("message-ingest", "process", CONSUMER);
-        let lives = find("gateway", "sms.stored process", CONSUMER);
-        let found = lives.iter().find_map(|live| {
-            let persist = persists.iter().find(|p| {
-                p["span_id"] == live["parent_span_id"] && p["trace_id"] == live["trace_id"]
-            })?;
-            let webhook = webhooks
-                .iter()
-                .find(|w| w["trace_id"] == persist["trace_id"])?;
-            Some((webhook.clone(), persist.clone(), live.clone()))
-        });
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no complete trace after 30 s; spans seen: {:#?}",
-            spans
-                .iter()
-                .map(|s| (s["service"].clone(), s["name"].clone(), s["kind"].clone()))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(webhook["trace_id"], live["trace_id"]);
-    assert_ne!(
-        persist["parent_span_id"], "",
-        "the persister continues the webhook's trace"
+    // One trace per SMS: the webhook's server span → the JetStream publish →
+    // the persister's consumer span → the MessageStored publish → the
+    // gateway's live-push span.
+    let sms_chain = wait_for_chain(
+        &receiver,
+        ("gateway", "sms.stored process", CONSUMER),
+        ("message-ingest", "POST /webhooks/generic", SERVER),
+    )
+    .await;
+    assert_in_order(
+        &sms_chain,
+        &[
+            ("message-ingest", "POST /webhooks/generic", SERVER),
+            ("message-ingest", "publish", PRODUCER),
+            ("message-ingest", "process", CONSUMER),
+            ("message-ingest", "publish", PRODUCER),
+            ("gateway", "sms.stored process", CONSUMER),
+        ],
     );
     let spans: Vec<serde_json::Value> = receiver
         .records()
         .into_iter()
         .filter(|r| r["type"] == "span")
         .collect();
-    assert!(
-        spans
-            .iter()
-            .any(|s| s["span_id"] == persist["parent_span_id"]
-                && s["trace_id"] == webhook["trace_id"]),
-        "the persister's parent is a span of the webhook's trace"
+    // One trace per page request across three services: the gateway's
+    // server span → its gRPC client span → captcha-verification's server
+    // span → its publish of the captcha event → log-retention's consumer span.
+    let rpc = "cloudsms.captcha.v1.CaptchaService/IssueChallenge";
+    let page_chain = wait_for_chain(
+        &receiver,
+        ("log-retention", "logs.captcha process", CONSUMER),
+        ("gateway", "POST /gate/challenge", SERVER),
+    )
+    .await;
+    assert_in_order(
+        &page_chain,
+        &[
+            ("gateway", "POST /gate/challenge", SERVER),
+            ("gateway", rpc, CLIENT),
+            ("captcha-verification", rpc, SERVER),
+            ("captcha-verification", "publish", PRODUCER),
+            ("log-retention", "logs.captcha process", CONSUMER),
+        ],
     );
+    assert_eq!(
+        page_chain[1].1, rpc,
+        "the client span is the request's child"
+    );
+    assert_eq!(
+        page_chain[2].0, "captcha-verification",
+        "the server span is the client's child"
+    );
+
     // No phone number or message text in any attribute.
     for span in &spans {
         let text = span["attributes"].to_string();
@@ -523,11 +597,23 @@ async fn one_sms_is_one_trace_from_webhook_to_live_push() {
         .into_iter()
         .filter(|r| r["type"] == "metric")
         .collect();
-    assert!(
-        metrics
-            .iter()
-            .any(|m| m["service"] == "message-ingest" && m["name"] == "cloudsms.ingest.webhooks"),
-        "{metrics:?}"
-    );
+    for (service, name) in [
+        ("message-ingest", "cloudsms.ingest.webhooks"),
+        ("message-ingest", "http.server.request.duration"),
+        ("message-ingest", "cloudsms.bus.consumer_lag"),
+        ("gateway", "http.server.request.duration"),
+        ("gateway", "rpc.client.call.duration"),
+        ("gateway", "cloudsms.cache.lookups"),
+        ("captcha-verification", "rpc.server.call.duration"),
+        ("captcha-verification", "cloudsms.captcha.outcomes"),
+        ("log-retention", "cloudsms.bus.consumer_lag"),
+    ] {
+        assert!(
+            metrics
+                .iter()
+                .any(|m| m["service"] == service && m["name"] == name),
+            "{service} {name} not in {metrics:?}"
+        );
+    }
     iso.cleanup().await;
 }

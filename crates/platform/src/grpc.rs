@@ -1,0 +1,175 @@
+//! Traces and metrics across gRPC: a server layer that continues the
+//! caller's W3C trace context from the request metadata, and a client
+//! helper that opens a client span and sends the context along.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::http;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Histogram;
+use tracing::Instrument;
+
+/// `rpc.server.call.duration` / `rpc.client.call.duration` in seconds.
+fn durations(kind: &'static str) -> &'static Histogram<f64> {
+    static SERVER: OnceLock<Histogram<f64>> = OnceLock::new();
+    static CLIENT: OnceLock<Histogram<f64>> = OnceLock::new();
+    let cell = if kind == "server" { &SERVER } else { &CLIENT };
+    cell.get_or_init(|| {
+        opentelemetry::global::meter("cloudsms")
+            .f64_histogram(format!("rpc.{kind}.call.duration"))
+            .with_unit("s")
+            .with_description("Duration of gRPC calls")
+            .build()
+    })
+}
+
+/// `(service, method)` of a gRPC path `/pkg.Service/Method`.
+fn rpc_names(path: &str) -> (String, String) {
+    let path = path.trim_start_matches('/');
+    match path.split_once('/') {
+        Some((service, method)) => (service.to_owned(), method.to_owned()),
+        None => (path.to_owned(), String::new()),
+    }
+}
+
+/// Tower layer for tonic servers: one server span per call, named
+/// `pkg.Service/Method`, child of the `traceparent` the caller sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcTraceLayer;
+
+impl<S> tower::Layer<S> for GrpcTraceLayer {
+    type Service = GrpcTrace<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcTrace { inner }
+    }
+}
+
+/// The service [`GrpcTraceLayer`] wraps.
+#[derive(Debug, Clone)]
+pub struct GrpcTrace<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for GrpcTrace<S>
+where
+    S: tower::Service<http::Request<B>>,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let (service, method) = rpc_names(request.uri().path());
+        let span = tracing::info_span!(
+            "grpc request",
+            otel.name = %format!("{service}/{method}"),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+        );
+        let carried: HashMap<String, String> = ["traceparent", "tracestate"]
+            .iter()
+            .filter_map(|name| {
+                request
+                    .headers()
+                    .get(*name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| ((*name).to_owned(), v.to_owned()))
+            })
+            .collect();
+        telemetry::set_parent_from(&span, &carried);
+        let started = Instant::now();
+        let future = self.inner.call(request).instrument(span);
+        Box::pin(async move {
+            let result = future.await;
+            durations("server").record(
+                started.elapsed().as_secs_f64(),
+                &[
+                    KeyValue::new("rpc.system", "grpc"),
+                    KeyValue::new("rpc.service", service),
+                    KeyValue::new("rpc.method", method),
+                ],
+            );
+            result
+        })
+    }
+}
+
+/// Calls `call` with `message` inside a client span for `service`/`method`,
+/// the span's trace context in the request metadata.
+pub async fn call<T, R, F, Fut>(
+    service: &'static str,
+    method: &'static str,
+    message: T,
+    call: F,
+) -> Result<R, tonic::Status>
+where
+    F: FnOnce(tonic::Request<T>) -> Fut,
+    Fut: Future<Output = Result<R, tonic::Status>>,
+{
+    let span = tracing::info_span!(
+        "grpc call",
+        otel.name = %format!("{service}/{method}"),
+        otel.kind = "client",
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let result = async {
+        let mut request = tonic::Request::new(message);
+        for (key, value) in telemetry::inject_current() {
+            if let (Ok(key), Ok(value)) = (
+                tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+                value.parse(),
+            ) {
+                request.metadata_mut().insert(key, value);
+            }
+        }
+        call(request).await
+    }
+    .instrument(span.clone())
+    .await;
+    let code = match &result {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    };
+    span.record("rpc.grpc.status_code", code as i32);
+    durations("client").record(
+        started.elapsed().as_secs_f64(),
+        &[
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", service),
+            KeyValue::new("rpc.method", method),
+        ],
+    );
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_service_and_method() {
+        assert_eq!(
+            rpc_names("/cloudsms.captcha.v1.CaptchaService/Redeem"),
+            ("cloudsms.captcha.v1.CaptchaService".into(), "Redeem".into())
+        );
+        assert_eq!(rpc_names("/odd"), ("odd".into(), String::new()));
+    }
+}
