@@ -10,7 +10,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{Bus, BusError, HandlerError, Incoming, StreamKind, backoff};
+use crate::{Bus, BusError, HandlerError, Incoming, StreamKind};
 
 /// One message handed to a batch handler.
 #[derive(Debug, Clone)]
@@ -139,25 +139,7 @@ impl Bus {
             let outcome = outcomes
                 .next()
                 .unwrap_or_else(|| Err(HandlerError::Transient("no outcome from handler".into())));
-            async {
-                let settled = match outcome {
-                    Ok(()) => incoming.ack().await,
-                    Err(HandlerError::Transient(reason))
-                        if incoming.delivered < self.settings.max_deliver =>
-                    {
-                        let delay = backoff(incoming.delivered);
-                        tracing::warn!(%reason, delivered = incoming.delivered, ?delay, "batch handler failed; will retry");
-                        incoming.nak(delay).await
-                    }
-                    Err(err) => self.dead_letter(incoming, &err.to_string()).await,
-                };
-                if let Err(err) = settled {
-                    // Not fatal: unsettled messages come back after ack_wait.
-                    tracing::warn!(error = %err, "could not settle message");
-                }
-            }
-            .instrument(span)
-            .await;
+            self.settle_by(incoming, outcome).instrument(span).await;
         }
     }
 }

@@ -343,26 +343,35 @@ impl Bus {
                     )
                     .await
                 }
-                Err(err) => Err(HandlerError::Permanent(format!("undecodable payload: {err}"))),
+                Err(err) => Err(HandlerError::Permanent(format!(
+                    "undecodable payload: {err}"
+                ))),
             };
-            let settled = match outcome {
-                Ok(()) => incoming.ack().await,
-                Err(HandlerError::Transient(reason))
-                    if incoming.delivered < self.settings.max_deliver =>
-                {
-                    let delay = backoff(incoming.delivered);
-                    tracing::warn!(%reason, delivered = incoming.delivered, ?delay, "handler failed; will retry");
-                    incoming.nak(delay).await
-                }
-                Err(err) => self.dead_letter(incoming, &err.to_string()).await,
-            };
-            if let Err(err) = settled {
-                // Not fatal: unsettled messages come back after ack_wait.
-                tracing::warn!(error = %err, "could not settle message");
-            }
+            self.settle_by(incoming, outcome).await;
         }
         .instrument(span)
         .await;
+    }
+
+    /// Settles `incoming` by its handler's `outcome`: `Ok` acks, a transient
+    /// error naks with back-off, a permanent one (or too many deliveries)
+    /// dead-letters.
+    async fn settle_by(&self, incoming: &Incoming, outcome: Result<(), HandlerError>) {
+        let settled = match outcome {
+            Ok(()) => incoming.ack().await,
+            Err(HandlerError::Transient(reason))
+                if incoming.delivered < self.settings.max_deliver =>
+            {
+                let delay = backoff(incoming.delivered);
+                tracing::warn!(%reason, delivered = incoming.delivered, ?delay, "handler failed; will retry");
+                incoming.nak(delay).await
+            }
+            Err(err) => self.dead_letter(incoming, &err.to_string()).await,
+        };
+        if let Err(err) = settled {
+            // Not fatal: unsettled messages come back after ack_wait.
+            tracing::warn!(error = %err, "could not settle message");
+        }
     }
 
     async fn dead_letter(&self, incoming: &Incoming, reason: &str) -> Result<(), BusError> {

@@ -33,6 +33,8 @@ struct MemStream {
     next_seq: u64,
     log: VecDeque<(u64, Envelope)>,
     dedupe: HashMap<String, Instant>,
+    /// The ids of `dedupe` in publish order, so expiry costs O(1) per publish.
+    dedupe_order: VecDeque<(Instant, String)>,
     consumers: HashMap<String, Arc<Consumer>>,
 }
 
@@ -153,6 +155,7 @@ impl Transport for MemoryTransport {
                     next_seq: 1,
                     log: VecDeque::new(),
                     dedupe: HashMap::new(),
+                    dedupe_order: VecDeque::new(),
                     consumers: HashMap::new(),
                 });
         }
@@ -168,14 +171,22 @@ impl Transport for MemoryTransport {
             .ok_or_else(|| BusError::Publish(format!("no stream for subject {}", env.subject)))?;
         let now = Instant::now();
         let window = self.duplicate_window;
-        stream
-            .dedupe
-            .retain(|_, at| now.duration_since(*at) < window);
+        while let Some((at, _)) = stream.dedupe_order.front() {
+            if now.duration_since(*at) < window {
+                break;
+            }
+            if let Some((at, id)) = stream.dedupe_order.pop_front()
+                && stream.dedupe.get(&id) == Some(&at)
+            {
+                stream.dedupe.remove(&id);
+            }
+        }
         if let Some(id) = &env.msg_id {
             if stream.dedupe.contains_key(id) {
                 return Ok(Published { duplicate: true });
             }
             stream.dedupe.insert(id.clone(), now);
+            stream.dedupe_order.push_back((now, id.clone()));
         }
         let seq = stream.next_seq;
         stream.next_seq += 1;
@@ -267,5 +278,45 @@ impl Transport for MemoryTransport {
 
     fn is_connected(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn envelope(id: &str) -> Envelope {
+        Envelope {
+            subject: "t.logs.request".into(),
+            payload: bytes::Bytes::from_static(b"x"),
+            headers: HashMap::new(),
+            msg_id: Some(id.to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_id_is_a_duplicate_within_the_window_only() {
+        let mut settings = config::Settings::defaults().unwrap().bus;
+        settings.duplicate_window_secs = 1;
+        let bus = MemoryTransport::new(&settings);
+        bus.ensure_streams("t.").await.unwrap();
+        for i in 0..10_000 {
+            let published = bus.publish_durable(envelope(&i.to_string())).await.unwrap();
+            assert!(!published.duplicate);
+        }
+        assert!(bus.publish_durable(envelope("7")).await.unwrap().duplicate);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // Expired ids are forgotten (and published again), others still count.
+        assert!(!bus.publish_durable(envelope("7")).await.unwrap().duplicate);
+        assert!(bus.publish_durable(envelope("7")).await.unwrap().duplicate);
+        let state = lock(&bus.inner);
+        let stream = state
+            .streams
+            .values()
+            .find(|s| s.filter == "t.logs.>")
+            .unwrap();
+        assert_eq!(stream.dedupe.len(), 1, "expired ids are dropped");
+        assert_eq!(stream.dedupe_order.len(), 1);
     }
 }

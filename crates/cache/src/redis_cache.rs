@@ -45,6 +45,7 @@ impl RedisCache {
 
 #[async_trait::async_trait]
 impl HotCache for RedisCache {
+    #[tracing::instrument(name = "LPUSHX", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "LPUSHX"))]
     async fn push(&self, message: &MessageStored) -> Result<(), CacheError> {
         let bytes = message.encode_to_vec();
         // Keep a little slack: redeliveries may push a message twice.
@@ -62,6 +63,7 @@ impl HotCache for RedisCache {
         Ok(())
     }
 
+    #[tracing::instrument(name = "LRANGE", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "LRANGE"))]
     async fn recent(&self, list: HotList<'_>) -> Result<Option<Vec<MessageStored>>, CacheError> {
         let mut conn = self.conn.clone();
         let raw: Vec<Vec<u8>> = conn.lrange(self.key(list), 0, -1).await?;
@@ -76,6 +78,7 @@ impl HotCache for RedisCache {
         Ok(Some(normalise(messages, self.len)))
     }
 
+    #[tracing::instrument(name = "MULTI", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "MULTI"))]
     async fn fill(&self, list: HotList<'_>, messages: &[MessageStored]) -> Result<(), CacheError> {
         if messages.is_empty() {
             return Ok(());
@@ -102,6 +105,7 @@ impl HotCache for RedisCache {
             .is_ok()
     }
 
+    #[tracing::instrument(name = "SET", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "SET"))]
     async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
         let mut conn = self.conn.clone();
         let set: Option<String> = redis::cmd("SET")
@@ -115,6 +119,7 @@ impl HotCache for RedisCache {
         Ok(set.is_some())
     }
 
+    #[tracing::instrument(name = "EVALSHA", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "EVALSHA"))]
     async fn claim_as(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError> {
         let script = redis::Script::new(
             r"local v = redis.call('GET', KEYS[1])
@@ -135,6 +140,7 @@ return 0",
         Ok(won == 1)
     }
 
+    #[tracing::instrument(name = "INCR", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "INCR"))]
     async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
         let key = format!("{}{key}", self.prefix);
         let mut pipe = redis::pipe();
@@ -153,6 +159,7 @@ return 0",
         Ok(count)
     }
 
+    #[tracing::instrument(name = "EVALSHA", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "EVALSHA"))]
     async fn throttle(
         &self,
         key: &str,
@@ -187,6 +194,7 @@ return 0",
         Ok((wait > 0).then(|| Duration::from_micros(wait)))
     }
 
+    #[tracing::instrument(name = "DEL", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "DEL"))]
     async fn forget(&self, keys: &[String]) -> Result<u64, CacheError> {
         if keys.is_empty() {
             return Ok(0);

@@ -2,7 +2,6 @@
 //! caller's W3C trace context from the request metadata, and a client
 //! helper that opens a client span and sends the context along.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
@@ -80,16 +79,7 @@ where
             rpc.service = %service,
             rpc.method = %method,
         );
-        let carried: HashMap<String, String> = ["traceparent", "tracestate"]
-            .iter()
-            .filter_map(|name| {
-                request
-                    .headers()
-                    .get(*name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| ((*name).to_owned(), v.to_owned()))
-            })
-            .collect();
+        let carried = crate::carried_context(request.headers());
         telemetry::set_parent_from(&span, &carried);
         let started = Instant::now();
         let future = self.inner.call(request).instrument(span);

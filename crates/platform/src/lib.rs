@@ -149,16 +149,7 @@ pub async fn trace_requests(
         http.route = %route,
         http.response.status_code = tracing::field::Empty,
     );
-    let carried: std::collections::HashMap<String, String> = ["traceparent", "tracestate"]
-        .iter()
-        .filter_map(|name| {
-            request
-                .headers()
-                .get(*name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| ((*name).to_owned(), v.to_owned()))
-        })
-        .collect();
+    let carried = carried_context(request.headers());
     telemetry::set_parent_from(&span, &carried);
     let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
@@ -173,6 +164,21 @@ pub async fn trace_requests(
         ],
     );
     response
+}
+
+/// The W3C trace context headers (`traceparent`, `tracestate`) of a request.
+pub fn carried_context(
+    headers: &axum::http::HeaderMap,
+) -> std::collections::HashMap<String, String> {
+    ["traceparent", "tracestate"]
+        .iter()
+        .filter_map(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| ((*name).to_owned(), v.to_owned()))
+        })
+        .collect()
 }
 
 /// `http.server.request.duration` (semantic conventions), in seconds: request

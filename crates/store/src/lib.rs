@@ -191,6 +191,15 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// `db.system.name` of the connection (semantic conventions).
+    pub fn system(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => "postgresql",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other_sql",
+        }
+    }
+
     /// The sea-orm connection, for crates with tables of their own.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
@@ -251,6 +260,7 @@ impl Store {
     }
 
     /// A number by E.164, active or not.
+    #[tracing::instrument(name = "SELECT numbers", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "numbers"))]
     pub async fn find_number(&self, e164: &str) -> Result<Option<NumberRow>, StoreError> {
         Ok(number::Entity::find()
             .filter(number::Column::E164.eq(e164))
@@ -271,6 +281,7 @@ impl Store {
 
     /// Stores a message once: a second insert with the same
     /// `(provider, provider_message_id)` returns the first row.
+    #[tracing::instrument(name = "INSERT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "INSERT", db.collection.name = "messages"))]
     pub async fn insert_message(&self, new: NewMessage) -> Result<Inserted, StoreError> {
         let model = message::ActiveModel {
             number: Set(new.number.as_str().to_owned()),
@@ -309,6 +320,7 @@ impl Store {
     }
 
     /// Newest messages of `number`, strictly older than `before` when given.
+    #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn recent_messages(
         &self,
         number: &str,
@@ -319,6 +331,7 @@ impl Store {
     }
 
     /// As [`Store::recent_messages`], only from `sender` when given.
+    #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn recent_messages_from(
         &self,
         number: &str,
@@ -348,6 +361,7 @@ impl Store {
     }
 
     /// Distinct senders of `number`'s newest messages (for the sender filter).
+    #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn recent_senders(
         &self,
         number: &str,
@@ -367,6 +381,7 @@ impl Store {
     }
 
     /// Newest messages across all numbers.
+    #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn latest_messages(&self, limit: u64) -> Result<Vec<MessageRow>, StoreError> {
         Ok(message::Entity::find()
             .order_by_desc(message::Column::ReceivedAt)
@@ -377,6 +392,7 @@ impl Store {
     }
 
     /// Active numbers with their newest message time and 24-hour count.
+    #[tracing::instrument(name = "SELECT numbers", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "numbers"))]
     pub async fn numbers_overview(&self) -> Result<Vec<NumberOverview>, StoreError> {
         let numbers = self.list_numbers(false).await?;
         let since = Utc::now() - chrono::Duration::hours(24);

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::security::cookie;
 use crate::{AppState, PageError, assets};
 
 /// The operator's session cookie (a hash of the token).
@@ -108,17 +109,6 @@ enum Access {
     Throttled,
     /// The operator.
     Allowed,
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 fn access(state: &AppState, headers: &HeaderMap) -> Access {

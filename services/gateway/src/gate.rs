@@ -319,14 +319,7 @@ fn network(ip: IpAddr) -> String {
 
 /// The pass cookie's value.
 fn pass_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == PASS_COOKIE)
-        .map(|(_, value)| value.chars().take(128).collect())
+    crate::security::cookie(headers, PASS_COOKIE).map(|value| value.chars().take(128).collect())
 }
 
 /// A local path to go back to: `/...` but never `//host` or `/\host`.

@@ -10,6 +10,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
+use crate::security::cookie;
+
 /// Name of the cookie that remembers a chosen language.
 pub const LANG_COOKIE: &str = "cloudsms_lang";
 
@@ -175,17 +177,6 @@ impl Tr {
             .map(|l| (l.code(), Tr { lang: l }.t("lang.name")))
             .collect()
     }
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 /// The `lang` query parameter, when it names a language we speak.

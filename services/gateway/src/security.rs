@@ -35,16 +35,21 @@ fn csp(ads: &config::AdsSettings) -> String {
     )
 }
 
-/// The visitor id in `cookie` headers, when well-formed (32 hex digits).
-pub fn visitor_id(headers: &axum::http::HeaderMap) -> Option<String> {
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == VISITOR_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The visitor id in `cookie` headers, when well-formed (32 hex digits).
+pub fn visitor_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie(headers, VISITOR_COOKIE)
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 

@@ -480,6 +480,30 @@ async fn wait_for_chain(
     }
 }
 
+/// `span` descends from a span `ancestor` (service, name, kind).
+fn has_ancestor(
+    spans: &[serde_json::Value],
+    span: &serde_json::Value,
+    ancestor: (&str, &str, i64),
+) -> bool {
+    let mut current = span;
+    for _ in 0..32 {
+        let Some(parent) = spans.iter().find(|s| {
+            s["span_id"] == current["parent_span_id"] && s["trace_id"] == current["trace_id"]
+        }) else {
+            return false;
+        };
+        if parent["service"] == ancestor.0
+            && parent["name"] == ancestor.1
+            && parent["kind"] == ancestor.2
+        {
+            return true;
+        }
+        current = parent;
+    }
+    false
+}
+
 /// `expected` appear in `chain` in this order (other spans may sit between).
 fn assert_in_order(chain: &Chain, expected: &[(&str, &str, i64)]) {
     let mut rest = chain.iter();
@@ -550,6 +574,34 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
         .into_iter()
         .filter(|r| r["type"] == "span")
         .collect();
+    // Database and Redis calls are client spans (semantic-convention
+    // attributes) under the persister's and the page request's spans.
+    for (ancestor, call, system) in [
+        (
+            ("message-ingest", "process", CONSUMER),
+            "INSERT messages",
+            "postgresql",
+        ),
+        (("message-ingest", "process", CONSUMER), "LPUSHX", "redis"),
+        (
+            ("gateway", "GET /numbers/{e164}", SERVER),
+            "SELECT numbers",
+            "postgresql",
+        ),
+    ] {
+        let found = spans.iter().find(|s| {
+            s["name"] == call
+                && s["kind"] == CLIENT
+                && s["service"] == ancestor.0
+                && has_ancestor(&spans, s, ancestor)
+        });
+        let found = found.unwrap_or_else(|| panic!("no {call} under {ancestor:?}"));
+        // The receiver writes attribute values as protobuf text: `string_value: "redis"`.
+        let value = found["attributes"]["db.system.name"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(value.contains(&format!("\"{system}\"")), "{found}");
+    }
     // One trace per page request across three services: the gateway's
     // server span → its gRPC client span → captcha-verification's server
     // span → its publish of the captcha event → log-retention's consumer span.
