@@ -40,22 +40,27 @@ fn webhooks(url: &str, token: &str, to: &str, count: usize) -> Vec<Signed> {
         .map(|i| {
             let params: Vec<(String, String)> = vec![
                 ("MessageSid".into(), format!("SM{}{i:010}", &run[..22])),
-                ("AccountSid".into(), "ACbench0000000000000000000000000000".into()),
+                (
+                    "AccountSid".into(),
+                    "ACbench0000000000000000000000000000".into(),
+                ),
                 ("From".into(), "+15005550006".into()),
                 ("To".into(), to.to_owned()),
                 (
                     "Body".into(),
-                    format!("Your verification code is {:06}. Do not share it.", i % 1_000_000),
+                    format!(
+                        "Your verification code is {:06}. Do not share it.",
+                        i % 1_000_000
+                    ),
                 ),
                 ("NumSegments".into(), "1".into()),
             ];
-            let signature =
-                message_ingest::providers::twilio::compute_signature(
-                    token,
-                    url,
-                    &params,
-                    message_ingest::providers::twilio::Algorithm::HmacSha1,
-                );
+            let signature = message_ingest::providers::twilio::compute_signature(
+                token,
+                url,
+                &params,
+                message_ingest::providers::twilio::Algorithm::HmacSha1,
+            );
             let body = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .finish();
@@ -74,7 +79,8 @@ async fn post_all(url: &str, hooks: Vec<Signed>, in_flight: usize) -> anyhow::Re
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..in_flight {
-        let (client, hooks, next, url) = (client.clone(), hooks.clone(), next.clone(), url.to_owned());
+        let (client, hooks, next, url) =
+            (client.clone(), hooks.clone(), next.clone(), url.to_owned());
         tasks.push(tokio::spawn(async move {
             loop {
                 let Some(hook) = hooks.get(next.fetch_add(1, Ordering::Relaxed)) else {
@@ -101,7 +107,12 @@ async fn post_all(url: &str, hooks: Vec<Signed>, in_flight: usize) -> anyhow::Re
 
 /// async-nats JetStream publishes/s of `size`-byte messages, `in_flight`
 /// acks outstanding, to a file-backed stream made for the run.
-async fn raw_publish(nats_url: &str, count: usize, size: usize, in_flight: usize) -> anyhow::Result<f64> {
+async fn raw_publish(
+    nats_url: &str,
+    count: usize,
+    size: usize,
+    in_flight: usize,
+) -> anyhow::Result<f64> {
     let client = async_nats::connect(nats_url).await?;
     let js = async_nats::jetstream::new(client);
     let name = format!("BENCH_{}", uuid::Uuid::new_v4().simple());
@@ -122,7 +133,11 @@ async fn raw_publish(nats_url: &str, count: usize, size: usize, in_flight: usize
         {
             let _: async_nats::jetstream::publish::PublishAck = ack?;
         }
-        acks.push(js.publish(subject.clone(), payload.clone()).await?.into_future());
+        acks.push(
+            js.publish(subject.clone(), payload.clone())
+                .await?
+                .into_future(),
+        );
     }
     while let Some(ack) = acks.next().await {
         ack?;
@@ -137,7 +152,8 @@ async fn main() -> anyhow::Result<()> {
     let base = required("INGEST_URL")?;
     let token = required("TWILIO_AUTH_TOKEN")?;
     let number = required("BENCH_NUMBER")?;
-    let nats_url = std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let nats_url =
+        std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     let count = env_or("BENCH_WEBHOOKS", 20_000);
     let in_flight = env_or("BENCH_IN_FLIGHT", 256);
     let url = format!("{}/webhooks/twilio", base.trim_end_matches('/'));
