@@ -182,15 +182,40 @@ wrk_run() {
         /^ *99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } p99 = v }
         END { printf "%.0f %.2f\n", rps, p99 }'
 }
+# BENCH_PROFILE=1: a perf profile of `$1` (a service) while `$2...` runs,
+# kept next to the results (where a target is missed, it shows why).
+PROFILES=()
+profiled() {
+    local service="$1"; shift
+    if [ "${BENCH_PROFILE:-0}" != 1 ] || ! command -v perf >/dev/null; then
+        "$@"
+        return
+    fi
+    local data="$WORK/$service.perf"
+    perf record -q -F 499 -g -p "${PID_OF[$service]}" -o "$data" 2>/dev/null &
+    local recorder=$!
+    "$@"
+    kill -INT "$recorder" 2>/dev/null || true
+    wait "$recorder" 2>/dev/null || true
+    local report="${OUT%.md}-$service.profile.txt"
+    perf report -i "$data" --no-children --stdio --sort symbol --percent-limit 0.7 2>/dev/null |
+        grep -v '^$' | sed -E 's/[[:space:]-]+$//' | head -150 >"$report" || true
+    PROFILES+=("$report")
+}
+
 say "pages: nginx, then the gateway (${DURATION}s each)"
 read -r NGINX_RPS NGINX_P99 <<<"$(wrk_run "http://127.0.0.1:$P_NGINX/page.html")"
-read -r GW_RPS GW_P99 <<<"$(wrk_run "$PAGE")"
+GW_RESULT="$WORK/gateway.wrk"
+profiled gateway eval 'wrk_run "$PAGE" >"$GW_RESULT"'
+read -r GW_RPS GW_P99 <"$GW_RESULT"
 declare -A AFTER_PAGES
 for service in "${!PID_OF[@]}"; do AFTER_PAGES[$service]=$(rss_mib "${PID_OF[$service]}"); done
 
 say "ingest: signed Twilio webhooks, then raw JetStream publishing"
-INGEST_TABLE="$(INGEST_URL="http://127.0.0.1:$P_INGEST" TWILIO_AUTH_TOKEN="$TWILIO_TOKEN" \
-    BENCH_NUMBER="$NUMBER" TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest")"
+INGEST_RESULT="$WORK/ingest.md"
+profiled message-ingest eval 'INGEST_URL="http://127.0.0.1:$P_INGEST" TWILIO_AUTH_TOKEN="$TWILIO_TOKEN" \
+    BENCH_NUMBER="$NUMBER" TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" >"$INGEST_RESULT"'
+INGEST_TABLE="$(cat "$INGEST_RESULT")"
 declare -A LOADED
 for service in "${!PID_OF[@]}"; do LOADED[$service]=$(rss_mib "${PID_OF[$service]}"); done
 
@@ -247,6 +272,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     done
     echo
     echo "Targets: < 50 MiB idle, < 200 MiB loaded."
+    if [ ${#PROFILES[@]} -gt 0 ]; then
+        echo
+        echo "Profiles (perf, BENCH_PROFILE=1): ${PROFILES[*]}"
+    fi
 } | tee "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 say "written to $OUT"
