@@ -208,6 +208,10 @@ read -r NGINX_RPS NGINX_P99 <<<"$(wrk_run "http://127.0.0.1:$P_NGINX/page.html")
 GW_RESULT="$WORK/gateway.wrk"
 profiled gateway eval 'wrk_run "$PAGE" >"$GW_RESULT"'
 read -r GW_RPS GW_P99 <"$GW_RESULT"
+# Where the page's time goes: the same server on cheaper paths.
+CSS_PATH="$(grep -o '/static/site\.[0-9a-f]*\.css' "$WORK/www/page.html" | head -1)"
+read -r STATIC_RPS STATIC_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY$CSS_PATH")"
+read -r PRIVACY_RPS PRIVACY_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY/privacy")"
 declare -A AFTER_PAGES
 for service in "${!PID_OF[@]}"; do AFTER_PAGES[$service]=$(rss_mib "${PID_OF[$service]}"); done
 
@@ -246,6 +250,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     echo "| nginx, 1 worker, the same HTML bytes as a static file | $NGINX_RPS | $NGINX_P99 |"
     echo "| gateway \`GET /numbers/{e164}\` | $GW_RPS | $GW_P99 |"
     echo "| **ratio** (target ≥ 0.7) | **$(ratio "$GW_RPS" "$NGINX_RPS")** | |"
+    echo
+    echo "Where the time goes (the gateway on cheaper paths, same run):"
+    echo
+    echo "| gateway path | requests/s | p99 ms | what it does |"
+    echo "|---|---:|---:|---|"
+    echo "| \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |"
+    echo "| \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |"
+    echo "| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for `gateway.registry_cache_ms`), the page from the rendered-page cache |"
     echo
     echo "## Ingest"
     echo

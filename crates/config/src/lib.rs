@@ -154,6 +154,9 @@ pub struct GatewaySettings {
     pub hsts: bool,
     /// Seconds without a message after which a number shows as offline.
     pub offline_after_secs: u64,
+    /// Milliseconds a number's registration (active, retired, unknown) is
+    /// remembered per gateway process; 0 asks the database on every request.
+    pub registry_cache_ms: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// log-retention's gRPC address, for `/my-data` (export and delete).

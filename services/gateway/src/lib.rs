@@ -14,6 +14,7 @@ mod live;
 mod my_data;
 mod page_cache;
 mod pages;
+mod registry;
 mod security;
 mod seo;
 mod ua;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub crashes: Arc<access_log::CrashLimiter>,
     /// The crawler gate.
     pub gate: Gate,
+    /// Which numbers are registered, remembered briefly.
+    pub registry: Arc<registry::Registry>,
     /// log-retention, for `/my-data` (none when `gateway.retention_url` is empty).
     pub retention: Option<
         proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient<
@@ -74,6 +77,9 @@ impl AppState {
             bus: infra.bus.clone(),
             crashes: Arc::default(),
             gate: Gate::new(&infra.settings.gateway.gate),
+            registry: Arc::new(registry::Registry::new(Duration::from_millis(
+                infra.settings.gateway.registry_cache_ms,
+            ))),
             retention: my_data::client(&infra.settings.gateway.retention_url),
             stats: admin::client(&infra.settings.gateway.retention_url),
         }

@@ -334,16 +334,12 @@ pub async fn page_of(
 pub async fn registered_number(state: &AppState, raw: &str) -> Result<E164, PageError> {
     let not_found = || PageError::NotFound("error.no_number");
     let number = E164::parse(raw).map_err(|_| not_found())?;
-    let registered = state
-        .store
-        .find_number(number.as_str())
+    let active = state
+        .registry
+        .is_active(&state.store, number.as_str())
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
-    if registered.is_some_and(|n| n.active) {
-        Ok(number)
-    } else {
-        Err(not_found())
-    }
+    if active { Ok(number) } else { Err(not_found()) }
 }
 
 /// `?before=<cursor>&from=<sender>`.
@@ -389,7 +385,7 @@ pub async fn number(
     let base = base_url(&state, &headers);
     let before = parse_before(&query)?;
     let sender = query.sender();
-    // Checked on every request, so a retired number disappears at once.
+    // A retired number disappears within `gateway.registry_cache_ms`.
     let number = registered_number(&state, &raw).await?;
     // The newest page is served from the rendered-page cache when fresh.
     let cacheable = before.is_none() && sender.is_none();

@@ -20,8 +20,21 @@ async fn retired_numbers_stop_receiving_and_disappear(mode: Mode) {
     assert_eq!(resp.status(), 422);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert!(err["error"].as_str().unwrap().contains("retired"), "{err}");
-    let (status, _) = app.get(&format!("/numbers/{number}")).await;
-    assert_eq!(status, 404);
+    // Each gateway remembers registrations for `gateway.registry_cache_ms`
+    // (1 s): the page is gone within that.
+    let retired_at = std::time::Instant::now();
+    loop {
+        let (status, _) = app.get(&format!("/numbers/{number}")).await;
+        if status == 404 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            retired_at.elapsed() < std::time::Duration::from_millis(1500),
+            "the retired number's page is still served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let (_, home) = app.get("/").await;
     assert!(!home.contains(number));
     assert_eq!(app.stored(number).await.len(), 1, "old messages are kept");
