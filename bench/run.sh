@@ -257,7 +257,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     echo "|---|---:|---:|---|"
     echo "| \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |"
     echo "| \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |"
-    echo "| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for `gateway.registry_cache_ms`), the page from the rendered-page cache |"
+    echo "| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |"
     echo
     echo "## Ingest"
     echo

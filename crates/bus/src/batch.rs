@@ -30,6 +30,9 @@ pub struct BatchOptions {
     pub max_messages: usize,
     /// Longest wait for more messages once the first of a batch arrived.
     pub max_wait: Duration,
+    /// Stop gathering once the batch's payloads reach this many bytes (a
+    /// message may itself carry many events).
+    pub max_bytes: usize,
 }
 
 impl Bus {
@@ -77,11 +80,15 @@ impl Bus {
                 }
                 None => return Err(BusError::Consume("consumer stream ended".into())),
             };
+            let mut bytes = first.envelope.payload.len();
             let mut batch = vec![first];
             let deadline = tokio::time::Instant::now() + options.max_wait;
-            while batch.len() < max_messages {
+            while batch.len() < max_messages && bytes < options.max_bytes {
                 match tokio::time::timeout_at(deadline, messages.next()).await {
-                    Ok(Some(Ok(incoming))) => batch.push(incoming),
+                    Ok(Some(Ok(incoming))) => {
+                        bytes += incoming.envelope.payload.len();
+                        batch.push(incoming);
+                    }
                     Ok(Some(Err(err))) => {
                         tracing::warn!(error = %err, "consumer pull failed mid-batch");
                         break;
@@ -207,6 +214,7 @@ mod tests {
                     BatchOptions {
                         max_messages: 4,
                         max_wait: Duration::from_millis(50),
+                        max_bytes: usize::MAX,
                     },
                     stop,
                     move |batch| {

@@ -1,4 +1,6 @@
-use proto::events::v1::{CaptchaEvent, CrashReported, MessageStored, RequestLogged, SmsReceived};
+use proto::events::v1::{
+    CaptchaEvent, CrashReported, MessageStored, RequestLogged, RequestsLogged, SmsReceived,
+};
 
 /// The JetStream streams of cloudsms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +115,22 @@ impl Event for MessageStored {
     }
     fn subject(&self) -> String {
         format!("sms.stored.{}", digits(&self.number))
+    }
+}
+
+impl Event for RequestsLogged {
+    const ROUTE: Route = Route::Stream(StreamKind::Logs);
+    fn subject_root() -> &'static str {
+        "logs.requests"
+    }
+    fn subject_filter() -> &'static str {
+        "logs.requests"
+    }
+    fn subject(&self) -> String {
+        "logs.requests".into()
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(self.batch_id.clone())
     }
 }
 

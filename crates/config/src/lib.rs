@@ -157,6 +157,10 @@ pub struct GatewaySettings {
     /// Milliseconds a number's registration (active, retired, unknown) is
     /// remembered per gateway process; 0 asks the database on every request.
     pub registry_cache_ms: u64,
+    /// Most request-log events in one `RequestsLogged` message.
+    pub request_log_batch: usize,
+    /// Milliseconds a request-log batch waits for more events.
+    pub request_log_linger_ms: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// log-retention's gRPC address, for `/my-data` (export and delete).

@@ -17,8 +17,6 @@ use axum::response::{IntoResponse, Response};
 use proto::events::v1::{CrashReported, RequestLogged};
 use serde::Deserialize;
 
-use tracing::Instrument;
-
 use crate::{AppState, ua};
 
 /// The visitor's unique identifier for this request (set by the security layer).
@@ -151,16 +149,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         utm_source,
         host: request_host(&state.settings.gateway.public_url, &headers),
     };
-    let bus = state.bus.clone();
-    // Published after the response, still in the request's trace.
-    tokio::spawn(
-        async move {
-            if let Err(err) = bus.publish(&event).await {
-                tracing::warn!(error = %err, "request log not published");
-            }
-        }
-        .instrument(tracing::Span::current()),
-    );
+    // Published in batches; the event carries the request's trace id.
+    state.request_log.log(event);
     response
 }
 

@@ -15,6 +15,7 @@ mod my_data;
 mod page_cache;
 mod pages;
 mod registry;
+mod request_log;
 mod security;
 mod seo;
 mod ua;
@@ -54,6 +55,10 @@ pub struct AppState {
     pub gate: Gate,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<registry::Registry>,
+    /// Where request logs are queued for batched publishing.
+    pub request_log: request_log::RequestLog,
+    /// The request-log batch task, awaited (flushed) at shutdown.
+    request_log_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     /// log-retention, for `/my-data` (none when `gateway.retention_url` is empty).
     pub retention: Option<
         proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient<
@@ -68,7 +73,13 @@ pub struct AppState {
 
 impl AppState {
     /// State from the process's infrastructure, with its own live fan-out.
+    /// Must run inside a tokio runtime (it starts the request-log task).
     pub fn new(infra: &Infra) -> Self {
+        let (request_log, request_log_task) = request_log::RequestLog::spawn(
+            infra.bus.clone(),
+            infra.settings.gateway.request_log_batch,
+            Duration::from_millis(infra.settings.gateway.request_log_linger_ms),
+        );
         Self {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
@@ -80,6 +91,8 @@ impl AppState {
             registry: Arc::new(registry::Registry::new(Duration::from_millis(
                 infra.settings.gateway.registry_cache_ms,
             ))),
+            request_log,
+            request_log_task: Arc::new(std::sync::Mutex::new(Some(request_log_task))),
             retention: my_data::client(&infra.settings.gateway.retention_url),
             stats: admin::client(&infra.settings.gateway.retention_url),
         }
@@ -149,9 +162,18 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
     let state = AppState::new(&infra);
+    let flush = state
+        .request_log_task
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
     state
         .live
         .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
     platform::serve(listener, router(&infra, state), shutdown, grace).await?;
+    // Every sender is gone with the router: the last batch goes out now.
+    if let Some(flush) = flush {
+        let _ = tokio::time::timeout(Duration::from_secs(5), flush).await;
+    }
     Ok(())
 }

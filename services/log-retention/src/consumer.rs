@@ -1,5 +1,6 @@
 //! The LOGS consumer: one durable batch consumer on `logs.>` that decodes
-//! request logs, crash reports and captcha events and stores each batch in
+//! request logs (batched per gateway, `logs.requests`, or single,
+//! `logs.request`), crash reports and captcha events and stores each batch in
 //! one transaction of multi-row inserts, acking only after the commit. A crash
 //! mid-batch redelivers the batch; the unique `(event_id, ts)` (SQLite:
 //! `event_id`) keeps the redelivered rows from being stored twice.
@@ -10,7 +11,7 @@ use std::time::Duration;
 use bus::{BatchMessage, BatchOptions, HandlerError, StreamKind};
 use chrono::{DateTime, Utc};
 use prost::Message;
-use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged};
+use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged, RequestsLogged};
 use tokio_util::sync::CancellationToken;
 
 use crate::Clock;
@@ -23,47 +24,28 @@ pub const CONSUMER: &str = "log-retention";
 /// Longest wait for a batch to fill once its first message arrived.
 pub const BATCH_WAIT: Duration = Duration::from_millis(200);
 
+/// Most payload bytes gathered into one transaction (about 2,000 request
+/// rows).
+pub const BATCH_BYTES: usize = 512 * 1024;
+
 /// Single-row retries of a failed batch give up after this many failures in a row.
 const MAX_FAILURES_IN_A_ROW: usize = 3;
 
 /// Events stamped further ahead than this are refused (a bad producer clock).
 pub const MAX_FUTURE: chrono::Duration = chrono::Duration::days(1);
 
-/// Decodes one message into a row; `Ok(None)` for an event already past
-/// the retention (acked, never stored). The row's time is always the event's
+/// Checks one decoded row: `Ok(None)` for an event already past the
+/// retention (acked, never stored). The row's time is always the event's
 /// own (never the consumer's clock), so a redelivery hits the unique key.
-pub fn decode(
-    message: &BatchMessage,
+fn check(
+    row: LogRow,
     now: DateTime<Utc>,
     retention_days: u32,
 ) -> Result<Option<LogRow>, HandlerError> {
-    let undecodable =
-        |e: prost::DecodeError| HandlerError::Permanent(format!("undecodable payload: {e}"));
-    let payload = message.payload.clone();
-    // Sentinel for a missing or unrepresentable timestamp, refused below.
-    let missing = DateTime::<Utc>::MIN_UTC;
-    let row = match message.subject.as_str() {
-        "logs.request" => LogRow::from_request(
-            RequestLogged::decode(payload).map_err(undecodable)?,
-            missing,
-        ),
-        "logs.crash" => LogRow::from_crash(
-            CrashReported::decode(payload).map_err(undecodable)?,
-            missing,
-        ),
-        "logs.captcha" => {
-            LogRow::from_captcha(CaptchaEvent::decode(payload).map_err(undecodable)?, missing)
-        }
-        other => {
-            return Err(HandlerError::Permanent(format!(
-                "unknown log subject {other}"
-            )));
-        }
-    };
     if row.event_id().is_empty() {
         return Err(HandlerError::Permanent("event without event_id".into()));
     }
-    if row.ts() == missing {
+    if row.ts() == MISSING_TS {
         return Err(HandlerError::Permanent("event without a valid ts".into()));
     }
     if row.ts() > now + MAX_FUTURE {
@@ -78,6 +60,60 @@ pub fn decode(
     Ok(Some(row))
 }
 
+/// Sentinel for a missing or unrepresentable timestamp, refused by `check`.
+const MISSING_TS: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
+
+/// Decodes one message into the rows to store (none for events already
+/// past the retention). A single event that is invalid fails its message;
+/// in a `RequestsLogged` batch an invalid event is left out (with a
+/// warning) and the others are stored.
+pub fn decode(
+    message: &BatchMessage,
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Result<Vec<LogRow>, HandlerError> {
+    let undecodable =
+        |e: prost::DecodeError| HandlerError::Permanent(format!("undecodable payload: {e}"));
+    let payload = message.payload.clone();
+    let row = match message.subject.as_str() {
+        "logs.requests" => {
+            let batch = RequestsLogged::decode(payload).map_err(undecodable)?;
+            let mut rows = Vec::with_capacity(batch.requests.len());
+            for request in batch.requests {
+                match check(
+                    LogRow::from_request(request, MISSING_TS),
+                    now,
+                    retention_days,
+                ) {
+                    Ok(row) => rows.extend(row),
+                    Err(err) => {
+                        tracing::warn!(%err, batch = %batch.batch_id, "request log event left out");
+                    }
+                }
+            }
+            return Ok(rows);
+        }
+        "logs.request" => LogRow::from_request(
+            RequestLogged::decode(payload).map_err(undecodable)?,
+            MISSING_TS,
+        ),
+        "logs.crash" => LogRow::from_crash(
+            CrashReported::decode(payload).map_err(undecodable)?,
+            MISSING_TS,
+        ),
+        "logs.captcha" => LogRow::from_captcha(
+            CaptchaEvent::decode(payload).map_err(undecodable)?,
+            MISSING_TS,
+        ),
+        other => {
+            return Err(HandlerError::Permanent(format!(
+                "unknown log subject {other}"
+            )));
+        }
+    };
+    Ok(check(row, now, retention_days)?.into_iter().collect())
+}
+
 /// Handles one batch: the outcome of every message, in order.
 pub async fn handle_batch(
     store: &LogStore,
@@ -85,32 +121,35 @@ pub async fn handle_batch(
     now: DateTime<Utc>,
     retention_days: u32,
 ) -> Vec<Result<(), HandlerError>> {
-    let decoded: Vec<Result<Option<LogRow>, HandlerError>> = messages
+    let decoded: Vec<Result<Vec<LogRow>, HandlerError>> = messages
         .iter()
         .map(|m| decode(m, now, retention_days))
         .collect();
     let rows: Vec<LogRow> = decoded
         .iter()
-        .filter_map(|d| d.as_ref().ok().and_then(Clone::clone))
+        .filter_map(|d| d.as_ref().ok())
+        .flatten()
+        .cloned()
         .collect();
     match store.insert_batch(&rows).await {
         Ok(inserted) => {
             tracing::debug!(batch = messages.len(), inserted, "log batch stored");
             decoded.into_iter().map(|d| d.map(|_| ())).collect()
         }
-        Err(err) if rows.len() > 1 => {
-            // Find the rows that fail on their own; the others are stored.
-            tracing::warn!(error = %err, "log batch failed; storing its rows one by one");
+        Err(err) if decoded.len() > 1 => {
+            // Find the messages that fail on their own; the others are stored.
+            tracing::warn!(error = %err, "log batch failed; storing its messages one by one");
             // When the database itself is down every row fails: stop trying
             // after a few failures in a row and let the rest come back later.
             let mut failures_in_a_row = 0;
             let mut outcomes = Vec::with_capacity(decoded.len());
             for d in decoded {
                 outcomes.push(match d {
-                    Ok(Some(_)) if failures_in_a_row >= MAX_FAILURES_IN_A_ROW => {
+                    Ok(rows) if rows.is_empty() => Ok(()),
+                    Ok(_) if failures_in_a_row >= MAX_FAILURES_IN_A_ROW => {
                         Err(HandlerError::Transient(err.to_string()))
                     }
-                    Ok(Some(row)) => match store.insert_batch(std::slice::from_ref(&row)).await {
+                    Ok(rows) => match store.insert_batch(&rows).await {
                         Ok(_) => {
                             failures_in_a_row = 0;
                             Ok(())
@@ -120,7 +159,6 @@ pub async fn handle_batch(
                             Err(HandlerError::Transient(e.to_string()))
                         }
                     },
-                    Ok(None) => Ok(()),
                     Err(e) => Err(e),
                 });
             }
@@ -129,7 +167,7 @@ pub async fn handle_batch(
         Err(err) => decoded
             .into_iter()
             .map(|d| match d {
-                Ok(Some(_)) => Err(HandlerError::Transient(err.to_string())),
+                Ok(rows) if !rows.is_empty() => Err(HandlerError::Transient(err.to_string())),
                 other => other.map(|_| ()),
             })
             .collect(),
@@ -148,6 +186,9 @@ pub async fn run(
     let options = BatchOptions {
         max_messages: batch_size.max(1),
         max_wait: BATCH_WAIT,
+        // A gateway's batch carries hundreds of events: bound the rows (and
+        // the memory) of one transaction by size too.
+        max_bytes: BATCH_BYTES,
     };
     bus.run_batch_consumer(
         StreamKind::Logs,
@@ -250,5 +291,46 @@ mod tests {
         assert!(again[0].is_ok() && again[5].is_ok());
         assert_eq!(logs.count(Kind::Request).await.unwrap(), 1);
         assert_eq!(logs.count(Kind::Crash).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_batch_stores_its_valid_events_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
+        let db = store::Store::connect(&url, 1).await.unwrap();
+        let logs = LogStore::new(db.connection().clone());
+        logs.migrate().await.unwrap();
+        let now = Utc::now();
+        let event = |id: &str, ts: DateTime<Utc>| RequestLogged {
+            event_id: id.into(),
+            ts: Some(proto::timestamp_from_unix_millis(ts.timestamp_millis())),
+            visitor_id: "v".into(),
+            ..Default::default()
+        };
+        let batch = RequestsLogged {
+            batch_id: "b1".into(),
+            requests: vec![
+                event("r1", now),
+                event("", now),
+                event("r2", now - chrono::Duration::seconds(30)),
+                event("r-old", now - chrono::Duration::days(400)),
+                event("r-future", now + chrono::Duration::days(30)),
+            ],
+        };
+        let messages = || vec![message("logs.requests", encode(&batch), 1)];
+        let outcomes = handle_batch(&logs, messages(), now, 183).await;
+        assert!(outcomes[0].is_ok(), "{outcomes:?}");
+        assert_eq!(logs.count(Kind::Request).await.unwrap(), 2);
+        // Redelivered (a crash before the ack): stored once.
+        assert!(handle_batch(&logs, messages(), now, 183).await[0].is_ok());
+        assert_eq!(logs.count(Kind::Request).await.unwrap(), 2);
+        let garbage = handle_batch(
+            &logs,
+            vec![message("logs.requests", vec![0xff; 3], 1)],
+            now,
+            183,
+        )
+        .await;
+        assert!(matches!(garbage[0], Err(HandlerError::Permanent(_))));
     }
 }

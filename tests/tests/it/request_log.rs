@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes};
-use proto::events::v1::{CrashReported, DeviceClass, RequestLogged};
+use proto::events::v1::{CrashReported, DeviceClass, RequestLogged, RequestsLogged};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +24,32 @@ fn collect<E: bus::Event + Clone>(
                 let tx = tx.clone();
                 async move {
                     let _ = tx.send(event);
+                    Ok(())
+                }
+            })
+            .await;
+    });
+    (rx, stop)
+}
+
+/// Every `RequestLogged` of the gateways' `RequestsLogged` batches.
+fn collect_requests(
+    app: &TestApp,
+    durable: &str,
+) -> (mpsc::UnboundedReceiver<RequestLogged>, CancellationToken) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let stop = CancellationToken::new();
+    let bus = app.infra.bus.clone();
+    let durable = durable.to_owned();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        let _ = bus
+            .run_consumer::<RequestsLogged, _, _>(&durable, token, move |batch, _| {
+                let tx = tx.clone();
+                async move {
+                    for request in batch.requests {
+                        let _ = tx.send(request);
+                    }
                     Ok(())
                 }
             })
@@ -51,7 +77,7 @@ async fn next_matching<E>(
 
 async fn page_views_are_logged_with_the_visitor_id(mode: Mode) {
     let app = TestApp::spawn(mode).await;
-    let (mut logs, stop) = collect::<RequestLogged>(&app, "test-request-log");
+    let (mut logs, stop) = collect_requests(&app, "test-request-log");
     let _ = app.get("/healthz").await;
     let resp = app
         .client
