@@ -37,23 +37,14 @@ fn collect_requests(
     app: &TestApp,
     durable: &str,
 ) -> (mpsc::UnboundedReceiver<RequestLogged>, CancellationToken) {
+    let (mut batches, stop) = collect::<RequestsLogged>(app, durable);
     let (tx, rx) = mpsc::unbounded_channel();
-    let stop = CancellationToken::new();
-    let bus = app.infra.bus.clone();
-    let durable = durable.to_owned();
-    let token = stop.clone();
     tokio::spawn(async move {
-        let _ = bus
-            .run_consumer::<RequestsLogged, _, _>(&durable, token, move |batch, _| {
-                let tx = tx.clone();
-                async move {
-                    for request in batch.requests {
-                        let _ = tx.send(request);
-                    }
-                    Ok(())
-                }
-            })
-            .await;
+        while let Some(batch) = batches.recv().await {
+            for request in batch.requests {
+                let _ = tx.send(request);
+            }
+        }
     });
     (rx, stop)
 }
