@@ -50,26 +50,8 @@ pub fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The source a request is counted under: IPv4 /24, IPv6 /64.
-pub fn source_prefix(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => source_prefix(IpAddr::V4(v4)),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
+pub use platform::network_prefix as source_prefix;
 
 impl Captcha {
     /// Builds the service from the process's infrastructure. An empty
@@ -114,7 +96,7 @@ impl Captcha {
         // Compare against every site, so timing does not tell which matched.
         let mut found = None;
         for site in &self.settings.sites {
-            if constant_time_eq(site.secret.expose().as_bytes(), secret.as_bytes()) {
+            if platform::constant_time_eq(site.secret.expose().as_bytes(), secret.as_bytes()) {
                 found = Some(site);
             }
         }

@@ -83,13 +83,9 @@ pub fn client(url: &str) -> Option<StatsServiceClient<Channel>> {
 }
 
 /// Constant-time equality of two byte strings of the same length.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Compares through SHA-256 so neither length nor content leaks by timing.
 fn same_secret(given: &str, expected: &str) -> bool {
-    ct_eq(
+    platform::constant_time_eq(
         &Sha256::digest(given.as_bytes()),
         &Sha256::digest(expected.as_bytes()),
     )
@@ -906,8 +902,8 @@ mod tests {
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("", "abc"));
-        assert!(ct_eq(b"", b""));
-        assert!(!ct_eq(b"a", b"ab"));
+        assert!(platform::constant_time_eq(b"", b""));
+        assert!(!platform::constant_time_eq(b"a", b"ab"));
     }
 
     #[test]

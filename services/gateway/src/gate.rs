@@ -124,7 +124,7 @@ impl Gate {
             return None;
         };
         let expected = self.mac(&["pass", kind, expires, id, visitor]);
-        let valid = constant_time_eq(expected.as_bytes(), mac.as_bytes())
+        let valid = platform::constant_time_eq(expected.as_bytes(), mac.as_bytes())
             && PassKind::from_code(kind).is_some()
             && expires.parse::<u64>().is_ok_and(|e| e > now);
         valid.then(|| id.to_owned())
@@ -147,24 +147,20 @@ impl Gate {
             return None;
         };
         let expected = self.mac(&["ticket", issued, nonce, visitor]);
-        if !constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
+        if !platform::constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
             return None;
         }
         Some((issued.parse().ok()?, nonce.to_owned()))
     }
 
-    /// The crawler's name when `ua` names an allow-listed crawler and `ip`
-    /// resolves into its domains and back; remembered for an hour.
+    /// The crawler's name when `ip` resolves into the domains of the
+    /// allow-listed `crawler` the user agent names, and back; remembered
+    /// for an hour.
     async fn verified_crawler(
         &self,
-        settings: &config::GateSettings,
-        ua: &str,
+        crawler: &config::GateCrawler,
         ip: Option<IpAddr>,
     ) -> Option<String> {
-        let crawler = settings
-            .crawlers
-            .iter()
-            .find(|c| !c.user_agent.is_empty() && ua.contains(&c.user_agent))?;
         let key = (ip?, crawler.name.clone());
         let known = lock(&self.crawlers)
             .get(&key)
@@ -188,10 +184,6 @@ impl Gate {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Reverse DNS of `ip` ends in one of `domains`, and that name resolves
@@ -300,23 +292,6 @@ fn looks_automated(headers: &HeaderMap) -> bool {
     .any(|needle| lower.contains(needle))
 }
 
-/// The source a request is counted under: IPv4 /24, IPv6 /64.
-fn network(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => network(IpAddr::V4(v4)),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
 /// The pass cookie's value.
 fn pass_cookie(headers: &HeaderMap) -> Option<String> {
     crate::security::cookie(headers, PASS_COOKIE).map(|value| value.chars().take(128).collect())
@@ -388,14 +363,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     }
     if wait.is_none() {
-        if let Some(crawler) = state.gate.verified_crawler(settings, &ua, ip).await {
+        let claimed = settings
+            .crawlers
+            .iter()
+            .find(|c| !c.user_agent.is_empty() && ua.contains(&c.user_agent));
+        if let Some(claimed) = claimed
+            && let Some(crawler) = state.gate.verified_crawler(claimed, ip).await
+        {
             tracing::debug!(%crawler, "gate: verified crawler");
             return next.run(request).await;
         }
-        let claims_crawler = settings
-            .crawlers
-            .iter()
-            .any(|c| !c.user_agent.is_empty() && ua.contains(&c.user_agent));
+        let claims_crawler = claimed.is_some();
         if !api && settings.challenge_automated && (claims_crawler || looks_automated(headers)) {
             wait = Some(Duration::ZERO);
         }
@@ -406,7 +384,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             keys.push((cache::gate_visitor_key(&visitor), settings.visitor));
         }
         if let Some(ip) = ip {
-            keys.push((format!("gate:n:{}", network(ip)), settings.network));
+            keys.push((
+                format!("gate:n:{}", platform::network_prefix(ip)),
+                settings.network,
+            ));
         }
         for (key, rate) in keys {
             match cache.throttle(&key, interval(rate), rate.burst).await {
@@ -765,7 +746,7 @@ pub async fn wait(
             state
                 .cache
                 .incr_window(
-                    &format!("gate:nojs:{}", network(ip)),
+                    &format!("gate:nojs:{}", platform::network_prefix(ip)),
                     Duration::from_secs(3600),
                 )
                 .await

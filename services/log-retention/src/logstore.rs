@@ -272,20 +272,36 @@ impl LogStore {
     }
 
     fn insert_statement(&self, kind: Kind, rows: &[&LogRow]) -> Statement {
+        self.idempotent_insert(
+            kind.table(),
+            kind.columns(),
+            rows.iter()
+                .map(|row| (row.event_id().to_owned(), row.ts(), row.values())),
+        )
+    }
+
+    /// `INSERT INTO table (event_id, ts, columns...) VALUES ... ON CONFLICT
+    /// DO NOTHING` of `rows` (event id, time, the other columns' values):
+    /// a redelivered event is stored once.
+    pub(crate) fn idempotent_insert<'a>(
+        &self,
+        table: &str,
+        columns: impl IntoIterator<Item = &'a str>,
+        rows: impl Iterator<Item = (String, DateTime<Utc>, Vec<Value>)>,
+    ) -> Statement {
         let columns: Vec<String> = ["event_id", "ts"]
             .into_iter()
-            .chain(kind.columns())
+            .chain(columns)
             .map(|c| format!("\"{c}\""))
             .collect();
-        let mut values: Vec<Value> = Vec::with_capacity(rows.len() * columns.len());
-        let mut tuples = Vec::with_capacity(rows.len());
-        for row in rows {
+        let mut values: Vec<Value> = Vec::new();
+        let mut tuples = Vec::new();
+        for (event_id, ts, rest) in rows {
             let mut tuple = Vec::with_capacity(columns.len());
-            values.push(Value::from(row.event_id().to_owned()));
-            tuple.push(self.placeholder(values.len()));
-            values.push(Value::from(row.ts()));
-            tuple.push(self.placeholder(values.len()));
-            for value in row.values() {
+            for value in [Value::from(event_id), Value::from(ts)]
+                .into_iter()
+                .chain(rest)
+            {
                 values.push(value);
                 tuple.push(self.placeholder(values.len()));
             }
@@ -298,7 +314,6 @@ impl LogStore {
         };
         let sql = format!(
             "INSERT INTO {table} ({cols}) VALUES {tuples} ON CONFLICT {target} DO NOTHING",
-            table = kind.table(),
             cols = columns.join(", "),
             tuples = tuples.join(", "),
         );

@@ -591,36 +591,12 @@ impl LogStore {
 
     /// The `INSERT` of statistics rows (idempotent on the event id).
     pub(crate) fn stat_insert_statement(&self, rows: &[PageView]) -> sea_orm::Statement {
-        let columns: Vec<String> = ["event_id", "ts"]
-            .into_iter()
-            .chain(STAT_COLUMNS.iter().map(|(c, _)| *c))
-            .map(|c| format!("\"{c}\""))
-            .collect();
-        let mut values: Vec<Value> = Vec::with_capacity(rows.len() * columns.len());
-        let mut tuples = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut tuple = Vec::with_capacity(columns.len());
-            values.push(Value::from(row.event_id.clone()));
-            tuple.push(self.placeholder(values.len()));
-            values.push(Value::from(row.ts));
-            tuple.push(self.placeholder(values.len()));
-            for value in row.values() {
-                values.push(value);
-                tuple.push(self.placeholder(values.len()));
-            }
-            tuples.push(format!("({})", tuple.join(", ")));
-        }
-        let target = if self.is_partitioned() {
-            "(event_id, ts)"
-        } else {
-            "(event_id)"
-        };
-        let sql = format!(
-            "INSERT INTO {STAT_TABLE} ({cols}) VALUES {tuples} ON CONFLICT {target} DO NOTHING",
-            cols = columns.join(", "),
-            tuples = tuples.join(", "),
-        );
-        self.stmt(sql, values)
+        self.idempotent_insert(
+            STAT_TABLE,
+            STAT_COLUMNS.iter().map(|(c, _)| *c),
+            rows.iter()
+                .map(|row| (row.event_id.clone(), row.ts, row.values())),
+        )
     }
 
     /// Rows of `stat_pageviews` (tests, metrics).
