@@ -203,10 +203,17 @@ impl TestApp {
             }),
             tokio::spawn({
                 let router = message_ingest::router(&infra);
+                let limits = infra.settings.http.clone();
                 let shutdown = shutdown.clone();
                 async move {
-                    platform::serve(ingest_listener, router, shutdown, Duration::from_secs(5))
-                        .await?;
+                    platform::serve(
+                        ingest_listener,
+                        router,
+                        &limits,
+                        shutdown,
+                        Duration::from_secs(5),
+                    )
+                    .await?;
                     Ok(())
                 }
             }),

@@ -279,12 +279,32 @@ impl Bus {
         H: Fn(E, DeliveryInfo) -> F + Send + Sync,
         F: Future<Output = Result<(), HandlerError>> + Send,
     {
+        self.run_consumer_concurrent(durable, shutdown, 1, handler)
+            .await
+    }
+
+    /// As [`Bus::run_consumer`], with up to `concurrency` messages handled
+    /// at once (each settled on its own; order among them is not kept).
+    /// At `shutdown` the ones in hand are finished and settled first.
+    pub async fn run_consumer_concurrent<E, H, F>(
+        &self,
+        durable: &str,
+        shutdown: CancellationToken,
+        concurrency: usize,
+        handler: H,
+    ) -> Result<(), BusError>
+    where
+        E: Event,
+        H: Fn(E, DeliveryInfo) -> F + Send + Sync,
+        F: Future<Output = Result<(), HandlerError>> + Send,
+    {
         let Route::Stream(stream) = E::ROUTE else {
             return Err(BusError::Consume(format!(
                 "{} is broadcast-only; it has no durable consumer",
                 E::subject_root()
             )));
         };
+        let concurrency = concurrency.max(1);
         let durable = format!("{}{durable}", self.prefix.replace('.', "_"));
         let filter = format!("{}{}", self.prefix, E::subject_filter());
         let stream_name = stream.stream_name(&self.prefix);
@@ -292,25 +312,30 @@ impl Bus {
             .transport
             .consume(&stream_name, &durable, &filter)
             .await?;
-        tracing::info!(consumer = %durable, "consumer started");
-        loop {
+        tracing::info!(consumer = %durable, concurrency, "consumer started");
+        let handler = &handler;
+        let mut in_hand = futures::stream::FuturesUnordered::new();
+        let ended = loop {
             let next = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => break,
-                next = messages.next() => next,
+                () = shutdown.cancelled() => break None,
+                Some(()) = in_hand.next(), if !in_hand.is_empty() => continue,
+                next = messages.next(), if in_hand.len() < concurrency => next,
             };
-            let incoming = match next {
-                Some(Ok(incoming)) => incoming,
+            match next {
+                Some(Ok(incoming)) => {
+                    in_hand.push(async move { self.settle(&incoming, handler).await });
+                }
                 Some(Err(err)) => {
                     tracing::warn!(error = %err, "consumer pull failed; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
                 }
-                None => {
-                    return Err(BusError::Consume("consumer stream ended".into()));
-                }
-            };
-            self.settle(&incoming, &handler).await;
+                None => break Some(BusError::Consume("consumer stream ended".into())),
+            }
+        };
+        while in_hand.next().await.is_some() {}
+        if let Some(err) = ended {
+            return Err(err);
         }
         tracing::info!(consumer = %durable, "consumer stopped");
         Ok(())

@@ -60,6 +60,29 @@ pub struct Settings {
     pub captcha: CaptchaSettings,
     /// The log-retention service.
     pub retention: RetentionSettings,
+    /// Limits of every HTTP server (pages, webhooks, health).
+    pub http: HttpSettings,
+}
+
+/// Limits every HTTP server applies to its clients: slow or oversized
+/// requests cost a bounded amount and never starve other clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Open connections per server; past it new ones wait in the kernel's
+    /// backlog.
+    pub max_connections: usize,
+    /// Open connections per client address; past it new ones from that
+    /// address are closed at once. 0: no per-address limit.
+    pub max_connections_per_address: usize,
+    /// Seconds a client has to send a request's headers (also how long an
+    /// idle keep-alive connection stays open).
+    pub header_read_timeout_secs: u64,
+    /// Seconds from the headers to the response's start, the body's upload
+    /// included; past it `408`. Event streams are not cut.
+    pub request_timeout_secs: u64,
+    /// Largest request head (request line and headers); past it `431`.
+    pub max_header_bytes: usize,
 }
 
 /// NATS connection; an empty URL selects the in-process bus.
@@ -269,6 +292,13 @@ pub struct IngestSettings {
     pub shutdown_grace_secs: u64,
     /// Register unknown receiving numbers on first message instead of rejecting them.
     pub auto_register_numbers: bool,
+    /// Milliseconds a number's registration (active, retired) is remembered
+    /// per process; unknown numbers are always asked again. 0 asks the
+    /// database on every webhook.
+    pub registry_cache_ms: u64,
+    /// Messages the persister stores at once (the page orders them by
+    /// arrival whatever order they are stored in).
+    pub persister_concurrency: usize,
     /// Bearer token for `IngestService`; empty disables the gRPC API.
     pub grpc_token: Secret,
     /// Most messages in one `IngestService/Submit` batch.
@@ -615,6 +645,24 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "bus.max_deliver",
                 reason: "must be at least 1".into(),
+            });
+        }
+        if self.http.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "http.max_connections",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.http.header_read_timeout_secs == 0 || self.http.request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "http.header_read_timeout_secs",
+                reason: "timeouts must be at least 1 second".into(),
+            });
+        }
+        if !(8192..=1 << 20).contains(&self.http.max_header_bytes) {
+            return Err(ConfigError::Invalid {
+                key: "http.max_header_bytes",
+                reason: "must be between 8192 and 1048576".into(),
             });
         }
         if self.cache.hot_list_len == 0 {

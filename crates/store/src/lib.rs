@@ -3,6 +3,7 @@
 pub mod entities;
 pub mod migration;
 mod parts;
+mod registry;
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub use entities::message::Model as MessageRow;
 pub use entities::number::Model as NumberRow;
 use entities::{message, number};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
+pub use registry::{Registration, Registry};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -306,7 +308,9 @@ impl Store {
             .await;
         match inserted {
             Ok(row) => Ok(Inserted::New(row)),
-            Err(DbErr::RecordNotInserted) => {
+            // With RETURNING (Postgres, SQLite) a conflict comes back as "no
+            // row found"; without it as "not inserted".
+            Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => {
                 let row = message::Entity::find()
                     .filter(message::Column::Provider.eq(&new.provider))
                     .filter(message::Column::ProviderMessageId.eq(&new.provider_message_id))

@@ -83,6 +83,7 @@ pub async fn run(
     let http = platform::serve(
         listeners.http,
         router_with(&infra, captcha.clone()),
+        &infra.settings.http,
         shutdown.clone(),
         grace,
     );

@@ -14,7 +14,6 @@ mod live;
 mod my_data;
 mod page_cache;
 mod pages;
-mod registry;
 mod request_log;
 mod security;
 mod seo;
@@ -54,7 +53,7 @@ pub struct AppState {
     /// The crawler gate.
     pub gate: Gate,
     /// Which numbers are registered, remembered briefly.
-    pub registry: Arc<registry::Registry>,
+    pub registry: Arc<store::Registry>,
     /// Where request logs are queued for batched publishing.
     pub request_log: request_log::RequestLog,
     /// The request-log batch task, awaited (flushed) at shutdown.
@@ -88,9 +87,10 @@ impl AppState {
             bus: infra.bus.clone(),
             crashes: Arc::default(),
             gate: Gate::new(&infra.settings.gateway.gate),
-            registry: Arc::new(registry::Registry::new(Duration::from_millis(
-                infra.settings.gateway.registry_cache_ms,
-            ))),
+            registry: Arc::new(store::Registry::new(
+                Duration::from_millis(infra.settings.gateway.registry_cache_ms),
+                true,
+            )),
             request_log,
             request_log_task: Arc::new(std::sync::Mutex::new(Some(request_log_task))),
             retention: my_data::client(&infra.settings.gateway.retention_url),
@@ -170,7 +170,14 @@ pub async fn run(
     state
         .live
         .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
-    platform::serve(listener, router(&infra, state), shutdown, grace).await?;
+    platform::serve(
+        listener,
+        router(&infra, state),
+        &infra.settings.http,
+        shutdown,
+        grace,
+    )
+    .await?;
     // Every sender is gone with the router: the last batch goes out now.
     if let Some(flush) = flush {
         let _ = tokio::time::timeout(Duration::from_secs(5), flush).await;

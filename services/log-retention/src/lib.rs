@@ -74,7 +74,13 @@ pub async fn run(
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let store = log_store(&infra).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let http = platform::serve(listeners.http, router(&infra), shutdown.clone(), grace);
+    let http = platform::serve(
+        listeners.http,
+        router(&infra),
+        &infra.settings.http,
+        shutdown.clone(),
+        grace,
+    );
     let grpc = grpc::serve(store.clone(), listeners.grpc, shutdown.clone());
     let consumer = consumer::run(
         infra.bus.clone(),

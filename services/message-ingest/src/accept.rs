@@ -6,7 +6,7 @@ use bus::Bus;
 use chrono::{DateTime, Utc};
 use domain::E164;
 use proto::events::v1::SmsReceived;
-use store::Store;
+use store::{Registration, Store};
 
 use crate::error::IngestError;
 
@@ -19,6 +19,8 @@ pub struct AppState {
     pub bus: Bus,
     /// Number registry.
     pub store: Store,
+    /// The registry's answers, remembered for `ingest.registry_cache_ms`.
+    pub registry: Arc<store::Registry>,
 }
 
 impl AppState {
@@ -28,6 +30,10 @@ impl AppState {
             settings: infra.settings.clone(),
             bus: infra.bus.clone(),
             store: infra.store.clone(),
+            registry: Arc::new(store::Registry::new(
+                std::time::Duration::from_millis(infra.settings.ingest.registry_cache_ms),
+                false,
+            )),
         }
     }
 }
@@ -82,18 +88,18 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
     }
     let to = E164::parse(&sms.to).map_err(|e| IngestError::Unprocessable(format!("to: {e}")))?;
     let registered = state
-        .store
-        .find_number(to.as_str())
+        .registry
+        .lookup(&state.store, to.as_str())
         .await
         .map_err(|e| IngestError::Unavailable(format!("number registry unavailable: {e}")))?;
     match registered {
-        Some(number) if number.active => {}
-        Some(_) => {
+        Registration::Active => {}
+        Registration::Retired => {
             return Err(IngestError::Unprocessable(format!(
                 "to: {to} is retired and no longer receives messages"
             )));
         }
-        None if state.settings.ingest.auto_register_numbers => {
+        Registration::Unknown if state.settings.ingest.auto_register_numbers => {
             state
                 .store
                 .add_number(&to, "auto-registered")
@@ -101,9 +107,10 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
                 .map_err(|e| {
                     IngestError::Unavailable(format!("number registry unavailable: {e}"))
                 })?;
+            state.registry.remember(to.as_str(), Registration::Active);
             tracing::info!(country = to.country().iso2, "number auto-registered");
         }
-        None => {
+        Registration::Unknown => {
             return Err(IngestError::Unprocessable(format!(
                 "to: {to} is not a number of this site"
             )));

@@ -48,7 +48,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.ingest.shutdown_grace_secs);
-    let http = platform::serve(listeners.http, router(&infra), shutdown.clone(), grace);
+    let http = platform::serve(
+        listeners.http,
+        router(&infra),
+        &infra.settings.http,
+        shutdown.clone(),
+        grace,
+    );
     let grpc = grpc::serve(&infra, listeners.grpc, shutdown.clone());
     let persister = persister::run(infra.clone(), shutdown.clone());
     // Publishes multi-part SMS whose missing parts never came; every replica

@@ -29,10 +29,16 @@ pub enum Outcome {
 /// Runs the persister until `shutdown`.
 pub async fn run(infra: Infra, shutdown: CancellationToken) -> anyhow::Result<()> {
     let bus = infra.bus.clone();
-    bus.run_consumer::<SmsReceived, _, _>(CONSUMER, shutdown, |event, info| {
-        let infra = infra.clone();
-        async move { process(&infra, event, info).await.map(|_| ()) }
-    })
+    let concurrency = infra.settings.ingest.persister_concurrency;
+    bus.run_consumer_concurrent::<SmsReceived, _, _>(
+        CONSUMER,
+        shutdown,
+        concurrency,
+        |event, info| {
+            let infra = infra.clone();
+            async move { process(&infra, event, info).await.map(|_| ()) }
+        },
+    )
     .await?;
     Ok(())
 }

@@ -690,12 +690,12 @@ async fn cache_outage_fails_closed(mode: Mode) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
-    let server = tokio::spawn(platform::serve(
-        listener,
-        captcha_verification::router(&infra),
-        stop.clone(),
-        Duration::from_secs(1),
-    ));
+    let router = captcha_verification::router(&infra);
+    let limits = infra.settings.http.clone();
+    let server = tokio::spawn({
+        let stop = stop.clone();
+        async move { platform::serve(listener, router, &limits, stop, Duration::from_secs(1)).await }
+    });
     // Challenges are still issued (difficulty falls back to the default)...
     let r = app
         .client

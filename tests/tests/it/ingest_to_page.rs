@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bus::DeliveryInfo;
 use cloudsms_tests::{Mode, TestApp, both_modes};
+use message_ingest::persister::Outcome;
 use proto::events::v1::SmsReceived;
 use tokio_util::sync::CancellationToken;
 
@@ -315,3 +316,30 @@ async fn health_and_readiness_answer(mode: Mode) {
     app.stop().await;
 }
 both_modes!(health_and_readiness_answer);
+
+async fn a_message_stored_before_is_settled_not_retried(mode: Mode) {
+    let app = TestApp::spawn_with(mode, false).await;
+    app.add_number(NUMBER).await;
+    let event = SmsReceived {
+        event_id: "evt-settle-1".into(),
+        provider: "generic".into(),
+        provider_message_id: "settle-1".into(),
+        to: NUMBER.into(),
+        from: "Bank".into(),
+        body: "Your code is 246810".into(),
+        ..Default::default()
+    };
+    let process = |delivered| {
+        message_ingest::persister::process(&app.infra, event.clone(), DeliveryInfo { delivered })
+    };
+    let Ok(Outcome::Stored(id)) = process(1).await else {
+        panic!("first delivery stores");
+    };
+    // Redelivered after a crash between commit and ack: side effects redone, acked.
+    assert_eq!(process(2).await.unwrap(), Outcome::Restored(id));
+    // The same provider message again later (outside the dedupe window): nothing to do.
+    assert_eq!(process(1).await.unwrap(), Outcome::Duplicate(id));
+    assert_eq!(app.stored(NUMBER).await.len(), 1);
+    app.stop().await;
+}
+both_modes!(a_message_stored_before_is_settled_not_retried);

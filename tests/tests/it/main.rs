@@ -5,6 +5,7 @@ mod bus_outage;
 mod captcha;
 mod gate;
 mod grpc_ingest;
+mod hardening;
 mod ingest_to_page;
 mod migrations;
 mod my_data;

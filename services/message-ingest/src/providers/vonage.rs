@@ -483,13 +483,13 @@ async fn receive_part(
     let e164 =
         domain::E164::parse(to).map_err(|e| IngestError::Unprocessable(format!("to: {e}")))?;
     match state
-        .store
-        .find_number(e164.as_str())
+        .registry
+        .lookup(&state.store, e164.as_str())
         .await
         .map_err(store_error)?
     {
-        Some(number) if number.active => {}
-        None if state.settings.ingest.auto_register_numbers => {}
+        store::Registration::Active => {}
+        store::Registration::Unknown if state.settings.ingest.auto_register_numbers => {}
         _ => {
             return Err(IngestError::Unprocessable(format!(
                 "to: {e164} is not a number of this site"
