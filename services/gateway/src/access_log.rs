@@ -105,13 +105,19 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let started = Instant::now();
-    let method = request.method().to_string();
-    let utm_source = utm_source(request.uri().query());
-    let headers = request.headers().clone();
+    // Everything the log keeps of the request is read before it is handed
+    // on, so its headers need not be copied.
+    let headers = request.headers();
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
+    let agent = ua::parse(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    );
     // Requests to /my-data are logged without the id: looking at, exporting or
     // deleting one's data must not itself create new data under that id.
     let visitor = if path.starts_with("/my-data") {
@@ -123,32 +129,28 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .map(|v| v.0.clone())
             .unwrap_or_default()
     };
-    let response = next.run(request).await;
-    let agent = ua::parse(
-        headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default(),
-    );
-    let event = RequestLogged {
+    let mut event = RequestLogged {
         event_id: uuid::Uuid::now_v7().to_string(),
         ts: Some(now_ts()),
         visitor_id: visitor,
-        ip: client_ip(&state, &headers, peer),
-        method,
+        ip: client_ip(&state, headers, peer),
+        method: request.method().to_string(),
         path,
-        status: u32::from(response.status().as_u16()),
-        latency_us: u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX),
-        referrer: referring_site(&headers),
+        status: 0,
+        latency_us: 0,
+        referrer: referring_site(headers),
         browser_family: agent.browser.to_owned(),
         browser_version: agent.version,
         os_family: agent.os.to_owned(),
         device_class: agent.device.into(),
-        language: language(&headers),
+        language: language(headers),
         trace_id: telemetry::current_trace_id().unwrap_or_default(),
-        utm_source,
-        host: request_host(&state.settings.gateway.public_url, &headers),
+        utm_source: utm_source(request.uri().query()),
+        host: request_host(&state.settings.gateway.public_url, headers),
     };
+    let response = next.run(request).await;
+    event.status = u32::from(response.status().as_u16());
+    event.latency_us = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
     // Published in batches; the event carries the request's trace id.
     state.request_log.log(event);
     response

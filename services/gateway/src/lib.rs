@@ -46,6 +46,8 @@ pub struct AppState {
     pub cache: Arc<dyn cache::HotCache>,
     /// Live fan-out of new messages.
     pub live: Live,
+    /// The Content-Security-Policy header, built once.
+    pub csp: Option<axum::http::HeaderValue>,
     /// Where request logs and crash reports go.
     pub bus: bus::Bus,
     /// Crash-report budget per visitor.
@@ -86,6 +88,7 @@ impl AppState {
             live: Live::default(),
             bus: infra.bus.clone(),
             crashes: Arc::default(),
+            csp: security::csp_header(&infra.settings.gateway.ads),
             gate: Gate::new(&infra.settings.gateway.gate),
             registry: Arc::new(store::Registry::new(
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),

@@ -4,8 +4,10 @@
 //! not be cached without a message that had already been announced.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use crate::i18n::Lang;
 
@@ -14,11 +16,20 @@ const TTL: Duration = Duration::from_secs(15);
 /// Most pages kept; the cache is cleared when full (simple and bounded).
 const CAPACITY: usize = 10_000;
 
+/// One rendered page of a number.
+struct Page {
+    /// Whatever else the page depends on (its absolute base URL).
+    variant: String,
+    lang: Lang,
+    at: Instant,
+    html: Bytes,
+}
+
 #[derive(Default)]
 struct Inner {
-    /// Keyed by (number, variant, language); the variant holds whatever
-    /// else the page depends on (its absolute base URL).
-    pages: HashMap<(String, String, Lang), (Instant, Arc<str>)>,
+    /// Per number, its few variants (looked up without allocating).
+    pages: HashMap<String, Vec<Page>>,
+    len: usize,
     generations: HashMap<String, u64>,
 }
 
@@ -35,13 +46,15 @@ impl PageCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A fresh page, if cached.
-    pub fn get(&self, number: &str, variant: &str, lang: Lang) -> Option<Arc<str>> {
+    /// A fresh page, if cached (shared, not copied).
+    pub fn get(&self, number: &str, variant: &str, lang: Lang) -> Option<Bytes> {
         let inner = self.lock();
-        let (at, html) = inner
+        inner
             .pages
-            .get(&(number.to_owned(), variant.to_owned(), lang))?;
-        (at.elapsed() < TTL).then(|| html.clone())
+            .get(number)?
+            .iter()
+            .find(|p| p.lang == lang && p.variant == variant && p.at.elapsed() < TTL)
+            .map(|p| p.html.clone())
     }
 
     /// The number's generation; read it before loading the page's data.
@@ -51,25 +64,47 @@ impl PageCache {
 
     /// Stores a page rendered from data read at `generation`, unless the
     /// number was invalidated since.
-    pub fn put(&self, number: &str, variant: &str, lang: Lang, generation: u64, html: Arc<str>) {
+    pub fn put(&self, number: &str, variant: &str, lang: Lang, generation: u64, html: Bytes) {
         let mut inner = self.lock();
         if inner.generations.get(number).copied().unwrap_or(0) != generation {
             return;
         }
-        if inner.pages.len() >= CAPACITY {
+        if inner.len >= CAPACITY {
             inner.pages.clear();
+            inner.len = 0;
         }
-        inner.pages.insert(
-            (number.to_owned(), variant.to_owned(), lang),
-            (Instant::now(), html),
-        );
+        let page = Page {
+            variant: variant.to_owned(),
+            lang,
+            at: Instant::now(),
+            html,
+        };
+        let pages = inner.pages.entry(number.to_owned()).or_default();
+        let added = match pages
+            .iter_mut()
+            .find(|p| p.lang == lang && p.variant == variant)
+        {
+            Some(old) => {
+                *old = page;
+                false
+            }
+            None => {
+                pages.push(page);
+                true
+            }
+        };
+        if added {
+            inner.len += 1;
+        }
     }
 
     /// Drops the number's pages: a message for it was stored.
     pub fn invalidate(&self, number: &str) {
         let mut inner = self.lock();
         *inner.generations.entry(number.to_owned()).or_insert(0) += 1;
-        inner.pages.retain(|(n, _, _), _| n != number);
+        if let Some(dropped) = inner.pages.remove(number) {
+            inner.len -= dropped.len();
+        }
     }
 }
 
@@ -82,14 +117,14 @@ mod tests {
     fn invalidation_drops_pages_and_refuses_renders_that_started_before_it() {
         let cache = PageCache::default();
         let gen0 = cache.generation("+1");
-        cache.put("+1", "h", Lang::En, gen0, Arc::from("old"));
-        assert_eq!(cache.get("+1", "h", Lang::En).as_deref(), Some("old"));
+        cache.put("+1", "h", Lang::En, gen0, Bytes::from("old"));
+        assert_eq!(cache.get("+1", "h", Lang::En).as_deref(), Some(&b"old"[..]));
         assert!(cache.get("+1", "h", Lang::ZhCn).is_none());
 
         let started = cache.generation("+1");
         cache.invalidate("+1");
         assert!(cache.get("+1", "h", Lang::En).is_none());
-        cache.put("+1", "h", Lang::En, started, Arc::from("stale"));
+        cache.put("+1", "h", Lang::En, started, Bytes::from("stale"));
         assert!(
             cache.get("+1", "h", Lang::En).is_none(),
             "a render older than the invalidation is not kept"
@@ -100,13 +135,13 @@ mod tests {
             "h",
             Lang::En,
             cache.generation("+1"),
-            Arc::from("new"),
+            Bytes::from("new"),
         );
-        assert_eq!(cache.get("+1", "h", Lang::En).as_deref(), Some("new"));
+        assert_eq!(cache.get("+1", "h", Lang::En).as_deref(), Some(&b"new"[..]));
         cache.invalidate("+2");
         assert_eq!(
             cache.get("+1", "h", Lang::En).as_deref(),
-            Some("new"),
+            Some(&b"new"[..]),
             "other numbers keep theirs"
         );
     }

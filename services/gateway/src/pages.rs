@@ -1,7 +1,6 @@
 //! The HTML pages.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -381,7 +380,7 @@ pub async fn number(
     headers: HeaderMap,
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Html<bytes::Bytes>, PageError> {
     let base = base_url(&state, &headers);
     let before = parse_before(&query)?;
     let sender = query.sender();
@@ -390,7 +389,7 @@ pub async fn number(
     // The newest page is served from the rendered-page cache when fresh.
     let cacheable = before.is_none() && sender.is_none();
     if cacheable && let Some(html) = state.live.pages.get(number.as_str(), &base, t.lang) {
-        return Ok(Html(html.to_string()));
+        return Ok(Html(html));
     }
     let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
@@ -433,15 +432,12 @@ pub async fn number(
         from: sender.unwrap_or_default().to_owned(),
         t,
     };
-    let html = page.render()?;
+    let html = bytes::Bytes::from(page.render()?);
     if cacheable {
-        state.live.pages.put(
-            number.as_str(),
-            &base,
-            t.lang,
-            generation,
-            Arc::from(html.as_str()),
-        );
+        state
+            .live
+            .pages
+            .put(number.as_str(), &base, t.lang, generation, html.clone());
     }
     Ok(Html(html))
 }

@@ -14,6 +14,12 @@ pub const VISITOR_COOKIE: &str = "cloudsms_vid";
 
 /// The Content-Security-Policy: our own origin only, plus the ad network's
 /// origins when advertising is on.
+/// The Content-Security-Policy header value (None only if the ad settings
+/// hold characters a header cannot carry).
+pub fn csp_header(ads: &config::AdsSettings) -> Option<HeaderValue> {
+    HeaderValue::from_str(&csp(ads)).ok()
+}
+
 fn csp(ads: &config::AdsSettings) -> String {
     let extra: String = if ads.enabled {
         ads.csp_sources
@@ -89,8 +95,8 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         .scope(lang, next.run(request))
         .await;
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&csp(&state.settings.gateway.ads)) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    if let Some(policy) = &state.csp {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
