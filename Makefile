@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export ORACLE_PYTHON ?= $(or $(ORACLES_VENV),/var/tmp/cloudsms-oracles)/bin/python
 
-.PHONY: help run build release test test-rust test-browser lint fmt bench services oracles browser chart
+.PHONY: help run build release test test-rust test-browser lint fmt bench chaos fuzz schemathesis services oracles browser chart
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,10 +26,11 @@ oracles: ## Install the providers' SDKs used as signature oracles by the tests
 browser: ## Install chromium (Debian) and playwright-core (npm) for the browser tests
 	bash scripts/browser.sh
 
-test: services oracles browser ## Run every test: unit, end-to-end in embedded and distributed mode, browser, chart
+test: services oracles browser ## Run every test: unit, end-to-end in embedded and distributed mode, browser, chart, OpenAPI (schemathesis)
 	$(MAKE) test-rust
 	$(MAKE) test-browser
 	$(MAKE) chart
+	$(MAKE) schemathesis
 
 chart: ## Test the Helm chart, compose file and Dockerfile (no cluster needed; venv in /var/tmp/cloudsms-chart-venv)
 	bash scripts/chart.sh
@@ -51,6 +52,16 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
+
+chaos: services ## Chaos: 20,000 webhooks and 20,000 log events through kills and restarts of ingest, log-retention, Redis, NATS and Postgres connections; nothing lost or doubled
+	$(CARGO) build --workspace --bins
+	$(CARGO) run -q -p cloudsms-tests --bin chaos
+
+fuzz: ## Fuzz the webhook parsers and signature checks, E.164, OTP and captcha parsers (cargo-fuzz; FUZZ_SECONDS per target, default 30)
+	bash scripts/fuzz.sh
+
+schemathesis: ## Check the JSON API against /api/openapi.json with schemathesis (venv in /var/tmp/cloudsms-schemathesis-venv)
+	bash scripts/schemathesis.sh
 
 bench: services ## Benchmarks (release build; loopback only): tables on stdout and in bench/results/<date>.md
 	bash bench/run.sh

@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1/...`).
 
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -80,10 +81,15 @@ pub struct MessagesJson {
 /// `GET /api/v1/numbers/{e164}/messages?before=`: newest first, cursor paging.
 pub async fn messages(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    Query(query): Query<PageQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<MessagesJson>, ApiError> {
+    // What axum cannot read is answered in JSON like the rest, not in its
+    // plain text: a path that is no UTF-8 names no number of ours, a query
+    // it cannot read (a repeated `before`...) is a bad link.
+    let Path(raw) = path.map_err(|_| PageError::NotFound("error.no_number"))?;
     let number = registered_number(&state, &raw).await?;
+    let Query(query) = query.map_err(|_| PageError::BadRequest("error.bad_link"))?;
     let before = parse_before(&query)?;
     let (messages, next) = page_of(&state, number.as_str(), query.sender(), before).await?;
     Ok(Json(MessagesJson {
