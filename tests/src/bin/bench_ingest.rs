@@ -13,20 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use cloudsms_tests::drive::{env_or, required};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| format!("{name} is required"))
-}
 
 /// One signed webhook: form body and `X-Twilio-Signature`.
 struct Signed {
@@ -38,32 +28,16 @@ fn webhooks(url: &str, token: &str, to: &str, count: usize) -> Vec<Signed> {
     let run = uuid::Uuid::new_v4().simple().to_string();
     (0..count)
         .map(|i| {
-            let params: Vec<(String, String)> = vec![
-                ("MessageSid".into(), format!("SM{}{i:010}", &run[..22])),
-                (
-                    "AccountSid".into(),
-                    "ACbench0000000000000000000000000000".into(),
-                ),
-                ("From".into(), "+15005550006".into()),
-                ("To".into(), to.to_owned()),
-                (
-                    "Body".into(),
-                    format!(
-                        "Your verification code is {:06}. Do not share it.",
-                        i % 1_000_000
-                    ),
-                ),
-                ("NumSegments".into(), "1".into()),
-            ];
-            let signature = message_ingest::providers::twilio::compute_signature(
-                token,
+            let (body, signature) = cloudsms_tests::drive::twilio_sms(
                 url,
-                &params,
-                message_ingest::providers::twilio::Algorithm::HmacSha1,
+                token,
+                &format!("SM{}{i:010}", &run[..22]),
+                to,
+                &format!(
+                    "Your verification code is {:06}. Do not share it.",
+                    i % 1_000_000
+                ),
             );
-            let body = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .finish();
             Signed { body, signature }
         })
         .collect()

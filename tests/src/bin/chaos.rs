@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use cloudsms_tests::drive::env_or;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::Mutex;
 
@@ -37,13 +38,6 @@ const NUMBERS: [&str; 8] = [
     "+61491570102",
 ];
 const TWILIO_TOKEN: &str = "chaos-twilio-token-placeholder";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -189,26 +183,13 @@ fn hooks(url: &str, run: &str, count: usize) -> Vec<Hook> {
         .map(|i| {
             let to = NUMBERS[i % NUMBERS.len()];
             let sid = format!("SM{run}{i:08}");
-            let params: Vec<(String, String)> = vec![
-                ("MessageSid".into(), sid.clone()),
-                (
-                    "AccountSid".into(),
-                    "ACchaos000000000000000000000000000".into(),
-                ),
-                ("From".into(), "+15005550006".into()),
-                ("To".into(), to.to_owned()),
-                ("Body".into(), format!("chaos {sid}: your code is {i:06}")),
-                ("NumSegments".into(), "1".into()),
-            ];
-            let signature = message_ingest::providers::twilio::compute_signature(
-                TWILIO_TOKEN,
+            let (body, signature) = cloudsms_tests::drive::twilio_sms(
                 url,
-                &params,
-                message_ingest::providers::twilio::Algorithm::HmacSha1,
+                TWILIO_TOKEN,
+                &sid,
+                to,
+                &format!("chaos {sid}: your code is {i:06}"),
             );
-            let body = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .finish();
             Hook {
                 sid,
                 to,
@@ -402,9 +383,9 @@ fn bin_dir() -> anyhow::Result<PathBuf> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let webhooks = usize::try_from(env_or("CHAOS_WEBHOOKS", 20_000))?;
-    let log_events = usize::try_from(env_or("CHAOS_LOG_EVENTS", 20_000))?;
-    let concurrency = usize::try_from(env_or("CHAOS_CONCURRENCY", 32))?;
+    let webhooks = env_or("CHAOS_WEBHOOKS", 20_000usize);
+    let log_events = env_or("CHAOS_LOG_EVENTS", 20_000usize);
+    let concurrency = env_or("CHAOS_CONCURRENCY", 32usize);
     let seed = env_or(
         "CHAOS_SEED",
         u64::from(
