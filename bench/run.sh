@@ -8,6 +8,14 @@
 # Needs NATS (JetStream), Redis and Postgres on their loopback ports
 # (`make services`); installs wrk, nginx and redis-benchmark (Debian) when
 # missing and run as root.
+#
+# BENCH_ONLY=e2e,logs,... runs only those sections (pages, ingest, captcha,
+# solve, logs, e2e, retention; memory comes with pages and ingest); the other
+# sections of the day's results file are kept as they were, each with the
+# time of its own run. Knobs: BENCH_SECONDS (each wrk run, 10),
+# BENCH_E2E_SECONDS (60), BENCH_E2E_RATE (1000 SMS/s), BENCH_LOG_EVENTS
+# (500000), BENCH_RETENTION_ROWS (50000000), BENCH_RETENTION_SMALL_ROWS
+# (1000000); BENCH_BUILD=0 skips the release build (binaries already built).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +28,19 @@ REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
+
+SECTIONS=(pages ingest captcha solve logs e2e retention memory)
+ONLY="${BENCH_ONLY:-}"
+for name in ${ONLY//,/ }; do
+    [[ " ${SECTIONS[*]} " == *" $name "* ]] || die "BENCH_ONLY: unknown section $name (${SECTIONS[*]})"
+done
+selected() {
+    if [ "$1" = memory ]; then
+        selected pages && selected ingest
+        return
+    fi
+    [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]
+}
 
 install_missing() {
     local missing=()
@@ -36,8 +57,12 @@ install_missing() {
 install_missing
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
-say "building release binaries (a few minutes the first time)"
-"$CARGO" build --release -q --workspace --bins
+if [ "${BENCH_BUILD:-1}" = 0 ]; then
+    say "using the release binaries already built (BENCH_BUILD=0)"
+else
+    say "building release binaries (a few minutes the first time)"
+    "$CARGO" build --release -q --workspace --bins
+fi
 TARGET="$("$CARGO" metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 BIN="$TARGET/release"
 
@@ -75,6 +100,9 @@ P_NGINX=$(free_port)
 GENERIC_SECRET="bench-generic-secret-$ID"
 TWILIO_TOKEN="bench-twilio-token-$ID"
 NUMBER="+447700900123"
+# The end-to-end run spreads its messages over these, one SSE stream each.
+E2E_NUMBERS=(+447700900201 +447700900202 +447700900203 +447700900204
+    +447700900205 +447700900206 +447700900207 +447700900208)
 env_vars=(
     RUST_LOG=warn
     CLOUDSMS_DATA_DIR="$WORK"
@@ -104,7 +132,9 @@ for var in $(compgen -e | grep '^CLOUDSMS_' || true); do unset "$var"; done
 run_env() { env "${env_vars[@]}" "$@"; }
 
 (cd "$WORK" && run_env "$BIN/cloudsms" migrate >/dev/null)
-(cd "$WORK" && run_env "$BIN/cloudsms" numbers add "$NUMBER" --label bench >/dev/null)
+for number in "$NUMBER" "${E2E_NUMBERS[@]}"; do
+    (cd "$WORK" && run_env "$BIN/cloudsms" numbers add "$number" --label bench >/dev/null)
+done
 declare -A PID_OF
 for service in gateway message-ingest captcha-verification log-retention; do
     (cd "$WORK" && exec env "${env_vars[@]}" "$BIN/$service") &
@@ -122,30 +152,61 @@ sleep 2
 declare -A IDLE
 for service in "${!PID_OF[@]}"; do IDLE[$service]=$(rss_mib "${PID_OF[$service]}"); done
 
-# 50 messages on the number, through the signed generic webhook.
-for i in $(seq 1 50); do
-    body=$(printf '{"to":"%s","from":"Bench","body":"Your code is %06d. Message %d of 50.","id":"bench-%s-%d"}' \
-        "$NUMBER" "$((i * 7919 % 1000000))" "$i" "$ID" "$i")
-    ts=$(date +%s)
-    sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$GENERIC_SECRET" | awk '{print $NF}')
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$P_INGEST/webhooks/generic" \
-        -H 'content-type: application/json' -H "x-cloudsms-timestamp: $ts" \
-        -H "x-cloudsms-signature: sha256=$sig" --data "$body")
-    [ "$code" = 202 ] || die "seeding webhook answered $code"
-done
-PAGE="http://127.0.0.1:$P_GATEWAY/numbers/$NUMBER"
-for _ in $(seq 1 100); do
-    curl -s "$PAGE" | grep -q "Message 1 of 50" && break
-    sleep 0.1
-done
-mkdir -p "$WORK/www" "$WORK/nginx"
-# nginx's worker drops to an unprivileged user when started as root.
-chmod 755 "$WORK" "$WORK/www"
-curl -s "$PAGE" -o "$WORK/www/page.html"
-chmod 644 "$WORK/www/page.html"
-grep -q "Message 1 of 50" "$WORK/www/page.html" || die "the page does not show the 50 messages"
+# wrk -t1 -c32: "<requests/s> <p99 ms>".
+wrk_run() {
+    wrk -t1 -c32 -d2s "$1" >/dev/null
+    wrk -t1 -c32 -d"${DURATION}s" --latency "$1" | awk '
+        /Requests\/sec:/ { rps = $2 }
+        /^ *99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } p99 = v }
+        END { printf "%.0f %.2f\n", rps, p99 }'
+}
+# BENCH_PROFILE=1: a perf profile of `$1` (a service) while `$2...` runs,
+# kept next to the results (where a target is missed, it shows why), named
+# after the service or PROFILE_LABEL.
+PROFILES=()
+profiled() {
+    local service="$1"; shift
+    if [ "${BENCH_PROFILE:-0}" != 1 ] || ! command -v perf >/dev/null; then
+        "$@"
+        return
+    fi
+    local data="$WORK/$service.perf"
+    perf record -q -F 499 -g -p "${PID_OF[$service]}" -o "$data" 2>/dev/null &
+    local recorder=$!
+    "$@"
+    kill -INT "$recorder" 2>/dev/null || true
+    wait "$recorder" 2>/dev/null || true
+    local report="${OUT%.md}-${PROFILE_LABEL:-$service}.profile.txt"
+    perf report -i "$data" --no-children --stdio --sort symbol --percent-limit 0.7 2>/dev/null |
+        grep -v '^$' | sed -E 's/[[:space:]-]+$//' | head -150 >"$report" || true
+    PROFILES+=("$report")
+}
 
-cat >"$WORK/nginx/nginx.conf" <<EOF
+if selected pages; then
+    # 50 messages on the number, through the signed generic webhook.
+    for i in $(seq 1 50); do
+        body=$(printf '{"to":"%s","from":"Bench","body":"Your code is %06d. Message %d of 50.","id":"bench-%s-%d"}' \
+            "$NUMBER" "$((i * 7919 % 1000000))" "$i" "$ID" "$i")
+        ts=$(date +%s)
+        sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$GENERIC_SECRET" | awk '{print $NF}')
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$P_INGEST/webhooks/generic" \
+            -H 'content-type: application/json' -H "x-cloudsms-timestamp: $ts" \
+            -H "x-cloudsms-signature: sha256=$sig" --data "$body")
+        [ "$code" = 202 ] || die "seeding webhook answered $code"
+    done
+    PAGE="http://127.0.0.1:$P_GATEWAY/numbers/$NUMBER"
+    for _ in $(seq 1 100); do
+        curl -s "$PAGE" | grep -q "Message 1 of 50" && break
+        sleep 0.1
+    done
+    mkdir -p "$WORK/www" "$WORK/nginx"
+    # nginx's worker drops to an unprivileged user when started as root.
+    chmod 755 "$WORK" "$WORK/www"
+    curl -s "$PAGE" -o "$WORK/www/page.html"
+    chmod 644 "$WORK/www/page.html"
+    grep -q "Message 1 of 50" "$WORK/www/page.html" || die "the page does not show the 50 messages"
+
+    cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
 pid $WORK/nginx/nginx.pid;
@@ -168,65 +229,75 @@ http {
     }
 }
 EOF
-"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=("$!")
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$P_NGINX/page.html" >/dev/null && break; sleep 0.1; done
-cmp -s <(curl -s "http://127.0.0.1:$P_NGINX/page.html") "$WORK/www/page.html" ||
-    die "nginx does not serve the page: $(tail -3 "$WORK/nginx/error.log" 2>/dev/null)"
+    "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+    PIDS+=("$!")
+    for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$P_NGINX/page.html" >/dev/null && break; sleep 0.1; done
+    cmp -s <(curl -s "http://127.0.0.1:$P_NGINX/page.html") "$WORK/www/page.html" ||
+        die "nginx does not serve the page: $(tail -3 "$WORK/nginx/error.log" 2>/dev/null)"
 
-# wrk -t1 -c32: "<requests/s> <p99 ms>".
-wrk_run() {
-    wrk -t1 -c32 -d2s "$1" >/dev/null
-    wrk -t1 -c32 -d"${DURATION}s" --latency "$1" | awk '
-        /Requests\/sec:/ { rps = $2 }
-        /^ *99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } p99 = v }
-        END { printf "%.0f %.2f\n", rps, p99 }'
-}
-# BENCH_PROFILE=1: a perf profile of `$1` (a service) while `$2...` runs,
-# kept next to the results (where a target is missed, it shows why).
-PROFILES=()
-profiled() {
-    local service="$1"; shift
-    if [ "${BENCH_PROFILE:-0}" != 1 ] || ! command -v perf >/dev/null; then
-        "$@"
-        return
-    fi
-    local data="$WORK/$service.perf"
-    perf record -q -F 499 -g -p "${PID_OF[$service]}" -o "$data" 2>/dev/null &
-    local recorder=$!
-    "$@"
-    kill -INT "$recorder" 2>/dev/null || true
-    wait "$recorder" 2>/dev/null || true
-    local report="${OUT%.md}-$service.profile.txt"
-    perf report -i "$data" --no-children --stdio --sort symbol --percent-limit 0.7 2>/dev/null |
-        grep -v '^$' | sed -E 's/[[:space:]-]+$//' | head -150 >"$report" || true
-    PROFILES+=("$report")
-}
+    say "pages: nginx, then the gateway (${DURATION}s each)"
+    read -r NGINX_RPS NGINX_P99 <<<"$(wrk_run "http://127.0.0.1:$P_NGINX/page.html")"
+    GW_RESULT="$WORK/gateway.wrk"
+    profiled gateway eval 'wrk_run "$PAGE" >"$GW_RESULT"'
+    read -r GW_RPS GW_P99 <"$GW_RESULT"
+    # Where the page's time goes: the same server on cheaper paths.
+    CSS_PATH="$(grep -o '/static/site\.[0-9a-f]*\.css' "$WORK/www/page.html" | head -1)"
+    read -r STATIC_RPS STATIC_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY$CSS_PATH")"
+    read -r PRIVACY_RPS PRIVACY_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY/privacy")"
+    declare -A AFTER_PAGES
+    for service in "${!PID_OF[@]}"; do AFTER_PAGES[$service]=$(rss_mib "${PID_OF[$service]}"); done
+fi
 
-say "pages: nginx, then the gateway (${DURATION}s each)"
-read -r NGINX_RPS NGINX_P99 <<<"$(wrk_run "http://127.0.0.1:$P_NGINX/page.html")"
-GW_RESULT="$WORK/gateway.wrk"
-profiled gateway eval 'wrk_run "$PAGE" >"$GW_RESULT"'
-read -r GW_RPS GW_P99 <"$GW_RESULT"
-# Where the page's time goes: the same server on cheaper paths.
-CSS_PATH="$(grep -o '/static/site\.[0-9a-f]*\.css' "$WORK/www/page.html" | head -1)"
-read -r STATIC_RPS STATIC_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY$CSS_PATH")"
-read -r PRIVACY_RPS PRIVACY_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY/privacy")"
-declare -A AFTER_PAGES
-for service in "${!PID_OF[@]}"; do AFTER_PAGES[$service]=$(rss_mib "${PID_OF[$service]}"); done
-
-say "ingest: signed Twilio webhooks, then raw JetStream publishing"
-INGEST_RESULT="$WORK/ingest.md"
-profiled message-ingest eval 'INGEST_URL="http://127.0.0.1:$P_INGEST" TWILIO_AUTH_TOKEN="$TWILIO_TOKEN" \
-    BENCH_NUMBER="$NUMBER" TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" >"$INGEST_RESULT"'
-INGEST_TABLE="$(cat "$INGEST_RESULT")"
 declare -A LOADED
-for service in "${!PID_OF[@]}"; do LOADED[$service]=$(rss_mib "${PID_OF[$service]}"); done
+if selected ingest; then
+    say "ingest: signed Twilio webhooks, then raw JetStream publishing"
+    INGEST_RESULT="$WORK/ingest.md"
+    profiled message-ingest eval 'INGEST_URL="http://127.0.0.1:$P_INGEST" TWILIO_AUTH_TOKEN="$TWILIO_TOKEN" \
+        BENCH_NUMBER="$NUMBER" TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" >"$INGEST_RESULT"'
+    INGEST_TABLE="$(cat "$INGEST_RESULT")"
+    for service in "${!PID_OF[@]}"; do LOADED[$service]=$(rss_mib "${PID_OF[$service]}"); done
+fi
 
-say "captcha verification"
-CAPTCHA_TABLE="$(TEST_REDIS_URL="$REDIS_URL" "$BIN/bench_captcha")"
-say "proof-of-work solve times"
-SOLVE_TABLE="$(node bench/solve.mjs)"
+if selected captcha; then
+    say "captcha verification"
+    CAPTCHA_TABLE="$(TEST_REDIS_URL="$REDIS_URL" "$BIN/bench_captcha")"
+fi
+if selected solve; then
+    say "proof-of-work solve times"
+    SOLVE_TABLE="$(node bench/solve.mjs)"
+fi
+
+# Log writes: request logs on JetStream → log-retention → Postgres, against
+# psql \copy of the same rows (it first waits for the earlier sections'
+# request logs to be stored).
+if selected logs; then
+    say "log writes: log-retention against psql \\copy"
+    LOGS_RESULT="$WORK/logs.md"
+    PROFILE_LABEL=logs-log-retention profiled log-retention eval 'BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" \
+        BENCH_BUS_PREFIX="bench$ID" TEST_NATS_URL="$NATS_URL" "$BIN/bench_logs" >"$LOGS_RESULT"'
+    LOGS_TABLE="$(cat "$LOGS_RESULT")"
+    LOGS_RSS="$(rss_mib "${PID_OF[log-retention]}")"
+fi
+
+# End to end: webhook → SSE at a fixed rate (waits for the persister to be idle).
+if selected e2e; then
+    say "end to end: webhook → SSE, ${BENCH_E2E_RATE:-1000} SMS/s for ${BENCH_E2E_SECONDS:-60} s"
+    E2E_RESULT="$WORK/e2e.md"
+    PROFILE_LABEL=e2e-message-ingest profiled message-ingest eval 'INGEST_URL="http://127.0.0.1:$P_INGEST" GATEWAY_URL="http://127.0.0.1:$P_GATEWAY" \
+        TWILIO_AUTH_TOKEN="$TWILIO_TOKEN" BENCH_NUMBERS="$(IFS=,; echo "${E2E_NUMBERS[*]}")" \
+        BENCH_BUS_PREFIX="bench$ID" TEST_NATS_URL="$NATS_URL" "$BIN/bench_e2e" >"$E2E_RESULT"'
+    E2E_TABLE="$(cat "$E2E_RESULT")"
+fi
+declare -A AFTER_E2E
+if selected logs || selected e2e; then
+    for service in "${!PID_OF[@]}"; do AFTER_E2E[$service]=$(rss_mib "${PID_OF[$service]}"); done
+fi
+
+# The retention sweep, in a database of its own (the stack stays idle).
+if selected retention; then
+    say "retention sweep: ${BENCH_RETENTION_SMALL_ROWS:-1000000} and ${BENCH_RETENTION_ROWS:-50000000} rows (generated in Postgres first, a few minutes)"
+    RETENTION_TABLE="$(BENCH_ADMIN_URL="postgres://postgres@127.0.0.1:5432/postgres" "$BIN/bench_retention")"
+fi
 
 machine() {
     local cpu mem
@@ -236,54 +307,146 @@ machine() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
 
+NOW="$(date -u '+%Y-%m-%d %H:%M UTC')"
+SECTION_DIR="$WORK/sections"
+mkdir -p "$SECTION_DIR"
+# One file per section run now: its title line, when it ran, its tables.
+section() {
+    local key="$1" title="$2"
+    {
+        echo "## $title"
+        echo
+        echo "Run: $NOW."
+        echo
+        cat
+    } >"$SECTION_DIR/$key.md"
+}
+
+if selected pages; then
+    section pages "Pages" <<EOF
+| hot number page, 50 messages, \`wrk -t1 -c32\`, ${DURATION} s | requests/s | p99 ms |
+|---|---:|---:|
+| nginx, 1 worker, the same HTML bytes as a static file | $NGINX_RPS | $NGINX_P99 |
+| gateway \`GET /numbers/{e164}\` | $GW_RPS | $GW_P99 |
+| **ratio** (target ≥ 0.7) | **$(ratio "$GW_RPS" "$NGINX_RPS")** | |
+
+Where the time goes (the gateway on cheaper paths, same run):
+
+| gateway path | requests/s | p99 ms | what it does |
+|---|---:|---:|---|
+| \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |
+| \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |
+| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |
+EOF
+fi
+if selected ingest; then
+    section ingest "Ingest" <<EOF
+$INGEST_TABLE
+
+Target: ratio ≥ 0.25.
+EOF
+fi
+if selected e2e; then
+    section e2e "End to end: webhook → SSE" <<EOF
+$E2E_TABLE
+
+Latency from each webhook's due time (open loop) to its event on the number's
+SSE stream (\`/numbers/{e164}/events\`): message-ingest, JetStream, the
+persister (Postgres, Redis), \`MessageStored\` on core NATS, the gateway.
+Targets: p50 < 20 ms, p99 < 100 ms, nothing lost.
+EOF
+fi
+if selected logs; then
+    section logs "Log writes" <<EOF
+$LOGS_TABLE
+
+On Postgres log-retention writes each table's rows of a batch (up to 4 MiB of
+messages) with one binary \`COPY\`, falling back to a staging table and
+\`INSERT ... SELECT ... ON CONFLICT DO NOTHING\` when an event is already
+stored. log-retention's RSS afterwards: $LOGS_RSS MiB. Target: ratio ≥ 0.5.
+EOF
+fi
+if selected retention; then
+    section retention "Retention sweep" <<EOF
+$RETENTION_TABLE
+EOF
+fi
+if selected captcha; then
+    section captcha "Captcha verification" <<EOF
+$CAPTCHA_TABLE
+
+Target: valid-token ratio ≥ 0.3.
+EOF
+fi
+if selected solve; then
+    section solve "Proof-of-work solve time (the gate's browser solver)" <<EOF
+$SOLVE_TABLE
+EOF
+fi
+if selected memory; then
+    {
+        if [ ${#AFTER_E2E[@]} -gt 0 ]; then
+            echo "| service | idle | after the page load | after the ingest load | after the log and end-to-end loads |"
+            echo "|---|---:|---:|---:|---:|"
+        else
+            echo "| service | idle | after the page load | after the ingest load |"
+            echo "|---|---:|---:|---:|"
+        fi
+        for service in gateway message-ingest captcha-verification log-retention; do
+            if [ ${#AFTER_E2E[@]} -gt 0 ]; then
+                echo "| $service | ${IDLE[$service]} | ${AFTER_PAGES[$service]} | ${LOADED[$service]} | ${AFTER_E2E[$service]} |"
+            else
+                echo "| $service | ${IDLE[$service]} | ${AFTER_PAGES[$service]} | ${LOADED[$service]} |"
+            fi
+        done
+        echo
+        echo "Targets: < 50 MiB idle, < 200 MiB loaded."
+    } | section memory "Memory (RSS, MiB)"
+fi
+
+# The day's file: this run's sections, and the others as an earlier run of
+# the day left them (with that run's time).
+TITLES=(
+    "pages:Pages" "ingest:Ingest" "e2e:End to end: webhook → SSE" "logs:Log writes"
+    "retention:Retention sweep" "captcha:Captcha verification"
+    "solve:Proof-of-work solve time (the gate's browser solver)" "memory:Memory (RSS, MiB)"
+)
+earlier_section() {
+    [ -f "$OUT" ] || return 0
+    python3 - "$OUT" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+title = sys.argv[2]
+head = re.search(r"^# Benchmarks, (.+)$", text, re.M)
+parts = re.split(r"^(?=## )", text, flags=re.M)
+for part in parts:
+    if part.startswith("## ") and part[3:].split("\n", 1)[0].strip() == title:
+        body = part.rstrip("\n").split("\n", 1)[1] if "\n" in part else ""
+        if "\nRun: " not in "\n" + body.lstrip("\n")[:200] and head:
+            body = "\n\nRun: " + head.group(1).strip() + "." + "\n" + body
+        print("## " + title + body)
+PY
+}
 {
-    echo "# Benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "# Benchmarks, $NOW"
     echo
     echo "Machine: $(machine). Load generators run on the same cores. Every ratio is"
     echo "against a baseline measured in the same run; the services run as separate"
     echo "release processes against NATS, Redis and Postgres on loopback."
-    echo
-    echo "## Pages"
-    echo
-    echo "| hot number page, 50 messages, \`wrk -t1 -c32\`, ${DURATION} s | requests/s | p99 ms |"
-    echo "|---|---:|---:|"
-    echo "| nginx, 1 worker, the same HTML bytes as a static file | $NGINX_RPS | $NGINX_P99 |"
-    echo "| gateway \`GET /numbers/{e164}\` | $GW_RPS | $GW_P99 |"
-    echo "| **ratio** (target ≥ 0.7) | **$(ratio "$GW_RPS" "$NGINX_RPS")** | |"
-    echo
-    echo "Where the time goes (the gateway on cheaper paths, same run):"
-    echo
-    echo "| gateway path | requests/s | p99 ms | what it does |"
-    echo "|---|---:|---:|---|"
-    echo "| \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |"
-    echo "| \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |"
-    echo "| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |"
-    echo
-    echo "## Ingest"
-    echo
-    echo "$INGEST_TABLE"
-    echo
-    echo "Target: ratio ≥ 0.25."
-    echo
-    echo "## Captcha verification"
-    echo
-    echo "$CAPTCHA_TABLE"
-    echo
-    echo "Target: valid-token ratio ≥ 0.3."
-    echo
-    echo "## Proof-of-work solve time (the gate's browser solver)"
-    echo
-    echo "$SOLVE_TABLE"
-    echo
-    echo "## Memory (RSS, MiB)"
-    echo
-    echo "| service | idle | after the page load | after the ingest load |"
-    echo "|---|---:|---:|---:|"
-    for service in gateway message-ingest captcha-verification log-retention; do
-        echo "| $service | ${IDLE[$service]} | ${AFTER_PAGES[$service]} | ${LOADED[$service]} |"
+    for entry in "${TITLES[@]}"; do
+        key="${entry%%:*}"
+        title="${entry#*:}"
+        if [ -f "$SECTION_DIR/$key.md" ]; then
+            echo
+            cat "$SECTION_DIR/$key.md"
+        else
+            earlier="$(earlier_section "$title")"
+            if [ -n "$earlier" ]; then
+                echo
+                echo "$earlier"
+            fi
+        fi
     done
-    echo
-    echo "Targets: < 50 MiB idle, < 200 MiB loaded."
     if [ ${#PROFILES[@]} -gt 0 ]; then
         echo
         echo "Profiles (perf, BENCH_PROFILE=1): ${PROFILES[*]}"

@@ -14,10 +14,10 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::entities::{access_log, captcha_event, crash_report};
 use crate::migration::Migrator;
-use crate::stats::{CountryLookup, PageView, STAT_TABLE};
+use crate::stats::{CountryLookup, PageView, STAT_COLUMNS, STAT_TABLE};
 use crate::tables::{Kind, LogRow};
 
-/// Rows per multi-row `INSERT` statement.
+/// Rows per multi-row `INSERT` statement (SQLite).
 pub const ROWS_PER_STATEMENT: usize = 500;
 /// Rows per `DELETE` when SQLite sweeps by timestamp.
 pub const SQLITE_DELETE_BATCH: u64 = 1000;
@@ -72,6 +72,214 @@ pub struct DayStats {
     pub visitors: u64,
     /// Page views: successful `GET`s of pages (not `/static/`, not `/api/`, not bots).
     pub page_views: u64,
+}
+
+/// The staging table of `table` for the `COPY` path (Postgres, per session).
+fn staging_table(table: &str) -> String {
+    format!("cloudsms_stage_{table}")
+}
+
+fn sqlx_err(err: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))
+}
+
+/// Stores `data` (binary `COPY` format, `event_id, ts, columns...`) in
+/// `table`, each event once; returns the rows inserted.
+///
+/// First straight into `table` with `COPY`, under a savepoint: a batch of
+/// new events (nearly every batch) costs what `COPY` costs. When that hits
+/// the unique key (a redelivered event, or a repeat inside the batch), back
+/// to the savepoint, and the rows go through the staging table with
+/// `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which skips the events
+/// already stored. The staging table is emptied at commit.
+async fn copy_and_merge<'a>(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    table: &str,
+    columns: impl IntoIterator<Item = &'a str>,
+    data: &[u8],
+) -> Result<u64, DbErr> {
+    use sea_orm::sqlx::{self, AssertSqlSafe};
+
+    let columns: Vec<String> = ["event_id", "ts"]
+        .into_iter()
+        .chain(columns)
+        .map(|c| format!("\"{c}\""))
+        .collect();
+    let columns = columns.join(", ");
+    sqlx::raw_sql("SAVEPOINT cloudsms_copy")
+        .execute(&mut *conn)
+        .await
+        .map_err(sqlx_err)?;
+    match copy_in(
+        conn,
+        &format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)"),
+        data,
+    )
+    .await
+    {
+        Ok(copied) => return Ok(copied),
+        Err(err)
+            if err
+                .as_database_error()
+                .is_some_and(|e| e.is_unique_violation()) =>
+        {
+            sqlx::raw_sql("ROLLBACK TO SAVEPOINT cloudsms_copy")
+                .execute(&mut *conn)
+                .await
+                .map_err(sqlx_err)?;
+        }
+        Err(err) => return Err(sqlx_err(err)),
+    }
+    let stage = staging_table(table);
+    // Created once per pooled connection (the notice that it exists is not
+    // worth a log line).
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "SET LOCAL client_min_messages = warning; \
+         CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS"
+    )))
+    .execute(&mut *conn)
+    .await
+    .map_err(sqlx_err)?;
+    copy_in(
+        conn,
+        &format!("COPY {stage} ({columns}) FROM STDIN (FORMAT binary)"),
+        data,
+    )
+    .await
+    .map_err(sqlx_err)?;
+    let merge = format!(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} \
+         ON CONFLICT (event_id, ts) DO NOTHING"
+    );
+    let result = sqlx::query(AssertSqlSafe(merge))
+        .execute(&mut *conn)
+        .await
+        .map_err(sqlx_err)?;
+    Ok(result.rows_affected())
+}
+
+/// Runs `COPY ... FROM STDIN` `statement` with `data`; returns rows copied.
+async fn copy_in(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    statement: &str,
+    data: &[u8],
+) -> Result<u64, sea_orm::sqlx::Error> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    if let Err(err) = copy.send(data).await {
+        // The transaction is rolled back when it is dropped.
+        let _ = copy.abort(err.to_string()).await;
+        return Err(err);
+    }
+    copy.finish().await
+}
+
+/// PostgreSQL's binary `COPY` format for the log and statistics rows.
+mod copy {
+    use chrono::{DateTime, Utc};
+    use sea_orm::{DbErr, Value};
+
+    /// Microseconds from the Unix epoch to 2000-01-01, Postgres' epoch.
+    const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+    /// The binary `COPY` data of `rows` (event id, time, the other values),
+    /// each with `fields` fields in all.
+    pub(super) fn binary<'a>(
+        fields: usize,
+        rows: impl Iterator<Item = (&'a str, DateTime<Utc>, Vec<Value>)>,
+    ) -> Result<Vec<u8>, DbErr> {
+        let count = i16::try_from(fields)
+            .map_err(|_| DbErr::Custom(format!("{fields} columns in a COPY row")))?;
+        let mut buf = Vec::with_capacity(64 * 1024);
+        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.extend_from_slice(&0i32.to_be_bytes()); // flags
+        buf.extend_from_slice(&0i32.to_be_bytes()); // header extension
+        for (event_id, ts, values) in rows {
+            if values.len() + 2 != fields {
+                return Err(DbErr::Custom(format!(
+                    "COPY row of {} fields, expected {fields}",
+                    values.len() + 2
+                )));
+            }
+            buf.extend_from_slice(&count.to_be_bytes());
+            text(&mut buf, event_id)?;
+            timestamp(&mut buf, ts);
+            for value in &values {
+                match value {
+                    Value::String(Some(s)) => text(&mut buf, s)?,
+                    Value::BigInt(Some(n)) => bigint(&mut buf, *n),
+                    Value::Int(Some(n)) => bigint(&mut buf, i64::from(*n)),
+                    Value::ChronoDateTimeUtc(Some(t)) => timestamp(&mut buf, *t),
+                    other => {
+                        return Err(DbErr::Custom(format!(
+                            "no binary COPY encoding for {other:?}"
+                        )));
+                    }
+                }
+            }
+        }
+        buf.extend_from_slice(&(-1i16).to_be_bytes());
+        Ok(buf)
+    }
+
+    fn text(buf: &mut Vec<u8>, s: &str) -> Result<(), DbErr> {
+        let len =
+            i32::try_from(s.len()).map_err(|_| DbErr::Custom("text field over 2 GiB".into()))?;
+        buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+
+    fn bigint(buf: &mut Vec<u8>, n: i64) {
+        buf.extend_from_slice(&8i32.to_be_bytes());
+        buf.extend_from_slice(&n.to_be_bytes());
+    }
+
+    fn timestamp(buf: &mut Vec<u8>, t: DateTime<Utc>) {
+        let micros = t.timestamp_micros().saturating_sub(PG_EPOCH_MICROS);
+        buf.extend_from_slice(&8i32.to_be_bytes());
+        buf.extend_from_slice(&micros.to_be_bytes());
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #![allow(clippy::unwrap_used)]
+
+        use chrono::TimeZone;
+
+        use super::*;
+
+        #[test]
+        fn rows_are_encoded_in_postgres_binary_copy_format() {
+            let t = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 1).unwrap();
+            let data = binary(
+                4,
+                [(
+                    "id",
+                    t,
+                    vec![Value::from("é".to_owned()), Value::from(-2i64)],
+                )]
+                .into_iter(),
+            )
+            .unwrap();
+            let mut want = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0".to_vec();
+            want.extend_from_slice(&4i16.to_be_bytes());
+            want.extend_from_slice(&[0, 0, 0, 2, b'i', b'd']);
+            want.extend_from_slice(&[0, 0, 0, 8]);
+            want.extend_from_slice(&1_000_000i64.to_be_bytes());
+            want.extend_from_slice(&[0, 0, 0, 2, 0xc3, 0xa9]);
+            want.extend_from_slice(&[0, 0, 0, 8]);
+            want.extend_from_slice(&(-2i64).to_be_bytes());
+            want.extend_from_slice(&(-1i16).to_be_bytes());
+            assert_eq!(data, want);
+        }
+
+        #[test]
+        fn a_row_of_the_wrong_width_is_refused() {
+            let t = Utc::now();
+            assert!(binary(3, [("id", t, vec![])].into_iter()).is_err());
+            assert!(binary(3, [("id", t, vec![Value::Bool(Some(true))])].into_iter()).is_err());
+        }
+    }
 }
 
 /// Position in an export: rows strictly after this `(ts, event_id)`.
@@ -217,9 +425,11 @@ impl LogStore {
         Ok(())
     }
 
-    /// Stores `rows` in one transaction with multi-row
-    /// `INSERT ... ON CONFLICT DO NOTHING` statements; returns rows inserted
-    /// (repeats of stored events are skipped).
+    /// Stores `rows` and their statistics rows in one transaction (Postgres:
+    /// binary `COPY`, falling back to a staging table and `INSERT ... SELECT
+    /// ... ON CONFLICT DO NOTHING` when an event is already stored; SQLite:
+    /// multi-row `INSERT ... ON CONFLICT DO NOTHING` statements); returns
+    /// rows inserted (repeats of stored events are skipped).
     pub async fn insert_batch(&self, rows: &[LogRow]) -> Result<u64, DbErr> {
         if rows.is_empty() {
             return Ok(0);
@@ -255,6 +465,9 @@ impl LogStore {
         rows: &[LogRow],
         views: &[PageView],
     ) -> Result<u64, DbErr> {
+        if self.is_partitioned() {
+            return self.copy_in_transaction(rows, views).await;
+        }
         let txn = self.db.begin().await?;
         let mut inserted = 0;
         for kind in Kind::ALL {
@@ -268,6 +481,49 @@ impl LogStore {
             txn.execute_raw(self.stat_insert_statement(chunk)).await?;
         }
         txn.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Postgres: each table's rows in one binary `COPY`, all in one
+    /// transaction with the statistics rows: straight into the table when
+    /// none of the events is stored yet, else through a session-local
+    /// staging table and `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see
+    /// [`copy_and_merge`]). The speed of `COPY` with the idempotency of the
+    /// unique `(event_id, ts)`: a redelivered event, or a repeat inside the
+    /// batch, is stored once, its statistics row too.
+    async fn copy_in_transaction(&self, rows: &[LogRow], views: &[PageView]) -> Result<u64, DbErr> {
+        let pool = self.db.get_postgres_connection_pool();
+        let mut tx = pool.begin().await.map_err(sqlx_err)?;
+        let mut inserted = 0;
+        for kind in Kind::ALL {
+            let of_kind: Vec<&LogRow> = rows.iter().filter(|r| r.kind() == kind).collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let data = copy::binary(
+                kind.columns().count() + 2,
+                of_kind
+                    .iter()
+                    .map(|row| (row.event_id(), row.ts(), row.values())),
+            )?;
+            inserted += copy_and_merge(&mut tx, kind.table(), kind.columns(), &data).await?;
+        }
+        if !views.is_empty() {
+            let data = copy::binary(
+                STAT_COLUMNS.len() + 2,
+                views
+                    .iter()
+                    .map(|v| (v.event_id.as_str(), v.ts, v.values())),
+            )?;
+            copy_and_merge(
+                &mut tx,
+                STAT_TABLE,
+                STAT_COLUMNS.iter().map(|(c, _)| *c),
+                &data,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(sqlx_err)?;
         Ok(inserted)
     }
 

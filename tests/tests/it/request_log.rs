@@ -162,3 +162,118 @@ async fn crash_beacons_are_capped_and_rate_limited(mode: Mode) {
     app.stop().await;
 }
 both_modes!(crash_beacons_are_capped_and_rate_limited);
+
+fn encode<E: bus::Event>(event: &E) -> bytes::Bytes {
+    event.encode_to_vec().into()
+}
+
+/// log-retention stores a gateway's batch with `COPY` on Postgres (staging
+/// tables, then `INSERT ... SELECT ... ON CONFLICT DO NOTHING`) and with
+/// multi-row `INSERT`s on SQLite: either way a redelivered batch, a repeat
+/// inside a batch and a batch overlapping a stored one are stored once,
+/// statistics rows included; text comes back byte for byte; and rows
+/// deleted after their commit do not come back with the next batch (the
+/// staging tables are emptied at every commit).
+async fn a_redelivered_log_batch_is_stored_once(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let store = log_retention::log_store(&app.infra).await.unwrap();
+    let now = chrono::Utc::now();
+    let visitor = format!("copy-{}", uuid::Uuid::new_v4().simple());
+    let request = |i: usize| RequestLogged {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        ts: Some(proto::timestamp_from_unix_millis(
+            now.timestamp_millis() - i64::try_from(i).unwrap(),
+        )),
+        visitor_id: visitor.clone(),
+        ip: "203.0.113.7".into(),
+        method: "GET".into(),
+        // Two requests in three are pages (statistics rows), one an API call.
+        path: if i.is_multiple_of(3) {
+            "/api/v1/numbers".into()
+        } else {
+            format!("/numbers/+4477009{:05}", i % 100)
+        },
+        status: 200,
+        latency_us: 1_234,
+        referrer: "https://www.example.org".into(),
+        browser_family: "Firefox".into(),
+        browser_version: "133".into(),
+        os_family: "Linux".into(),
+        device_class: DeviceClass::Desktop.into(),
+        language: "en".into(),
+        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+        utm_source: "newsletter".into(),
+        host: "sms.example".into(),
+    };
+    let messages = |requests: Vec<RequestLogged>, delivered: i64| {
+        vec![bus::BatchMessage {
+            subject: "logs.requests".into(),
+            payload: encode(&RequestsLogged {
+                batch_id: uuid::Uuid::now_v7().to_string(),
+                requests,
+            }),
+            delivered,
+        }]
+    };
+    let stored = |outcomes: Vec<Result<(), bus::HandlerError>>| {
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    };
+    let visitor_rows = || async {
+        store
+            .summarize(&visitor)
+            .await
+            .unwrap()
+            .iter()
+            .find(|k| k.kind == log_retention::Kind::Request)
+            .unwrap()
+            .rows
+    };
+    let handle = |batch| log_retention::consumer::handle_batch(&store, batch, now, 183);
+
+    let mut first: Vec<RequestLogged> = (0..600).map(request).collect();
+    // Text that a textual COPY would have to escape.
+    first[2].browser_family = "Odd\tName\\N\r\n\"é\" 😀".into();
+    // A repeat inside the batch.
+    first.push(first[1].clone());
+    stored(handle(messages(first.clone(), 1)).await);
+    assert_eq!(visitor_rows().await, 600);
+    assert_eq!(store.stat_rows().await.unwrap(), 400, "one per page view");
+
+    // Redelivered (a crash before the ack): nothing new.
+    stored(handle(messages(first.clone(), 2)).await);
+    assert_eq!(visitor_rows().await, 600);
+    assert_eq!(store.stat_rows().await.unwrap(), 400);
+
+    // A batch overlapping the stored one: only the new events are added.
+    let mut overlap: Vec<RequestLogged> = first[..100].to_vec();
+    overlap.extend((600..630).map(request));
+    stored(handle(messages(overlap, 1)).await);
+    assert_eq!(visitor_rows().await, 630);
+    assert_eq!(store.stat_rows().await.unwrap(), 420);
+
+    let odd = store
+        .export_page(log_retention::Kind::Request, &visitor, None, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(cursor, _)| cursor.1 == first[2].event_id)
+        .unwrap()
+        .1;
+    assert_eq!(odd["browser_family"], "Odd\tName\\N\r\n\"é\" 😀");
+    assert_eq!(odd["status"], 200);
+    assert_eq!(odd["latency_us"], 1_234);
+    assert_eq!(odd["device_class"], "desktop");
+
+    // Deleted rows stay deleted when the next batches go through the same
+    // connections: nothing of the earlier batches is left in staging.
+    store.delete_visitor(&visitor).await.unwrap();
+    assert_eq!(visitor_rows().await, 0);
+    let last = request(700);
+    for delivered in 1..=3 {
+        stored(handle(messages(vec![last.clone()], delivered)).await);
+    }
+    assert_eq!(visitor_rows().await, 1);
+    assert_eq!(store.stat_rows().await.unwrap(), 421);
+    app.stop().await;
+}
+both_modes!(a_redelivered_log_batch_is_stored_once);
