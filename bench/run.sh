@@ -421,10 +421,10 @@ head = re.search(r"^# Benchmarks, (.+)$", text, re.M)
 parts = re.split(r"^(?=## )", text, flags=re.M)
 for part in parts:
     if part.startswith("## ") and part[3:].split("\n", 1)[0].strip() == title:
-        body = part.rstrip("\n").split("\n", 1)[1] if "\n" in part else ""
-        if "\nRun: " not in "\n" + body.lstrip("\n")[:200] and head:
-            body = "\n\nRun: " + head.group(1).strip() + "." + "\n" + body
-        print("## " + title + body)
+        body = part.split("\n", 1)[1].strip("\n") if "\n" in part else ""
+        if not body.startswith("Run: ") and head:
+            body = "Run: " + head.group(1).strip() + ".\n\n" + body
+        print("## " + title + "\n\n" + body)
 PY
 }
 {

@@ -127,7 +127,16 @@ def test_dockerfile():
     for key, value in LISTENS.items():
         assert f"{key}={value}" in text
     # the dependency layer copies every workspace member's manifest
-    members = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    # the patched crates ([patch.crates-io] paths) are in before the first build
+    first_build = text.index("cargo build --release --locked --bins")
+    for name, spec in manifest.get("patch", {}).get("crates-io", {}).items():
+        top = spec["path"].split("/")[0]
+        copied = re.search(rf"^COPY {re.escape(top)}\s", text, re.M)
+        assert copied and copied.start() < first_build, (
+            f"deploy/Dockerfile does not copy {top} (patch of {name}) before the dependency build"
+        )
+    members = manifest["workspace"]["members"]
     for member in members:
         assert re.search(rf"^COPY {re.escape(member)}/Cargo\.toml\s", text, re.M), (
             f"deploy/Dockerfile does not copy {member}/Cargo.toml into the dependency layer"

@@ -21,6 +21,10 @@ pub struct BatchMessage {
     pub payload: Bytes,
     /// Deliveries so far, this one included.
     pub delivered: i64,
+    /// The message's consumer span (child of its publisher's): work done
+    /// for this message alone, e.g. publishing what follows from it, goes
+    /// inside it so the trace carries on.
+    pub span: tracing::Span,
 }
 
 /// How a batch consumer gathers messages.
@@ -107,19 +111,6 @@ impl Bus {
         H: Fn(Vec<BatchMessage>) -> F + Send + Sync,
         F: Future<Output = Vec<Result<(), HandlerError>>> + Send,
     {
-        let items = batch
-            .iter()
-            .map(|incoming| BatchMessage {
-                subject: incoming
-                    .envelope
-                    .subject
-                    .strip_prefix(&self.prefix)
-                    .unwrap_or(&incoming.envelope.subject)
-                    .to_owned(),
-                payload: incoming.envelope.payload.clone(),
-                delivered: incoming.delivered,
-            })
-            .collect();
         // One consumer span per message, child of its publisher's span,
         // open from the batch's start until the message is settled.
         let spans: Vec<tracing::Span> = batch
@@ -139,6 +130,21 @@ impl Bus {
                 );
                 telemetry::set_parent_from(&span, &incoming.envelope.headers);
                 span
+            })
+            .collect();
+        let items = batch
+            .iter()
+            .zip(&spans)
+            .map(|(incoming, span)| BatchMessage {
+                subject: incoming
+                    .envelope
+                    .subject
+                    .strip_prefix(&self.prefix)
+                    .unwrap_or(&incoming.envelope.subject)
+                    .to_owned(),
+                payload: incoming.envelope.payload.clone(),
+                delivered: incoming.delivered,
+                span: span.clone(),
             })
             .collect();
         let mut outcomes = handler(items).await.into_iter();

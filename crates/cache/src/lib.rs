@@ -33,6 +33,13 @@ pub trait HotCache: Send + Sync + 'static {
     /// Adds a new message to its number's list and the global feed, when
     /// those lists exist (a missing list is filled from the database on read).
     async fn push(&self, message: &MessageStored) -> Result<(), CacheError>;
+    /// [`HotCache::push`] for each of `messages`, in order (Redis: one round trip).
+    async fn push_many(&self, messages: &[MessageStored]) -> Result<(), CacheError> {
+        for message in messages {
+            self.push(message).await?;
+        }
+        Ok(())
+    }
     /// The list, newest first; `None` when it is not cached.
     async fn recent(&self, list: HotList<'_>) -> Result<Option<Vec<MessageStored>>, CacheError>;
     /// Replaces the list with `messages` (newest first) for the fill TTL.

@@ -296,9 +296,9 @@ pub struct IngestSettings {
     /// per process; unknown numbers are always asked again. 0 asks the
     /// database on every webhook.
     pub registry_cache_ms: u64,
-    /// Messages the persister stores at once (the page orders them by
-    /// arrival whatever order they are stored in).
-    pub persister_concurrency: usize,
+    /// Most messages the persister stores in one transaction (it takes
+    /// what has arrived, up to this; pages order messages by arrival).
+    pub persister_batch: usize,
     /// Bearer token for `IngestService`; empty disables the gRPC API.
     pub grpc_token: Secret,
     /// Most messages in one `IngestService/Submit` batch.

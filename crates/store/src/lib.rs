@@ -5,15 +5,16 @@ pub mod migration;
 mod parts;
 mod registry;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::E164;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectOptions, ConnectionTrait,
+    Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -270,6 +271,22 @@ impl Store {
             .await?)
     }
 
+    /// Which of `numbers` are registered and active, with one query.
+    #[tracing::instrument(name = "SELECT numbers", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "numbers"))]
+    pub async fn active_numbers(&self, numbers: &[&str]) -> Result<HashSet<String>, StoreError> {
+        if numbers.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(number::Entity::find()
+            .filter(number::Column::E164.is_in(numbers.iter().copied()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter(|n| n.active)
+            .map(|n| n.e164)
+            .collect())
+    }
+
     /// Registered numbers ordered by country then number.
     pub async fn list_numbers(&self, include_retired: bool) -> Result<Vec<NumberRow>, StoreError> {
         let mut query = number::Entity::find()
@@ -283,19 +300,38 @@ impl Store {
 
     /// Stores a message once: a second insert with the same
     /// `(provider, provider_message_id)` returns the first row.
-    #[tracing::instrument(name = "INSERT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "INSERT", db.collection.name = "messages"))]
     pub async fn insert_message(&self, new: NewMessage) -> Result<Inserted, StoreError> {
-        let model = message::ActiveModel {
-            number: Set(new.number.as_str().to_owned()),
-            provider: Set(new.provider.clone()),
-            provider_message_id: Set(new.provider_message_id.clone()),
-            sender: Set(new.sender),
-            body: Set(new.body),
-            received_at: Set(new.received_at),
-            stored_at: Set(Utc::now()),
+        self.insert_messages(std::slice::from_ref(&new))
+            .await?
+            .pop()
+            .ok_or(StoreError::Db(DbErr::RecordNotInserted))
+    }
+
+    /// Stores a batch of messages with one `INSERT ... ON CONFLICT DO
+    /// NOTHING RETURNING` (one commit for all), then reads the ones already
+    /// stored. One answer per message, in order; a message repeated inside
+    /// the batch is `New` the first time and `Existing` after.
+    #[tracing::instrument(name = "INSERT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "INSERT", db.collection.name = "messages", db.operation.batch.size = new.len()))]
+    pub async fn insert_messages(&self, new: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
+        type Key = (String, String);
+        fn key(n: &NewMessage) -> Key {
+            (n.provider.clone(), n.provider_message_id.clone())
+        }
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stored_at = Utc::now();
+        let models = new.iter().map(|n| message::ActiveModel {
+            number: Set(n.number.as_str().to_owned()),
+            provider: Set(n.provider.clone()),
+            provider_message_id: Set(n.provider_message_id.clone()),
+            sender: Set(n.sender.clone()),
+            body: Set(n.body.clone()),
+            received_at: Set(n.received_at),
+            stored_at: Set(stored_at),
             ..Default::default()
-        };
-        let inserted = message::Entity::insert(model)
+        });
+        let inserted = match message::Entity::insert_many(models)
             .on_conflict(
                 OnConflict::columns([
                     message::Column::Provider,
@@ -305,22 +341,54 @@ impl Store {
                 .to_owned(),
             )
             .exec_with_returning(&self.db)
-            .await;
-        match inserted {
-            Ok(row) => Ok(Inserted::New(row)),
-            // With RETURNING (Postgres, SQLite) a conflict comes back as "no
-            // row found"; without it as "not inserted".
-            Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => {
-                let row = message::Entity::find()
-                    .filter(message::Column::Provider.eq(&new.provider))
-                    .filter(message::Column::ProviderMessageId.eq(&new.provider_message_id))
-                    .one(&self.db)
-                    .await?
-                    .ok_or(DbErr::RecordNotInserted)?;
-                Ok(Inserted::Existing(row))
+            .await
+        {
+            Ok(rows) => rows,
+            // Every one of them was there already.
+            Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        let fresh: HashMap<Key, MessageRow> = inserted
+            .into_iter()
+            .map(|row| ((row.provider.clone(), row.provider_message_id.clone()), row))
+            .collect();
+        let mut earlier: HashMap<Key, MessageRow> = HashMap::new();
+        let missing: Vec<&NewMessage> = new
+            .iter()
+            .filter(|n| !fresh.contains_key(&key(n)))
+            .collect();
+        // Bounded statements: a batch of repeats reads back in chunks.
+        for chunk in missing.chunks(200) {
+            let mut any = Condition::any();
+            for n in chunk {
+                any = any.add(
+                    Condition::all()
+                        .add(message::Column::Provider.eq(&n.provider))
+                        .add(message::Column::ProviderMessageId.eq(&n.provider_message_id)),
+                );
             }
-            Err(err) => Err(err.into()),
+            for row in message::Entity::find().filter(any).all(&self.db).await? {
+                earlier.insert((row.provider.clone(), row.provider_message_id.clone()), row);
+            }
         }
+        let mut seen: HashSet<Key> = HashSet::new();
+        new.iter()
+            .map(|n| {
+                let k = key(n);
+                if let Some(row) = fresh.get(&k) {
+                    return Ok(if seen.insert(k) {
+                        Inserted::New(row.clone())
+                    } else {
+                        Inserted::Existing(row.clone())
+                    });
+                }
+                earlier
+                    .get(&k)
+                    .cloned()
+                    .map(Inserted::Existing)
+                    .ok_or_else(|| StoreError::Db(DbErr::RecordNotInserted))
+            })
+            .collect()
     }
 
     /// Newest messages of `number`, strictly older than `before` when given.

@@ -35,9 +35,22 @@ pub use i18n::{LANG_COOKIE, Lang, Tr};
 pub use live::Live;
 pub use security::VISITOR_COOKIE;
 
-/// Shared state of the gateway's handlers.
+/// Shared state of the gateway's handlers: one pointer, cloned by every
+/// middleware and handler of every request (cloning the fields themselves,
+/// gRPC clients and cancellation tokens among them, cost more than the page).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points at.
+pub struct Shared {
     /// Validated settings.
     pub settings: Arc<config::Settings>,
     /// Database (numbers, older messages).
@@ -81,7 +94,7 @@ impl AppState {
             infra.settings.gateway.request_log_batch,
             Duration::from_millis(infra.settings.gateway.request_log_linger_ms),
         );
-        Self {
+        Self(Arc::new(Shared {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
             cache: infra.cache.clone(),
@@ -98,7 +111,7 @@ impl AppState {
             request_log_task: Arc::new(std::sync::Mutex::new(Some(request_log_task))),
             retention: my_data::client(&infra.settings.gateway.retention_url),
             stats: admin::client(&infra.settings.gateway.retention_url),
-        }
+        }))
     }
 }
 

@@ -19,6 +19,9 @@ use crate::{AppState, PageError};
 /// Generation key of the global feed in the page cache.
 pub const LATEST: &str = "*latest*";
 
+/// Hot-list pushes of announced messages in flight at most.
+const MAX_REPUSHES: usize = 256;
+
 /// Fan-out of `MessageStored` within this process.
 #[derive(Clone)]
 pub struct Live {
@@ -57,6 +60,7 @@ impl Live {
         // Open streams end at shutdown, so the server can drain.
         let closing = self.closing.clone();
         let on_shutdown = shutdown.clone();
+        let repushes = Arc::new(tokio::sync::Semaphore::new(MAX_REPUSHES));
         tokio::spawn(async move {
             on_shutdown.cancelled().await;
             closing.cancel();
@@ -79,16 +83,30 @@ impl Live {
                                         messaging.destination.name = "sms.stored",
                                     );
                                     telemetry::set_parent_from(&span, &headers);
-                                    async {
-                                        pages.invalidate(&event.number);
-                                        pages.invalidate(LATEST);
-                                        if let Err(err) = cache.push(&event).await {
-                                            tracing::warn!(error = %err, "hot list not updated");
+                                    let _entered = span.enter();
+                                    pages.invalidate(&event.number);
+                                    pages.invalidate(LATEST);
+                                    let event = Arc::new(event);
+                                    let _ = tx.send(event.clone());
+                                    // Off the live path: open pages do not wait
+                                    // for Redis. When too many are in flight
+                                    // (Redis slow or away) the push is skipped;
+                                    // the list heals when its fill TTL runs out.
+                                    match repushes.clone().try_acquire_owned() {
+                                        Ok(permit) => {
+                                            let cache = cache.clone();
+                                            tokio::spawn(
+                                                async move {
+                                                    if let Err(err) = cache.push(&event).await {
+                                                        tracing::warn!(error = %err, "hot list not updated");
+                                                    }
+                                                    drop(permit);
+                                                }
+                                                .instrument(tracing::Span::current()),
+                                            );
                                         }
+                                        Err(_) => tracing::warn!("hot list update skipped: too many in flight"),
                                     }
-                                    .instrument(span)
-                                    .await;
-                                    let _ = tx.send(Arc::new(event));
                                 }
                                 None => break,
                             },

@@ -128,15 +128,18 @@ pub async fn handle_batch(
     retention_days: u32,
 ) -> Vec<Result<(), HandlerError>> {
     let started = std::time::Instant::now();
-    let decoded: Vec<Result<Vec<LogRow>, HandlerError>> = messages
+    // Every message's rows, in one vector (moved, not copied: a batch holds
+    // thousands of rows); each message keeps the range of its own.
+    let mut rows: Vec<LogRow> = Vec::new();
+    let decoded: Vec<Result<std::ops::Range<usize>, HandlerError>> = messages
         .iter()
-        .map(|m| decode(m, now, retention_days))
-        .collect();
-    let rows: Vec<LogRow> = decoded
-        .iter()
-        .filter_map(|d| d.as_ref().ok())
-        .flatten()
-        .cloned()
+        .map(|m| {
+            decode(m, now, retention_days).map(|mine| {
+                let first = rows.len();
+                rows.extend(mine);
+                first..rows.len()
+            })
+        })
         .collect();
     let decoded_in = started.elapsed();
     match store.insert_batch(&rows).await {
@@ -159,11 +162,11 @@ pub async fn handle_batch(
             let mut outcomes = Vec::with_capacity(decoded.len());
             for d in decoded {
                 outcomes.push(match d {
-                    Ok(rows) if rows.is_empty() => Ok(()),
+                    Ok(range) if range.is_empty() => Ok(()),
                     Ok(_) if failures_in_a_row >= MAX_FAILURES_IN_A_ROW => {
                         Err(HandlerError::Transient(err.to_string()))
                     }
-                    Ok(rows) => match store.insert_batch(&rows).await {
+                    Ok(range) => match store.insert_batch(&rows[range]).await {
                         Ok(_) => {
                             failures_in_a_row = 0;
                             Ok(())
@@ -181,7 +184,7 @@ pub async fn handle_batch(
         Err(err) => decoded
             .into_iter()
             .map(|d| match d {
-                Ok(rows) if !rows.is_empty() => Err(HandlerError::Transient(err.to_string())),
+                Ok(range) if !range.is_empty() => Err(HandlerError::Transient(err.to_string())),
                 other => other.map(|_| ()),
             })
             .collect(),
@@ -236,6 +239,7 @@ mod tests {
             subject: subject.into(),
             payload: payload.into(),
             delivered,
+            span: tracing::Span::none(),
         }
     }
 

@@ -27,11 +27,12 @@ pub const DAYS_AHEAD: u64 = 3;
 /// What a retention sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Whole day partitions dropped (Postgres).
+    /// Whole day partitions detached (Postgres), dropped by
+    /// [`LogStore::reclaim_expired`].
     pub dropped_partitions: Vec<String>,
     /// Rows deleted by timestamp (the boundary partition, or SQLite tables).
     pub deleted_rows: u64,
-    /// Day partitions of `stat_pageviews` dropped (Postgres).
+    /// Day partitions of `stat_pageviews` detached (Postgres).
     pub stat_dropped_partitions: Vec<String>,
     /// Rows of `stat_pageviews` deleted by timestamp.
     pub stat_deleted_rows: u64,
@@ -305,6 +306,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
+
+/// Name prefix of the day partitions a sweep detached, until
+/// [`LogStore::reclaim_expired`] drops them.
+pub const EXPIRED_PREFIX: &str = "cloudsms_expired_";
 
 /// Name of the partition of `kind` holding `day`.
 pub fn partition_name(kind: Kind, day: NaiveDate) -> String {
@@ -586,18 +591,21 @@ impl LogStore {
         if !self.is_partitioned() {
             return Ok(Vec::new());
         }
+        self.names(
+            "SELECT c.relname AS name FROM pg_inherits i \
+             JOIN pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_class p ON p.oid = i.inhparent \
+             WHERE p.relname = $1 ORDER BY c.relname",
+            table,
+        )
+        .await
+    }
+
+    /// The `name` column of `sql` run with one text parameter.
+    async fn names(&self, sql: &str, param: &str) -> Result<Vec<String>, DbErr> {
         let rows = self
             .db
-            .query_all_raw(
-                self.stmt(
-                    "SELECT c.relname AS name FROM pg_inherits i \
-                 JOIN pg_class c ON c.oid = i.inhrelid \
-                 JOIN pg_class p ON p.oid = i.inhparent \
-                 WHERE p.relname = $1 ORDER BY c.relname"
-                        .to_owned(),
-                    vec![Value::from(table.to_owned())],
-                ),
-            )
+            .query_all_raw(self.stmt(sql.to_owned(), vec![Value::from(param.to_owned())]))
             .await?;
         rows.iter()
             .map(|r| r.try_get::<String>("", "name"))
@@ -605,9 +613,11 @@ impl LogStore {
     }
 
     /// Removes every row older than `now - retention_days` from every table.
-    /// Postgres drops whole day partitions before the cutoff and deletes the
-    /// boundary partition's old rows by timestamp, then creates the partitions
-    /// of the coming days; SQLite deletes by timestamp in bounded batches.
+    /// Postgres detaches whole day partitions before the cutoff (renamed
+    /// `cloudsms_expired_<partition>`, out of every query at once; their
+    /// files go in [`LogStore::reclaim_expired`]) and deletes the boundary
+    /// partition's old rows by timestamp, then creates the partitions of the
+    /// coming days; SQLite deletes by timestamp in bounded batches.
     /// Idempotent: a second sweep at the same `now` changes nothing.
     pub async fn sweep(
         &self,
@@ -631,8 +641,48 @@ impl LogStore {
         Ok(report)
     }
 
+    /// Drops the day partitions that sweeps detached (Postgres; none on
+    /// SQLite), the one left by a sweep that died half-way included, and
+    /// returns their names. Removing a partition's files takes time in
+    /// proportion to its size (about 0.4 s per GB here); detached, it holds
+    /// no lock on the log tables meanwhile.
+    pub async fn reclaim_expired(&self) -> Result<Vec<String>, DbErr> {
+        if !self.is_partitioned() {
+            return Ok(Vec::new());
+        }
+        let names = self
+            .names(
+                "SELECT c.relname AS name FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r' \
+                 AND NOT c.relispartition AND starts_with(c.relname, $1) \
+                 ORDER BY c.relname",
+                EXPIRED_PREFIX,
+            )
+            .await?;
+        let mut dropped = Vec::with_capacity(names.len());
+        for name in names {
+            // Only names we make: a prefix and a partition of ours.
+            let ours = name.strip_prefix(EXPIRED_PREFIX).is_some_and(|partition| {
+                Kind::ALL
+                    .iter()
+                    .map(|k| k.table())
+                    .chain([STAT_TABLE])
+                    .any(|table| table_partition_day(table, partition).is_some())
+            });
+            if !ours {
+                continue;
+            }
+            self.db
+                .execute_unprepared(&format!("DROP TABLE IF EXISTS {name}"))
+                .await?;
+            dropped.push(name);
+        }
+        Ok(dropped)
+    }
+
     /// Removes the rows of `table` older than `cutoff`: returns the
-    /// partitions dropped and the rows deleted by timestamp.
+    /// partitions detached and the rows deleted by timestamp.
     async fn sweep_table(
         &self,
         table: &str,
@@ -649,11 +699,23 @@ impl LogStore {
                     continue;
                 };
                 if day_start(end) <= cutoff {
-                    self.db
-                        .execute_unprepared(&format!("DROP TABLE IF EXISTS {name}"))
-                        .await?;
+                    // Out of the table at once (a short lock on the parent);
+                    // its files go in `reclaim_expired`, which can take a
+                    // while on a large day and blocks nobody then.
+                    let detached = self
+                        .db
+                        .execute_unprepared(&format!(
+                            "ALTER TABLE {table} DETACH PARTITION {name}; \
+                             ALTER TABLE {name} RENAME TO {EXPIRED_PREFIX}{name}"
+                        ))
+                        .await;
                     lock(&self.partitions).remove(&name);
-                    dropped.push(name);
+                    match detached {
+                        Ok(_) => dropped.push(name),
+                        // Another replica's sweep got there first.
+                        Err(_) if !self.table_partitions(table).await?.contains(&name) => {}
+                        Err(err) => return Err(err),
+                    }
                 }
             }
             let sql = format!("DELETE FROM {table} WHERE ts < $1");

@@ -10,9 +10,20 @@ use store::{Registration, Store};
 
 use crate::error::IngestError;
 
-/// Shared state of the webhook routes.
+/// Shared state of the webhook routes: one pointer, cheap to clone per request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points at.
+pub struct Shared {
     /// Validated settings.
     pub settings: Arc<config::Settings>,
     /// Where accepted SMS go.
@@ -26,7 +37,7 @@ pub struct AppState {
 impl AppState {
     /// State from the process's infrastructure.
     pub fn new(infra: &platform::Infra) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             settings: infra.settings.clone(),
             bus: infra.bus.clone(),
             store: infra.store.clone(),
@@ -34,7 +45,7 @@ impl AppState {
                 std::time::Duration::from_millis(infra.settings.ingest.registry_cache_ms),
                 false,
             )),
-        }
+        }))
     }
 }
 

@@ -8,8 +8,8 @@
 //! over the numbers. Every body carries a unique token; the latency of a
 //! message is from its due time (its send time, or earlier when the sender
 //! fell behind, so a stall is never hidden) to the moment its SSE event is
-//! read. A message not seen on its stream within 10 s after the last send is
-//! lost.
+//! read. A message not seen on its stream by the time none has arrived for
+//! 10 s is lost.
 //!
 //! Environment: `INGEST_URL`, `GATEWAY_URL`, `TWILIO_AUTH_TOKEN`,
 //! `BENCH_NUMBERS` (registered numbers, comma-separated), all required;
@@ -23,19 +23,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use cloudsms_tests::drive::{self, env_or, required};
 use futures::StreamExt;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| format!("{name} is required"))
-}
+/// A message not seen on its stream by the time none arrived for this long
+/// is lost.
+const QUIET: Duration = Duration::from_secs(10);
 
 fn say(message: &str) {
     eprintln!("bench_e2e: {message}");
@@ -48,32 +42,16 @@ struct Signed {
 }
 
 fn webhook(url: &str, token: &str, run: &str, to: &str, i: usize) -> Signed {
-    let params: Vec<(String, String)> = vec![
-        ("MessageSid".into(), format!("SM{run}{i:012}")),
-        (
-            "AccountSid".into(),
-            "ACbench0000000000000000000000000000".into(),
-        ),
-        ("From".into(), "+15005550006".into()),
-        ("To".into(), to.to_owned()),
-        (
-            "Body".into(),
-            format!(
-                "Your verification code is {:06}. Do not share it. [{run}-{i}]",
-                (i * 7919) % 1_000_000
-            ),
-        ),
-        ("NumSegments".into(), "1".into()),
-    ];
-    let signature = message_ingest::providers::twilio::compute_signature(
-        token,
+    let (body, signature) = drive::twilio_sms(
         url,
-        &params,
-        message_ingest::providers::twilio::Algorithm::HmacSha1,
+        token,
+        &format!("SM{run}{i:012}"),
+        to,
+        &format!(
+            "Your verification code is {:06}. Do not share it. [{run}-{i}]",
+            (i * 7919) % 1_000_000
+        ),
     );
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .finish();
     Signed { body, signature }
 }
 
@@ -271,9 +249,15 @@ async fn main() -> anyhow::Result<()> {
     for sender in senders {
         sender.await?;
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while received.load(Ordering::Relaxed) < total && Instant::now() < deadline {
+    // The late ones: until all are in, or none came for 10 s (at most 5 min).
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut last = (received.load(Ordering::Relaxed), Instant::now());
+    while last.0 < total && Instant::now() < deadline && last.1.elapsed() < QUIET {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = received.load(Ordering::Relaxed);
+        if now > last.0 {
+            last = (now, Instant::now());
+        }
     }
     for reader in readers {
         reader.abort();

@@ -10,7 +10,8 @@
 //! exports exactly the rows log-retention stored (`access_log` and the
 //! statistics rows of the page views in `stat_pageviews`) and loads them with
 //! one `psql` running `\copy` into a fresh database migrated by log-retention
-//! itself (same partitioned tables, keys and indexes).
+//! itself (same partitioned tables, keys and indexes). A `CHECKPOINT` comes
+//! before each of the two, so neither pays for the other's writes.
 //!
 //! Environment: `BENCH_DATABASE_URL` (log-retention's Postgres database,
 //! required), `BENCH_BUS_PREFIX` (the services' `bus.prefix`, required),
@@ -22,21 +23,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use cloudsms_tests::drive::{env_or, required};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use proto::events::v1::{DeviceClass, RequestLogged, RequestsLogged};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| format!("{name} is required"))
-}
 
 fn say(message: &str) {
     eprintln!("bench_logs: {message}");
@@ -184,6 +175,11 @@ async fn main() -> anyhow::Result<()> {
     say("waiting for log-retention to store the earlier benchmarks' request logs");
     wait_acked(&js, &stream, &durable, 0, Duration::from_secs(900)).await?;
 
+    let db = Database::connect(&db_url).await?;
+    // Both runs start with the earlier writes flushed (superuser only; else
+    // as it comes).
+    let _ = db.execute_unprepared("CHECKPOINT").await;
+
     let run = format!("bl{:06x}", mix(u64::from(std::process::id())) & 0xff_ffff);
     let now = proto::timestamp_from_unix_millis(chrono::Utc::now().timestamp_millis());
     let mut payloads = Vec::new();
@@ -239,7 +235,6 @@ async fn main() -> anyhow::Result<()> {
     let ours_secs = (done - started).as_secs_f64();
     let ours = total as f64 / ours_secs;
 
-    let db = Database::connect(&db_url).await?;
     let mark = format!("visitor_id LIKE '{run}%'");
     let stored = count(
         &db,
@@ -285,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
             .prepare_days(today.pred_opt().unwrap_or(today), 3)
             .await?;
         store.connection().clone().close().await?;
+        let _ = db.execute_unprepared("CHECKPOINT").await;
         let elapsed = psql(
             &copy_url,
             &[

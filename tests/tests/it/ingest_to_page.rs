@@ -343,3 +343,83 @@ async fn a_message_stored_before_is_settled_not_retried(mode: Mode) {
     app.stop().await;
 }
 both_modes!(a_message_stored_before_is_settled_not_retried);
+
+async fn a_batch_gets_one_outcome_per_message_in_order(mode: Mode) {
+    use prost::Message as _;
+    let app = TestApp::spawn_with(mode, false).await;
+    app.add_number(NUMBER).await;
+    let event = |id: &str, to: &str, body: &str| SmsReceived {
+        event_id: format!("evt-{id}"),
+        provider: "generic".into(),
+        provider_message_id: id.into(),
+        to: to.into(),
+        from: "Bank".into(),
+        body: body.into(),
+        ..Default::default()
+    };
+    // Stored before the batch (a provider retry outside the dedupe window).
+    let Ok(Outcome::Stored(earlier)) = message_ingest::persister::process(
+        &app.infra,
+        event("batch-0", NUMBER, "Your code is 100000"),
+        DeliveryInfo { delivered: 1 },
+    )
+    .await
+    else {
+        panic!("stored");
+    };
+    let message = |payload: Vec<u8>, delivered: i64| bus::BatchMessage {
+        subject: "sms.received.gb.x".into(),
+        payload: payload.into(),
+        delivered,
+        span: tracing::Span::none(),
+    };
+    let batch = vec![
+        message(
+            event("batch-1", NUMBER, "Your code is 111111").encode_to_vec(),
+            1,
+        ),
+        message(
+            event("batch-0", NUMBER, "Your code is 100000").encode_to_vec(),
+            1,
+        ),
+        message(b"\xff\xff not protobuf".to_vec(), 1),
+        message(
+            event("batch-2", "+447700900999", "unregistered").encode_to_vec(),
+            1,
+        ),
+        message(
+            event("batch-1", NUMBER, "Your code is 111111").encode_to_vec(),
+            1,
+        ),
+        message(event("batch-3", "not a number", "bad").encode_to_vec(), 1),
+        message(
+            event("batch-0", NUMBER, "Your code is 100000").encode_to_vec(),
+            2,
+        ),
+    ];
+    let outcomes = message_ingest::persister::process_batch(&app.infra, &batch).await;
+    assert_eq!(outcomes.len(), batch.len());
+    let Ok(Outcome::Stored(first)) = outcomes[0] else {
+        panic!("new message stored: {outcomes:?}");
+    };
+    assert_eq!(
+        outcomes[1].as_ref().ok(),
+        Some(&Outcome::Duplicate(earlier))
+    );
+    assert!(
+        matches!(outcomes[2], Err(bus::HandlerError::Permanent(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[3].as_ref().ok(), Some(&Outcome::UnknownNumber));
+    assert_eq!(outcomes[4].as_ref().ok(), Some(&Outcome::Duplicate(first)));
+    assert!(
+        matches!(outcomes[5], Err(bus::HandlerError::Permanent(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[6].as_ref().ok(), Some(&Outcome::Restored(earlier)));
+    let stored = app.stored(NUMBER).await;
+    assert_eq!(stored.len(), 2, "each message once");
+    app.wait_for_page(NUMBER, "Your code is 111111").await;
+    app.stop().await;
+}
+both_modes!(a_batch_gets_one_outcome_per_message_in_order);

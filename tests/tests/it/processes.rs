@@ -564,7 +564,7 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
         &[
             ("message-ingest", "POST /webhooks/generic", SERVER),
             ("message-ingest", "publish", PRODUCER),
-            ("message-ingest", "process", CONSUMER),
+            ("message-ingest", "sms.received process", CONSUMER),
             ("message-ingest", "publish", PRODUCER),
             ("gateway", "sms.stored process", CONSUMER),
         ],
@@ -578,11 +578,15 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
     // attributes) under the persister's and the page request's spans.
     for (ancestor, call, system) in [
         (
-            ("message-ingest", "process", CONSUMER),
+            ("message-ingest", "sms.received process", CONSUMER),
             "INSERT messages",
             "postgresql",
         ),
-        (("message-ingest", "process", CONSUMER), "LPUSHX", "redis"),
+        (
+            ("message-ingest", "sms.received process", CONSUMER),
+            "LPUSHX",
+            "redis",
+        ),
         (
             ("gateway", "GET /numbers/{e164}", SERVER),
             "SELECT numbers",

@@ -213,6 +213,7 @@ async fn a_redelivered_log_batch_is_stored_once(mode: Mode) {
                 requests,
             }),
             delivered,
+            span: tracing::Span::none(),
         }]
     };
     let stored = |outcomes: Vec<Result<(), bus::HandlerError>>| {

@@ -382,8 +382,20 @@ async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
             );
             for name in &todays {
                 assert!(report.dropped_partitions.contains(name), "{report:?}");
-                assert!(!partition_exists(&store, name).await, "{name} dropped");
+                assert!(!partition_exists(&store, name).await, "{name} detached");
             }
+            // Detached at once, their files dropped afterwards.
+            let mut reclaimed = store.reclaim_expired().await.unwrap();
+            reclaimed.sort();
+            let mut expected: Vec<String> = report
+                .dropped_partitions
+                .iter()
+                .chain(&report.stat_dropped_partitions)
+                .map(|name| format!("{}{name}", log_retention::logstore::EXPIRED_PREFIX))
+                .collect();
+            expected.sort();
+            assert_eq!(reclaimed, expected);
+            assert!(store.reclaim_expired().await.unwrap().is_empty());
             for kind in Kind::ALL {
                 for name in store.partitions(kind).await.unwrap() {
                     let day = log_retention::logstore::partition_day(kind, &name).unwrap();
