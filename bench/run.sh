@@ -288,7 +288,7 @@ if selected e2e; then
         BENCH_BUS_PREFIX="bench$ID" TEST_NATS_URL="$NATS_URL" "$BIN/bench_e2e" >"$E2E_RESULT"'
     E2E_TABLE="$(cat "$E2E_RESULT")"
 fi
-declare -A AFTER_E2E
+declare -A AFTER_E2E=()
 if selected logs || selected e2e; then
     for service in "${!PID_OF[@]}"; do AFTER_E2E[$service]=$(rss_mib "${PID_OF[$service]}"); done
 fi
