@@ -105,13 +105,6 @@ pub async fn process(
         .unwrap_or_else(|| Err(HandlerError::Transient("no outcome".into())))
 }
 
-/// A message of the batch that is to be stored.
-struct ToStore<'a> {
-    index: usize,
-    message: &'a BatchMessage,
-    new: NewMessage,
-}
-
 /// Handles a batch of `SmsReceived`, one outcome per message in order: the
 /// numbers checked with one query, the messages stored with one statement,
 /// the hot lists updated with one Redis round trip, then one `MessageStored`
@@ -165,7 +158,9 @@ async fn process_batch_in(
             return outcomes;
         }
     };
-    let mut batch = Vec::with_capacity(decoded.len());
+    // The messages to store, and beside each its place in the batch.
+    let mut news = Vec::with_capacity(decoded.len());
+    let mut owners = Vec::with_capacity(decoded.len());
     for (index, message, event, number) in decoded {
         if !active.contains(number.as_str()) {
             message.span.in_scope(|| {
@@ -179,50 +174,47 @@ async fn process_batch_in(
             .as_ref()
             .and_then(|t| DateTime::from_timestamp_millis(proto::timestamp_to_unix_millis(t)))
             .unwrap_or_else(chrono::Utc::now);
-        batch.push(ToStore {
-            index,
-            message,
-            new: NewMessage {
-                number,
-                provider: event.provider,
-                provider_message_id: event.provider_message_id,
-                sender: event.from,
-                body: event.body,
-                received_at,
-            },
+        news.push(NewMessage {
+            number,
+            provider: event.provider,
+            provider_message_id: event.provider_message_id,
+            sender: event.from,
+            body: event.body,
+            received_at,
         });
+        owners.push((index, message));
     }
-    let news: Vec<NewMessage> = batch.iter().map(|m| m.new.clone()).collect();
     let inserted = match infra.store.insert_messages(&news).await {
         Ok(inserted) => inserted,
         Err(e) => {
-            for m in &batch {
-                outcomes[m.index] = Err(HandlerError::Transient(e.to_string()));
+            for (index, _) in &owners {
+                outcomes[*index] = Err(HandlerError::Transient(e.to_string()));
             }
             return outcomes;
         }
     };
-    let mut announce = Vec::with_capacity(inserted.len());
-    for (m, inserted) in batch.iter().zip(inserted) {
+    let mut stored = Vec::with_capacity(inserted.len());
+    let mut announcers = Vec::with_capacity(inserted.len());
+    for ((index, message), inserted) in owners.into_iter().zip(inserted) {
         let outcome = match &inserted {
             Inserted::New(row) => Outcome::Stored(row.id),
             // A redelivery means an earlier attempt may have died between
             // commit and ack: redo the side effects it may have missed.
-            Inserted::Existing(row) if m.message.delivered > 1 => Outcome::Restored(row.id),
+            Inserted::Existing(row) if message.delivered > 1 => Outcome::Restored(row.id),
             Inserted::Existing(row) => {
-                outcomes[m.index] = Ok(Outcome::Duplicate(row.id));
+                outcomes[index] = Ok(Outcome::Duplicate(row.id));
                 continue;
             }
         };
-        outcomes[m.index] = Ok(outcome);
-        announce.push((m.message, message_stored(inserted.row())));
+        outcomes[index] = Ok(outcome);
+        stored.push(message_stored(inserted.row()));
+        announcers.push(message);
     }
-    let stored: Vec<MessageStored> = announce.iter().map(|(_, s)| s.clone()).collect();
     if let Err(err) = infra.cache.push_many(&stored).await {
         // The database has them; the hot lists heal when their fill TTL runs out.
         tracing::warn!(error = %err, "hot lists not updated");
     }
-    for (message, stored) in &announce {
+    for (stored, message) in stored.iter().zip(announcers) {
         async {
             if let Err(err) = infra.bus.publish(stored).await {
                 tracing::warn!(error = %err, "live update not announced");
