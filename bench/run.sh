@@ -152,13 +152,79 @@ sleep 2
 declare -A IDLE
 for service in "${!PID_OF[@]}"; do IDLE[$service]=$(rss_mib "${PID_OF[$service]}"); done
 
-# wrk -t1 -c32: "<requests/s> <p99 ms>".
+# wrk -t1 -c32: "<requests/s> <p99 ms>"; with a second argument, the CPU
+# each kind of process used during the measured run goes to $WORK/<arg>.md.
 wrk_run() {
     wrk -t1 -c32 -d2s "$1" >/dev/null
-    wrk -t1 -c32 -d"${DURATION}s" --latency "$1" | awk '
+    [ -z "${2:-}" ] || cpu_snap "$WORK/$2.before"
+    local out
+    out="$(wrk -t1 -c32 -d"${DURATION}s" --latency "$1")"
+    if [ -n "${2:-}" ]; then
+        cpu_snap "$WORK/$2.after"
+        local requests
+        requests="$(awk '/requests in/ { print $1 }' <<<"$out")"
+        cpu_rows "$WORK/$2.before" "$WORK/$2.after" "$DURATION" "$requests" >"$WORK/$2.md"
+    fi
+    awk '
         /Requests\/sec:/ { rps = $2 }
         /^ *99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } p99 = v }
-        END { printf "%.0f %.2f\n", rps, p99 }'
+        END { printf "%.0f %.2f\n", rps, p99 }' <<<"$out"
+}
+# CPU time of every process on the machine, summed by kind (the services,
+# Postgres backends, NATS, Redis, nginx, wrk, kernel threads): `cpu_snap
+# FILE` before and after a run, `cpu_rows A B SECONDS REQUESTS` prints table
+# rows "| kind | % of one core | CPU µs per request |".
+cpu_snap() {
+    python3 - "$1" <<'PY'
+import os, sys
+ticks = {}
+for pid in os.listdir('/proc'):
+    if not pid.isdigit():
+        continue
+    try:
+        stat = open(f'/proc/{pid}/stat').read()
+    except OSError:
+        continue
+    name = stat[stat.index('(') + 1:stat.rindex(')')]
+    fields = stat[stat.rindex(')') + 2:].split()
+    if name.startswith(('kworker', 'ksoftirqd', 'jbd2', 'kswapd')):
+        name = 'kernel threads'
+    elif name.startswith('postgres'):
+        name = 'postgres'
+    ticks[name] = ticks.get(name, 0) + int(fields[11]) + int(fields[12])
+# The whole machine's busy time: what exited before the second count (wrk
+# itself) is the difference.
+cpu = [int(v) for v in open('/proc/stat').readline().split()[1:]]
+ticks['__busy__'] = sum(cpu) - cpu[3] - cpu[4]
+with open(sys.argv[1], 'w') as out:
+    for name, t in ticks.items():
+        out.write(f'{t} {name}\n')
+PY
+}
+cpu_rows() {
+    python3 - "$1" "$2" "$3" "$4" <<'PY'
+import os, sys
+hz = os.sysconf('SC_CLK_TCK')
+def load(path):
+    rows = {}
+    for line in open(path):
+        t, name = line.rstrip('\n').split(' ', 1)
+        rows[name] = int(t)
+    return rows
+a, b = load(sys.argv[1]), load(sys.argv[2])
+seconds, requests = float(sys.argv[3]), float(sys.argv[4])
+used = {n: (t - a.get(n, 0)) / hz for n, t in b.items() if n != '__busy__'}
+busy = (b['__busy__'] - a['__busy__']) / hz
+named = 0.0
+for name, cpu in sorted(used.items(), key=lambda x: -x[1]):
+    if cpu / seconds < 0.02:
+        continue
+    named += cpu
+    print(f'| {name} | {100 * cpu / seconds:.0f} | {1e6 * cpu / requests:.1f} |')
+rest = max(busy - named, 0.0)
+print(f'| wrk and the rest | {100 * rest / seconds:.0f} | {1e6 * rest / requests:.1f} |')
+print(f'| **the machine** | **{100 * busy / seconds:.0f}** | **{1e6 * busy / requests:.1f}** |')
+PY
 }
 # BENCH_PROFILE=1: a perf profile of `$1` (a service) while `$2...` runs,
 # kept next to the results (where a target is missed, it shows why), named
@@ -236,9 +302,11 @@ EOF
         die "nginx does not serve the page: $(tail -3 "$WORK/nginx/error.log" 2>/dev/null)"
 
     say "pages: nginx, then the gateway (${DURATION}s each)"
-    read -r NGINX_RPS NGINX_P99 <<<"$(wrk_run "http://127.0.0.1:$P_NGINX/page.html")"
+    NGINX_RESULT="$WORK/nginx.wrk"
+    wrk_run "http://127.0.0.1:$P_NGINX/page.html" cpu-nginx >"$NGINX_RESULT"
+    read -r NGINX_RPS NGINX_P99 <"$NGINX_RESULT"
     GW_RESULT="$WORK/gateway.wrk"
-    profiled gateway eval 'wrk_run "$PAGE" >"$GW_RESULT"'
+    profiled gateway eval 'wrk_run "$PAGE" cpu-gateway >"$GW_RESULT"'
     read -r GW_RPS GW_P99 <"$GW_RESULT"
     # Where the page's time goes: the same server on cheaper paths.
     CSS_PATH="$(grep -o '/static/site\.[0-9a-f]*\.css' "$WORK/www/page.html" | head -1)"
@@ -337,6 +405,21 @@ Where the time goes (the gateway on cheaper paths, same run):
 | \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |
 | \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |
 | \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |
+
+Where the CPU goes: each kind of process during the measured run (100 % = one
+of the $(nproc) cores; per request = CPU time ÷ requests served):
+
+| nginx run | % of a core | CPU µs per request |
+|---|---:|---:|
+$(cat "$WORK/cpu-nginx.md")
+
+| gateway run | % of a core | CPU µs per request |
+|---|---:|---:|
+$(cat "$WORK/cpu-gateway.md")
+
+Every page view is also a request-log event: a row of \`access_log\` and one of
+\`stat_pageviews\` that log-retention writes to Postgres (with NATS in between),
+on the same cores; nginx keeps no log here (\`access_log off\`).
 EOF
 fi
 if selected ingest; then

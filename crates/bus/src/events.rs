@@ -1,5 +1,6 @@
 use proto::events::v1::{
-    CaptchaEvent, CrashReported, MessageStored, RequestLogged, RequestsLogged, SmsReceived,
+    CaptchaEvent, CaptchaEvents, CrashReported, MessageStored, RequestLogged, RequestsLogged,
+    SmsReceived,
 };
 
 /// The JetStream streams of cloudsms.
@@ -179,5 +180,21 @@ impl Event for CaptchaEvent {
     }
     fn dedupe_id(&self) -> Option<String> {
         Some(self.event_id.clone())
+    }
+}
+
+impl Event for CaptchaEvents {
+    const ROUTE: Route = Route::Stream(StreamKind::Logs);
+    fn subject_root() -> &'static str {
+        "logs.captchas"
+    }
+    fn subject_filter() -> &'static str {
+        "logs.captchas"
+    }
+    fn subject(&self) -> String {
+        "logs.captchas".into()
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(self.batch_id.clone())
     }
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod batch;
+mod batcher;
 mod events;
 mod memory;
 mod nats;
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use batch::{BatchMessage, BatchOptions};
+pub use batcher::Batcher;
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;
 pub use nats::NatsTransport;

@@ -526,6 +526,10 @@ pub struct CaptchaSettings {
     pub global_levels: Vec<CaptchaLevel>,
     /// Sites that may use the captcha.
     pub sites: Vec<CaptchaSite>,
+    /// Most captcha events in one `CaptchaEvents` message (0 counts as 1).
+    pub event_batch: usize,
+    /// Milliseconds a captcha-event batch waits for more events.
+    pub event_linger_ms: u64,
 }
 
 /// One traffic level: from `requests` per window on, `max_number` applies.

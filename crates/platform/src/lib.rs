@@ -303,7 +303,9 @@ pub async fn trace_requests(
         http.response.status_code = tracing::field::Empty,
     );
     let carried = carried_context(request.headers());
-    telemetry::set_parent_from(&span, &carried);
+    if !carried.is_empty() {
+        telemetry::set_parent_from(&span, &carried);
+    }
     let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();

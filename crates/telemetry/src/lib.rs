@@ -10,7 +10,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
@@ -82,12 +82,26 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
             .build();
         opentelemetry::global::set_meter_provider(meter_provider.clone());
         meters = Some(meter_provider);
+    } else {
+        // Nothing exports spans: record none (a recorded span costs its
+        // attributes and timings on every request). Trace ids are still
+        // made, propagated and written to logs and the request log; a
+        // caller's sampled trace is still recorded.
+        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
     }
     let provider = builder.build();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
     // The exporter's own transport must not trace itself into a loop.
+    // Per-request cost matters (every page view is a span): no busy/idle
+    // timings (two clock reads per poll of every instrumented future), no
+    // thread attributes, and no OpenTelemetry context attached on every
+    // span entry (cloudsms reads trace context from the tracing span,
+    // `OpenTelemetrySpanExt::context`, never from `Context::current()`).
     let otel = tracing_opentelemetry::layer()
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_context_activation(false)
         .with_tracer(provider.tracer(service))
         .with_filter(filter_fn(|meta| {
             let target = meta.target();
@@ -159,6 +173,17 @@ pub fn current_trace_id() -> Option<String> {
 /// Parses a trace context from carried headers.
 pub fn extract(headers: &HashMap<String, String>) -> Context {
     TraceContextPropagator::new().extract(&MapExtractor(headers))
+}
+
+/// The current span's OpenTelemetry context: work done later elsewhere (a
+/// batch published by another task) can be made its child with [`set_parent`].
+pub fn current_context() -> Context {
+    tracing::Span::current().context()
+}
+
+/// Makes `span` a child of `cx`.
+pub fn set_parent(span: &tracing::Span, cx: Context) {
+    let _ = span.set_parent(cx);
 }
 
 /// Makes `span` a child of the trace carried in `headers` (no-op when absent).

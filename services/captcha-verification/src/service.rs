@@ -1,17 +1,17 @@
 //! Issue, redeem and verify: the logic shared by the HTTP and gRPC fronts.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bus::Bus;
+use bus::Batcher;
 use cache::HotCache;
 use config::{CaptchaSettings, CaptchaSite};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use platform::Infra;
-use proto::events::v1::{CaptchaEvent, CaptchaOutcome};
-use tracing::Instrument;
+use proto::events::v1::{CaptchaEvent, CaptchaEvents, CaptchaOutcome};
+use tokio::task::JoinHandle;
 
 use crate::ErrorCode;
 use crate::pow::{self, Challenge};
@@ -40,7 +40,11 @@ pub struct Captcha {
     key: Arc<[u8]>,
     token_key: Arc<[u8]>,
     cache: Arc<dyn HotCache>,
-    bus: Bus,
+    /// Where captcha events are queued, published in `CaptchaEvents`
+    /// batches: a verification costs a channel send, not a JetStream round trip.
+    events: Batcher<CaptchaEvent>,
+    /// The batch task, awaited (flushed) at shutdown.
+    events_task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 /// Unix seconds now.
@@ -55,7 +59,8 @@ pub use platform::network_prefix as source_prefix;
 
 impl Captcha {
     /// Builds the service from the process's infrastructure. An empty
-    /// `captcha.hmac_key` gets a random one, with a warning.
+    /// `captcha.hmac_key` gets a random one, with a warning. Must run inside
+    /// a tokio runtime (it starts the event batch task).
     pub fn new(infra: &Infra) -> Self {
         let mut settings = infra.settings.captcha.clone();
         // The gateway's gate is a built-in site: it redeems solutions over
@@ -79,13 +84,34 @@ impl Captcha {
         };
         let token_key =
             hex::decode(pow::hmac_hex(&key, b"cloudsms-captcha-token-key")).unwrap_or_default();
+        let (events, events_task) = Batcher::spawn(
+            infra.bus.clone(),
+            settings.event_batch,
+            Duration::from_millis(settings.event_linger_ms),
+            "captcha event",
+            true,
+            |events| CaptchaEvents {
+                batch_id: uuid::Uuid::now_v7().to_string(),
+                events,
+            },
+        );
         Self {
             settings: Arc::new(settings),
             key: key.into(),
             token_key: token_key.into(),
             cache: infra.cache.clone(),
-            bus: infra.bus.clone(),
+            events,
+            events_task: Arc::new(Mutex::new(Some(events_task))),
         }
+    }
+
+    /// The event batch task, once: awaited after the last clone of this
+    /// service is dropped, it publishes the last batch.
+    pub fn take_events_task(&self) -> Option<JoinHandle<()>> {
+        self.events_task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     fn site(&self, site_key: &str) -> Option<&CaptchaSite> {
@@ -103,9 +129,9 @@ impl Captcha {
         found
     }
 
-    /// Publishes a captcha event in the background; never fails the request.
+    /// Queues a captcha event for the LOGS stream; never fails the request.
     fn event(&self, outcome: CaptchaOutcome, site_key: &str, requester: &Requester, max: u64) {
-        let event = CaptchaEvent {
+        self.events.push(CaptchaEvent {
             event_id: uuid::Uuid::now_v7().to_string(),
             ts: Some(proto::timestamp_from_unix_millis(
                 chrono::Utc::now().timestamp_millis(),
@@ -116,17 +142,7 @@ impl Captcha {
             outcome: outcome.into(),
             max_number: max,
             site_key: ident_or_empty(site_key),
-        };
-        let bus = self.bus.clone();
-        // In the background, still in the request's trace.
-        tokio::spawn(
-            async move {
-                if let Err(err) = bus.publish(&event).await {
-                    tracing::debug!(%err, "captcha event not published");
-                }
-            }
-            .instrument(tracing::Span::current()),
-        );
+        });
         outcomes().add(1, &[KeyValue::new("outcome", outcome_name(outcome))]);
     }
 

@@ -1,6 +1,7 @@
 //! The server log the privacy policy describes: one `RequestLogged` event per
 //! request (and `CrashReported` for the page's error beacon), published to the
 //! LOGS stream for log-retention. Publishing never delays or fails a request.
+//! The site layer (`crate::site_layer`) wraps each request in an [`Entry`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -12,14 +13,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use proto::events::v1::{CrashReported, RequestLogged};
 use serde::Deserialize;
 
 use crate::{AppState, ua};
 
-/// The visitor's unique identifier for this request (set by the security layer).
+/// The visitor's unique identifier for this request (set by the site layer, `security::Visit`).
 #[derive(Debug, Clone)]
 pub struct VisitorId(pub String);
 
@@ -98,62 +98,76 @@ fn logged(path: &str) -> bool {
     !(path == "/healthz" || path == "/readyz" || path.starts_with("/static/"))
 }
 
-/// Middleware: publishes a `RequestLogged` for every request but health and assets.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().chars().take(512).collect::<String>();
-    if !logged(&path) {
-        return next.run(request).await;
-    }
-    let started = Instant::now();
-    // Everything the log keeps of the request is read before it is handed
-    // on, so its headers need not be copied.
-    let headers = request.headers();
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let agent = ua::parse(
-        headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default(),
-    );
-    // Requests to /my-data are logged without the id: looking at, exporting or
-    // deleting one's data must not itself create new data under that id.
-    let visitor = if path.starts_with("/my-data") {
-        String::new()
-    } else {
-        request
+/// A request being logged: its `RequestLogged`, completed with the status
+/// and latency when the response is ready.
+pub struct Entry {
+    event: RequestLogged,
+    started: Instant,
+}
+
+impl Entry {
+    /// Reads what the log keeps of `request`; none for health checks and
+    /// assets. Everything is read before the request is handed on, so its
+    /// headers need not be copied.
+    pub fn start(state: &AppState, request: &Request) -> Option<Self> {
+        let path = request.uri().path();
+        if !logged(path) {
+            return None;
+        }
+        let path: String = path.chars().take(512).collect();
+        let started = Instant::now();
+        let headers = request.headers();
+        let peer = request
             .extensions()
-            .get::<VisitorId>()
-            .map(|v| v.0.clone())
-            .unwrap_or_default()
-    };
-    let mut event = RequestLogged {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        ts: Some(now_ts()),
-        visitor_id: visitor,
-        ip: client_ip(&state, headers, peer),
-        method: request.method().to_string(),
-        path,
-        status: 0,
-        latency_us: 0,
-        referrer: referring_site(headers),
-        browser_family: agent.browser.to_owned(),
-        browser_version: agent.version,
-        os_family: agent.os.to_owned(),
-        device_class: agent.device.into(),
-        language: language(headers),
-        trace_id: telemetry::current_trace_id().unwrap_or_default(),
-        utm_source: utm_source(request.uri().query()),
-        host: request_host(&state.settings.gateway.public_url, headers),
-    };
-    let response = next.run(request).await;
-    event.status = u32::from(response.status().as_u16());
-    event.latency_us = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-    // Published in batches; the event carries the request's trace id.
-    state.request_log.log(event);
-    response
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let agent = ua::parse(
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        );
+        // Requests to /my-data are logged without the id: looking at, exporting or
+        // deleting one's data must not itself create new data under that id.
+        let visitor = if path.starts_with("/my-data") {
+            String::new()
+        } else {
+            request
+                .extensions()
+                .get::<VisitorId>()
+                .map(|v| v.0.clone())
+                .unwrap_or_default()
+        };
+        let event = RequestLogged {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            ts: Some(now_ts()),
+            visitor_id: visitor,
+            ip: client_ip(state, headers, peer),
+            method: request.method().to_string(),
+            path,
+            status: 0,
+            latency_us: 0,
+            referrer: referring_site(headers),
+            browser_family: agent.browser.to_owned(),
+            browser_version: agent.version,
+            os_family: agent.os.to_owned(),
+            device_class: agent.device.into(),
+            language: language(headers),
+            trace_id: telemetry::current_trace_id().unwrap_or_default(),
+            utm_source: utm_source(request.uri().query()),
+            host: request_host(&state.settings.gateway.public_url, headers),
+        };
+        Some(Self { event, started })
+    }
+
+    /// Queues the event with the response's status and the latency (it
+    /// leaves in a batch; it carries the request's trace id).
+    pub fn finish(mut self, state: &AppState, response: &Response) {
+        self.event.status = u32::from(response.status().as_u16());
+        self.event.latency_us =
+            u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        state.request_log.push(self.event);
+    }
 }
 
 /// Largest crash report accepted.

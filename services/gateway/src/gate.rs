@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -311,29 +311,32 @@ fn interval(rate: config::GateRate) -> Duration {
     Duration::from_micros(60_000_000 / u64::from(rate.per_minute.max(1)))
 }
 
-fn peer_ip(state: &AppState, request: &Request) -> Option<IpAddr> {
+fn peer_ip(state: &AppState, request: &Parts) -> Option<IpAddr> {
     let peer = request
-        .extensions()
+        .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    client_ip(state, request.headers(), peer).parse().ok()
+    client_ip(state, &request.headers, peer).parse().ok()
 }
 
-/// Middleware: lets the request through, or answers with the challenge.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The gate stands in front of this path (it is on and the path is gated).
+pub fn applies(state: &AppState, path: &str) -> bool {
+    state.settings.gateway.gate.enabled && gated(path)
+}
+
+/// The gate's decision on a request the gate [`applies`] to: `None` lets it
+/// through, else the answer (the challenge page, or a 429 for the API).
+pub async fn check(state: &AppState, request: &Parts) -> Option<Response> {
     let settings = &state.settings.gateway.gate;
-    let path = request.uri().path();
-    if !settings.enabled || !gated(path) {
-        return next.run(request).await;
-    }
+    let path = request.uri.path();
     let api = path.starts_with("/api/");
     let visitor = request
-        .extensions()
+        .extensions
         .get::<VisitorId>()
         .map(|v| v.0.clone())
         .unwrap_or_default();
-    let ip = peer_ip(&state, &request);
-    let headers = request.headers();
+    let ip = peer_ip(state, request);
+    let headers = &request.headers;
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -354,11 +357,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             )
             .await
         {
-            Ok(None) => return next.run(request).await,
+            Ok(None) => return None,
             Ok(Some(w)) => wait = Some(w),
             Err(err) => {
                 tracing::warn!(%err, "gate: cannot count; letting the request through");
-                return next.run(request).await;
+                return None;
             }
         }
     }
@@ -371,7 +374,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             && let Some(crawler) = state.gate.verified_crawler(claimed, ip).await
         {
             tracing::debug!(%crawler, "gate: verified crawler");
-            return next.run(request).await;
+            return None;
         }
         let claims_crawler = claimed.is_some();
         if !api && settings.challenge_automated && (claims_crawler || looks_automated(headers)) {
@@ -403,17 +406,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             }
         }
     }
-    let Some(wait) = wait else {
-        return next.run(request).await;
-    };
+    let wait = wait?;
     let target = request
-        .uri()
+        .uri
         .path_and_query()
         .map_or("/", |pq| pq.as_str())
         .to_owned();
     let retry = wait.as_secs().max(1);
     if api {
-        let base = crate::pages::base_url(&state, request.headers());
+        let base = crate::pages::base_url(state, &request.headers);
         let challenge = format!("{base}/gate?next={}", encode(&target));
         let mut response = (
             StatusCode::TOO_MANY_REQUESTS,
@@ -428,11 +429,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         if let Ok(link) = HeaderValue::from_str(&format!("<{challenge}>; rel=\"challenge\"")) {
             response.headers_mut().insert(header::LINK, link);
         }
-        return response;
+        return Some(response);
     }
-    let mut response = interstitial(&state, &visitor, &target, StatusCode::TOO_MANY_REQUESTS);
+    let mut response = interstitial(state, &visitor, &target, StatusCode::TOO_MANY_REQUESTS);
     set_retry_after(&mut response, retry);
-    response
+    Some(response)
 }
 
 fn set_retry_after(response: &mut Response, secs: u64) {

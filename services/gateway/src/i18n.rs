@@ -85,7 +85,7 @@ static COUNTRIES_ZH_CN: LazyLock<HashMap<String, String>> =
     LazyLock::new(|| load(include_str!("../locales/countries.zh-CN.toml")));
 
 tokio::task_local! {
-    /// The language of the request being handled (set by the security layer),
+    /// The language of the request being handled (set by the site layer, `security::Visit`),
     /// for responses built without the request at hand (error pages).
     pub static REQUEST_LANG: Lang;
 }

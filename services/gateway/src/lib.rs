@@ -14,7 +14,6 @@ mod live;
 mod my_data;
 mod page_cache;
 mod pages;
-mod request_log;
 mod security;
 mod seo;
 mod ua;
@@ -69,8 +68,10 @@ pub struct Shared {
     pub gate: Gate,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<store::Registry>,
-    /// Where request logs are queued for batched publishing.
-    pub request_log: request_log::RequestLog,
+    /// Where request logs are queued, published in `RequestsLogged` batches
+    /// (up to `gateway.request_log_batch` events or
+    /// `gateway.request_log_linger_ms`): a page view costs a channel send.
+    pub request_log: bus::Batcher<proto::events::v1::RequestLogged>,
     /// The request-log batch task, awaited (flushed) at shutdown.
     request_log_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     /// log-retention, for `/my-data` (none when `gateway.retention_url` is empty).
@@ -89,10 +90,17 @@ impl AppState {
     /// State from the process's infrastructure, with its own live fan-out.
     /// Must run inside a tokio runtime (it starts the request-log task).
     pub fn new(infra: &Infra) -> Self {
-        let (request_log, request_log_task) = request_log::RequestLog::spawn(
+        let (request_log, request_log_task) = bus::Batcher::spawn(
             infra.bus.clone(),
             infra.settings.gateway.request_log_batch,
             Duration::from_millis(infra.settings.gateway.request_log_linger_ms),
+            "request log",
+            // Each event carries its request's trace id instead.
+            false,
+            |requests| proto::events::v1::RequestsLogged {
+                batch_id: uuid::Uuid::now_v7().to_string(),
+                requests,
+            },
         );
         Self(Arc::new(Shared {
             settings: infra.settings.clone(),
@@ -153,21 +161,48 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            gate::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access_log::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::layer,
+            site_layer,
         ))
         // Leaves event streams alone (tower-http's default predicate).
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(platform::trace_requests))
         .with_state(state)
         .merge(platform::health_routes(Readiness::all(infra)))
+}
+
+/// Middleware: what the site does around every request, in one layer (one
+/// clone of the inner service per request instead of one per concern): the
+/// visitor cookie, language and security headers (`security`), the request
+/// log (`access_log`), and the crawler gate (`gate`), in that order from the
+/// outside in, so a gate answer is logged and carries the headers too.
+async fn site_layer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let visit = security::Visit::start(&state, &mut request);
+    let response = i18n::REQUEST_LANG
+        .scope(visit.lang, async {
+            let entry = access_log::Entry::start(&state, &request);
+            let response = if gate::applies(&state, request.uri().path()) {
+                let (parts, body) = request.into_parts();
+                match gate::check(&state, &parts).await {
+                    Some(answer) => answer,
+                    None => {
+                        next.run(axum::extract::Request::from_parts(parts, body))
+                            .await
+                    }
+                }
+            } else {
+                next.run(request).await
+            };
+            if let Some(entry) = entry {
+                entry.finish(&state, &response);
+            }
+            response
+        })
+        .await;
+    visit.finish(&state, response)
 }
 
 /// Serves the site until `shutdown`.

@@ -1,9 +1,9 @@
 //! Security headers on every response, and the visitor's unique-identifier
-//! cookie (the privacy policy's "unique identifier"), set on first visit.
+//! cookie (the privacy policy's "unique identifier"), set on first visit
+//! (the site layer, `crate::site_layer`, calls [`Visit`] around each request).
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use rand::Rng;
 
@@ -77,67 +77,87 @@ pub fn is_tls_headers(state: &AppState, headers: &axum::http::HeaderMap) -> bool
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
-/// Middleware: headers and cookie.
-pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let cookie_path = !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz");
-    let existing = visitor_id(request.headers());
-    let new_id = (cookie_path && existing.is_none()).then(new_visitor_id);
-    if let Some(id) = existing.clone().or_else(|| new_id.clone()) {
-        request
-            .extensions_mut()
-            .insert(crate::access_log::VisitorId(id));
+/// What the site layer decided about a request before handing it on: the
+/// visitor's new id (when the request had none), TLS, and the language.
+pub struct Visit {
+    new_id: Option<String>,
+    tls: bool,
+    chosen_lang: Option<crate::i18n::Lang>,
+    /// The request's language (query, cookie, `Accept-Language`).
+    pub lang: crate::i18n::Lang,
+}
+
+impl Visit {
+    /// Gives the request its visitor id (the cookie's, or a new one) and
+    /// reads its language.
+    pub fn start(state: &AppState, request: &mut Request) -> Self {
+        let path = request.uri().path();
+        let cookie_path =
+            !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz");
+        let existing = visitor_id(request.headers());
+        let new_id = (cookie_path && existing.is_none()).then(new_visitor_id);
+        if let Some(id) = existing.or_else(|| new_id.clone()) {
+            request
+                .extensions_mut()
+                .insert(crate::access_log::VisitorId(id));
+        }
+        Self {
+            new_id,
+            tls: is_tls(state, request),
+            chosen_lang: crate::i18n::query_lang(request.uri().query()),
+            lang: crate::i18n::request_lang(request.uri().query(), request.headers()),
+        }
     }
-    let tls = is_tls(&state, &request);
-    let chosen_lang = crate::i18n::query_lang(request.uri().query());
-    let lang = crate::i18n::request_lang(request.uri().query(), request.headers());
-    let mut response = crate::i18n::REQUEST_LANG
-        .scope(lang, next.run(request))
-        .await;
-    let headers = response.headers_mut();
-    if let Some(policy) = &state.csp {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    headers.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
-    );
-    if state.settings.gateway.hsts && tls {
+
+    /// Adds the security headers and the cookies to the response.
+    pub fn finish(self, state: &AppState, mut response: Response) -> Response {
+        let tls = self.tls;
+        let headers = response.headers_mut();
+        if let Some(policy) = &state.csp {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+        }
         headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         );
-    }
-    if let Some(lang) = chosen_lang {
-        let secure = if tls { "; Secure" } else { "" };
-        let cookie = format!(
-            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
-            crate::i18n::LANG_COOKIE,
-            lang.code()
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
         );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            headers.append(header::SET_COOKIE, value);
+        headers.insert(
+            "permissions-policy",
+            HeaderValue::from_static(
+                "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+            ),
+        );
+        if state.settings.gateway.hsts && tls {
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
         }
-    }
-    if let Some(id) = new_id {
         let secure = if tls { "; Secure" } else { "" };
-        let cookie = format!(
-            "{VISITOR_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}"
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            headers.append(header::SET_COOKIE, value);
+        if let Some(lang) = self.chosen_lang {
+            let cookie = format!(
+                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+                crate::i18n::LANG_COOKIE,
+                lang.code()
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(header::SET_COOKIE, value);
+            }
         }
+        if let Some(id) = self.new_id {
+            let cookie = format!(
+                "{VISITOR_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}"
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+        response
     }
-    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The LOGS consumer: one durable batch consumer on `logs.>` that decodes
 //! request logs (batched per gateway, `logs.requests`, or single,
-//! `logs.request`), crash reports and captcha events and stores each batch in
+//! `logs.request`), crash reports and captcha events (batched,
+//! `logs.captchas`, or single, `logs.captcha`) and stores each batch in
 //! one transaction (`COPY` through staging tables on Postgres, multi-row
 //! inserts on SQLite; see `LogStore::insert_batch`), acking only after the
 //! commit. A crash mid-batch redelivers the batch; the unique `(event_id,
@@ -13,7 +14,9 @@ use std::time::Duration;
 use bus::{BatchMessage, BatchOptions, HandlerError, StreamKind};
 use chrono::{DateTime, Utc};
 use prost::Message;
-use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged, RequestsLogged};
+use proto::events::v1::{
+    CaptchaEvent, CaptchaEvents, CrashReported, RequestLogged, RequestsLogged,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::Clock;
@@ -69,6 +72,25 @@ fn check(
 /// Sentinel for a missing or unrepresentable timestamp, refused by `check`.
 const MISSING_TS: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
 
+/// The rows of a batch message's events: an invalid event is left out (with
+/// a warning) and the others are stored.
+fn batch_rows<E>(
+    events: Vec<E>,
+    batch_id: &str,
+    to_row: fn(E, DateTime<Utc>) -> LogRow,
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Vec<LogRow> {
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        match check(to_row(event, MISSING_TS), now, retention_days) {
+            Ok(row) => rows.extend(row),
+            Err(err) => tracing::warn!(%err, batch = %batch_id, "log event left out of its batch"),
+        }
+    }
+    rows
+}
+
 /// Decodes one message into the rows to store (none for events already
 /// past the retention). A single event that is invalid fails its message;
 /// in a `RequestsLogged` batch an invalid event is left out (with a
@@ -84,20 +106,23 @@ pub fn decode(
     let row = match message.subject.as_str() {
         "logs.requests" => {
             let batch = RequestsLogged::decode(payload).map_err(undecodable)?;
-            let mut rows = Vec::with_capacity(batch.requests.len());
-            for request in batch.requests {
-                match check(
-                    LogRow::from_request(request, MISSING_TS),
-                    now,
-                    retention_days,
-                ) {
-                    Ok(row) => rows.extend(row),
-                    Err(err) => {
-                        tracing::warn!(%err, batch = %batch.batch_id, "request log event left out");
-                    }
-                }
-            }
-            return Ok(rows);
+            return Ok(batch_rows(
+                batch.requests,
+                &batch.batch_id,
+                LogRow::from_request,
+                now,
+                retention_days,
+            ));
+        }
+        "logs.captchas" => {
+            let batch = CaptchaEvents::decode(payload).map_err(undecodable)?;
+            return Ok(batch_rows(
+                batch.events,
+                &batch.batch_id,
+                LogRow::from_captcha,
+                now,
+                retention_days,
+            ));
         }
         "logs.request" => LogRow::from_request(
             RequestLogged::decode(payload).map_err(undecodable)?,
@@ -311,44 +336,78 @@ mod tests {
         assert_eq!(logs.count(Kind::Crash).await.unwrap(), 1);
     }
 
-    #[tokio::test]
-    async fn a_gateway_batch_stores_its_valid_events_once() {
+    /// A batch message on `subject` holding five events (valid now, without
+    /// an id, valid 30 s ago, past the retention, from the future): the two
+    /// valid ones are stored, once even when the batch is redelivered, and an
+    /// undecodable batch is dead-lettered.
+    async fn batch_stores_its_valid_events_once(
+        subject: &str,
+        kind: Kind,
+        encode_batch: impl Fn(Vec<(&'static str, DateTime<Utc>)>) -> Vec<u8>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
         let db = store::Store::connect(&url, 1).await.unwrap();
         let logs = LogStore::new(db.connection().clone());
         logs.migrate().await.unwrap();
         let now = Utc::now();
-        let event = |id: &str, ts: DateTime<Utc>| RequestLogged {
-            event_id: id.into(),
-            ts: Some(proto::timestamp_from_unix_millis(ts.timestamp_millis())),
-            visitor_id: "v".into(),
-            ..Default::default()
-        };
-        let batch = RequestsLogged {
-            batch_id: "b1".into(),
-            requests: vec![
-                event("r1", now),
-                event("", now),
-                event("r2", now - chrono::Duration::seconds(30)),
-                event("r-old", now - chrono::Duration::days(400)),
-                event("r-future", now + chrono::Duration::days(30)),
-            ],
-        };
-        let messages = || vec![message("logs.requests", encode(&batch), 1)];
+        let payload = encode_batch(vec![
+            ("e1", now),
+            ("", now),
+            ("e2", now - chrono::Duration::seconds(30)),
+            ("e-old", now - chrono::Duration::days(400)),
+            ("e-future", now + chrono::Duration::days(30)),
+        ]);
+        let messages = || vec![message(subject, payload.clone(), 1)];
         let outcomes = handle_batch(&logs, messages(), now, 183).await;
         assert!(outcomes[0].is_ok(), "{outcomes:?}");
-        assert_eq!(logs.count(Kind::Request).await.unwrap(), 2);
+        assert_eq!(logs.count(kind).await.unwrap(), 2);
         // Redelivered (a crash before the ack): stored once.
         assert!(handle_batch(&logs, messages(), now, 183).await[0].is_ok());
-        assert_eq!(logs.count(Kind::Request).await.unwrap(), 2);
-        let garbage = handle_batch(
-            &logs,
-            vec![message("logs.requests", vec![0xff; 3], 1)],
-            now,
-            183,
-        )
-        .await;
+        assert_eq!(logs.count(kind).await.unwrap(), 2);
+        let garbage = handle_batch(&logs, vec![message(subject, vec![0xff; 3], 1)], now, 183).await;
         assert!(matches!(garbage[0], Err(HandlerError::Permanent(_))));
+    }
+
+    fn ts(at: DateTime<Utc>) -> Option<proto::Timestamp> {
+        Some(proto::timestamp_from_unix_millis(at.timestamp_millis()))
+    }
+
+    #[tokio::test]
+    async fn a_gateway_batch_stores_its_valid_events_once() {
+        batch_stores_its_valid_events_once("logs.requests", Kind::Request, |events| {
+            encode(&RequestsLogged {
+                batch_id: "b1".into(),
+                requests: events
+                    .into_iter()
+                    .map(|(id, at)| RequestLogged {
+                        event_id: id.into(),
+                        ts: ts(at),
+                        visitor_id: "v".into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_captcha_batch_stores_its_valid_events_once() {
+        batch_stores_its_valid_events_once("logs.captchas", Kind::Captcha, |events| {
+            encode(&CaptchaEvents {
+                batch_id: "c1".into(),
+                events: events
+                    .into_iter()
+                    .map(|(id, at)| CaptchaEvent {
+                        event_id: id.into(),
+                        ts: ts(at),
+                        outcome: proto::events::v1::CaptchaOutcome::Verified.into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+        })
+        .await;
     }
 }

@@ -11,7 +11,7 @@ use cloudsms_tests::{Isolation, Mode, both_modes};
 use platform::Infra;
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use proto::captcha::v1::{IssueChallengeRequest, RedeemRequest, VerifyRequest};
-use proto::events::v1::{CaptchaEvent, CaptchaOutcome};
+use proto::events::v1::{CaptchaEvents, CaptchaOutcome};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -585,10 +585,13 @@ async fn every_step_publishes_a_captcha_event(mode: Mode) {
         let bus = app.infra.bus.clone();
         let stop = stop.clone();
         async move {
-            bus.run_consumer::<CaptchaEvent, _, _>("test-captcha", stop, move |event, _| {
+            // In batches (`CaptchaEvents`), each event as it was queued.
+            bus.run_consumer::<CaptchaEvents, _, _>("test-captcha", stop, move |batch, _| {
                 let tx = tx.clone();
                 async move {
-                    let _ = tx.send(event);
+                    for event in batch.events {
+                        let _ = tx.send(event);
+                    }
                     Ok(())
                 }
             })

@@ -612,7 +612,7 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
     let rpc = "cloudsms.captcha.v1.CaptchaService/IssueChallenge";
     let page_chain = wait_for_chain(
         &receiver,
-        ("log-retention", "logs.captcha process", CONSUMER),
+        ("log-retention", "logs.captchas process", CONSUMER),
         ("gateway", "POST /gate/challenge", SERVER),
     )
     .await;
@@ -623,7 +623,7 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
             ("gateway", rpc, CLIENT),
             ("captcha-verification", rpc, SERVER),
             ("captcha-verification", "publish", PRODUCER),
-            ("log-retention", "logs.captcha process", CONSUMER),
+            ("log-retention", "logs.captchas process", CONSUMER),
         ],
     );
     assert_eq!(
