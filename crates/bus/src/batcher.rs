@@ -16,6 +16,7 @@
 //! growing without bound. A batch that cannot be published after a few
 //! attempts is dropped with an error.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::Context;
@@ -49,6 +50,27 @@ impl<T> Clone for Batcher<T> {
     }
 }
 
+/// The batch task of a [`Batcher`], cheap to clone: awaited once every
+/// clone of the batcher is dropped (the service's servers have stopped), it
+/// publishes the last batch.
+#[derive(Clone, Debug)]
+pub struct Flush(Arc<Mutex<Option<JoinHandle<()>>>>);
+
+impl Flush {
+    /// Waits, at most `limit`, for the last batch to be published (the
+    /// first call does; later ones return at once).
+    pub async fn wait(&self, limit: Duration) {
+        let task = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(limit, task).await;
+        }
+    }
+}
+
 impl<T: Send + 'static> Batcher<T> {
     /// Starts the batch task: `wrap` turns up to `max` items into the
     /// message published on `bus`; `what` names the items in log lines and
@@ -61,14 +83,17 @@ impl<T: Send + 'static> Batcher<T> {
         what: &'static str,
         traced: bool,
         wrap: F,
-    ) -> (Self, JoinHandle<()>)
+    ) -> (Self, Flush)
     where
         B: Event,
         F: Fn(Vec<T>) -> B + Send + 'static,
     {
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run(bus, rx, max.max(1), linger, what, wrap));
-        (Self { tx, what, traced }, task)
+        (
+            Self { tx, what, traced },
+            Flush(Arc::new(Mutex::new(Some(task)))),
+        )
     }
 
     /// Queues one item; never waits.

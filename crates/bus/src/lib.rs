@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use batch::{BatchMessage, BatchOptions};
-pub use batcher::Batcher;
+pub use batcher::{Batcher, Flush};
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;
 pub use nats::NatsTransport;

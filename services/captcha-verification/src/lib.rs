@@ -80,7 +80,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.captcha.shutdown_grace_secs);
     let captcha = Captcha::new(&infra);
-    let events = captcha.take_events_task();
+    let events = captcha.events_flush();
     let http = platform::serve(
         listeners.http,
         router_with(&infra, captcha.clone()),
@@ -92,9 +92,7 @@ pub async fn run(
     let (http, grpc) = tokio::join!(http, grpc);
     // Every clone of the service is gone with its servers: the last batch
     // of events goes out now.
-    if let Some(events) = events {
-        let _ = tokio::time::timeout(Duration::from_secs(5), events).await;
-    }
+    events.wait(Duration::from_secs(5)).await;
     http?;
     grpc?;
     Ok(())

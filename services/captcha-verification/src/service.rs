@@ -1,7 +1,7 @@
 //! Issue, redeem and verify: the logic shared by the HTTP and gRPC fronts.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bus::Batcher;
@@ -11,7 +11,6 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use platform::Infra;
 use proto::events::v1::{CaptchaEvent, CaptchaEvents, CaptchaOutcome};
-use tokio::task::JoinHandle;
 
 use crate::ErrorCode;
 use crate::pow::{self, Challenge};
@@ -44,7 +43,7 @@ pub struct Captcha {
     /// batches: a verification costs a channel send, not a JetStream round trip.
     events: Batcher<CaptchaEvent>,
     /// The batch task, awaited (flushed) at shutdown.
-    events_task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    events_flush: bus::Flush,
 }
 
 /// Unix seconds now.
@@ -84,7 +83,7 @@ impl Captcha {
         };
         let token_key =
             hex::decode(pow::hmac_hex(&key, b"cloudsms-captcha-token-key")).unwrap_or_default();
-        let (events, events_task) = Batcher::spawn(
+        let (events, events_flush) = Batcher::spawn(
             infra.bus.clone(),
             settings.event_batch,
             Duration::from_millis(settings.event_linger_ms),
@@ -101,17 +100,14 @@ impl Captcha {
             token_key: token_key.into(),
             cache: infra.cache.clone(),
             events,
-            events_task: Arc::new(Mutex::new(Some(events_task))),
+            events_flush,
         }
     }
 
-    /// The event batch task, once: awaited after the last clone of this
-    /// service is dropped, it publishes the last batch.
-    pub fn take_events_task(&self) -> Option<JoinHandle<()>> {
-        self.events_task
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
+    /// The event batch task: awaited after the last clone of this service
+    /// is dropped, it publishes the last batch.
+    pub fn events_flush(&self) -> bus::Flush {
+        self.events_flush.clone()
     }
 
     fn site(&self, site_key: &str) -> Option<&CaptchaSite> {

@@ -73,7 +73,7 @@ pub struct Shared {
     /// `gateway.request_log_linger_ms`): a page view costs a channel send.
     pub request_log: bus::Batcher<proto::events::v1::RequestLogged>,
     /// The request-log batch task, awaited (flushed) at shutdown.
-    request_log_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    request_log_flush: bus::Flush,
     /// log-retention, for `/my-data` (none when `gateway.retention_url` is empty).
     pub retention: Option<
         proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient<
@@ -90,7 +90,7 @@ impl AppState {
     /// State from the process's infrastructure, with its own live fan-out.
     /// Must run inside a tokio runtime (it starts the request-log task).
     pub fn new(infra: &Infra) -> Self {
-        let (request_log, request_log_task) = bus::Batcher::spawn(
+        let (request_log, request_log_flush) = bus::Batcher::spawn(
             infra.bus.clone(),
             infra.settings.gateway.request_log_batch,
             Duration::from_millis(infra.settings.gateway.request_log_linger_ms),
@@ -116,7 +116,7 @@ impl AppState {
                 true,
             )),
             request_log,
-            request_log_task: Arc::new(std::sync::Mutex::new(Some(request_log_task))),
+            request_log_flush,
             retention: my_data::client(&infra.settings.gateway.retention_url),
             stats: admin::client(&infra.settings.gateway.retention_url),
         }))
@@ -213,11 +213,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
     let state = AppState::new(&infra);
-    let flush = state
-        .request_log_task
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
+    let flush = state.request_log_flush.clone();
     state
         .live
         .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
@@ -230,8 +226,6 @@ pub async fn run(
     )
     .await?;
     // Every sender is gone with the router: the last batch goes out now.
-    if let Some(flush) = flush {
-        let _ = tokio::time::timeout(Duration::from_secs(5), flush).await;
-    }
+    flush.wait(Duration::from_secs(5)).await;
     Ok(())
 }
