@@ -126,6 +126,22 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
+/// Runs `task` on the runtime's worker threads and waits for it (a panic in
+/// it becomes an error). A service's `run` is awaited by `#[tokio::main]`'s
+/// `block_on`, on the main thread, which is not one of the workers: a busy
+/// loop there, such as a bus consumer, wakes a worker thread for each message
+/// it hands the NATS connection task (one write per ack), where on a worker
+/// the connection task is queued locally and takes them all in one write.
+pub async fn spawn<F>(task: F) -> anyhow::Result<()>
+where
+    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    match tokio::spawn(task).await {
+        Ok(result) => result,
+        Err(err) => Err(anyhow::anyhow!("task failed: {err}")),
+    }
+}
+
 /// Serves `router` until `shutdown`, then lets open requests finish for at
 /// most `grace`, within `limits`: at most `max_connections` open (past it
 /// new ones wait in the backlog) and `max_connections_per_address` per

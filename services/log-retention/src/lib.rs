@@ -82,24 +82,27 @@ pub async fn run(
         grace,
     );
     let grpc = grpc::serve(store.clone(), listeners.grpc, shutdown.clone());
-    let consumer = consumer::run(
+    // On the runtime's workers (see `platform::spawn`): the consumer's acks
+    // reach the NATS connection task without waking another thread.
+    let consumer = platform::spawn(consumer::run(
         infra.bus.clone(),
         store.clone(),
         clock.clone(),
         settings.retention_days,
         settings.batch_size,
         shutdown.clone(),
-    );
-    let sweeper = sweep::run(
+    ));
+    let sweeper = tokio::spawn(sweep::run(
         store,
         clock,
         settings.retention_days,
         Duration::from_secs(settings.sweep_interval_secs),
         shutdown.clone(),
-    );
-    let (http, grpc, consumer, ()) = tokio::join!(http, grpc, consumer, sweeper);
+    ));
+    let (http, grpc, consumer, sweeper) = tokio::join!(http, grpc, consumer, sweeper);
     http?;
     grpc?;
     consumer?;
+    sweeper?;
     Ok(())
 }

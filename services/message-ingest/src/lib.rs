@@ -56,7 +56,10 @@ pub async fn run(
         grace,
     );
     let grpc = grpc::serve(&infra, listeners.grpc, shutdown.clone());
-    let persister = persister::run(infra.clone(), shutdown.clone());
+    // On the runtime's workers (see `platform::spawn`): the persister's acks
+    // and announcements reach the NATS connection task without waking
+    // another thread, and leave in few writes.
+    let persister = platform::spawn(persister::run(infra.clone(), shutdown.clone()));
     // Publishes multi-part SMS whose missing parts never came; every replica
     // runs one, which is safe (the bus keeps one copy per provider message id).
     let sweeper_stop = shutdown.child_token();

@@ -6,7 +6,8 @@
 //!
 //! Prints one Markdown table on stdout. Loopback only, bounded in time.
 //! Environment: `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`),
-//! `BENCH_TOKENS` (default 30000), `BENCH_CONCURRENCY` (default 64).
+//! `BENCH_TOKENS` (default 30000), `BENCH_CONCURRENCY` (default 64),
+//! `BENCH_CONNECTIONS` (HTTP/2 connections, default 4).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -42,10 +43,11 @@ async fn verify_all(
     url: &str,
     tokens: Vec<String>,
     concurrency: usize,
+    connections: usize,
 ) -> anyhow::Result<(f64, usize)> {
-    // A few connections, as several gateway replicas would open.
+    // One connection per gateway replica.
     let mut channels = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..connections.max(1) {
         channels.push(
             tonic::transport::Endpoint::from_shared(url.to_owned())?
                 .connect()
@@ -137,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
         std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let count = env_or("BENCH_TOKENS", 30_000);
     let concurrency = env_or("BENCH_CONCURRENCY", 64);
+    let connections = env_or("BENCH_CONNECTIONS", 4);
     let dir = tempfile::tempdir()?;
     let prefix = format!("bench:{}:", uuid::Uuid::new_v4().simple());
     let settings = config::Settings::from_toml_layers(&[&format!(
@@ -190,16 +193,16 @@ async fn main() -> anyhow::Result<()> {
     ));
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let (rate, ok) = verify_all(&url, tokens.clone(), concurrency).await?;
+    let (rate, ok) = verify_all(&url, tokens.clone(), concurrency, connections).await?;
     if ok != count {
         bail!("{ok} of {count} tokens verified");
     }
     // Every token again: each must now be refused (single use).
-    let (replay_rate, replay_ok) = verify_all(&url, tokens, concurrency).await?;
+    let (replay_rate, replay_ok) = verify_all(&url, tokens, concurrency, connections).await?;
     if replay_ok != 0 {
         bail!("{replay_ok} replayed tokens verified");
     }
-    let (forged_rate, forged_ok) = verify_all(&url, forged, concurrency).await?;
+    let (forged_rate, forged_ok) = verify_all(&url, forged, concurrency, connections).await?;
     if forged_ok != 0 {
         bail!("{forged_ok} forged tokens verified");
     }
@@ -208,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
     let baseline = redis_benchmark(&redis_url, count.max(50_000), concurrency)?;
 
     println!(
-        "| captcha (gRPC, 4 connections, {concurrency} in flight, {count} tokens) | per second | vs `redis-benchmark` SET NX EX ({baseline:.0}/s) |"
+        "| captcha (gRPC, {connections} connections, {concurrency} in flight, {count} tokens) | per second | vs `redis-benchmark` SET NX EX ({baseline:.0}/s) |"
     );
     println!("|---|---:|---:|");
     for (what, r) in [

@@ -1,84 +1,56 @@
-//! `make bench` (ingest part): signed Twilio webhooks per second into a
-//! running message-ingest (each answered only after its JetStream ack),
-//! against the baseline of async-nats publishing messages of the same size
-//! to a JetStream stream with 256 acks in flight, in the same run.
+//! `make bench` (ingest part), in two steps that `bench/run.sh` drives:
 //!
-//! Environment: `INGEST_URL` (message-ingest's base URL, required),
-//! `TWILIO_AUTH_TOKEN` (required), `BENCH_NUMBER` (registered number,
-//! required), `TEST_NATS_URL` (default `nats://127.0.0.1:4222`),
-//! `BENCH_WEBHOOKS` (default 20000), `BENCH_IN_FLIGHT` (default 256).
-//! Prints one Markdown table row pair on stdout.
+//! - `bench_ingest webhooks FILE COUNT` writes COUNT signed Twilio webhooks
+//!   (each with its own `MessageSid`), one per line as
+//!   `<X-Twilio-Signature> <form body>`, for `wrk` (the load generator of
+//!   the page figures too) to post to a running message-ingest, which
+//!   answers each only after its JetStream ack. Prints the body size.
+//! - `bench_ingest baseline SIZE` prints the baseline: async-nats JetStream
+//!   publishes/s of SIZE-byte messages with 256 acks in flight, to a
+//!   file-backed stream made for the run.
+//!
+//! Environment: `INGEST_URL` (message-ingest's base URL; the signature
+//! covers it), `TWILIO_AUTH_TOKEN`, `BENCH_NUMBER` (a registered number) for
+//! `webhooks`; `TEST_NATS_URL` (default `nats://127.0.0.1:4222`) and
+//! `BENCH_PUBLISHES` (default 200000) for `baseline`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Write;
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use cloudsms_tests::drive::{env_or, required};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-/// One signed webhook: form body and `X-Twilio-Signature`.
-struct Signed {
-    body: String,
-    signature: String,
-}
-
-fn webhooks(url: &str, token: &str, to: &str, count: usize) -> Vec<Signed> {
+/// Writes `count` signed webhooks to `path`; the size of the first body.
+fn write_webhooks(path: &str, count: usize) -> anyhow::Result<usize> {
+    let base = required("INGEST_URL")?;
+    let token = required("TWILIO_AUTH_TOKEN")?;
+    let number = required("BENCH_NUMBER")?;
+    let url = format!("{}/webhooks/twilio", base.trim_end_matches('/'));
     let run = uuid::Uuid::new_v4().simple().to_string();
-    (0..count)
-        .map(|i| {
-            let (body, signature) = cloudsms_tests::drive::twilio_sms(
-                url,
-                token,
-                &format!("SM{}{i:010}", &run[..22]),
-                to,
-                &format!(
-                    "Your verification code is {:06}. Do not share it.",
-                    i % 1_000_000
-                ),
-            );
-            Signed { body, signature }
-        })
-        .collect()
-}
-
-/// Webhooks/s with `in_flight` requests open at once; all must be 2xx.
-async fn post_all(
-    client: &reqwest::Client,
-    url: &str,
-    hooks: Vec<Signed>,
-    in_flight: usize,
-) -> anyhow::Result<f64> {
-    let hooks = Arc::new(hooks);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..in_flight {
-        let (client, hooks, next, url) =
-            (client.clone(), hooks.clone(), next.clone(), url.to_owned());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(hook) = hooks.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    return Ok::<_, anyhow::Error>(());
-                };
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .header("x-twilio-signature", &hook.signature)
-                    .body(hook.body.clone())
-                    .send()
-                    .await?;
-                if !response.status().is_success() {
-                    bail!("webhook answered {}", response.status());
-                }
-            }
-        }));
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {path}"))?,
+    );
+    let mut size = 0;
+    for i in 0..count {
+        let (body, signature) = cloudsms_tests::drive::twilio_sms(
+            &url,
+            &token,
+            &format!("SM{}{i:010}", &run[..22]),
+            &number,
+            &format!(
+                "Your verification code is {:06}. Do not share it.",
+                i % 1_000_000
+            ),
+        );
+        if i == 0 {
+            size = body.len();
+        }
+        writeln!(out, "{signature} {body}")?;
     }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(hooks.len() as f64 / started.elapsed().as_secs_f64())
+    out.flush()?;
+    Ok(size)
 }
 
 /// async-nats JetStream publishes/s of `size`-byte messages, `in_flight`
@@ -125,37 +97,20 @@ async fn raw_publish(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let base = required("INGEST_URL")?;
-    let token = required("TWILIO_AUTH_TOKEN")?;
-    let number = required("BENCH_NUMBER")?;
-    let nats_url =
-        std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    let count = env_or("BENCH_WEBHOOKS", 20_000);
-    let in_flight = env_or("BENCH_IN_FLIGHT", 256);
-    let url = format!("{}/webhooks/twilio", base.trim_end_matches('/'));
-
-    let hooks = webhooks(&url, &token, &number, count);
-    // The event message-ingest publishes is about the webhook body's size.
-    let size = hooks.first().map_or(300, |h| h.body.len());
-    // One pool of connections for both runs, as a provider keeps its own:
-    // the warm-up opens them (and fills caches), not counted.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(in_flight)
-        .build()?;
-    post_all(
-        &client,
-        &url,
-        webhooks(&url, &token, &number, 500),
-        in_flight,
-    )
-    .await?;
-    let ours = post_all(&client, &url, hooks, in_flight).await?;
-    let baseline = raw_publish(&nats_url, count.max(50_000), size, 256).await?;
-    println!("| ingest | per second | baseline per second | ratio |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| signed Twilio webhooks, answered after the JetStream ack ({in_flight} in flight) vs async-nats publish of {size}-byte messages, 256 acks in flight | {ours:.0} | {baseline:.0} | {:.2} |",
-        ours / baseline
-    );
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["webhooks", path, count] => {
+            let count: usize = count.parse().context("COUNT must be a number")?;
+            println!("{}", write_webhooks(path, count)?);
+        }
+        ["baseline", size] => {
+            let size: usize = size.parse().context("SIZE must be a number")?;
+            let nats_url =
+                std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+            let count = env_or("BENCH_PUBLISHES", 200_000);
+            println!("{:.0}", raw_publish(&nats_url, count, size, 256).await?);
+        }
+        _ => bail!("usage: bench_ingest webhooks FILE COUNT | bench_ingest baseline SIZE"),
+    }
     Ok(())
 }
