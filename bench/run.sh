@@ -351,12 +351,23 @@ if selected ingest; then
     ingest_env=(INGEST_URL="http://127.0.0.1:$P_INGEST" TWILIO_AUTH_TOKEN="$TWILIO_TOKEN"
         BENCH_NUMBER="$NUMBER" TEST_NATS_URL="$NATS_URL")
     stored() { psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT count(*) FROM messages"; }
+    # Waits until `stored` reaches $1 (at most 5 minutes).
+    stored_until() {
+        for _ in $(seq 1 1200); do
+            [ "$(stored)" -ge "$1" ] && return
+            sleep 0.25
+        done
+        die "the persister stored $(($(stored) - STORED_BEFORE)) of $(($1 - STORED_BEFORE)) webhooks in 5 minutes"
+    }
     STORED_BEFORE="$(stored)"
     env "${ingest_env[@]}" "$BIN/bench_ingest" webhooks "$WORK/warmup.hooks" 5000 >/dev/null
     WEBHOOK_SIZE="$(env "${ingest_env[@]}" "$BIN/bench_ingest" webhooks "$WORK/ingest.hooks" "$WEBHOOKS")"
     INGEST_URL="http://127.0.0.1:$P_INGEST/webhooks/twilio"
     # Warm-up: opens the connections, fills the caches (not counted).
     wrk -t1 -c"$INGEST_IN_FLIGHT" -d2s -s bench/webhooks.lua "$INGEST_URL" -- "$WORK/warmup.hooks" >/dev/null
+    stored_until $((STORED_BEFORE + 5000))
+    wait_idle
+    STORED_BEFORE="$(stored)"
     # The CPU count starts once wrk has read its webhooks (it prints the
     # "connections" line after that) and ends when it exits.
     ingest_wrk() {
@@ -369,6 +380,7 @@ if selected ingest; then
         wait "$pid"
         cpu_snap "$WORK/cpu-ingest.after"
         INGEST_ENDED=$EPOCHREALTIME
+        STORED_DURING="$(stored)"
     }
     profiled message-ingest ingest_wrk
     ! grep -E "Non-2xx|Socket errors" "$WORK/ingest.wrk" ||
@@ -381,19 +393,10 @@ if selected ingest; then
     cpu_rows "$WORK/cpu-ingest.before" "$WORK/cpu-ingest.after" "$INGEST_SECONDS" "$INGEST_SENT" >"$WORK/cpu-ingest.md"
     # Every accepted webhook must end up stored, once: the persister's
     # backlog drains before anything else is measured.
-    STORED_EXPECTED=$((STORED_BEFORE + 5000 + INGEST_DISTINCT))
-    STORED_DURING="$(stored)"
-    for _ in $(seq 1 1200); do
-        [ "$(stored)" -ge "$STORED_EXPECTED" ] && break
-        sleep 0.25
-    done
-    STORED_AFTER="$(stored)"
+    stored_until $((STORED_BEFORE + INGEST_DISTINCT))
     DRAINED=$EPOCHREALTIME
-    [ "$STORED_AFTER" -ge "$STORED_EXPECTED" ] ||
-        die "the persister stored $((STORED_AFTER - STORED_BEFORE)) of $((STORED_EXPECTED - STORED_BEFORE)) webhooks in 5 minutes"
     read -r STORED_IN_RUN DRAIN_SECONDS PERSIST_RPS <<<"$(python3 -c "
-run = $INGEST_ENDED - $INGEST_STARTED
-print($STORED_DURING - $STORED_BEFORE - 5000, f'{$DRAINED - $INGEST_ENDED:.1f}',
+print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $INGEST_ENDED:.1f}',
       f'{$INGEST_DISTINCT / ($DRAINED - $INGEST_STARTED):.0f}')")"
     wait_idle
     PUBLISH_RPS="$(TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" baseline "$WEBHOOK_SIZE")"
