@@ -45,8 +45,10 @@ impl Bus {
     /// batches to `handler`. The handler returns one outcome per message, in
     /// order (a missing outcome counts as a transient failure): `Ok` acks, a
     /// transient error naks with back-off, a permanent one (or too many
-    /// deliveries) dead-letters. Nothing is settled before the handler returns,
-    /// so a crash mid-batch redelivers the whole batch.
+    /// deliveries) dead-letters. The messages of a batch are settled
+    /// concurrently (NATS acks are confirmed round trips). Nothing is
+    /// settled before the handler returns, so a crash mid-batch redelivers
+    /// the whole batch.
     pub async fn run_batch_consumer<H, F>(
         &self,
         stream: StreamKind,
@@ -148,12 +150,19 @@ impl Bus {
             })
             .collect();
         let mut outcomes = handler(items).await.into_iter();
-        for (incoming, span) in batch.iter().zip(spans) {
-            let outcome = outcomes
-                .next()
-                .unwrap_or_else(|| Err(HandlerError::Transient("no outcome from handler".into())));
-            self.settle_by(incoming, outcome).instrument(span).await;
-        }
+        // All at once: on NATS each ack is a round trip (the server confirms
+        // it), so one after the other they would cost a round trip per message.
+        let settling: Vec<_> = batch
+            .iter()
+            .zip(spans)
+            .map(|(incoming, span)| {
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    Err(HandlerError::Transient("no outcome from handler".into()))
+                });
+                self.settle_by(incoming, outcome).instrument(span)
+            })
+            .collect();
+        futures::future::join_all(settling).await;
     }
 }
 
