@@ -48,7 +48,10 @@ impl Bus {
     /// deliveries) dead-letters. The messages of a batch are settled
     /// concurrently (NATS acks are confirmed round trips). Nothing is
     /// settled before the handler returns, so a crash mid-batch redelivers
-    /// the whole batch.
+    /// the whole batch. The handler runs as a task of its own: a consumer
+    /// stopped mid-batch (its task aborted) does not cut the handler's
+    /// writes off mid-stream (a cancelled `COPY` leaves its pooled connection
+    /// to fail the next query); unsettled, the batch comes back.
     pub async fn run_batch_consumer<H, F>(
         &self,
         stream: StreamKind,
@@ -60,7 +63,7 @@ impl Bus {
     ) -> Result<(), BusError>
     where
         H: Fn(Vec<BatchMessage>) -> F + Send + Sync,
-        F: Future<Output = Vec<Result<(), HandlerError>>> + Send,
+        F: Future<Output = Vec<Result<(), HandlerError>>> + Send + 'static,
     {
         let durable = format!("{}{durable}", self.prefix.replace('.', "_"));
         let filter = format!("{}{filter}", self.prefix);
@@ -111,7 +114,7 @@ impl Bus {
     async fn settle_batch<H, F>(&self, batch: &[Incoming], handler: &H)
     where
         H: Fn(Vec<BatchMessage>) -> F + Send + Sync,
-        F: Future<Output = Vec<Result<(), HandlerError>>> + Send,
+        F: Future<Output = Vec<Result<(), HandlerError>>> + Send + 'static,
     {
         // One consumer span per message, child of its publisher's span,
         // open from the batch's start until the message is settled.
@@ -149,7 +152,12 @@ impl Bus {
                 span: span.clone(),
             })
             .collect();
-        let mut outcomes = handler(items).await.into_iter();
+        let outcomes = tokio::spawn(handler(items)).await.unwrap_or_else(|err| {
+            // No outcomes: every message counts as a transient failure.
+            tracing::error!(error = %err, "batch handler failed");
+            Vec::new()
+        });
+        let mut outcomes = outcomes.into_iter();
         // All at once: on NATS each ack is a round trip (the server confirms
         // it), so one after the other they would cost a round trip per message.
         let settling: Vec<_> = batch

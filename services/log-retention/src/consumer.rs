@@ -241,26 +241,7 @@ pub async fn run(
         |messages| {
             let store = store.clone();
             let now = clock.now();
-            async move {
-                // The write is a task of its own: a consumer stopped in the
-                // middle of a batch (its task aborted) must not cut a `COPY`
-                // off mid-stream, which leaves its pooled connection to fail
-                // the next query that takes it. Unacked, the batch comes back.
-                let count = messages.len();
-                let write = tokio::spawn(async move {
-                    handle_batch(&store, messages, now, retention_days).await
-                });
-                match write.await {
-                    Ok(outcomes) => outcomes,
-                    Err(err) => (0..count)
-                        .map(|_| {
-                            Err(HandlerError::Transient(format!(
-                                "batch write failed: {err}"
-                            )))
-                        })
-                        .collect(),
-                }
-            }
+            async move { handle_batch(&store, messages, now, retention_days).await }
         },
     )
     .await?;
