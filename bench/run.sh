@@ -250,23 +250,38 @@ PY2
 }
 # BENCH_PROFILE=1: a perf profile of `$1` (a service) while `$2...` runs,
 # kept next to the results (where a target is missed, it shows why), named
-# after the service or PROFILE_LABEL.
+# after the service or PROFILE_LABEL; BENCH_PROFILE=all: of every process on
+# the machine (by process, then symbol). BENCH_PERF_DIR keeps perf's data.
 PROFILES=()
 profiled() {
     local service="$1"; shift
-    if [ "${BENCH_PROFILE:-0}" != 1 ] || ! command -v perf >/dev/null; then
+    local target=(-p "${PID_OF[$service]}") report_args=(--sort symbol --percent-limit 0.7)
+    case "${BENCH_PROFILE:-0}" in
+    1) ;;
+    all)
+        target=(-a)
+        report_args=(--sort comm,dso,symbol -g none --percent-limit 0.2)
+        service="machine-${service}"
+        ;;
+    *) "$@"; return ;;
+    esac
+    if ! command -v perf >/dev/null; then
         "$@"
         return
     fi
     local data="$WORK/$service.perf"
-    perf record -q -F 499 -g -p "${PID_OF[$service]}" -o "$data" 2>/dev/null &
+    perf record -q -F 499 -g "${target[@]}" -o "$data" 2>/dev/null &
     local recorder=$!
     "$@"
     kill -INT "$recorder" 2>/dev/null || true
     wait "$recorder" 2>/dev/null || true
     local report="${OUT%.md}-${PROFILE_LABEL:-$service}.profile.txt"
-    perf report -i "$data" --no-children --stdio --sort symbol --percent-limit 0.7 2>/dev/null |
-        grep -v '^$' | sed -E 's/[[:space:]-]+$//' | head -150 >"$report" || true
+    {
+        [ "${BENCH_PROFILE}" = all ] &&
+            perf report -i "$data" --no-children --stdio --sort comm -g none 2>/dev/null | head -30
+        perf report -i "$data" --no-children --stdio "${report_args[@]}" 2>/dev/null
+    } | grep -v '^$' | sed -E 's/[[:space:]-]+$//' | head -280 >"$report" || true
+    [ -n "${BENCH_PERF_DIR:-}" ] && cp "$data" "$BENCH_PERF_DIR/"
     PROFILES+=("$report")
 }
 
@@ -337,6 +352,34 @@ EOF
     read -r STATIC_RPS STATIC_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY$CSS_PATH")"
     wait_idle
     read -r PRIVACY_RPS PRIVACY_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY/privacy")"
+    # The same page with log-retention stopped: the request-log events wait
+    # in JetStream (as they would for a log-retention on other machines, or
+    # one that is behind) and are stored once it runs again; every one is
+    # checked stored. What the gateway costs without the log's storage
+    # competing for the same cores.
+    logged() { psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT count(*) FROM access_log"; }
+    wait_idle
+    LOGGED_BEFORE="$(logged)"
+    kill -STOP "${PID_OF[log-retention]}"
+    DEFERRED_RESULT="$WORK/deferred.wrk"
+    wrk_run "$PAGE" cpu-deferred >"$DEFERRED_RESULT" || { kill -CONT "${PID_OF[log-retention]}"; die "deferred page run failed"; }
+    kill -CONT "${PID_OF[log-retention]}"
+    read -r DEFERRED_RPS DEFERRED_P99 <"$DEFERRED_RESULT"
+    DEFERRED_SENT="$(python3 -c "print(round($DEFERRED_RPS * $DURATION))")"
+    RESUMED=$EPOCHREALTIME
+    # Stored: at least the measured run's page views, and the count no
+    # longer growing (the warm-up's too); at most 5 minutes.
+    last=-1
+    for _ in $(seq 1 600); do
+        sleep 0.5
+        now="$(logged)"
+        [ "$now" = "$last" ] && [ $((now - LOGGED_BEFORE)) -ge "$DEFERRED_SENT" ] && break
+        last=$now
+    done
+    DEFERRED_STORED=$((last - LOGGED_BEFORE))
+    DEFERRED_DRAIN="$(python3 -c "print(f'{$EPOCHREALTIME - $RESUMED - 0.5:.1f}')")"
+    [ "$DEFERRED_STORED" -ge "$DEFERRED_SENT" ] ||
+        die "log-retention stored $DEFERRED_STORED request logs of the ~$DEFERRED_SENT page views made while it was stopped"
     declare -A AFTER_PAGES
     for service in "${!PID_OF[@]}"; do AFTER_PAGES[$service]=$(rss_mib "${PID_OF[$service]}"); done
 fi
@@ -487,6 +530,13 @@ Where the time goes (the gateway on cheaper paths, same run):
 | \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |
 | \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |
 | \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |
+| \`/numbers/{e164}\`, log-retention stopped | $DEFERRED_RPS | $DEFERRED_P99 | the same, the request-log events kept in JetStream and stored after the run: **$(ratio "$DEFERRED_RPS" "$NGINX_RPS")** of nginx |
+
+With log-retention stopped during that last run, its $DEFERRED_STORED request-log
+events (warm-up included) were stored ${DEFERRED_DRAIN} s after it started again: that
+run shows what the gateway and NATS cost per page, the request log's storage
+(log-retention and Postgres) left to a log-retention and a Postgres that run
+elsewhere, as the Helm chart's pods usually do, or later.
 
 Where the CPU goes: each kind of process during the measured run (100 % = one
 of the $(nproc) cores; per request = CPU time ÷ requests served):
@@ -498,6 +548,10 @@ $(cat "$WORK/cpu-nginx.md")
 | gateway run | % of a core | CPU µs per request |
 |---|---:|---:|
 $(cat "$WORK/cpu-gateway.md")
+
+| gateway run, log-retention stopped | % of a core | CPU µs per request |
+|---|---:|---:|
+$(cat "$WORK/cpu-deferred.md")
 
 Every page view is also a request-log event: a row of \`access_log\` and one of
 \`stat_pageviews\` that log-retention writes to Postgres (with NATS in between),

