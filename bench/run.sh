@@ -549,7 +549,7 @@ if selected pages; then
 | **ratio** (target ≥ 0.7) | **$(ratio "$GW_RPS" "$NGINX_RPS")** | |
 
 The round with the median ratio of $PAGE_ROUNDS (nginx, then the gateway, each
-on an idle machine; the tables below are that round's):
+on an idle machine; the CPU tables below are that round's):
 
 | round | nginx requests/s | gateway requests/s | ratio |
 |---|---:|---:|---:|
