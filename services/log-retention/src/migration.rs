@@ -163,29 +163,24 @@ mod m20261129_000002_stat_tables {
     }
 }
 
-/// The key columns' `ALTER TABLE`s of [`m20261203_000003_byte_order_keys`]:
-/// every log table's `event_id` and `visitor_id`, the statistics'
-/// `event_id` and `visitor_hash`.
-pub(crate) fn byte_order_keys_sql() -> Vec<String> {
+/// The key columns' `ALTER TABLE`s of [`m20261203_000003_byte_order_keys`],
+/// to `collation`: every log table's `event_id` and `visitor_id`, the
+/// statistics' `event_id` and `visitor_hash`.
+pub(crate) fn byte_order_keys_sql(collation: &str) -> Vec<String> {
     use crate::stats::STAT_TABLE;
-    let collate = |column: &str| format!("ALTER COLUMN {column} TYPE TEXT COLLATE \"C\"");
-    let mut statements: Vec<String> = TABLES
+    let tables = TABLES
         .iter()
-        .map(|spec| {
+        .map(|spec| (spec.table, "visitor_id"))
+        .chain([(STAT_TABLE, "visitor_hash")]);
+    tables
+        .map(|(table, visitor)| {
             format!(
-                "ALTER TABLE {} {}, {}",
-                spec.table,
-                collate("event_id"),
-                collate("visitor_id")
+                "ALTER TABLE {table} \
+                 ALTER COLUMN event_id TYPE TEXT COLLATE \"{collation}\", \
+                 ALTER COLUMN {visitor} TYPE TEXT COLLATE \"{collation}\""
             )
         })
-        .collect();
-    statements.push(format!(
-        "ALTER TABLE {STAT_TABLE} {}, {}",
-        collate("event_id"),
-        collate("visitor_hash")
-    ));
-    statements
+        .collect()
 }
 
 /// Postgres: the key columns compared byte by byte (`COLLATE "C"`) instead
@@ -207,29 +202,26 @@ mod m20261203_000003_byte_order_keys {
         }
     }
 
+    /// Sets the key columns' collation (Postgres only).
+    async fn collate_keys(manager: &SchemaManager<'_>, collation: &str) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for statement in byte_order_keys_sql(collation) {
+            db.execute_unprepared(&statement).await?;
+        }
+        Ok(())
+    }
+
     #[async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            let db = manager.get_connection();
-            if db.get_database_backend() != DbBackend::Postgres {
-                return Ok(());
-            }
-            for statement in byte_order_keys_sql() {
-                db.execute_unprepared(&statement).await?;
-            }
-            Ok(())
+            collate_keys(manager, "C").await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            let db = manager.get_connection();
-            if db.get_database_backend() != DbBackend::Postgres {
-                return Ok(());
-            }
-            for statement in byte_order_keys_sql() {
-                let back = statement.replace(" COLLATE \"C\"", " COLLATE \"default\"");
-                db.execute_unprepared(&back).await?;
-            }
-            Ok(())
+            collate_keys(manager, "default").await
         }
     }
 }
