@@ -45,6 +45,16 @@ impl Drop for Guard {
     }
 }
 
+/// Set once an OTLP exporter is installed: see [`spans_exported`].
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True when this process exports spans and metrics (an OTLP endpoint is
+/// configured). Without an exporter, spans only carry the trace context, so
+/// per-request span attributes and metric points can be skipped.
+pub fn spans_exported() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Installs the global subscriber for `service` and returns the guard that
 /// flushes spans at exit. Must run inside a tokio runtime when OTLP is on.
 /// A second call (tests) keeps the first subscriber and still returns a guard.
@@ -82,6 +92,7 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
             .build();
         opentelemetry::global::set_meter_provider(meter_provider.clone());
         meters = Some(meter_provider);
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     } else {
         // Nothing exports spans: record none (a recorded span costs its
         // attributes and timings on every request). Trace ids are still

@@ -350,6 +350,28 @@ async fn key_collations(store: &LogStore, table: &str) -> Vec<String> {
         .collect()
 }
 
+/// Each index of `table`: its columns in order, and "unique" when it is.
+async fn index_columns(store: &LogStore, table: &str) -> Vec<String> {
+    store
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT '(' || string_agg(a.attname, ', ' ORDER BY k.n) || ')' \
+                 || CASE WHEN i.indisunique THEN ' unique' ELSE '' END AS def \
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) \
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+                 WHERE c.relname = '{table}' GROUP BY i.indexrelid, i.indisunique ORDER BY 1"
+            ),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "def").unwrap())
+        .collect()
+}
+
 async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let mut retention = Retention::start(&app).await;
@@ -374,6 +396,12 @@ async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
             // migration too.
             assert_eq!(key_collations(&store, name).await, ["C", "C"], "{name}");
         }
+        // A page view's statistics row costs one index insert: the
+        // time-first key, which is also what the statistics' time ranges read.
+        let stats_today =
+            log_retention::logstore::table_partition_name(log_retention::stats::STAT_TABLE, today);
+        let indexes = index_columns(&store, &stats_today).await;
+        assert_eq!(indexes, ["(ts, event_id) unique"], "{stats_today}");
         // A sweep now removes nothing and creates the coming days' partitions.
         let tomorrow = today.succ_opt().unwrap();
         let report = store.sweep(chrono::Utc::now(), 183).await.unwrap();
