@@ -164,6 +164,19 @@ mod m20261129_000002_stat_tables {
     }
 }
 
+/// Runs `statements` in order on Postgres; nothing on SQLite (the
+/// Postgres-only migrations: collations, index layout).
+async fn on_postgres(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for statement in statements {
+        db.execute_unprepared(&statement).await?;
+    }
+    Ok(())
+}
+
 /// The key columns' `ALTER TABLE`s of [`m20261203_000003_byte_order_keys`],
 /// to `collation`: every log table's `event_id` and `visitor_id`, the
 /// statistics' `event_id` and `visitor_hash`.
@@ -203,26 +216,14 @@ mod m20261203_000003_byte_order_keys {
         }
     }
 
-    /// Sets the key columns' collation (Postgres only).
-    async fn collate_keys(manager: &SchemaManager<'_>, collation: &str) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        if db.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for statement in byte_order_keys_sql(collation) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
-    }
-
     #[async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            collate_keys(manager, "C").await
+            on_postgres(manager, byte_order_keys_sql("C")).await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            collate_keys(manager, "default").await
+            on_postgres(manager, byte_order_keys_sql("default")).await
         }
     }
 }
@@ -273,25 +274,14 @@ mod m20261203_000004_stat_time_key {
         }
     }
 
-    async fn rekey(manager: &SchemaManager<'_>, time_first: bool) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        if db.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for statement in stat_key_sql(time_first) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
-    }
-
     #[async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            rekey(manager, true).await
+            on_postgres(manager, stat_key_sql(true)).await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            rekey(manager, false).await
+            on_postgres(manager, stat_key_sql(false)).await
         }
     }
 }

@@ -329,47 +329,44 @@ async fn partition_exists(store: &LogStore, name: &str) -> bool {
     row.try_get::<i64>("", "n").unwrap() > 0
 }
 
-/// The collations of `table`'s key columns (`event_id`, `visitor_id`).
-async fn key_collations(store: &LogStore, table: &str) -> Vec<String> {
+/// The text column `column` of each row of the Postgres query `sql`.
+async fn catalog_strings(store: &LogStore, sql: String, column: &str) -> Vec<String> {
     store
         .connection()
         .query_all_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
-            format!(
-                "SELECT co.collname AS name FROM pg_attribute a \
-                 JOIN pg_class c ON c.oid = a.attrelid \
-                 JOIN pg_collation co ON co.oid = a.attcollation \
-                 WHERE c.relname = '{table}' AND a.attname IN ('event_id', 'visitor_id') \
-                 ORDER BY a.attname"
-            ),
+            sql,
         ))
         .await
         .unwrap()
         .iter()
-        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .map(|row| row.try_get::<String>("", column).unwrap())
         .collect()
+}
+
+/// The collations of `table`'s key columns (`event_id`, `visitor_id`).
+async fn key_collations(store: &LogStore, table: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT co.collname AS name FROM pg_attribute a \
+         JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_collation co ON co.oid = a.attcollation \
+         WHERE c.relname = '{table}' AND a.attname IN ('event_id', 'visitor_id') \
+         ORDER BY a.attname"
+    );
+    catalog_strings(store, sql, "name").await
 }
 
 /// Each index of `table`: its columns in order, and "unique" when it is.
 async fn index_columns(store: &LogStore, table: &str) -> Vec<String> {
-    store
-        .connection()
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!(
-                "SELECT '(' || string_agg(a.attname, ', ' ORDER BY k.n) || ')' \
-                 || CASE WHEN i.indisunique THEN ' unique' ELSE '' END AS def \
-                 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
-                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) \
-                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
-                 WHERE c.relname = '{table}' GROUP BY i.indexrelid, i.indisunique ORDER BY 1"
-            ),
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String>("", "def").unwrap())
-        .collect()
+    let sql = format!(
+        "SELECT '(' || string_agg(a.attname, ', ' ORDER BY k.n) || ')' \
+         || CASE WHEN i.indisunique THEN ' unique' ELSE '' END AS def \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+         CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+         WHERE c.relname = '{table}' GROUP BY i.indexrelid, i.indisunique ORDER BY 1"
+    );
+    catalog_strings(store, sql, "def").await
 }
 
 async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
