@@ -234,9 +234,11 @@ PY
 }
 # Waits (up to 120 s) until the machine is quiet: under 20 % of one core busy
 # over a second. What a run leaves behind (the persister's backlog, the
-# request logs log-retention still writes, Postgres' autovacuum) must not be
+# request logs log-retention still writes, Postgres' autovacuum, the dirty
+# pages of the files they wrote, flushed first with `sync`) must not be
 # measured as part of the next run.
 wait_idle() {
+    sync
     python3 - <<'PY2'
 import os, time
 hz = os.sysconf('SC_CLK_TCK')

@@ -46,7 +46,7 @@ impl Bus {
     /// order (a missing outcome counts as a transient failure): `Ok` acks, a
     /// transient error naks with back-off, a permanent one (or too many
     /// deliveries) dead-letters. The messages of a batch are settled
-    /// concurrently (NATS acks are confirmed round trips). Nothing is
+    /// concurrently. Nothing is
     /// settled before the handler returns, so a crash mid-batch redelivers
     /// the whole batch. The handler runs as a task of its own: a consumer
     /// stopped mid-batch (its task aborted) does not cut the handler's
@@ -158,8 +158,8 @@ impl Bus {
             Vec::new()
         });
         let mut outcomes = outcomes.into_iter();
-        // All at once: on NATS each ack is a round trip (the server confirms
-        // it), so one after the other they would cost a round trip per message.
+        // All at once: a dead-lettered message waits for the dead-letter
+        // stream's ack, and the others need not wait behind it.
         let settling: Vec<_> = batch
             .iter()
             .zip(spans)

@@ -83,11 +83,12 @@ struct NatsAcker(jetstream::Message);
 #[async_trait::async_trait]
 impl Acker for NatsAcker {
     async fn ack(&self) -> Result<(), BusError> {
-        // Double ack: the server confirms, so "acked" means the redelivery is off.
-        self.0
-            .double_ack()
-            .await
-            .map_err(|e| BusError::Ack(e.to_string()))
+        // A plain ack: sent in order on the connection, unconfirmed. One
+        // lost with a broken connection means a redelivery, which every
+        // consumer of ours treats as such (stores once, redoes only the
+        // side effects); waiting for the server's confirmation instead cost
+        // a round trip per message before the next batch could start.
+        self.0.ack().await.map_err(|e| BusError::Ack(e.to_string()))
     }
 
     async fn nak(&self, delay: Duration) -> Result<(), BusError> {
