@@ -46,9 +46,8 @@ impl Bus {
     /// order (a missing outcome counts as a transient failure): `Ok` acks, a
     /// transient error naks with back-off, a permanent one (or too many
     /// deliveries) dead-letters. The messages of a batch are settled
-    /// concurrently. Nothing is
-    /// settled before the handler returns, so a crash mid-batch redelivers
-    /// the whole batch. The handler runs as a task of its own: a consumer
+    /// concurrently. Nothing is settled before the handler returns, so a
+    /// crash mid-batch redelivers the whole batch. The handler runs as a task of its own: a consumer
     /// stopped mid-batch (its task aborted) does not cut the handler's
     /// writes off mid-stream (a cancelled `COPY` leaves its pooled connection
     /// to fail the next query); unsettled, the batch comes back.

@@ -310,9 +310,7 @@ pub async fn trace_requests(
         // trace context (ids for the logs, a caller's `traceparent`), so
         // none of the attributes, names or metric points are built.
         let span = tracing::info_span!("http request", otel.kind = "server");
-        if request.headers().contains_key("traceparent") {
-            telemetry::set_parent_from(&span, &carried_context(request.headers()));
-        }
+        continue_caller(&span, request.headers());
         return next.run(request).instrument(span).await;
     }
     let route = request
@@ -329,10 +327,7 @@ pub async fn trace_requests(
         http.route = %route,
         http.response.status_code = tracing::field::Empty,
     );
-    let carried = carried_context(request.headers());
-    if !carried.is_empty() {
-        telemetry::set_parent_from(&span, &carried);
-    }
+    continue_caller(&span, request.headers());
     let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
@@ -346,6 +341,14 @@ pub async fn trace_requests(
         ],
     );
     response
+}
+
+/// Makes `span` continue the caller's trace, when the request carries one
+/// (a `traceparent`; without it there is nothing to continue).
+fn continue_caller(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    if headers.contains_key("traceparent") {
+        telemetry::set_parent_from(span, &carried_context(headers));
+    }
 }
 
 /// The W3C trace context headers (`traceparent`, `tracestate`) of a request.
