@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 pub mod country;
+mod hostile;
 pub mod otp;
 pub mod phone;
 pub mod sender;
 mod text;
 
 pub use country::{Country, all_countries, country_by_iso2};
+pub use hostile::{log_safe, storable_text};
 pub use otp::extract_code;
 pub use phone::{E164, PhoneError};
 pub use sender::recognise_service;

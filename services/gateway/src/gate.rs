@@ -632,6 +632,7 @@ pub async fn pass(
         payloads: form.payloads,
         hostname: hostname(&headers),
         ip: client_ip(&state, &headers, Some(peer)),
+        ..Default::default()
     };
     let redeemed =
         match platform::grpc::call(CAPTCHA, "Redeem", request, |r| client.redeem(r)).await {

@@ -456,7 +456,7 @@ async fn grpc_issue_redeem_verify(mode: Mode) {
         payload: payload.clone(),
         hostname: hostname.into(),
         ip: "198.51.100.4".into(),
-        payloads: Vec::new(),
+        ..Default::default()
     };
     let bad = client
         .redeem(redeem("evil.example"))
