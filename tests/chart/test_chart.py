@@ -176,6 +176,21 @@ def test_configmap_holds_listen_addresses_and_no_secret(rendered):
         assert not any(s in key for s in ("DATABASE__URL", "TOKEN", "SECRET", "HMAC", "PASSWORD", "KEY")), key
 
 
+def test_trusted_proxies_reach_the_gateway_as_a_list():
+    """The default believes no forwarded header; a list of CIDRs arrives as
+    the TOML/JSON array the gateway parses (CLOUDSMS_GATEWAY__TRUSTED_PROXIES)."""
+    (cm,) = of_kind(render({}), "ConfigMap")
+    assert cm["data"]["CLOUDSMS_GATEWAY__TRUSTED_PROXIES"] == "[]"
+    values = {"gateway": {"trustedProxies": ["10.0.0.0/8", "fd00::/8"]}}
+    (cm,) = of_kind(render(values), "ConfigMap")
+    assert json.loads(cm["data"]["CLOUDSMS_GATEWAY__TRUSTED_PROXIES"]) == ["10.0.0.0/8", "fd00::/8"]
+    with helm_chart.Chart.load(CHART) as chart:
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"gateway": {"trustedProxies": ["ingress.example"]}})
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"gateway": {"trustForwardedFor": True}})
+
+
 def test_one_service_account_service_and_pdb_per_service(rendered):
     _, objects = rendered
     deployments = {component(d): d for d in of_kind(objects, "Deployment")}

@@ -144,6 +144,8 @@ pub struct TestApp {
     pub mode: Mode,
     /// Shared infrastructure handles (for direct checks).
     pub infra: Infra,
+    /// The gateway's live fan-out, shared with the server (to look inside).
+    pub live: gateway::Live,
     /// `http://127.0.0.1:<port>` of the gateway.
     pub gateway_url: String,
     /// `http://127.0.0.1:<port>` of message-ingest's webhooks.
@@ -190,9 +192,12 @@ impl TestApp {
         let gateway_url = format!("http://{}", gateway_listener.local_addr().unwrap());
         let ingest_url = format!("http://{}", ingest_listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
+        let gateway = gateway::AppState::new(&infra);
+        let live = gateway.live.clone();
         let tasks = vec![
-            tokio::spawn(gateway::run(
+            tokio::spawn(gateway::serve(
                 infra.clone(),
+                gateway,
                 gateway_listener,
                 shutdown.clone(),
             )),
@@ -221,6 +226,7 @@ impl TestApp {
         let mut app = Self {
             mode,
             infra,
+            live,
             gateway_url,
             ingest_url,
             grpc_url,
@@ -459,6 +465,21 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The path of a workspace binary built beside the test binary
+/// (`cargo build --workspace --bins`, which `make test` runs first).
+pub fn binary(name: &str) -> std::path::PathBuf {
+    // target/<profile>/deps/it-<hash> -> target/<profile>/<name>
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
+    path
 }
 
 /// The Python interpreter that has the providers' SDKs (`make oracles`).

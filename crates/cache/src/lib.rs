@@ -69,8 +69,27 @@ pub trait HotCache: Send + Sync + 'static {
         interval: Duration,
         burst: u32,
     ) -> Result<Option<Duration>, CacheError>;
-    /// Deletes `keys` (claims, counters, rates); returns how many existed.
+    /// Deletes `keys` (claims, values, counters, rates, slots); returns how
+    /// many existed.
     async fn forget(&self, keys: &[String]) -> Result<u64, CacheError>;
+    /// Stores `value` under `key` for `ttl` (replacing what was there).
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
+    /// The value under `key`, its time to live reset to `ttl` (Redis
+    /// `GETEX`); `None` when missing or expired.
+    async fn get_touch(&self, key: &str, ttl: Duration) -> Result<Option<String>, CacheError>;
+    /// Takes one of `limit` slots under `key` for `holder` (a unique id),
+    /// for at most `ttl`: true when one was free. Slots are shared by every
+    /// replica, and a slot whose holder vanished without
+    /// [`HotCache::release_slot`] (a crashed process) frees itself after `ttl`.
+    async fn acquire_slot(
+        &self,
+        key: &str,
+        holder: &str,
+        limit: u64,
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
+    /// Gives back `holder`'s slot under `key`.
+    async fn release_slot(&self, key: &str, holder: &str) -> Result<(), CacheError>;
 }
 
 /// The GCRA decision for a theoretical arrival time `tat` (µs) at `now`
@@ -95,10 +114,19 @@ pub fn captcha_visitor_key(visitor: &str) -> String {
     format!("captcha:rate:vid:{visitor}")
 }
 
+/// The crash-report budget of a visitor (gateway).
+pub fn crash_visitor_key(visitor: &str) -> String {
+    format!("crash:v:{visitor}")
+}
+
 /// Every cache key named by a visitor id: deleting a visitor's data
 /// deletes these too. A new kind of per-visitor key belongs here.
 pub fn visitor_keys(visitor: &str) -> Vec<String> {
-    vec![gate_visitor_key(visitor), captcha_visitor_key(visitor)]
+    vec![
+        gate_visitor_key(visitor),
+        captcha_visitor_key(visitor),
+        crash_visitor_key(visitor),
+    ]
 }
 
 /// Connects to Redis when `redis.url` is set, else an in-process cache.

@@ -12,6 +12,7 @@ pub struct MemoryCache {
     claims: Mutex<HashMap<String, (String, Instant)>>,
     counters: Mutex<HashMap<String, (u64, Instant)>>,
     rates: Mutex<HashMap<String, (u64, Instant)>>,
+    slots: Mutex<HashMap<String, HashMap<String, Instant>>>,
     epoch: Instant,
     len: usize,
     ttl: Duration,
@@ -25,6 +26,7 @@ impl MemoryCache {
             claims: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
             len: settings.hot_list_len,
             ttl: Duration::from_secs(settings.fill_ttl_secs.max(1)),
@@ -158,12 +160,64 @@ impl HotCache for MemoryCache {
         let mut claims = live(&self.claims);
         let mut counters = live(&self.counters);
         let mut rates = live(&self.rates);
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for key in keys {
             found += u64::from(claims.remove(key).is_some())
                 + u64::from(counters.remove(key).is_some())
-                + u64::from(rates.remove(key).is_some());
+                + u64::from(rates.remove(key).is_some())
+                + u64::from(slots.remove(key).is_some());
         }
         Ok(found)
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        live(&self.claims).insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
+        Ok(())
+    }
+
+    async fn get_touch(&self, key: &str, ttl: Duration) -> Result<Option<String>, CacheError> {
+        Ok(live(&self.claims).get_mut(key).map(|(value, expires)| {
+            *expires = Instant::now() + ttl;
+            value.clone()
+        }))
+    }
+
+    async fn acquire_slot(
+        &self,
+        key: &str,
+        holder: &str,
+        limit: u64,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let held = slots.entry(key.to_owned()).or_default();
+        held.retain(|_, expires| *expires > now);
+        if u64::try_from(held.len()).unwrap_or(u64::MAX) >= limit {
+            return Ok(false);
+        }
+        held.insert(holder.to_owned(), now + ttl);
+        Ok(true)
+    }
+
+    async fn release_slot(&self, key: &str, holder: &str) -> Result<(), CacheError> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = slots.get_mut(key) {
+            held.remove(holder);
+            if held.is_empty() {
+                slots.remove(key);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -226,5 +280,46 @@ mod tests {
         assert_eq!(cache.incr_window("d", ttl).await.unwrap(), 1);
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn slots_are_limited_released_and_expire() {
+        let cache = cache();
+        let long = Duration::from_secs(60);
+        assert!(cache.acquire_slot("s", "a", 2, long).await.unwrap());
+        assert!(cache.acquire_slot("s", "b", 2, long).await.unwrap());
+        assert!(!cache.acquire_slot("s", "c", 2, long).await.unwrap());
+        assert!(cache.acquire_slot("t", "c", 2, long).await.unwrap());
+        cache.release_slot("s", "a").await.unwrap();
+        assert!(cache.acquire_slot("s", "c", 2, long).await.unwrap());
+        // A holder that never gives its slot back loses it after the ttl.
+        assert!(
+            cache
+                .acquire_slot("u", "gone", 1, Duration::from_millis(20))
+                .await
+                .unwrap()
+        );
+        assert!(!cache.acquire_slot("u", "d", 1, long).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(cache.acquire_slot("u", "d", 1, long).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn values_live_while_touched_and_are_forgotten() {
+        let cache = cache();
+        let short = Duration::from_millis(50);
+        cache.put("k", "v", short).await.unwrap();
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            assert_eq!(
+                cache.get_touch("k", short).await.unwrap().as_deref(),
+                Some("v")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(cache.get_touch("k", short).await.unwrap(), None);
+        cache.put("k", "v", short).await.unwrap();
+        assert_eq!(cache.forget(&["k".to_owned()]).await.unwrap(), 1);
+        assert_eq!(cache.get_touch("k", short).await.unwrap(), None);
     }
 }

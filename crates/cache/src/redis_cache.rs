@@ -218,6 +218,71 @@ return 0",
         Ok(removed)
     }
 
+    #[tracing::instrument(name = "SET", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "SET"))]
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg(value)
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "GETEX", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "GETEX"))]
+    async fn get_touch(&self, key: &str, ttl: Duration) -> Result<Option<String>, CacheError> {
+        let mut conn = self.conn.clone();
+        Ok(redis::cmd("GETEX")
+            .arg(format!("{}{key}", self.prefix))
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    #[tracing::instrument(name = "EVALSHA", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "EVALSHA"))]
+    async fn acquire_slot(
+        &self,
+        key: &str,
+        holder: &str,
+        limit: u64,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        // A sorted set of holders scored by when their slot lapses (the
+        // server's clock, ms): lapsed ones are dropped before counting.
+        let script = redis::Script::new(
+            r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1",
+        );
+        let mut conn = self.conn.clone();
+        let won: i64 = script
+            .key(format!("{}{key}", self.prefix))
+            .arg(holder)
+            .arg(limit)
+            .arg(millis(ttl))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(won == 1)
+    }
+
+    #[tracing::instrument(name = "ZREM", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "ZREM"))]
+    async fn release_slot(&self, key: &str, holder: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("ZREM")
+            .arg(format!("{}{key}", self.prefix))
+            .arg(holder)
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
     async fn clear(&self) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let pattern = format!("{}hot:*", self.prefix);
@@ -240,6 +305,11 @@ return 0",
             cursor = next;
         }
     }
+}
+
+/// Milliseconds for `PX`, at least one (Redis refuses `PX 0`).
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// Whole seconds for `EX`, at least one (Redis refuses `EX 0`).
@@ -306,5 +376,41 @@ mod tests {
             1
         );
         assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn slots_and_values_in_redis() {
+        let Some(cache) = redis().await else {
+            eprintln!("no Redis: skipped");
+            return;
+        };
+        let long = Duration::from_secs(60);
+        assert!(cache.acquire_slot("s", "a", 2, long).await.unwrap());
+        assert!(cache.acquire_slot("s", "b", 2, long).await.unwrap());
+        assert!(!cache.acquire_slot("s", "c", 2, long).await.unwrap());
+        cache.release_slot("s", "a").await.unwrap();
+        assert!(cache.acquire_slot("s", "c", 2, long).await.unwrap());
+        assert!(
+            cache
+                .acquire_slot("u", "gone", 1, Duration::from_millis(50))
+                .await
+                .unwrap()
+        );
+        assert!(!cache.acquire_slot("u", "d", 1, long).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(cache.acquire_slot("u", "d", 1, long).await.unwrap());
+        cache.put("k", "v", long).await.unwrap();
+        assert_eq!(
+            cache.get_touch("k", long).await.unwrap().as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            cache
+                .forget(&["k".to_owned(), "s".to_owned()])
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(cache.get_touch("k", long).await.unwrap(), None);
     }
 }

@@ -83,6 +83,10 @@ pub struct HttpSettings {
     pub request_timeout_secs: u64,
     /// Largest request head (request line and headers); past it `431`.
     pub max_header_bytes: usize,
+    /// Concurrent HTTP/2 streams per connection (what the server announces
+    /// in `SETTINGS_MAX_CONCURRENT_STREAMS`): one connection cannot open more
+    /// requests at once than this.
+    pub max_concurrent_streams: u32,
 }
 
 /// NATS connection; an empty URL selects the in-process bus.
@@ -184,8 +188,13 @@ pub struct GatewaySettings {
     pub request_log_batch: usize,
     /// Milliseconds a request-log batch waits for more events.
     pub request_log_linger_ms: u64,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For`,
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` are believed: the client is
+    /// the rightmost `X-Forwarded-For` hop that is not one of them. Empty:
+    /// forwarded headers are ignored and the client is the peer.
+    pub trusted_proxies: Vec<String>,
+    /// Live updates (Server-Sent Events): how many streams, for how long.
+    pub live: LiveSettings,
     /// log-retention's gRPC address, for `/my-data` (export and delete).
     pub retention_url: String,
     /// Operator token for `/admin/stats` (bearer or login form); empty: the
@@ -197,6 +206,20 @@ pub struct GatewaySettings {
     pub gate: GateSettings,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+}
+
+/// Limits of the gateway's live-update streams (`/numbers/{e164}/events`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSettings {
+    /// Open streams per client network (IPv4 /24, IPv6 /64), counted in the
+    /// cache so every replica shares the count; past it `429`.
+    pub max_streams_per_network: u64,
+    /// Open streams per gateway process; past it `429`.
+    pub max_streams: usize,
+    /// Seconds a stream stays open; then it ends and the browser reconnects
+    /// with `Last-Event-ID` (nothing is missed).
+    pub max_stream_secs: u64,
 }
 
 /// The gateway's crawler gate (see `docs/captcha.md`).
@@ -223,6 +246,11 @@ pub struct GateSettings {
     pub network: GateRate,
     /// Page views per pass: a pass is not a licence to crawl.
     pub pass: GateRate,
+    /// Page views per network of every visitor holding a pass together:
+    /// passes do not lift a network above this.
+    pub network_passed: GateRate,
+    /// Passes issued per network and hour (solved challenges redeemed).
+    pub passes_per_network_hour: u64,
     /// Challenge HTML clients that look automated (no Accept-Language,
     /// scripting libraries, headless browsers) at their first page.
     pub challenge_automated: bool,
@@ -490,6 +518,20 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// An address (`10.1.2.3`, `::1`) or CIDR block (`10.0.0.0/8`) of
+/// `gateway.trusted_proxies`; an address is a block of one.
+pub fn parse_net(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .ok()
+        .map(|net| net.trunc())
+        .or_else(|| {
+            text.parse::<std::net::IpAddr>()
+                .ok()
+                .map(ipnet::IpNet::from)
+        })
+}
+
 fn redacted(secret: &str) -> &'static str {
     if secret.is_empty() {
         "<unset>"
@@ -669,6 +711,34 @@ impl Settings {
                 reason: "must be between 8192 and 1048576".into(),
             });
         }
+        if self.http.max_concurrent_streams == 0 {
+            return Err(ConfigError::Invalid {
+                key: "http.max_concurrent_streams",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if let Some(bad) = self
+            .gateway
+            .trusted_proxies
+            .iter()
+            .find(|p| parse_net(p).is_none())
+        {
+            return Err(ConfigError::Invalid {
+                key: "gateway.trusted_proxies",
+                reason: format!(
+                    "{bad:?} is not an IP address or CIDR block (10.0.0.0/8, fd00::/8)"
+                ),
+            });
+        }
+        let live = &self.gateway.live;
+        if live.max_streams == 0 || live.max_streams_per_network == 0 || live.max_stream_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "gateway.live",
+                reason: "max_streams, max_streams_per_network and max_stream_secs must be at \
+                         least 1"
+                    .into(),
+            });
+        }
         if self.cache.hot_list_len == 0 {
             return Err(ConfigError::Invalid {
                 key: "cache.hot_list_len",
@@ -691,7 +761,7 @@ impl Settings {
         if gate.enabled
             && (gate.pass_ttl_secs == 0
                 || gate.nojs_pass_ttl_secs == 0
-                || [gate.visitor, gate.network, gate.pass]
+                || [gate.visitor, gate.network, gate.pass, gate.network_passed]
                     .iter()
                     .any(|r| r.per_minute == 0))
         {
@@ -859,6 +929,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bus.prefix"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_of_addresses_or_blocks() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            // What the chart's ConfigMap sets (a JSON list is a TOML array).
+            jail.set_env(
+                "CLOUDSMS_GATEWAY__TRUSTED_PROXIES",
+                "[\"10.0.0.0/8\", \"fd00::1\"]",
+            );
+            let s = Settings::load(None).unwrap();
+            assert_eq!(s.gateway.trusted_proxies, ["10.0.0.0/8", "fd00::1"]);
+            Ok(())
+        });
+        assert!(
+            Settings::defaults()
+                .unwrap()
+                .gateway
+                .trusted_proxies
+                .is_empty()
+        );
+        let net = parse_net("10.1.2.3/8").unwrap();
+        assert_eq!(net.to_string(), "10.0.0.0/8");
+        assert!(net.contains(&"10.200.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(parse_net(" ::1 ").unwrap().to_string(), "::1/128");
+        for bad in ["ingress.local", "10.0.0.0/33", ""] {
+            let err =
+                Settings::from_toml_overrides(&format!("[gateway]\ntrusted_proxies = [{bad:?}]"))
+                    .unwrap_err()
+                    .to_string();
+            assert!(err.contains("gateway.trusted_proxies"), "{bad}: {err}");
+        }
+        let err = Settings::from_toml_overrides("[gateway]\ntrust_forwarded_for = true")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trust_forwarded_for"), "{err}");
     }
 
     #[test]

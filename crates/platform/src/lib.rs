@@ -145,7 +145,8 @@ where
 /// Serves `router` until `shutdown`, then lets open requests finish for at
 /// most `grace`, within `limits`: at most `max_connections` open (past it
 /// new ones wait in the backlog) and `max_connections_per_address` per
-/// client address (past it closed at once); request heads must arrive within
+/// client address (past it closed at once), and `max_concurrent_streams`
+/// HTTP/2 requests at once per connection; request heads must arrive within
 /// `header_read_timeout_secs` and fit `max_header_bytes` (`431`); a request
 /// must be answered within `request_timeout_secs` of its head, body upload
 /// included (`408`).
@@ -175,6 +176,7 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(limits.max_concurrent_streams)
         .keep_alive_interval(Some(Duration::from_secs(30)));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let per_address = Arc::new(PerAddress::new(limits.max_connections_per_address));

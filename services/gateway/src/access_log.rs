@@ -3,43 +3,32 @@
 //! LOGS stream for log-retention. Publishing never delays or fails a request.
 //! The site layer (`crate::site_layer`) wraps each request in an [`Entry`].
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use proto::events::v1::{CrashReported, RequestLogged};
 use serde::Deserialize;
 
+use crate::client::ClientAddr;
 use crate::{AppState, ua};
 
 /// The visitor's unique identifier for this request (set by the site layer, `security::Visit`).
 #[derive(Debug, Clone)]
 pub struct VisitorId(pub String);
 
+/// Marks a request whose visitor id was minted for it (it came without
+/// one): such an id has no history, so it earns no budget of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVisitor;
+
 fn now_ts() -> proto::Timestamp {
     proto::timestamp_from_unix_millis(chrono::Utc::now().timestamp_millis())
-}
-
-/// The client address: the peer, or the first `X-Forwarded-For` hop when
-/// `gateway.trust_forwarded_for` says a proxy in front sets it.
-pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    if state.settings.gateway.trust_forwarded_for
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-    {
-        return ip.to_string();
-    }
-    peer.map(|p| p.ip().to_string()).unwrap_or_default()
 }
 
 /// The referring site: scheme and host only, never the full address.
@@ -117,10 +106,11 @@ impl Entry {
         let path: String = path.chars().take(512).collect();
         let started = Instant::now();
         let headers = request.headers();
-        let peer = request
+        let ip = request
             .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
+            .get::<ClientAddr>()
+            .map(|c| c.text())
+            .unwrap_or_default();
         let agent = ua::parse(
             headers
                 .get(header::USER_AGENT)
@@ -142,7 +132,7 @@ impl Entry {
             event_id: uuid::Uuid::now_v7().to_string(),
             ts: Some(now_ts()),
             visitor_id: visitor,
-            ip: client_ip(state, headers, peer),
+            ip,
             method: request.method().to_string(),
             path,
             status: 0,
@@ -172,33 +162,53 @@ impl Entry {
 
 /// Largest crash report accepted.
 pub const MAX_CRASH_BYTES: usize = 8 * 1024;
-/// Crash reports a visitor may send per window.
-const CRASHES_PER_WINDOW: u32 = 10;
-const CRASH_WINDOW: Duration = Duration::from_secs(600);
+/// Crash-report budgets, as (sustained interval, burst) in the cache's cell
+/// rate algorithm, so every replica shares them: per returning visitor (a
+/// visitor id that came with the request; one minted for this request has no
+/// budget of its own), per network (IPv4 /24, IPv6 /64), and for the whole
+/// site (stored reports are kept for the retention period).
+const CRASH_BUDGETS: CrashBudgets = CrashBudgets {
+    visitor: (Duration::from_secs(60), 10),
+    network: (Duration::from_secs(30), 20),
+    site: (Duration::from_secs(5), 120),
+};
 
-/// Per-visitor crash-report budget of this replica.
-#[derive(Default)]
-pub struct CrashLimiter {
-    seen: Mutex<HashMap<String, (Instant, u32)>>,
+struct CrashBudgets {
+    visitor: (Duration, u32),
+    network: (Duration, u32),
+    site: (Duration, u32),
 }
 
-impl CrashLimiter {
-    fn allow(&self, who: &str) -> bool {
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        if seen.len() > 50_000 {
-            seen.retain(|_, (start, _)| now.duration_since(*start) < CRASH_WINDOW);
-        }
-        let entry = seen.entry(who.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= CRASH_WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= CRASHES_PER_WINDOW
+/// Whether one more crash report fits every budget that applies; the wait
+/// until it would when it does not. A cache failure refuses (reports are
+/// not worth storing unbounded).
+async fn crash_budget(
+    state: &AppState,
+    returning_visitor: Option<&str>,
+    ip: Option<IpAddr>,
+) -> Result<(), Duration> {
+    let mut keys = Vec::with_capacity(3);
+    if let Some(visitor) = returning_visitor {
+        keys.push((cache::crash_visitor_key(visitor), CRASH_BUDGETS.visitor));
     }
+    if let Some(ip) = ip {
+        keys.push((
+            format!("crash:n:{}", platform::network_prefix(ip)),
+            CRASH_BUDGETS.network,
+        ));
+    }
+    keys.push(("crash:site".to_owned(), CRASH_BUDGETS.site));
+    for (key, (interval, burst)) in keys {
+        match state.cache.throttle(&key, interval, burst).await {
+            Ok(None) => {}
+            Ok(Some(wait)) => return Err(wait),
+            Err(err) => {
+                tracing::warn!(%err, "crash reports: cannot count; refusing");
+                return Err(Duration::from_secs(60));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,7 +239,8 @@ fn error(status: StatusCode, message: &str) -> Response {
 pub async fn crash(
     State(state): State<AppState>,
     visitor: Option<axum::Extension<VisitorId>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    new_visitor: Option<axum::Extension<NewVisitor>>,
+    client: Option<axum::Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -244,17 +255,14 @@ pub async fn crash(
         Err(_) => return error(StatusCode::BAD_REQUEST, "unreadable body"),
     };
     let visitor_id = visitor.map(|v| v.0.0).unwrap_or_default();
-    let ip = client_ip(&state, &headers, Some(peer));
-    let who = if visitor_id.is_empty() {
-        ip
-    } else {
-        visitor_id.clone()
-    };
-    if !state.crashes.allow(&who) {
+    let returning =
+        (new_visitor.is_none() && !visitor_id.is_empty()).then_some(visitor_id.as_str());
+    let ip = client.and_then(|c| c.0.0);
+    if let Err(wait) = crash_budget(&state, returning, ip).await {
         let mut response = error(StatusCode::TOO_MANY_REQUESTS, "too many crash reports");
         response.headers_mut().insert(
             header::RETRY_AFTER,
-            axum::http::HeaderValue::from_static("600"),
+            axum::http::HeaderValue::from(wait.as_secs().max(1)),
         );
         return response;
     }
@@ -329,15 +337,5 @@ mod tests {
             request_host("https://sms.example/", &headers),
             "sms.example"
         );
-    }
-
-    #[test]
-    fn crash_budget_is_per_visitor() {
-        let limiter = CrashLimiter::default();
-        for _ in 0..CRASHES_PER_WINDOW {
-            assert!(limiter.allow("a"));
-        }
-        assert!(!limiter.allow("a"));
-        assert!(limiter.allow("b"));
     }
 }

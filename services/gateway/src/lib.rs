@@ -7,9 +7,11 @@ mod access_log;
 mod admin;
 mod api;
 mod assets;
+mod client;
 mod error;
 mod gate;
 mod i18n;
+mod keys;
 mod live;
 mod my_data;
 mod page_cache;
@@ -62,10 +64,12 @@ pub struct Shared {
     pub csp: Option<axum::http::HeaderValue>,
     /// Where request logs and crash reports go.
     pub bus: bus::Bus,
-    /// Crash-report budget per visitor.
-    pub crashes: Arc<access_log::CrashLimiter>,
+    /// Proxies whose forwarded headers are believed (`gateway.trusted_proxies`).
+    pub proxies: client::Proxies,
     /// The crawler gate.
     pub gate: Gate,
+    /// The gateway's signing key (passes, tickets, CSRF tokens).
+    pub keys: keys::Keys,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<store::Registry>,
     /// Where request logs are queued, published in `RequestsLogged` batches
@@ -102,15 +106,17 @@ impl AppState {
                 requests,
             },
         );
+        let keys = keys::Keys::new(&infra.settings.gateway.gate);
         Self(Arc::new(Shared {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
             cache: infra.cache.clone(),
-            live: Live::default(),
+            live: Live::new(infra.settings.gateway.live.max_streams),
             bus: infra.bus.clone(),
-            crashes: Arc::default(),
+            proxies: client::Proxies::new(&infra.settings.gateway.trusted_proxies),
             csp: security::csp_header(&infra.settings.gateway.ads),
-            gate: Gate::new(&infra.settings.gateway.gate),
+            gate: Gate::new(&infra.settings.gateway.gate, keys.clone()),
+            keys,
             registry: Arc::new(store::Registry::new(
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),
                 true,
@@ -171,8 +177,9 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
 }
 
 /// Middleware: what the site does around every request, in one layer (one
-/// clone of the inner service per request instead of one per concern): the
-/// visitor cookie, language and security headers (`security`), the request
+/// clone of the inner service per request instead of one per concern): who
+/// the client is (`client`: forwarded headers believed only from trusted
+/// proxies), the visitor cookie, language and security headers (`security`), the request
 /// log (`access_log`), and the crawler gate (`gate`), in that order from the
 /// outside in, so a gate answer is logged and carries the headers too.
 async fn site_layer(
@@ -180,6 +187,12 @@ async fn site_layer(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = state.proxies.resolve(request.headers_mut(), peer);
+    request.extensions_mut().insert(client);
     let visit = security::Visit::start(&state, &mut request);
     let response = i18n::REQUEST_LANG
         .scope(visit.lang, async {
@@ -211,8 +224,19 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
     let state = AppState::new(&infra);
+    serve(infra, state, listener, shutdown).await
+}
+
+/// Serves the site with `state` (made by [`AppState::new`] from `infra`;
+/// tests keep a clone to look inside) until `shutdown`.
+pub async fn serve(
+    infra: Infra,
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
     let flush = state.request_log_flush.clone();
     state
         .live

@@ -1,7 +1,9 @@
 //! `/my-data`: what the server log holds under this browser's identifier,
 //! downloadable and deletable. Only the browser holding the cookie can act
 //! (there is no form to type an id into), and the delete is CSRF-protected
-//! (SameSite cookie, same-origin check, and a token derived from the id).
+//! (SameSite cookie, same-origin check, and a token keyed by the gateway's
+//! key and bound to the id, compared in constant time). Nothing here may be
+//! stored by a cache on the way (`Cache-Control: no-store`).
 
 use std::time::Duration;
 
@@ -17,7 +19,6 @@ use proto::retention::v1::{
     DeleteRequest, ExportFormat, ExportRequest, StoreCount, SummarizeRequest,
 };
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::i18n::Tr;
@@ -40,9 +41,15 @@ pub fn client(url: &str) -> Option<VisitorDataServiceClient<Channel>> {
     Some(VisitorDataServiceClient::new(endpoint.connect_lazy()))
 }
 
-/// The delete form's token: only a page that knows the (HttpOnly) id can make it.
-pub fn csrf_token(visitor: &str) -> String {
-    hex::encode(Sha256::digest(format!("cloudsms-csrf:{visitor}")))[..32].to_owned()
+/// The purpose of the delete form's CSRF token (see `crate::keys`).
+const CSRF_PURPOSE: &str = "my-data";
+
+/// `Cache-Control: no-store`: a visitor's data is never kept by a cache.
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 struct KindRow {
@@ -95,7 +102,7 @@ pub async fn page(
     State(state): State<AppState>,
     t: Tr,
     headers: HeaderMap,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let visitor = visitor_id(&headers);
     let mut kinds = Vec::new();
     let mut available = state.retention.is_some();
@@ -137,14 +144,17 @@ pub async fn page(
     }
     let page = MyDataPage {
         layout: layout(&state, &t, &headers),
-        csrf: visitor.as_deref().map(csrf_token).unwrap_or_default(),
+        csrf: visitor
+            .as_deref()
+            .map(|id| state.keys.csrf_token(CSRF_PURPOSE, id))
+            .unwrap_or_default(),
         visitor_id: visitor,
         kinds,
         available,
         deleted: None,
         t,
     };
-    Ok(Html(page.render()?))
+    Ok(no_store(Html(page.render()?).into_response()))
 }
 
 /// `?format=json|csv`.
@@ -154,7 +164,7 @@ pub struct ExportQuery {
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    no_store((status, axum::Json(serde_json::json!({ "error": message }))).into_response())
 }
 
 /// `GET /my-data/export?format=json|csv`: everything under this browser's id, streamed.
@@ -218,15 +228,6 @@ pub struct DeleteForm {
     csrf: String,
 }
 
-fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        // Browsers send Origin on form POSTs; its absence is a non-browser client,
-        // which still needs the cookie and the token.
-        return true;
-    };
-    origin == base_url(state, headers)
-}
-
 /// `POST /my-data/delete`: deletes everything under this browser's id, shows
 /// the counts and gives the browser a new identifier.
 pub async fn delete(
@@ -241,8 +242,10 @@ pub async fn delete(
             "no identifier cookie: there is nothing to delete",
         );
     };
-    let token_ok = form.as_ref().is_ok_and(|f| f.csrf == csrf_token(&id));
-    if !token_ok || !same_origin(&state, &headers) {
+    let token_ok = form
+        .as_ref()
+        .is_ok_and(|f| state.keys.check_csrf(CSRF_PURPOSE, &id, &f.csrf));
+    if !token_ok || !crate::security::same_origin(&state, &headers) {
         return refuse(
             StatusCode::FORBIDDEN,
             "this request did not come from the My data page",
@@ -295,7 +298,7 @@ pub async fn delete(
         Err(err) => return PageError::from(err).into_response(),
     };
     // A fresh identifier: nothing new is ever joined to the deleted one.
-    let secure = if state.settings.gateway.public_url.starts_with("https://") {
+    let secure = if crate::security::is_tls_headers(&state, &headers) {
         "; Secure"
     } else {
         ""
@@ -307,5 +310,5 @@ pub async fn delete(
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-    response
+    no_store(response)
 }

@@ -13,8 +13,11 @@ use crate::i18n::Lang;
 
 /// How long a rendered page may be served (bounds how stale its "N min ago" gets).
 const TTL: Duration = Duration::from_secs(15);
-/// Most pages kept; the cache is cleared when full (simple and bounded).
+/// Most pages kept: when full, expired pages go first, then everything.
 const CAPACITY: usize = 10_000;
+/// Most pages kept per number (its variants and languages): a client
+/// inventing `Host` names cannot grow one number's list.
+const PER_NUMBER: usize = 8;
 
 /// One rendered page of a number.
 struct Page {
@@ -70,8 +73,15 @@ impl PageCache {
             return;
         }
         if inner.len >= CAPACITY {
-            inner.pages.clear();
-            inner.len = 0;
+            inner.pages.retain(|_, pages| {
+                pages.retain(|p| p.at.elapsed() < TTL);
+                !pages.is_empty()
+            });
+            inner.len = inner.pages.values().map(Vec::len).sum();
+            if inner.len >= CAPACITY {
+                inner.pages.clear();
+                inner.len = 0;
+            }
         }
         let page = Page {
             variant: variant.to_owned(),
@@ -80,22 +90,15 @@ impl PageCache {
             html,
         };
         let pages = inner.pages.entry(number.to_owned()).or_default();
-        let added = match pages
-            .iter_mut()
-            .find(|p| p.lang == lang && p.variant == variant)
-        {
-            Some(old) => {
-                *old = page;
-                false
-            }
-            None => {
-                pages.push(page);
-                true
-            }
-        };
-        if added {
-            inner.len += 1;
+        let before = pages.len();
+        pages.retain(|p| p.at.elapsed() < TTL && !(p.lang == lang && p.variant == variant));
+        if pages.len() >= PER_NUMBER {
+            // The oldest goes.
+            pages.remove(0);
         }
+        pages.push(page);
+        let after = pages.len();
+        inner.len = inner.len + after - before;
     }
 
     /// Drops the number's pages: a message for it was stored.
@@ -144,5 +147,55 @@ mod tests {
             Some(&b"new"[..]),
             "other numbers keep theirs"
         );
+    }
+
+    #[test]
+    fn invented_variants_neither_grow_a_number_nor_outlive_their_ttl() {
+        let cache = PageCache::default();
+        for i in 0..100 {
+            let generation = cache.generation("+1");
+            cache.put(
+                "+1",
+                &format!("http://h{i}.example"),
+                Lang::En,
+                generation,
+                Bytes::from("x"),
+            );
+        }
+        let inner = cache.lock();
+        assert_eq!(inner.pages["+1"].len(), PER_NUMBER);
+        assert_eq!(inner.len, PER_NUMBER);
+        assert_eq!(
+            inner.pages["+1"][PER_NUMBER - 1].variant,
+            "http://h99.example"
+        );
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_pages_first() {
+        let cache = PageCache::default();
+        {
+            let mut inner = cache.lock();
+            let old = Instant::now().checked_sub(TTL * 2).unwrap();
+            for i in 0..CAPACITY {
+                inner.pages.insert(
+                    format!("+{i}"),
+                    vec![Page {
+                        variant: String::new(),
+                        lang: Lang::En,
+                        at: if i == 0 { Instant::now() } else { old },
+                        html: Bytes::new(),
+                    }],
+                );
+            }
+            inner.len = CAPACITY;
+        }
+        cache.put("+new", "", Lang::En, 0, Bytes::from("n"));
+        assert!(
+            cache.get("+0", "", Lang::En).is_some(),
+            "a fresh page survives"
+        );
+        assert!(cache.get("+new", "", Lang::En).is_some());
+        assert_eq!(cache.lock().len, 2);
     }
 }

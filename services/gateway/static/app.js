@@ -155,18 +155,29 @@
     startPolling();
     return;
   }
-  var source = new EventSource(list.getAttribute("data-events"));
-  var failures = 0;
-  source.addEventListener("message", function (event) {
-    failures = 0;
-    try { add(JSON.parse(event.data)); } catch (e) { /* ignore malformed */ }
-  });
-  source.addEventListener("open", function () {
-    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
-    poll();
-  });
-  source.onerror = function () {
-    failures += 1;
-    if (failures >= 3) { startPolling(); }
-  };
+  // The stream ends now and then (the server bounds its life); the browser
+  // reopens it with Last-Event-ID and gets what it missed. A refused stream
+  // (429: too many open) is closed for good: poll, and try again later.
+  function connect() {
+    var source = new EventSource(list.getAttribute("data-events"));
+    var failures = 0;
+    source.addEventListener("message", function (event) {
+      failures = 0;
+      try { add(JSON.parse(event.data)); } catch (e) { /* ignore malformed */ }
+    });
+    source.addEventListener("open", function () {
+      if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+      poll();
+    });
+    source.onerror = function () {
+      failures += 1;
+      if (source.readyState === EventSource.CLOSED) {
+        startPolling();
+        setTimeout(connect, 60000);
+      } else if (failures >= 3) {
+        startPolling();
+      }
+    };
+  }
+  connect();
 })();

@@ -681,6 +681,24 @@ impl cache::HotCache for ClaimsDown {
     async fn forget(&self, _: &[String]) -> Result<u64, cache::CacheError> {
         Err(down())
     }
+    async fn put(&self, _: &str, _: &str, _: Duration) -> Result<(), cache::CacheError> {
+        Err(down())
+    }
+    async fn get_touch(&self, _: &str, _: Duration) -> Result<Option<String>, cache::CacheError> {
+        Err(down())
+    }
+    async fn acquire_slot(
+        &self,
+        _: &str,
+        _: &str,
+        _: u64,
+        _: Duration,
+    ) -> Result<bool, cache::CacheError> {
+        Err(down())
+    }
+    async fn release_slot(&self, _: &str, _: &str) -> Result<(), cache::CacheError> {
+        Err(down())
+    }
 }
 
 async fn cache_outage_fails_closed(mode: Mode) {

@@ -26,10 +26,16 @@ struct GatedSite {
 
 impl GatedSite {
     async fn spawn(mode: Mode, gate: &str) -> Self {
+        Self::spawn_with(mode, gate, "").await
+    }
+
+    /// As [`GatedSite::spawn`], with `top` (TOML keys and sections) before
+    /// the gate's section.
+    async fn spawn_with(mode: Mode, gate: &str, top: &str) -> Self {
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let overrides = format!(
-            "[captcha]\nhmac_key = \"test-captcha-hmac-key-0123456789\"\n\
+            "{top}\n[captcha]\nhmac_key = \"test-captcha-hmac-key-0123456789\"\n\
              default_max_number = 2000\nsource_levels = []\nglobal_levels = []\n\
              [gateway.gate]\nenabled = true\ncaptcha_url = \"http://{}\"\n\
              pass_key = \"test-pass-key\"\nvisitor = {{ per_minute = 1, burst = 2 }}\n{gate}\n",
@@ -151,6 +157,26 @@ impl Browser {
         let status = response.status();
         self.keep(&response.headers().clone());
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Fetches the gate's challenge, solves every puzzle and redeems them:
+    /// the answer of `/gate/pass`.
+    async fn redeem_gate(&mut self, site: &GatedSite) -> (StatusCode, Value) {
+        let (status, challenge) = self
+            .post_json(site, "/gate/challenge", &serde_json::json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{challenge}");
+        let puzzles: Vec<Challenge> = serde_json::from_value(challenge["puzzles"].clone()).unwrap();
+        let payloads: Vec<String> = puzzles
+            .iter()
+            .map(|p| pow::encode_payload(p, pow::solve(p).unwrap()))
+            .collect();
+        self.post_json(
+            site,
+            "/gate/pass",
+            &serde_json::json!({ "payloads": payloads }),
+        )
+        .await
     }
 
     /// What the interstitial's script does: fetch, solve, redeem. Returns
@@ -390,3 +416,87 @@ async fn the_gate_can_be_turned_off(mode: Mode) {
     site.stop().await;
 }
 both_modes!(the_gate_can_be_turned_off);
+
+async fn passes_do_not_lift_a_network_past_its_budgets(mode: Mode) {
+    // Every browser here is 127.0.0.1: one network.
+    let site = GatedSite::spawn(
+        mode,
+        "passes_per_network_hour = 2\n\
+         pass = { per_minute = 600, burst = 600 }\n\
+         network_passed = { per_minute = 1, burst = 3 }",
+    )
+    .await;
+    let mut solver = Browser::new(PHONE);
+    solver.get(&site, "/privacy").await;
+    let (status, body) = solver.redeem_gate(&site).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // With a pass, the network's pass-holder budget (burst 3) still applies.
+    let mut served = 0;
+    for _ in 0..10 {
+        if solver.get(&site, PAGE).await.0 == StatusCode::OK {
+            served += 1;
+        }
+    }
+    assert!(
+        served <= 4,
+        "{served} pages served past the network's budget"
+    );
+    // Passes per network and hour (2): the third solver gets none.
+    let mut second = Browser::new(PHONE);
+    second.get(&site, "/privacy").await;
+    assert_eq!(second.redeem_gate(&site).await.0, StatusCode::OK);
+    let mut third = Browser::new(PHONE);
+    third.get(&site, "/privacy").await;
+    let (status, body) = third.redeem_gate(&site).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(third.cookie(gateway::PASS_COOKIE).is_none());
+    site.stop().await;
+}
+both_modes!(passes_do_not_lift_a_network_past_its_budgets);
+
+async fn only_the_gates_own_challenges_earn_a_pass(mode: Mode) {
+    let site = GatedSite::spawn_with(
+        mode,
+        "",
+        "[[captcha.sites]]\nsite_key = \"other-site\"\nsecret = \"other-site-secret-0123\"\nhostnames = []",
+    )
+    .await;
+    let grpc = site.app.infra.settings.gateway.gate.captcha_url.clone();
+    let mut captcha =
+        proto::captcha::v1::captcha_service_client::CaptchaServiceClient::connect(grpc)
+            .await
+            .unwrap();
+    for (site_key, action) in [("cloudsms-gate", "login"), ("other-site", "gate")] {
+        let issued = captcha
+            .issue_challenge(proto::captcha::v1::IssueChallengeRequest {
+                site_key: site_key.into(),
+                action: action.into(),
+                puzzles: 4,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let payloads: Vec<String> = issued
+            .puzzles_json
+            .iter()
+            .map(|json| {
+                let puzzle: Challenge = serde_json::from_str(json).unwrap();
+                pow::encode_payload(&puzzle, pow::solve(&puzzle).unwrap())
+            })
+            .collect();
+        let mut visitor = Browser::new(PHONE);
+        visitor.get(&site, "/privacy").await;
+        let (status, body) = visitor
+            .post_json(
+                &site,
+                "/gate/pass",
+                &serde_json::json!({ "payloads": payloads }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{site_key}/{action}: {body}");
+        assert!(visitor.cookie(gateway::PASS_COOKIE).is_none());
+    }
+    site.stop().await;
+}
+both_modes!(only_the_gates_own_challenges_earn_a_pass);

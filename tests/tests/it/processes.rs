@@ -11,16 +11,7 @@ use cloudsms_tests::{Isolation, Mode, TestApp};
 const NUMBER: &str = "+61491570156";
 
 fn bin(name: &str) -> PathBuf {
-    // target/<profile>/deps/it-<hash> -> target/<profile>/<name>
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
-        path.display()
-    );
-    path
+    cloudsms_tests::binary(name)
 }
 
 fn free_port() -> u16 {

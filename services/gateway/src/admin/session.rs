@@ -1,0 +1,305 @@
+//! Who may see the operator pages: the bearer of `gateway.admin_token`, or
+//! a browser logged in with it.
+//!
+//! A login creates a session: a random 256-bit id in an `HttpOnly`,
+//! `SameSite=Strict` cookie, and in the cache (under the id's SHA-256, so
+//! the cache never holds a usable id) its start time. A session ends after
+//! [`IDLE`] without a request, [`ABSOLUTE`] after it began, or at logout,
+//! which deletes it server-side; logging out takes a CSRF token bound to the
+//! session (HMAC with the gateway's key, compared in constant time) and a
+//! same-origin `Origin` when the browser sends one. Tokens are compared
+//! through SHA-256 in constant time; wrong tokens are budgeted per process.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{not_found, private};
+use crate::security::cookie;
+use crate::{AppState, PageError, assets};
+
+/// The operator's session cookie (a random session id).
+pub const ADMIN_COOKIE: &str = "cloudsms_admin";
+/// A session ends after this long without a request...
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+/// ...and this long after the login, whatever happens.
+pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+/// The purpose of the logout form's CSRF token (see `crate::keys`).
+const CSRF_PURPOSE: &str = "admin-logout";
+
+/// Wrong tokens this process accepts per minute before answering 429: the
+/// token is long and random, but guessing should not be free.
+const FAILURES_PER_MINUTE: u32 = 20;
+
+static FAILURES: std::sync::Mutex<Option<(std::time::Instant, u32)>> = std::sync::Mutex::new(None);
+
+/// Counts a wrong token; false once the minute's budget is spent.
+fn note_failure() -> bool {
+    let mut slot = FAILURES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = std::time::Instant::now();
+    let (start, count) = slot.get_or_insert((now, 0));
+    if now.duration_since(*start) >= Duration::from_secs(60) {
+        *start = now;
+        *count = 0;
+    }
+    *count += 1;
+    *count <= FAILURES_PER_MINUTE
+}
+
+/// 429 for too many wrong tokens.
+pub fn too_many() -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many wrong tokens, wait a minute\n",
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    private(response)
+}
+
+/// Equality of two secrets through SHA-256 in constant time, so neither
+/// length nor content leaks by timing.
+fn same_secret(given: &str, expected: &str) -> bool {
+    platform::constant_time_eq(
+        &Sha256::digest(given.as_bytes()),
+        &Sha256::digest(expected.as_bytes()),
+    )
+}
+
+/// The cache key of session `id` (its hash: the cache never holds an id).
+fn session_key(id: &str) -> String {
+    format!(
+        "admin:session:{}",
+        hex::encode(Sha256::digest(id.as_bytes()))
+    )
+}
+
+fn now_unix() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
+/// The session id in the cookie, when well-formed (64 hex digits).
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, ADMIN_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// What a request may do.
+pub enum Access {
+    /// No token configured: the pages do not exist.
+    Disabled,
+    /// A token is configured and the request carries neither it nor a live session.
+    Denied,
+    /// A wrong token, past the minute's budget of wrong tokens.
+    Throttled,
+    /// The operator, by bearer token (`None`) or session (its id).
+    Allowed(Option<String>),
+}
+
+/// Whether the request is the operator's; a session's idle time restarts.
+pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
+    let token = state.settings.gateway.admin_token.expose();
+    if token.is_empty() {
+        return Access::Disabled;
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if bearer.is_some_and(|b| same_secret(b, token)) {
+        return Access::Allowed(None);
+    }
+    if let Some(id) = session_cookie(headers)
+        && live_session(state, &id).await
+    {
+        return Access::Allowed(Some(id));
+    }
+    if bearer.is_some() && !note_failure() {
+        return Access::Throttled;
+    }
+    Access::Denied
+}
+
+/// Session `id` exists and is within its idle and absolute limits (its idle
+/// time restarts). A cache failure denies: no session is better than one
+/// that cannot be revoked.
+async fn live_session(state: &AppState, id: &str) -> bool {
+    let key = session_key(id);
+    match state.cache.get_touch(&key, IDLE).await {
+        Ok(Some(started)) => {
+            let fresh = started
+                .parse::<u64>()
+                .is_ok_and(|t| now_unix().saturating_sub(t) < ABSOLUTE.as_secs());
+            if !fresh {
+                let _ = state.cache.forget(&[key]).await;
+            }
+            fresh
+        }
+        Ok(None) => false,
+        Err(err) => {
+            tracing::warn!(%err, "operator session not checked: cache unavailable");
+            false
+        }
+    }
+}
+
+/// The logout form's CSRF token for session `id`.
+pub fn csrf_token(state: &AppState, id: &str) -> String {
+    state.keys.csrf_token(CSRF_PURPOSE, id)
+}
+
+#[derive(Template)]
+#[template(path = "admin_login.html")]
+struct LoginPage {
+    css: String,
+    admin_css: String,
+    wrong: bool,
+}
+
+/// The login page (`WWW-Authenticate` for scripts).
+pub fn login_page(status: StatusCode, wrong: bool) -> Response {
+    let page = LoginPage {
+        css: assets::url("site.css"),
+        admin_css: assets::url("admin.css"),
+        wrong,
+    };
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => PageError::from(err).into_response(),
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"cloudsms-admin\""),
+    );
+    private(response)
+}
+
+/// The login (or logout) form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    logout: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+fn see_other(location: &'static str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    response
+}
+
+/// `POST /admin/stats`: logs in with the token (a new session), or out
+/// (the session deleted).
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let token = state.settings.gateway.admin_token.expose();
+    if token.is_empty() {
+        return not_found();
+    }
+    let Ok(Form(form)) = form else {
+        return login_page(StatusCode::BAD_REQUEST, true);
+    };
+    let secure = if crate::security::is_tls_headers(&state, &headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    if !crate::security::same_origin(&state, &headers) {
+        return private((StatusCode::FORBIDDEN, "cross-site request refused\n").into_response());
+    }
+    let value = if form.logout.is_some() {
+        let Some(id) = session_cookie(&headers) else {
+            return see_other("/admin/stats");
+        };
+        if !state.keys.check_csrf(CSRF_PURPOSE, &id, &form.csrf) {
+            return private(
+                (
+                    StatusCode::FORBIDDEN,
+                    "this logout did not come from the operator page\n",
+                )
+                    .into_response(),
+            );
+        }
+        if let Err(err) = state.cache.forget(&[session_key(&id)]).await {
+            tracing::warn!(%err, "operator session not deleted: cache unavailable");
+            return private(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "logout failed, try again\n",
+                )
+                    .into_response(),
+            );
+        }
+        format!("{ADMIN_COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
+    } else if same_secret(form.token.trim(), token) {
+        let id = hex::encode(rand::random::<[u8; 32]>());
+        if let Err(err) = state
+            .cache
+            .put(&session_key(&id), &now_unix().to_string(), IDLE)
+            .await
+        {
+            tracing::warn!(%err, "operator session not created: cache unavailable");
+            return private(
+                (StatusCode::SERVICE_UNAVAILABLE, "login failed, try again\n").into_response(),
+            );
+        }
+        format!(
+            "{ADMIN_COOKIE}={id}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+            ABSOLUTE.as_secs()
+        )
+    } else {
+        tracing::warn!("operator login refused");
+        if !note_failure() {
+            return too_many();
+        }
+        return login_page(StatusCode::UNAUTHORIZED, true);
+    };
+    let mut response = see_other("/admin/stats");
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    private(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_in_constant_time_and_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("", "abc"));
+        assert!(platform::constant_time_eq(b"", b""));
+        assert!(!platform::constant_time_eq(b"a", b"ab"));
+    }
+
+    #[test]
+    fn the_cache_holds_no_usable_session_id() {
+        let id = "a".repeat(64);
+        let key = session_key(&id);
+        assert!(!key.contains(&id));
+        assert_eq!(key, session_key(&id));
+        assert_ne!(key, session_key(&"b".repeat(64)));
+    }
+}

@@ -1,0 +1,90 @@
+//! The gateway's signing key (`gateway.gate.pass_key`), the one way the
+//! gateway signs what it hands out and checks what comes back: pass cookies
+//! and no-JavaScript tickets of the gate, CSRF tokens of `/my-data` and the
+//! operator pages. HMAC-SHA256 over length-prefixed parts (no part can be
+//! shifted into another), the first part naming the purpose so a signature
+//! made for one purpose is worthless for another; checked in constant time.
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The key, shared by every clone.
+#[derive(Clone)]
+pub struct Keys {
+    key: Arc<[u8]>,
+}
+
+impl Keys {
+    /// The key of `settings`; an empty `pass_key` gets a random one for
+    /// this process (then signatures do not survive a restart and replicas
+    /// do not accept each other's).
+    pub fn new(settings: &config::GateSettings) -> Self {
+        let key: Vec<u8> = if settings.pass_key.is_empty() {
+            tracing::warn!(
+                "gateway.gate.pass_key is empty: using a random key for this process; \
+                 replicas must share one key (set gateway.gate.pass_key)"
+            );
+            rand::random::<[u8; 32]>().to_vec()
+        } else {
+            settings.pass_key.expose().as_bytes().to_vec()
+        };
+        Self { key: key.into() }
+    }
+
+    /// The signature of `parts` (128 bits, hex).
+    pub fn sign(&self, parts: &[&str]) -> String {
+        // HMAC accepts keys of any length.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
+            return String::new();
+        };
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// `signature` is the signature of `parts` (constant time).
+    pub fn verify(&self, parts: &[&str], signature: &str) -> bool {
+        platform::constant_time_eq(self.sign(parts).as_bytes(), signature.as_bytes())
+    }
+
+    /// The CSRF token of a form bound to `binding` (a visitor id, a session
+    /// id) for `purpose`.
+    pub fn csrf_token(&self, purpose: &str, binding: &str) -> String {
+        self.sign(&["csrf", purpose, binding])
+    }
+
+    /// `token` is the CSRF token of `purpose` for `binding`.
+    pub fn check_csrf(&self, purpose: &str, binding: &str, token: &str) -> bool {
+        !binding.is_empty() && self.verify(&["csrf", purpose, binding], token)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn keys(key: &str) -> Keys {
+        let mut settings = config::Settings::defaults().unwrap().gateway.gate;
+        settings.pass_key = key.into();
+        Keys::new(&settings)
+    }
+
+    #[test]
+    fn csrf_tokens_are_keyed_bound_and_purposeful() {
+        let k = keys("one");
+        let token = k.csrf_token("my-data", "visitor-a");
+        assert!(k.check_csrf("my-data", "visitor-a", &token));
+        assert!(!k.check_csrf("my-data", "visitor-b", &token));
+        assert!(!k.check_csrf("admin", "visitor-a", &token));
+        assert!(!k.check_csrf("my-data", "", &k.csrf_token("my-data", "")));
+        assert!(!keys("two").check_csrf("my-data", "visitor-a", &token));
+        assert!(!k.check_csrf("my-data", "visitor-a", &token[..31]));
+        // A signature of the same bytes split differently is another one.
+        assert_ne!(k.sign(&["ab", "c"]), k.sign(&["a", "bc"]));
+    }
+}
