@@ -22,3 +22,4 @@ mod request_log;
 mod retention;
 mod site;
 mod stats;
+mod stored_codes;
