@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod entities;
+mod extracted;
 pub mod migration;
 mod parts;
 mod registry;
@@ -36,6 +37,10 @@ pub enum StoreError {
     /// A number the operation needs is not registered.
     #[error("number {0} is not registered")]
     UnknownNumber(String),
+    /// The code extraction of a batch did not finish (the runtime is
+    /// shutting down).
+    #[error("code extraction did not finish: {0}")]
+    Extraction(#[source] tokio::task::JoinError),
 }
 
 /// A message to store.
@@ -209,8 +214,18 @@ impl Store {
     }
 
     /// Applies pending migrations; safe to run from several replicas at once.
+    /// Then fills the code and service of rows an older version stored
+    /// without them (during a rolling upgrade, or after a rollback): one
+    /// index probe when there are none.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        with_schema_lock(&self.db, migration::Migrator::up(&self.db, None)).await?;
+        let filled = with_schema_lock(&self.db, async {
+            migration::Migrator::up(&self.db, None).await?;
+            extracted::backfill(&self.db).await
+        })
+        .await?;
+        if filled > 0 {
+            tracing::info!(rows = filled, "codes extracted for messages stored without");
+        }
         Ok(())
     }
 
@@ -311,6 +326,10 @@ impl Store {
     /// NOTHING RETURNING` (one commit for all), then reads the ones already
     /// stored. One answer per message, in order; a message repeated inside
     /// the batch is `New` the first time and `Existing` after.
+    ///
+    /// Each message's verification code and service are found here, once
+    /// (on a blocking thread), and stored with it: views show them as
+    /// stored and never extract.
     #[tracing::instrument(name = "INSERT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "INSERT", db.collection.name = "messages", db.operation.batch.size = new.len()))]
     pub async fn insert_messages(&self, new: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
         type Key = (String, String);
@@ -321,16 +340,28 @@ impl Store {
             return Ok(Vec::new());
         }
         let stored_at = Utc::now();
-        let models = new.iter().map(|n| message::ActiveModel {
-            number: Set(n.number.as_str().to_owned()),
-            provider: Set(n.provider.clone()),
-            provider_message_id: Set(n.provider_message_id.clone()),
-            sender: Set(n.sender.clone()),
-            body: Set(n.body.clone()),
-            received_at: Set(n.received_at),
-            stored_at: Set(stored_at),
-            ..Default::default()
-        });
+        let found = extracted::extract_all(
+            new.iter()
+                .map(|n| (n.sender.clone(), n.body.clone()))
+                .collect(),
+        )
+        .await
+        .map_err(StoreError::Extraction)?;
+        let models = new
+            .iter()
+            .zip(found)
+            .map(|(n, found)| message::ActiveModel {
+                number: Set(n.number.as_str().to_owned()),
+                provider: Set(n.provider.clone()),
+                provider_message_id: Set(n.provider_message_id.clone()),
+                sender: Set(n.sender.clone()),
+                body: Set(n.body.clone()),
+                received_at: Set(n.received_at),
+                stored_at: Set(stored_at),
+                code: Set(Some(found.code)),
+                service: Set(Some(found.service)),
+                ..Default::default()
+            });
         let inserted = match message::Entity::insert_many(models)
             .on_conflict(
                 OnConflict::columns([
@@ -432,24 +463,28 @@ impl Store {
             .await?)
     }
 
-    /// Distinct senders of `number`'s newest messages (for the sender filter).
+    /// The senders of `number`, each once, the one with the newest message
+    /// first, at most `limit` (for the sender filter). One grouped query, an
+    /// index-only scan of the number's entries in `(number, sender,
+    /// received_at, id)`: no message is loaded, but every message of the
+    /// number is counted, so its cost grows with the number's history.
     #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn recent_senders(
         &self,
         number: &str,
         limit: u64,
     ) -> Result<Vec<String>, StoreError> {
-        let rows = self.recent_messages(number, 500, None).await?;
-        let mut senders: Vec<String> = Vec::new();
-        for row in rows {
-            if !senders.contains(&row.sender) {
-                senders.push(row.sender);
-            }
-            if u64::try_from(senders.len()).unwrap_or(u64::MAX) >= limit {
-                break;
-            }
-        }
-        Ok(senders)
+        Ok(message::Entity::find()
+            .select_only()
+            .column(message::Column::Sender)
+            .filter(message::Column::Number.eq(number))
+            .group_by(message::Column::Sender)
+            .order_by_desc(Expr::col(message::Column::ReceivedAt).max())
+            .order_by_desc(Expr::col(message::Column::Id).max())
+            .limit(limit)
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?)
     }
 
     /// Newest messages across all numbers.

@@ -13,7 +13,7 @@ use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
-use crate::views::{cursor_after, received_at, service_of, to_event};
+use crate::views::{code_of, cursor_after, received_at, service_of, to_event};
 use crate::{AppState, PageError, assets};
 
 /// What every page's frame needs: assets, language, title and links.
@@ -202,7 +202,7 @@ pub struct MessageView {
     number: String,
     number_display: String,
     from: String,
-    service: Option<&'static str>,
+    service: Option<String>,
     body: String,
     code: Option<String>,
     received_iso: String,
@@ -217,8 +217,8 @@ impl MessageView {
             .unwrap_or_else(|_| m.number.clone());
         Self {
             id: m.id,
-            service: service_of(&m.from, &m.body),
-            code: domain::extract_code(&m.body),
+            service: service_of(&m),
+            code: code_of(&m),
             number: m.number,
             number_display,
             from: m.from,

@@ -17,10 +17,11 @@ pub struct MessageJson {
     pub body: String,
     /// Arrival time, RFC 3339 UTC.
     pub received_at: String,
-    /// The verification code found in the text, if any.
+    /// The verification code found in the text when it was stored, if any.
     pub code: Option<String>,
-    /// The service recognised from sender and text, if any.
-    pub service: Option<&'static str>,
+    /// The service recognised from sender and text when it was stored, if
+    /// any and unless the sender names it already.
+    pub service: Option<String>,
 }
 
 /// Arrival time of a message (now when missing).
@@ -33,7 +34,8 @@ pub fn received_at(message: &MessageStored) -> DateTime<Utc> {
 }
 
 impl MessageJson {
-    /// From the bus / cache form.
+    /// From the bus / cache form: code and service as stored, never
+    /// extracted again here (that cost ~2 µs per character and view).
     pub fn from_event(message: &MessageStored) -> Self {
         Self {
             id: message.id,
@@ -41,15 +43,25 @@ impl MessageJson {
             from: message.from.clone(),
             body: message.body.clone(),
             received_at: received_at(message).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            code: domain::extract_code(&message.body),
-            service: service_of(&message.from, &message.body),
+            code: code_of(message),
+            service: service_of(message),
         }
     }
 }
 
-/// The recognised service, unless the sender already says it ("Google" from "GOOGLE").
-pub fn service_of(from: &str, body: &str) -> Option<&'static str> {
-    domain::recognise_service(from, body).filter(|s| !s.eq_ignore_ascii_case(from.trim()))
+/// The stored code of `message`, if any. An event from before the field
+/// (a hot list filled by an older version) shows none until the list is
+/// refilled (`cache.fill_ttl_secs`).
+pub fn code_of(message: &MessageStored) -> Option<String> {
+    Some(&message.code).filter(|c| !c.is_empty()).cloned()
+}
+
+/// The stored service of `message`, unless the sender already says it
+/// ("Google" from "GOOGLE"): a comparison, cheap at view time.
+pub fn service_of(message: &MessageStored) -> Option<String> {
+    Some(&message.service)
+        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case(message.from.trim()))
+        .cloned()
 }
 
 /// The bus / cache form of a stored row.
@@ -68,6 +80,8 @@ pub fn to_event(row: &store::MessageRow) -> MessageStored {
         stored_at: Some(proto::timestamp_from_unix_millis(
             row.stored_at.timestamp_millis(),
         )),
+        code: row.code.clone().unwrap_or_default(),
+        service: row.service.clone().unwrap_or_default(),
     }
 }
 

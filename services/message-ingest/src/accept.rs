@@ -81,6 +81,12 @@ pub struct Accepted {
 const MAX_ID_LEN: usize = 128;
 /// Longest sender we store.
 const MAX_SENDER_LEN: usize = 64;
+/// Longest text we accept, in characters: above the longest SMS there is,
+/// 255 concatenated segments of 153 GSM-7 characters (39,015; UCS-2 texts
+/// are shorter, 255 × 67). Counted in characters, as SMS lengths are and as
+/// the code finder's cost grows; a request's bytes are bounded apart, by
+/// `ingest.max_body_bytes`. Documented in docs/providers.md.
+pub const MAX_BODY_CHARS: usize = 40_000;
 
 /// Validates `sms`, checks the number is registered, publishes `SmsReceived`
 /// and returns once the bus acknowledged it.
@@ -95,6 +101,12 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
     if from.is_empty() || from.chars().count() > MAX_SENDER_LEN {
         return Err(IngestError::BadRequest(format!(
             "from: must be 1 to {MAX_SENDER_LEN} characters"
+        )));
+    }
+    // Every character takes a byte at least: a shorter text needs no count.
+    if sms.body.len() > MAX_BODY_CHARS && sms.body.chars().count() > MAX_BODY_CHARS {
+        return Err(IngestError::BadRequest(format!(
+            "body: must be at most {MAX_BODY_CHARS} characters"
         )));
     }
     let to = E164::parse(&sms.to).map_err(|e| IngestError::Unprocessable(format!("to: {e}")))?;

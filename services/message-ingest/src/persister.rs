@@ -83,6 +83,8 @@ pub fn message_stored(row: &MessageRow) -> MessageStored {
         stored_at: Some(proto::timestamp_from_unix_millis(
             row.stored_at.timestamp_millis(),
         )),
+        code: row.code.clone().unwrap_or_default(),
+        service: row.service.clone().unwrap_or_default(),
     }
 }
 

@@ -24,3 +24,4 @@ mod retention;
 mod site;
 mod site_attacks;
 mod stats;
+mod stored_codes;

@@ -24,6 +24,17 @@ pub struct Model {
     pub received_at: DateTimeUtc,
     /// When we committed it.
     pub stored_at: DateTimeUtc,
+    /// The verification code found in `body` when the message was stored
+    /// (`domain::extract_code`): `Some("")` when there is none; `None` for
+    /// a row written by a version that did not extract yet (filled by the
+    /// next migration run, see [`crate::Store::migrate`]).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub code: Option<String>,
+    /// The service recognised from `sender` and `body` when the message was
+    /// stored (`domain::recognise_service`), even when the sender already
+    /// names it: `Some("")` when none; `None` as for `code`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub service: Option<String>,
 }
 
 /// No relations are navigated through sea-orm.

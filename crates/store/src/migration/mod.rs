@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_numbers_and_messages;
 mod m20261129_000002_message_parts;
+mod m20261204_000003_message_codes;
 
 /// Runs the migrations of cloudsms.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_numbers_and_messages::Migration),
             Box::new(m20261129_000002_message_parts::Migration),
+            Box::new(m20261204_000003_message_codes::Migration),
         ]
     }
 }
