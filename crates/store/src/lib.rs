@@ -2,6 +2,7 @@
 
 pub mod entities;
 mod extracted;
+mod failure;
 pub mod migration;
 mod parts;
 mod registry;
@@ -286,11 +287,15 @@ impl Store {
             .await?)
     }
 
-    /// Which of `numbers` are registered and active, with one query.
+    /// Which of `numbers` are registered and active, each with the time it
+    /// was registered, with one query.
     #[tracing::instrument(name = "SELECT numbers", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "numbers"))]
-    pub async fn active_numbers(&self, numbers: &[&str]) -> Result<HashSet<String>, StoreError> {
+    pub async fn active_numbers(
+        &self,
+        numbers: &[&str],
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
         if numbers.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(HashMap::new());
         }
         Ok(number::Entity::find()
             .filter(number::Column::E164.is_in(numbers.iter().copied()))
@@ -298,7 +303,7 @@ impl Store {
             .await?
             .into_iter()
             .filter(|n| n.active)
-            .map(|n| n.e164)
+            .map(|n| (n.e164, n.created_at))
             .collect())
     }
 

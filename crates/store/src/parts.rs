@@ -93,8 +93,20 @@ fn complete(parts: &[MessagePart]) -> bool {
 
 impl Store {
     /// Stores a part once (a retried part changes nothing) and says whether
-    /// its group is now complete.
+    /// its group is now complete. Its text fields are stored without the
+    /// characters no store accepts ([`domain::storable_text`]): U+0000 in a
+    /// part must not make the provider retry it forever.
     pub async fn insert_message_part(&self, new: NewMessagePart) -> Result<PartGroup, StoreError> {
+        let storable = |text: String| domain::storable_text(&text).into_owned();
+        let new = NewMessagePart {
+            provider: storable(new.provider),
+            to: storable(new.to),
+            from: storable(new.from),
+            concat_ref: storable(new.concat_ref),
+            text: storable(new.text),
+            message_id: storable(new.message_id),
+            ..new
+        };
         Entity::insert(ActiveModel {
             provider: Set(new.provider.clone()),
             to: Set(new.to.clone()),
@@ -269,6 +281,27 @@ mod tests {
             PartGroup::Published
         );
         assert_eq!(store.delete_message_parts(&ids).await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn parts_are_stored_without_nul() {
+        let store = store("nul").await;
+        let mut first = part(1, 2, "a\0b");
+        first.concat_ref = "4\u{0}2".into();
+        first.message_id = "id\0-1".into();
+        assert_eq!(
+            store.insert_message_part(first).await.unwrap(),
+            PartGroup::Pending
+        );
+        let mut second = part(2, 2, "c\0");
+        second.concat_ref = "42".into();
+        let PartGroup::Complete(all) = store.insert_message_part(second).await.unwrap() else {
+            panic!("one group, complete");
+        };
+        let text: String = all.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(text, "abc");
+        assert_eq!(all[0].concat_ref, "42");
+        assert_eq!(all[0].message_id, "id-1");
     }
 
     #[tokio::test]

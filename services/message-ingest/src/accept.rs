@@ -1,5 +1,6 @@
 //! What every provider route does once it has verified and parsed an SMS.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bus::Bus;
@@ -88,16 +89,31 @@ const MAX_SENDER_LEN: usize = 64;
 /// `ingest.max_body_bytes`. Documented in docs/providers.md.
 pub const MAX_BODY_CHARS: usize = 40_000;
 
+/// `text` without the characters no store accepts (U+0000, see
+/// [`domain::storable_text`]), everything else byte for byte; the same
+/// allocation when nothing had to go.
+pub fn storable(text: String) -> String {
+    if matches!(domain::storable_text(&text), Cow::Borrowed(_)) {
+        text
+    } else {
+        domain::storable_text(&text).into_owned()
+    }
+}
+
 /// Validates `sms`, checks the number is registered, publishes `SmsReceived`
-/// and returns once the bus acknowledged it.
+/// and returns once the bus acknowledged it. The text it stores (id, sender,
+/// body) is [`storable`]: what no store accepts is dropped here, so one
+/// sender's U+0000 never reaches the database.
 pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, IngestError> {
-    let id = sms.provider_message_id.trim();
+    let id = storable(sms.provider_message_id);
+    let id = id.trim();
     if id.is_empty() || id.chars().count() > MAX_ID_LEN {
         return Err(IngestError::BadRequest(format!(
             "id: must be 1 to {MAX_ID_LEN} characters"
         )));
     }
-    let from = sms.from.trim();
+    let from = storable(sms.from);
+    let from = from.trim();
     if from.is_empty() || from.chars().count() > MAX_SENDER_LEN {
         return Err(IngestError::BadRequest(format!(
             "from: must be 1 to {MAX_SENDER_LEN} characters"
@@ -146,7 +162,7 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         provider_message_id: id.to_owned(),
         to: to.as_str().to_owned(),
         from: from.to_owned(),
-        body: sms.body,
+        body: storable(sms.body),
         received_at: Some(proto::timestamp_from_unix_millis(
             sms.received_at.unwrap_or(now).timestamp_millis(),
         )),
@@ -163,4 +179,18 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         event_id: event.event_id,
         duplicate: published.duplicate,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storable_text_keeps_its_allocation_when_clean() {
+        let clean = String::from("验证码 123456\r\n");
+        let at = clean.as_ptr();
+        let kept = storable(clean);
+        assert_eq!(kept.as_ptr(), at);
+        assert_eq!(storable("hello\0world\0".into()), "helloworld");
+    }
 }

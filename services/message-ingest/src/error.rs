@@ -33,6 +33,22 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// A 400 for a body that is not the JSON expected. The parser's message
+    /// may quote the input (an unknown member's name, a string of the wrong
+    /// type), so it goes through [`domain::log_safe`]; its position follows.
+    pub fn invalid_json(err: &serde_json::Error) -> Self {
+        let text = err.to_string();
+        let position = format!(" at line {} column {}", err.line(), err.column());
+        let (message, position) = match text.strip_suffix(&position) {
+            Some(message) => (message, position.as_str()),
+            None => (text.as_str(), ""),
+        };
+        IngestError::BadRequest(format!(
+            "invalid JSON body: {}{position}",
+            domain::log_safe(message)
+        ))
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             IngestError::ProviderDisabled(_) => StatusCode::NOT_FOUND,
@@ -66,5 +82,46 @@ impl IntoResponse for IngestError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        to: String,
+    }
+
+    fn parse(body: &str) -> String {
+        let err = serde_json::from_str::<Strict>(body).unwrap_err();
+        IngestError::invalid_json(&err).to_string()
+    }
+
+    #[test]
+    fn json_errors_quote_the_input_escaped_and_clipped() {
+        let forged = parse(r#"{"to":"x","a\nINFO forged \u001b[31m":1}"#);
+        assert_eq!(
+            forged,
+            "invalid JSON body: unknown field `a\\nINFO forged \\u{1b}[31m`, expected `to` \
+             at line 1 column 37"
+        );
+        let long = parse(&format!(r#"{{"{}":1}}"#, "n".repeat(500)));
+        assert!(long.contains('…') && long.len() < 150, "{long}");
+        assert!(long.ends_with("at line 1 column 503"), "{long}");
+        assert_eq!(
+            parse(r#"{"to":"x""#),
+            "invalid JSON body: EOF while parsing an object at line 1 column 9"
+        );
+        let err = serde_json::from_str::<Strict>("").unwrap_err();
+        assert!(
+            IngestError::invalid_json(&err)
+                .to_string()
+                .starts_with("invalid JSON body: ")
+        );
     }
 }

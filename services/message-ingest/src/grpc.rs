@@ -56,7 +56,11 @@ impl Service {
                 "source: 1 to 32 letters, digits, '-' or '_'",
             ));
         }
-        if req.source_message_id.trim().is_empty() {
+        // As accept() will store it: without U+0000.
+        if domain::storable_text(&req.source_message_id)
+            .trim()
+            .is_empty()
+        {
             return Err(Status::invalid_argument("source_message_id: required"));
         }
         let received_at = req.received_at.as_ref().and_then(|t| {

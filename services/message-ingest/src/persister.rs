@@ -2,22 +2,56 @@
 //! once, updates the hot lists and announces `MessageStored`. It takes the
 //! messages that have arrived (up to `ingest.persister_batch`), stores them
 //! with one statement and one commit, and acks each only after that commit.
+//! When that statement fails, it stores them one by one, so a message the
+//! database refuses is dead-lettered alone and the others are stored now.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use bus::{BatchMessage, BatchOptions, DeliveryInfo, HandlerError, StreamKind};
-use chrono::DateTime;
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use domain::E164;
 use platform::Infra;
 use prost::Message;
 use proto::events::v1::{MessageStored, SmsReceived};
-use store::{Inserted, MessageRow, NewMessage};
+use store::{Inserted, MessageRow, NewMessage, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// Durable consumer name shared by every replica.
 pub const CONSUMER: &str = "persister";
+
+/// How far ahead of the persister's clock a provider's `received_at` is
+/// still believed (its clock may run a little fast). A time further ahead
+/// is replaced by the persister's: a claimed future never pins a message on
+/// top of the inbox.
+pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// The arrival time a message is stored with: the provider's `claimed` time
+/// unless it lies more than [`MAX_CLOCK_SKEW`] after `now` (then `now`), and
+/// never before its number was `registered`. One place for every path in
+/// (webhooks, gRPC, events published by older releases). To the millisecond,
+/// like every time on the bus (pages' cursors are taken from those), with
+/// `registered` rounded up so the result is never before it.
+pub fn believable_received_at(
+    claimed: Option<DateTime<Utc>>,
+    registered: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let millis = |at: DateTime<Utc>| at.trunc_subsecs(3);
+    let now = millis(now);
+    let believed = match claimed.map(millis) {
+        Some(at) if at <= now + MAX_CLOCK_SKEW => at,
+        _ => now,
+    };
+    let registered_ms = millis(registered);
+    let registered = if registered_ms < registered {
+        registered_ms + TimeDelta::milliseconds(1)
+    } else {
+        registered_ms
+    };
+    believed.max(registered)
+}
 
 /// What the persister did with one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,44 +194,44 @@ async fn process_batch_in(
             return outcomes;
         }
     };
+    let now = Utc::now();
     // The messages to store, and beside each its place in the batch.
     let mut news = Vec::with_capacity(decoded.len());
     let mut owners = Vec::with_capacity(decoded.len());
     for (index, message, event, number) in decoded {
-        if !active.contains(number.as_str()) {
+        let Some(&registered) = active.get(number.as_str()) else {
             message.span.in_scope(|| {
-                tracing::warn!(provider = %event.provider, "message for an unregistered number dropped");
+                tracing::warn!(provider = %domain::log_safe(&event.provider), "message for an unregistered number dropped");
             });
             outcomes[index] = Ok(Outcome::UnknownNumber);
             continue;
-        }
-        let received_at = event
+        };
+        let claimed = event
             .received_at
             .as_ref()
-            .and_then(|t| DateTime::from_timestamp_millis(proto::timestamp_to_unix_millis(t)))
-            .unwrap_or_else(chrono::Utc::now);
+            .and_then(|t| DateTime::from_timestamp_millis(proto::timestamp_to_unix_millis(t)));
+        // Events published before accept() dropped U+0000 may still carry it.
         news.push(NewMessage {
             number,
-            provider: event.provider,
-            provider_message_id: event.provider_message_id,
-            sender: event.from,
-            body: event.body,
-            received_at,
+            provider: crate::accept::storable(event.provider),
+            provider_message_id: crate::accept::storable(event.provider_message_id),
+            sender: crate::accept::storable(event.from),
+            body: crate::accept::storable(event.body),
+            received_at: believable_received_at(claimed, registered, now),
         });
         owners.push((index, message));
     }
-    let inserted = match infra.store.insert_messages(&news).await {
-        Ok(inserted) => inserted,
-        Err(e) => {
-            for (index, _) in &owners {
-                outcomes[*index] = Err(HandlerError::Transient(e.to_string()));
-            }
-            return outcomes;
-        }
-    };
+    let inserted = insert_each(&infra.store, &news).await;
     let mut stored = Vec::with_capacity(inserted.len());
     let mut announcers = Vec::with_capacity(inserted.len());
     for ((index, message), inserted) in owners.into_iter().zip(inserted) {
+        let inserted = match inserted {
+            Ok(inserted) => inserted,
+            Err(err) => {
+                outcomes[index] = Err(err);
+                continue;
+            }
+        };
         let outcome = match &inserted {
             Inserted::New(row) => Outcome::Stored(row.id),
             // A redelivery means an earlier attempt may have died between
@@ -227,4 +261,105 @@ async fn process_batch_in(
         .await;
     }
     outcomes
+}
+
+/// Stores `news` with one statement; when that fails, each message on its
+/// own, so whatever one message does to the statement (a value the database
+/// refuses, a trigger, a conflict) costs the others nothing. One result per
+/// message, in order: an error the database gives for the message's own
+/// values is permanent (dead-lettered at once), any other transient. When
+/// the database cannot be reached, no message is tried alone: each waits.
+async fn insert_each(store: &Store, news: &[NewMessage]) -> Vec<Result<Inserted, HandlerError>> {
+    let batch_error = match store.insert_messages(news).await {
+        Ok(inserted) => return inserted.into_iter().map(Ok).collect(),
+        Err(err) => err,
+    };
+    if news.len() == 1 || batch_error.is_unreachable() {
+        return news
+            .iter()
+            .map(|_| Err(handler_error(&batch_error)))
+            .collect();
+    }
+    tracing::warn!(
+        error = %batch_error,
+        messages = news.len(),
+        "batch insert failed; storing its messages one by one"
+    );
+    let mut results = Vec::with_capacity(news.len());
+    let mut unreachable: Option<String> = None;
+    for new in news {
+        if let Some(reason) = &unreachable {
+            results.push(Err(HandlerError::Transient(reason.clone())));
+            continue;
+        }
+        results.push(
+            match store.insert_messages(std::slice::from_ref(new)).await {
+                Ok(mut one) => one
+                    .pop()
+                    .ok_or_else(|| HandlerError::Transient("no row stored or found".into())),
+                Err(err) => {
+                    if err.is_unreachable() {
+                        unreachable = Some(err.to_string());
+                    }
+                    Err(handler_error(&err))
+                }
+            },
+        );
+    }
+    results
+}
+
+/// How the bus settles a message the store failed on.
+fn handler_error(err: &StoreError) -> HandlerError {
+    if err.is_permanent() {
+        HandlerError::Permanent(format!("refused by the database: {err}"))
+    } else {
+        HandlerError::Transient(err.to_string())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn at(rfc3339: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+    }
+
+    #[test]
+    fn received_at_is_believed_only_within_bounds() {
+        let registered = at("2026-12-01T00:00:00Z");
+        let now = at("2026-12-03T12:00:00Z");
+        let believe =
+            |claimed: Option<&str>| believable_received_at(claimed.map(at), registered, now);
+        assert_eq!(
+            believe(Some("2026-12-02T08:00:00Z")),
+            at("2026-12-02T08:00:00Z")
+        );
+        assert_eq!(believe(None), now);
+        // A clock a little fast is believed; a claimed future is not.
+        assert_eq!(
+            believe(Some("2026-12-03T12:05:00Z")),
+            at("2026-12-03T12:05:00Z")
+        );
+        assert_eq!(believe(Some("2026-12-03T12:05:01Z")), now);
+        assert_eq!(believe(Some("2099-01-01T00:00:00Z")), now);
+        // Nothing before the number was registered.
+        assert_eq!(believe(Some("2020-01-01T00:00:00Z")), registered);
+        // To the millisecond, and never before the registration.
+        let registered = at("2026-12-01T00:00:00.000100Z");
+        assert_eq!(
+            believable_received_at(None, registered, at("2026-12-03T12:00:00.123456789Z")),
+            at("2026-12-03T12:00:00.123Z")
+        );
+        assert_eq!(
+            believable_received_at(Some(at("2020-01-01T00:00:00Z")), registered, now),
+            at("2026-12-01T00:00:00.001Z")
+        );
+        assert_eq!(
+            believable_received_at(None, at("2026-12-04T00:00:00Z"), now),
+            at("2026-12-04T00:00:00Z")
+        );
+    }
 }

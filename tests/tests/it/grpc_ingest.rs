@@ -7,10 +7,10 @@ use proto::ingest::v1::{SubmitRequest, SubmitSmsRequest};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 
-const NUMBER: &str = "+12025550143";
-const TOKEN: &str = "test-grpc-token";
+pub(crate) const NUMBER: &str = "+12025550143";
+pub(crate) const TOKEN: &str = "test-grpc-token";
 
-fn sms(id: &str, to: &str, body: &str) -> SubmitSmsRequest {
+pub(crate) fn sms(id: &str, to: &str, body: &str) -> SubmitSmsRequest {
     SubmitSmsRequest {
         source: "modem-bank".into(),
         source_message_id: id.into(),
@@ -21,7 +21,7 @@ fn sms(id: &str, to: &str, body: &str) -> SubmitSmsRequest {
     }
 }
 
-fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+pub(crate) fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
     request.metadata_mut().insert("authorization", value);

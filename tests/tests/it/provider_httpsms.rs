@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
-const NUMBER: &str = "+33639981201";
+pub(crate) const NUMBER: &str = "+33639981201";
 const SENDER: &str = "+33639981299";
-const KEY: &str = "test-httpsms-signing-key-for-cloudsms";
+pub(crate) const KEY: &str = "test-httpsms-signing-key-for-cloudsms";
 
 fn config() -> String {
     format!("[ingest.providers.httpsms]\nsigning_key = \"{KEY}\"\n")
@@ -33,7 +33,7 @@ fn token(key: &str, claims: &serde_json::Value, alg: &str) -> String {
 }
 
 /// The token httpSMS sends for a webhook registered as `url`.
-fn httpsms_token(url: &str) -> String {
+pub(crate) fn httpsms_token(url: &str) -> String {
     token(
         KEY,
         &serde_json::json!({
@@ -44,7 +44,7 @@ fn httpsms_token(url: &str) -> String {
     )
 }
 
-fn event(event_type: &str, message_id: &str, owner: &str, content: &str) -> String {
+pub(crate) fn event(event_type: &str, message_id: &str, owner: &str, content: &str) -> String {
     serde_json::json!({
         "specversion": "1.0",
         "id": format!("ev-{message_id}"),
@@ -70,7 +70,7 @@ fn url(app: &TestApp) -> String {
     format!("{}/webhooks/httpsms", app.ingest_url)
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     content_type: Option<&str>,
     token: Option<&str>,

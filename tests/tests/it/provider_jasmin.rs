@@ -5,14 +5,14 @@
 
 use cloudsms_tests::{Mode, TestApp, both_modes};
 
-const NUMBER: &str = "+447700900620";
-const SECRET: &str = "test-jasmin-shared-secret";
+pub(crate) const NUMBER: &str = "+447700900620";
+pub(crate) const SECRET: &str = "test-jasmin-shared-secret";
 
 fn config_secret() -> String {
     format!("[ingest.providers.jasmin]\nshared_secret = \"{SECRET}\"\n")
 }
 
-fn encode(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn encode(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", escape(k.as_bytes()), escape(v.as_bytes())))
@@ -20,7 +20,7 @@ fn encode(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-fn escape(raw: &[u8]) -> String {
+pub(crate) fn escape(raw: &[u8]) -> String {
     raw.iter()
         .map(|&b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -32,12 +32,12 @@ fn escape(raw: &[u8]) -> String {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A callback as Jasmin's deliverSmThrower builds it.
-fn mo(id: &str, content: &str) -> String {
+pub(crate) fn mo(id: &str, content: &str) -> String {
     encode(&[
         ("id", id),
         ("from", "447700900998"),
@@ -51,7 +51,7 @@ fn mo(id: &str, content: &str) -> String {
     ])
 }
 
-async fn post(app: &TestApp, query: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn post(app: &TestApp, query: &str, body: &str) -> reqwest::Response {
     app.client
         .post(format!("{}/webhooks/jasmin?{query}", app.ingest_url))
         .header("content-type", "application/x-www-form-urlencoded")

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
-const TOKEN: &str = "test-plivo-token";
-const PUBLIC: &str = "https://sms.example.test";
+pub(crate) const TOKEN: &str = "test-plivo-token";
+pub(crate) const PUBLIC: &str = "https://sms.example.test";
 /// Plivo sends numbers without '+'.
-const NUMBER: &str = "+61491570611";
-const TO: &str = "61491570611";
+pub(crate) const NUMBER: &str = "+61491570611";
+pub(crate) const TO: &str = "61491570611";
 const SENDER: &str = "447700900612";
 
 fn config() -> String {
@@ -21,12 +21,12 @@ fn config() -> String {
     )
 }
 
-fn url() -> String {
+pub(crate) fn url() -> String {
     format!("{PUBLIC}/webhooks/plivo")
 }
 
 /// Inbound SMS parameters as Plivo posts them.
-fn params(uuid: &str, to: &str, text: &str) -> serde_json::Value {
+pub(crate) fn params(uuid: &str, to: &str, text: &str) -> serde_json::Value {
     serde_json::json!({
         "From": SENDER,
         "To": to,
@@ -42,7 +42,7 @@ fn params(uuid: &str, to: &str, text: &str) -> serde_json::Value {
 }
 
 /// (signature, nonce, form body) from the SDK for `params` posted to `url`.
-fn signed_form(url: &str, params: &serde_json::Value) -> (String, String, String) {
+pub(crate) fn signed_form(url: &str, params: &serde_json::Value) -> (String, String, String) {
     let out = oracle(
         "import sys, json, secrets, urllib.parse\n\
          from plivo.utils.signature_v3 import construct_post_url, get_signature_v3, validate_v3_signature\n\
@@ -77,7 +77,12 @@ async fn post(
     request.send().await.unwrap()
 }
 
-async fn post_form(app: &TestApp, signature: &str, nonce: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn post_form(
+    app: &TestApp,
+    signature: &str,
+    nonce: &str,
+    body: &str,
+) -> reqwest::Response {
     post(
         app,
         "application/x-www-form-urlencoded",

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
-const NUMBER: &str = "+61491570156";
+pub(crate) const NUMBER: &str = "+61491570156";
 const SECOND_SIM: &str = "+61491570157";
 const SENDER: &str = "+61491570999";
-const KEY: &str = "test-sms-gateway-signing-key";
+pub(crate) const KEY: &str = "test-sms-gateway-signing-key";
 const DEVICE: &str = "ffffffffceb0b1db0000018e937c815b";
 
 fn config() -> String {
@@ -28,7 +28,7 @@ fn sign(key: &str, timestamp: &str, body: &str) -> String {
 }
 
 /// An `sms:received` webhook as the app sends it.
-fn received(event_id: &str, message_id: &str, text: &str, received_at: &str) -> String {
+pub(crate) fn received(event_id: &str, message_id: &str, text: &str, received_at: &str) -> String {
     serde_json::json!({
         "deviceId": DEVICE,
         "event": "sms:received",
@@ -68,14 +68,14 @@ async fn post_raw(
         .unwrap()
 }
 
-async fn post_signed(app: &TestApp, query: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn post_signed(app: &TestApp, query: &str, body: &str) -> reqwest::Response {
     let ts = now();
     let sig = sign(KEY, &ts, body);
     post_raw(app, query, "application/json", &ts, &sig, body).await
 }
 
 /// `?to=` as an operator types it: a literal '+' (which decodes as a space).
-fn to(number: &str) -> String {
+pub(crate) fn to(number: &str) -> String {
     format!("?to={number}")
 }
 

@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
-const NUMBER: &str = "+12025550131";
+pub(crate) const NUMBER: &str = "+12025550131";
 const SENDER: &str = "+13125550177";
 
 /// A Telnyx keypair from PyNaCl: (private seed in hex, base64 public key).
-struct Keys {
+pub(crate) struct Keys {
     seed_hex: String,
-    public_b64: String,
+    pub(crate) public_b64: String,
 }
 
-fn keypair() -> Keys {
+pub(crate) fn keypair() -> Keys {
     let out = oracle(
         "import base64, nacl.signing\n\
          k = nacl.signing.SigningKey.generate()\n\
@@ -47,7 +47,7 @@ fn config(keys: &Keys) -> String {
     )
 }
 
-fn event(event_type: &str, id: &str, to: &str, text: &str) -> String {
+pub(crate) fn event(event_type: &str, id: &str, to: &str, text: &str) -> String {
     serde_json::json!({
         "data": {
             "event_type": event_type,
@@ -95,7 +95,7 @@ async fn post_raw(
     req.send().await.unwrap()
 }
 
-async fn post_signed(app: &TestApp, keys: &Keys, body: &str) -> reqwest::Response {
+pub(crate) async fn post_signed(app: &TestApp, keys: &Keys, body: &str) -> reqwest::Response {
     let ts = now();
     let sig = sign(keys, &ts, body);
     post_raw(app, "application/json", Some(&ts), Some(&sig), body).await

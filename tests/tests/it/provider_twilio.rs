@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
-const TOKEN: &str = "test-twilio-token";
-const PUBLIC: &str = "https://sms.example.test";
-const NUMBER: &str = "+12025550161";
+pub(crate) const TOKEN: &str = "test-twilio-token";
+pub(crate) const PUBLIC: &str = "https://sms.example.test";
+pub(crate) const NUMBER: &str = "+12025550161";
 const SENDER: &str = "+12025550162";
 
 fn config(public_url: &str) -> String {
@@ -20,7 +20,7 @@ fn config(public_url: &str) -> String {
 }
 
 /// Inbound SMS parameters as Twilio posts them.
-fn params(sid: &str, to: &str, body: &str) -> serde_json::Value {
+pub(crate) fn params(sid: &str, to: &str, body: &str) -> serde_json::Value {
     serde_json::json!({
         "ToCountry": "US",
         "SmsMessageSid": sid,
@@ -39,7 +39,11 @@ fn params(sid: &str, to: &str, body: &str) -> serde_json::Value {
 
 /// (signature, form body) from the SDK: `compute_signature(url, params,
 /// algorithm)` and the parameters url-encoded as Twilio sends them.
-fn signed_form(url: &str, params: &serde_json::Value, algorithm: &str) -> (String, String) {
+pub(crate) fn signed_form(
+    url: &str,
+    params: &serde_json::Value,
+    algorithm: &str,
+) -> (String, String) {
     let out = oracle(
         "import sys, json, urllib.parse\n\
          from twilio.request_validator import RequestValidator\n\
@@ -74,7 +78,7 @@ async fn post(
     request.send().await.unwrap()
 }
 
-async fn post_form(app: &TestApp, signature: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn post_form(app: &TestApp, signature: &str, body: &str) -> reqwest::Response {
     post(
         app,
         "",

@@ -158,8 +158,8 @@ async fn handle_inner(
         settings.signature_tolerance_secs,
         Utc::now(),
     )?;
-    let payload: Payload = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let payload: Payload =
+        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
     let received_at = payload
         .received_at
         .as_ref()

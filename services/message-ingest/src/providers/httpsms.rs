@@ -133,7 +133,8 @@ pub fn verify_token(
     };
     if !matches {
         return Err(IngestError::Unauthorized(format!(
-            "token `aud` is not this webhook's URL ({audience})"
+            "token `aud` is not this webhook's URL ({})",
+            domain::log_safe(audience)
         )));
     }
     Ok(())
@@ -237,7 +238,7 @@ async fn handle_inner(
     match parse(&body)? {
         Event::Received(sms) => accept(state, sms).await.map(Some),
         Event::Ignored(event_type) => {
-            tracing::debug!(event_type, "httpsms event without an inbound SMS ignored");
+            tracing::debug!(event_type = %domain::log_safe(&event_type), "httpsms event without an inbound SMS ignored");
             Ok(None)
         }
     }

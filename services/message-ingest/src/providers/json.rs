@@ -11,8 +11,7 @@ pub fn missing(path: &str) -> IngestError {
 
 /// The body as a JSON object, or a 400 saying why not.
 pub fn object(body: &[u8]) -> Result<Value, IngestError> {
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let root: Value = serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
     if !root.is_object() {
         return Err(IngestError::BadRequest(
             "invalid JSON body: expected an object".to_owned(),

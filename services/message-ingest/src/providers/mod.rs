@@ -97,7 +97,8 @@ pub fn require_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<()
         Ok(())
     } else {
         Err(IngestError::UnsupportedMediaType(format!(
-            "content type {content_type:?} is not accepted; send {}",
+            "content type `{}` is not accepted; send {}",
+            domain::log_safe(&content_type),
             accepted.join(" or ")
         )))
     }

@@ -307,8 +307,8 @@ async fn handle_inner(
     let params = if is_json {
         // The signature covers the parsed object, so it is parsed first; a
         // body that is no JSON object is malformed whoever sent it.
-        let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| IngestError::invalid_json(&e))?;
         let serde_json::Value::Object(map) = value else {
             return Err(IngestError::BadRequest(
                 "JSON body must be an object".into(),

@@ -213,7 +213,7 @@ async fn handle_inner(
     let sms = match parse(&body)? {
         Event::Received(sms) => sms,
         Event::Ignored(event) => {
-            tracing::debug!(event, "sms-gateway event without an inbound SMS ignored");
+            tracing::debug!(event = %domain::log_safe(&event), "sms-gateway event without an inbound SMS ignored");
             return Ok(None);
         }
     };

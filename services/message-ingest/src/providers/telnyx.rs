@@ -190,7 +190,7 @@ async fn handle_inner(
     match parse(&body)? {
         Event::Received(sms) => accept(state, sms).await.map(Some),
         Event::Ignored(event_type) => {
-            tracing::debug!(event_type, "telnyx event without an inbound SMS ignored");
+            tracing::debug!(event_type = %domain::log_safe(&event_type), "telnyx event without an inbound SMS ignored");
             Ok(None)
         }
     }

@@ -59,7 +59,8 @@ pub fn signature_algorithm(settings: Option<&str>) -> Result<Algorithm, IngestEr
         None | Some("HMAC_SHA1") => Ok(Algorithm::HmacSha1),
         Some("HMAC_SHA256") => Ok(Algorithm::HmacSha256),
         Some(other) => Err(IngestError::Unauthorized(format!(
-            "unsupported Twilio signature algorithm {other:?}; supported: HMAC_SHA1, HMAC_SHA256"
+            "unsupported Twilio signature algorithm `{}`; supported: HMAC_SHA1, HMAC_SHA256",
+            domain::log_safe(other)
         ))),
     }
 }
@@ -250,8 +251,8 @@ pub fn verify(
 /// Top-level scalar fields of a JSON object as name/value pairs, so JSON
 /// bodies are read like forms.
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, IngestError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
     let serde_json::Value::Object(map) = value else {
         return Err(IngestError::BadRequest(
             "JSON body must be an object".into(),

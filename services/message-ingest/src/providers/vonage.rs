@@ -157,7 +157,8 @@ fn params(
     for (i, (key, _)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(k, _)| k == key) {
             return Err(IngestError::BadRequest(format!(
-                "parameter `{key}` is repeated"
+                "parameter `{}` is repeated",
+                domain::log_safe(key)
             )));
         }
     }
@@ -167,8 +168,8 @@ fn params(
 /// A JSON object's members as text, the way Python formats them in the SDK's
 /// f-string (`True`, `None`, numbers as written).
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, IngestError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
     let serde_json::Value::Object(map) = value else {
         return Err(IngestError::BadRequest(
             "JSON body must be an object".into(),
@@ -184,7 +185,8 @@ fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, IngestError> {
                 serde_json::Value::Number(n) => n.to_string(),
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
                     return Err(IngestError::BadRequest(format!(
-                        "`{k}` must be text, not a JSON array or object"
+                        "`{}` must be text, not a JSON array or object",
+                        domain::log_safe(&k)
                     )));
                 }
             };
@@ -674,6 +676,18 @@ mod tests {
         let uri: Uri = "/webhooks/vonage?a=1&a=2".parse().unwrap();
         let err = params(&Method::GET, &uri, &HeaderMap::new(), b"").unwrap_err();
         assert!(err.to_string().contains("`a` is repeated"));
+        // A name that would forge a log line comes back escaped and clipped.
+        let forged = format!("%0AINFO+forged%1B%5B31m{}", "n".repeat(100));
+        let uri: Uri = format!("/webhooks/vonage?{forged}=1&{forged}=2")
+            .parse()
+            .unwrap();
+        let err = params(&Method::GET, &uri, &HeaderMap::new(), b"").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("parameter `\\nINFO forged\\u{1b}[31mnnn"),
+            "{err}"
+        );
+        assert!(err.to_string().ends_with("…` is repeated"), "{err}");
 
         let mut form = HeaderMap::new();
         form.insert(
@@ -696,6 +710,11 @@ mod tests {
         assert!(got.contains(&("b".into(), "True".into())));
         assert!(params(&Method::POST, &uri, &json, b"[1]").is_err());
         assert!(params(&Method::POST, &uri, &json, br#"{"a":{}}"#).is_err());
+        let err = params(&Method::POST, &uri, &json, b"{\"\\u001b[2J\":[]}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`\\u{1b}[2J` must be text, not a JSON array or object"
+        );
         assert!(params(&Method::POST, &uri, &json, b"{").is_err());
 
         let err = params(&Method::POST, &uri, &HeaderMap::new(), b"").unwrap_err();
