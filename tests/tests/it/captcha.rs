@@ -2,7 +2,10 @@
 //! over HTTP and gRPC, and every way a solution or token can be refused
 //! (replay, expiry, forgery, wrong secret, hostname or action, garbage,
 //! numbers above maxnumber), single use under concurrency, traffic levels
-//! and bus events.
+//! and bus events. `binding`: what a solution is bound to (site key,
+//! action, hostname).
+
+mod binding;
 
 use std::time::Duration;
 
@@ -45,7 +48,8 @@ impl CaptchaApp {
         let overrides = format!(
             "[captcha]\nhmac_key = \"{KEY}\"\ndefault_max_number = 1000\n{levels}\n\
              [[captcha.sites]]\nsite_key = \"{SITE}\"\nsecret = \"{SECRET}\"\nhostnames = [\"{HOST}\"]\n\
-             [[captcha.sites]]\nsite_key = \"{OTHER_SITE}\"\nsecret = \"{OTHER_SECRET}\"\nhostnames = []\n"
+             [[captcha.sites]]\nsite_key = \"{OTHER_SITE}\"\nsecret = \"{OTHER_SECRET}\"\nhostnames = []\n\
+             [gateway.gate]\nenabled = true\n"
         );
         let isolation = Isolation::with_overrides(mode, &overrides).await;
         let infra = Infra::connect(isolation.settings.clone()).await.unwrap();
@@ -97,9 +101,19 @@ impl CaptchaApp {
         (challenge, payload)
     }
 
+    /// `POST /redeem` from a page on `HOST` (its `Origin`).
     async fn redeem(&self, body: Value) -> Value {
-        self.client
-            .post(format!("{}/redeem", self.url))
+        self.redeem_from(Some(&format!("https://{HOST}")), body)
+            .await
+    }
+
+    /// `POST /redeem` with this `Origin` header, or none.
+    async fn redeem_from(&self, origin: Option<&str>, body: Value) -> Value {
+        let mut request = self.client.post(format!("{}/redeem", self.url));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request
             .json(&body)
             .send()
             .await
@@ -110,7 +124,7 @@ impl CaptchaApp {
     }
 
     async fn redeem_payload(&self, payload: &str) -> Value {
-        self.redeem(json!({ "payload": payload, "sitekey": SITE, "hostname": HOST }))
+        self.redeem(json!({ "payload": payload, "sitekey": SITE }))
             .await
     }
 
@@ -346,51 +360,36 @@ async fn wrong_secret_hostname_and_action_are_refused(mode: Mode) {
     // Those refusals did not use the token up.
     assert_eq!(app.siteverify(SECRET, &token).await["success"], true);
 
-    // A hostname the site does not list, given or taken from Origin.
+    // A page on a hostname the site does not list (the Origin's host; the
+    // body cannot claim one: see `binding`).
     let (_, payload) = app.solved("login").await;
     let r = app
-        .redeem(json!({ "payload": payload, "sitekey": SITE, "hostname": "evil.example" }))
+        .redeem_from(
+            Some("https://evil.example"),
+            json!({ "payload": payload, "sitekey": SITE }),
+        )
         .await;
     assert_eq!(codes(&r), ["invalid-input-response"]);
-    let r: Value = app
-        .client
-        .post(format!("{}/redeem", app.url))
-        .header("origin", "https://evil.example")
-        .json(&json!({ "payload": payload, "sitekey": SITE }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(codes(&r), ["invalid-input-response"]);
-    let r: Value = app
-        .client
-        .post(format!("{}/redeem", app.url))
-        .header("origin", format!("https://{HOST}:8443"))
-        .json(&json!({ "payload": payload, "sitekey": SITE }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = app
+        .redeem_from(
+            Some(&format!("https://{HOST}:8443")),
+            json!({ "payload": payload, "sitekey": SITE }),
+        )
+        .await;
     assert_eq!(r["ok"], true, "{r}");
 
     // An action other than the challenge's, or another site key.
     let (_, payload) = app.solved("login").await;
     let r = app
-        .redeem(
-            json!({ "payload": payload, "sitekey": SITE, "hostname": HOST, "action": "signup" }),
-        )
+        .redeem(json!({ "payload": payload, "sitekey": SITE, "action": "signup" }))
         .await;
     assert_eq!(codes(&r), ["invalid-input-response"]);
     let r = app
-        .redeem(json!({ "payload": payload, "sitekey": OTHER_SITE, "hostname": HOST }))
+        .redeem(json!({ "payload": payload, "sitekey": OTHER_SITE }))
         .await;
     assert_eq!(codes(&r), ["invalid-input-response"]);
     let r = app
-        .redeem(json!({ "payload": payload, "sitekey": SITE, "hostname": HOST, "action": "login" }))
+        .redeem(json!({ "payload": payload, "sitekey": SITE, "action": "login" }))
         .await;
     assert_eq!(r["ok"], true, "{r}");
     app.stop().await;
@@ -711,7 +710,8 @@ async fn cache_outage_fails_closed(mode: Mode) {
     let r = app
         .client
         .post(format!("{url}/redeem"))
-        .json(&json!({ "payload": payload, "sitekey": SITE, "hostname": HOST }))
+        .header("origin", format!("https://{HOST}"))
+        .json(&json!({ "payload": payload, "sitekey": SITE }))
         .send()
         .await
         .unwrap();
