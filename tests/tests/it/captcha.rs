@@ -20,31 +20,32 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const KEY: &str = "test-captcha-hmac-key-0123456789";
-const SITE: &str = "site-a";
-const SECRET: &str = "site-a-secret-0123456789";
-const OTHER_SITE: &str = "site-b";
-const OTHER_SECRET: &str = "site-b-secret-0123456789";
-const HOST: &str = "example.org";
+pub(crate) const KEY: &str = "test-captcha-hmac-key-0123456789";
+pub(crate) const SITE: &str = "site-a";
+pub(crate) const SECRET: &str = "site-a-secret-0123456789";
+pub(crate) const OTHER_SITE: &str = "site-b";
+pub(crate) const OTHER_SECRET: &str = "site-b-secret-0123456789";
+pub(crate) const HOST: &str = "example.org";
 
-/// The captcha service (HTTP and gRPC) on random ports.
-struct CaptchaApp {
-    infra: Infra,
-    url: String,
-    grpc_url: String,
-    client: reqwest::Client,
+/// The captcha service (HTTP and gRPC) on random ports (also used by
+/// `held_up::captcha`).
+pub(crate) struct CaptchaApp {
+    pub(crate) infra: Infra,
+    pub(crate) url: String,
+    pub(crate) grpc_url: String,
+    pub(crate) client: reqwest::Client,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
     isolation: Isolation,
 }
 
 impl CaptchaApp {
-    async fn spawn(mode: Mode) -> Self {
+    pub(crate) async fn spawn(mode: Mode) -> Self {
         Self::spawn_with(mode, "source_levels = []\nglobal_levels = []").await
     }
 
     /// `levels`: the `captcha.source_levels` and `captcha.global_levels` lines.
-    async fn spawn_with(mode: Mode, levels: &str) -> Self {
+    pub(crate) async fn spawn_with(mode: Mode, levels: &str) -> Self {
         let overrides = format!(
             "[captcha]\nhmac_key = \"{KEY}\"\ndefault_max_number = 1000\n{levels}\n\
              [[captcha.sites]]\nsite_key = \"{SITE}\"\nsecret = \"{SECRET}\"\nhostnames = [\"{HOST}\"]\n\
@@ -74,13 +75,13 @@ impl CaptchaApp {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.task.await;
         self.isolation.cleanup().await;
     }
 
-    async fn challenge(&self, query: &str) -> (reqwest::StatusCode, Value) {
+    pub(crate) async fn challenge(&self, query: &str) -> (reqwest::StatusCode, Value) {
         let r = self
             .client
             .get(format!("{}/challenge?{query}", self.url))
@@ -90,7 +91,7 @@ impl CaptchaApp {
         (r.status(), r.json().await.unwrap())
     }
 
-    async fn solved(&self, action: &str) -> (Challenge, String) {
+    pub(crate) async fn solved(&self, action: &str) -> (Challenge, String) {
         let (status, json) = self
             .challenge(&format!("sitekey={SITE}&action={action}"))
             .await;
@@ -102,13 +103,13 @@ impl CaptchaApp {
     }
 
     /// `POST /redeem` from a page on `HOST` (its `Origin`).
-    async fn redeem(&self, body: Value) -> Value {
+    pub(crate) async fn redeem(&self, body: Value) -> Value {
         self.redeem_from(Some(&format!("https://{HOST}")), body)
             .await
     }
 
     /// `POST /redeem` with this `Origin` header, or none.
-    async fn redeem_from(&self, origin: Option<&str>, body: Value) -> Value {
+    pub(crate) async fn redeem_from(&self, origin: Option<&str>, body: Value) -> Value {
         let mut request = self.client.post(format!("{}/redeem", self.url));
         if let Some(origin) = origin {
             request = request.header("origin", origin);
@@ -123,19 +124,19 @@ impl CaptchaApp {
             .unwrap()
     }
 
-    async fn redeem_payload(&self, payload: &str) -> Value {
+    pub(crate) async fn redeem_payload(&self, payload: &str) -> Value {
         self.redeem(json!({ "payload": payload, "sitekey": SITE }))
             .await
     }
 
-    async fn token(&self, action: &str) -> String {
+    pub(crate) async fn token(&self, action: &str) -> String {
         let (_, payload) = self.solved(action).await;
         let r = self.redeem_payload(&payload).await;
         assert_eq!(r["ok"], true, "{r}");
         r["token"].as_str().unwrap().to_owned()
     }
 
-    async fn siteverify_form(&self, body: String) -> Value {
+    pub(crate) async fn siteverify_form(&self, body: String) -> Value {
         self.client
             .post(format!("{}/siteverify", self.url))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -148,7 +149,7 @@ impl CaptchaApp {
             .unwrap()
     }
 
-    async fn siteverify(&self, secret: &str, token: &str) -> Value {
+    pub(crate) async fn siteverify(&self, secret: &str, token: &str) -> Value {
         self.siteverify_form(format!(
             "secret={secret}&response={token}&remoteip=192.0.2.7"
         ))
@@ -156,7 +157,7 @@ impl CaptchaApp {
     }
 }
 
-fn codes(v: &Value) -> Vec<String> {
+pub(crate) fn codes(v: &Value) -> Vec<String> {
     v["error-codes"]
         .as_array()
         .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())

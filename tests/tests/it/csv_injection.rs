@@ -4,46 +4,18 @@
 //! operator's statistics (`/admin/stats.csv`, written by the gateway). Cells
 //! starting with TAB or CR followed by a formula are defused in both.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use cloudsms_tests::{Isolation, Mode, TestApp, both_modes};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use cloudsms_tests::{Mode, TestApp, both_modes};
+
+use crate::held_up::spawn_with_retention;
 
 const TOKEN: &str = "operator-token-for-tests-0123456789";
 const VISITOR: &str = "0123456789abcdef0123456789abcdef";
 /// A formula behind a TAB, one behind a CR (with a quote to escape).
 const TAB_FORMULA: &str = "\t=1+1";
 const CR_FORMULA: &str = "\r=HYPERLINK(\"http://evil.example\")";
-
-async fn spawn(mode: Mode) -> (TestApp, CancellationToken) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let iso = Isolation::with_overrides(
-        mode,
-        &format!("[gateway]\nretention_url = \"{url}\"\nadmin_token = \"{TOKEN}\"\n"),
-    )
-    .await;
-    let app = TestApp::spawn_isolated(iso, mode, false).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(log_retention::grpc::serve(
-        store.clone(),
-        listener,
-        stop.clone(),
-    ));
-    tokio::spawn(log_retention::consumer::run(
-        app.infra.bus.clone(),
-        store,
-        Arc::new(log_retention::SystemClock),
-        app.infra.settings.retention.retention_days,
-        app.infra.settings.retention.batch_size,
-        stop.clone(),
-    ));
-    (app, stop)
-}
 
 async fn get(app: &TestApp, path: &str, auth: Option<&str>) -> String {
     let mut request = app
@@ -59,7 +31,7 @@ async fn get(app: &TestApp, path: &str, auth: Option<&str>) -> String {
 }
 
 async fn formula_cells_are_defused_in_every_csv_export(mode: Mode) {
-    let (app, stop) = spawn(mode).await;
+    let (app, stop) = spawn_with_retention(mode, &format!("admin_token = \"{TOKEN}\"")).await;
     for message in [TAB_FORMULA, CR_FORMULA] {
         let r = app
             .client

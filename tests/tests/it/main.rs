@@ -7,6 +7,7 @@ mod csv_injection;
 mod gate;
 mod grpc_ingest;
 mod hardening;
+mod held_up;
 mod ingest_to_page;
 mod migrations;
 mod my_data;
