@@ -55,11 +55,12 @@ async function startCaptcha(mode) {
   return {
     base,
     hmacKey,
+    // As from a page on HOST: the hostname is the Origin's, never the body's.
     async redeem(payload) {
       const r = await fetch(`${base}/redeem`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ payload, sitekey: SITE, hostname: HOST }),
+        headers: { "content-type": "application/json", origin: `https://${HOST}` },
+        body: JSON.stringify({ payload, sitekey: SITE }),
       });
       return r.json();
     },

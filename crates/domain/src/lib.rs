@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod country;
+mod csv;
 mod hostile;
 pub mod otp;
 pub mod phone;
@@ -8,6 +9,7 @@ pub mod sender;
 mod text;
 
 pub use country::{Country, all_countries, country_by_iso2};
+pub use csv::csv_cell;
 pub use hostile::{log_safe, storable_text};
 pub use otp::extract_code;
 pub use phone::{E164, PhoneError};

@@ -1,6 +1,14 @@
 //! `cloudsms.captcha.v1.CaptchaService`: the same operations as the HTTP
 //! endpoints, for the gateway. `Verify` is authenticated by the site secret
 //! it carries; `IssueChallenge` and `Redeem` are public operations anyway.
+//!
+//! `Redeem` trusts its caller for the `hostname` (checked against the site's
+//! `hostnames` and written into the token): the caller is an internal
+//! service (the gateway, which knows its own host), and this port is not
+//! meant to be reachable from outside. Browsers redeem over HTTP, where the
+//! hostname comes from the `Origin` header. `site_key` and `action`, when
+//! given, must be those the challenge was issued for: the gate names its own
+//! site and `gate`, so no other site's or action's solution buys a pass.
 
 use proto::captcha::v1::captcha_service_server::{CaptchaService, CaptchaServiceServer};
 use proto::captcha::v1::{
@@ -68,7 +76,13 @@ impl CaptchaService for Service {
         };
         let result = self
             .captcha
-            .redeem_puzzles(&payloads, "", &req.hostname, "", &requester(&req.ip, ""))
+            .redeem_puzzles(
+                &payloads,
+                &req.site_key,
+                &req.hostname,
+                &req.action,
+                &requester(&req.ip, ""),
+            )
             .await;
         Ok(Response::new(match result {
             Ok(token) => RedeemResponse {

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -134,20 +134,26 @@ fn field<'a>(fields: &'a HashMap<String, String>, names: &[&str]) -> &'a str {
         .map_or("", |v| v.trim())
 }
 
-/// The host of the `Origin` header (the page the widget ran on).
+/// The host of the `Origin` header (the page the widget ran on), lower case
+/// and without the port; empty without one (or with `Origin: null`). A
+/// browser sets this header itself and a page's script cannot change it, so
+/// it is the hostname a solution is bound to; the request body never names it.
 fn origin_host(headers: &HeaderMap) -> String {
-    headers
+    let Some(origin) = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .and_then(|o| o.split_once("://").map(|(_, rest)| rest))
-        .map(|rest| {
-            let authority = rest.split('/').next().unwrap_or_default();
-            match authority.rsplit_once(':') {
-                Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.to_owned(),
-                _ => authority.to_owned(),
-            }
-        })
+        .and_then(|v| v.trim().parse::<Uri>().ok())
+    else {
+        return String::new();
+    };
+    if origin.scheme().is_none() {
+        return String::new();
+    }
+    origin
+        .host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
         .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 async fn redeem(
@@ -160,10 +166,10 @@ async fn redeem(
         Ok(f) => {
             // `altcha` is the widget's form field name.
             let payload = field(&f, &["payload", "altcha", "response"]);
-            let hostname = match field(&f, &["hostname"]) {
-                "" => origin_host(&headers),
-                h => h.to_owned(),
-            };
+            // From the browser, never from the body (a `hostname` field is
+            // ignored): a site's `hostnames` must hold against a page elsewhere
+            // that relays solutions.
+            let hostname = origin_host(&headers);
             captcha
                 .redeem(
                     payload,
@@ -232,4 +238,29 @@ async fn siteverify(State(captcha): State<Captcha>, headers: HeaderMap, body: By
         Err(codes) => json!({ "success": false, "error-codes": codes_json(&codes) }),
     };
     no_store(Json(body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host_of(origin: &str) -> String {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(origin) {
+            headers.insert(header::ORIGIN, value);
+        }
+        origin_host(&headers)
+    }
+
+    #[test]
+    fn the_origin_gives_a_bare_lower_case_host() {
+        assert_eq!(host_of("https://example.org"), "example.org");
+        assert_eq!(host_of("HTTPS://Example.ORG:8443"), "example.org");
+        assert_eq!(host_of("http://127.0.0.1:8082"), "127.0.0.1");
+        assert_eq!(host_of("http://[::1]:8082"), "::1");
+        assert_eq!(host_of("null"), "");
+        assert_eq!(host_of("example.org"), "");
+        assert_eq!(host_of("https://"), "");
+        assert_eq!(origin_host(&HeaderMap::new()), "");
+    }
 }

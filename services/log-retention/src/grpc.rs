@@ -61,23 +61,13 @@ fn visitor_id(raw: &str) -> Result<&str, Status> {
     Ok(id)
 }
 
-/// One CSV field, quoted when needed.
+/// One CSV field: quoted when needed, formula-like cells defused
+/// ([`domain::csv_cell`], shared with the gateway's statistics export).
 fn csv_field(value: &serde_json::Value) -> String {
-    let text = match value {
-        serde_json::Value::String(s) => s.clone(),
+    match value {
+        serde_json::Value::String(s) => domain::csv_cell(s).into_owned(),
         serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    // Cells starting like a formula are prefixed so spreadsheets show text.
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
+        other => domain::csv_cell(&other.to_string()).into_owned(),
     }
 }
 
@@ -417,7 +407,9 @@ mod tests {
             "\"say \"\"hi\"\"\""
         );
         assert_eq!(csv_field(&serde_json::json!("=SUM(A1)")), "'=SUM(A1)");
+        assert_eq!(csv_field(&serde_json::json!("\t=SUM(A1)")), "'\t=SUM(A1)");
         assert_eq!(csv_field(&serde_json::json!(404)), "404");
+        assert_eq!(csv_field(&serde_json::Value::Null), "");
     }
 
     #[test]

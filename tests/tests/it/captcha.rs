@@ -2,7 +2,10 @@
 //! over HTTP and gRPC, and every way a solution or token can be refused
 //! (replay, expiry, forgery, wrong secret, hostname or action, garbage,
 //! numbers above maxnumber), single use under concurrency, traffic levels
-//! and bus events.
+//! and bus events. `binding`: what a solution is bound to (site key,
+//! action, hostname).
+
+mod binding;
 
 use std::time::Duration;
 
@@ -17,35 +20,37 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const KEY: &str = "test-captcha-hmac-key-0123456789";
-const SITE: &str = "site-a";
-const SECRET: &str = "site-a-secret-0123456789";
-const OTHER_SITE: &str = "site-b";
-const OTHER_SECRET: &str = "site-b-secret-0123456789";
-const HOST: &str = "example.org";
+pub(crate) const KEY: &str = "test-captcha-hmac-key-0123456789";
+pub(crate) const SITE: &str = "site-a";
+pub(crate) const SECRET: &str = "site-a-secret-0123456789";
+pub(crate) const OTHER_SITE: &str = "site-b";
+pub(crate) const OTHER_SECRET: &str = "site-b-secret-0123456789";
+pub(crate) const HOST: &str = "example.org";
 
-/// The captcha service (HTTP and gRPC) on random ports.
-struct CaptchaApp {
-    infra: Infra,
-    url: String,
-    grpc_url: String,
-    client: reqwest::Client,
+/// The captcha service (HTTP and gRPC) on random ports (also used by
+/// `held_up::captcha`).
+pub(crate) struct CaptchaApp {
+    pub(crate) infra: Infra,
+    pub(crate) url: String,
+    pub(crate) grpc_url: String,
+    pub(crate) client: reqwest::Client,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
     isolation: Isolation,
 }
 
 impl CaptchaApp {
-    async fn spawn(mode: Mode) -> Self {
+    pub(crate) async fn spawn(mode: Mode) -> Self {
         Self::spawn_with(mode, "source_levels = []\nglobal_levels = []").await
     }
 
     /// `levels`: the `captcha.source_levels` and `captcha.global_levels` lines.
-    async fn spawn_with(mode: Mode, levels: &str) -> Self {
+    pub(crate) async fn spawn_with(mode: Mode, levels: &str) -> Self {
         let overrides = format!(
             "[captcha]\nhmac_key = \"{KEY}\"\ndefault_max_number = 1000\n{levels}\n\
              [[captcha.sites]]\nsite_key = \"{SITE}\"\nsecret = \"{SECRET}\"\nhostnames = [\"{HOST}\"]\n\
-             [[captcha.sites]]\nsite_key = \"{OTHER_SITE}\"\nsecret = \"{OTHER_SECRET}\"\nhostnames = []\n"
+             [[captcha.sites]]\nsite_key = \"{OTHER_SITE}\"\nsecret = \"{OTHER_SECRET}\"\nhostnames = []\n\
+             [gateway.gate]\nenabled = true\n"
         );
         let isolation = Isolation::with_overrides(mode, &overrides).await;
         let infra = Infra::connect(isolation.settings.clone()).await.unwrap();
@@ -70,13 +75,13 @@ impl CaptchaApp {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.task.await;
         self.isolation.cleanup().await;
     }
 
-    async fn challenge(&self, query: &str) -> (reqwest::StatusCode, Value) {
+    pub(crate) async fn challenge(&self, query: &str) -> (reqwest::StatusCode, Value) {
         let r = self
             .client
             .get(format!("{}/challenge?{query}", self.url))
@@ -86,7 +91,7 @@ impl CaptchaApp {
         (r.status(), r.json().await.unwrap())
     }
 
-    async fn solved(&self, action: &str) -> (Challenge, String) {
+    pub(crate) async fn solved(&self, action: &str) -> (Challenge, String) {
         let (status, json) = self
             .challenge(&format!("sitekey={SITE}&action={action}"))
             .await;
@@ -97,9 +102,19 @@ impl CaptchaApp {
         (challenge, payload)
     }
 
-    async fn redeem(&self, body: Value) -> Value {
-        self.client
-            .post(format!("{}/redeem", self.url))
+    /// `POST /redeem` from a page on `HOST` (its `Origin`).
+    pub(crate) async fn redeem(&self, body: Value) -> Value {
+        self.redeem_from(Some(&format!("https://{HOST}")), body)
+            .await
+    }
+
+    /// `POST /redeem` with this `Origin` header, or none.
+    pub(crate) async fn redeem_from(&self, origin: Option<&str>, body: Value) -> Value {
+        let mut request = self.client.post(format!("{}/redeem", self.url));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request
             .json(&body)
             .send()
             .await
@@ -109,19 +124,19 @@ impl CaptchaApp {
             .unwrap()
     }
 
-    async fn redeem_payload(&self, payload: &str) -> Value {
-        self.redeem(json!({ "payload": payload, "sitekey": SITE, "hostname": HOST }))
+    pub(crate) async fn redeem_payload(&self, payload: &str) -> Value {
+        self.redeem(json!({ "payload": payload, "sitekey": SITE }))
             .await
     }
 
-    async fn token(&self, action: &str) -> String {
+    pub(crate) async fn token(&self, action: &str) -> String {
         let (_, payload) = self.solved(action).await;
         let r = self.redeem_payload(&payload).await;
         assert_eq!(r["ok"], true, "{r}");
         r["token"].as_str().unwrap().to_owned()
     }
 
-    async fn siteverify_form(&self, body: String) -> Value {
+    pub(crate) async fn siteverify_form(&self, body: String) -> Value {
         self.client
             .post(format!("{}/siteverify", self.url))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -134,7 +149,7 @@ impl CaptchaApp {
             .unwrap()
     }
 
-    async fn siteverify(&self, secret: &str, token: &str) -> Value {
+    pub(crate) async fn siteverify(&self, secret: &str, token: &str) -> Value {
         self.siteverify_form(format!(
             "secret={secret}&response={token}&remoteip=192.0.2.7"
         ))
@@ -142,7 +157,7 @@ impl CaptchaApp {
     }
 }
 
-fn codes(v: &Value) -> Vec<String> {
+pub(crate) fn codes(v: &Value) -> Vec<String> {
     v["error-codes"]
         .as_array()
         .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
@@ -346,51 +361,36 @@ async fn wrong_secret_hostname_and_action_are_refused(mode: Mode) {
     // Those refusals did not use the token up.
     assert_eq!(app.siteverify(SECRET, &token).await["success"], true);
 
-    // A hostname the site does not list, given or taken from Origin.
+    // A page on a hostname the site does not list (the Origin's host; the
+    // body cannot claim one: see `binding`).
     let (_, payload) = app.solved("login").await;
     let r = app
-        .redeem(json!({ "payload": payload, "sitekey": SITE, "hostname": "evil.example" }))
+        .redeem_from(
+            Some("https://evil.example"),
+            json!({ "payload": payload, "sitekey": SITE }),
+        )
         .await;
     assert_eq!(codes(&r), ["invalid-input-response"]);
-    let r: Value = app
-        .client
-        .post(format!("{}/redeem", app.url))
-        .header("origin", "https://evil.example")
-        .json(&json!({ "payload": payload, "sitekey": SITE }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(codes(&r), ["invalid-input-response"]);
-    let r: Value = app
-        .client
-        .post(format!("{}/redeem", app.url))
-        .header("origin", format!("https://{HOST}:8443"))
-        .json(&json!({ "payload": payload, "sitekey": SITE }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = app
+        .redeem_from(
+            Some(&format!("https://{HOST}:8443")),
+            json!({ "payload": payload, "sitekey": SITE }),
+        )
+        .await;
     assert_eq!(r["ok"], true, "{r}");
 
     // An action other than the challenge's, or another site key.
     let (_, payload) = app.solved("login").await;
     let r = app
-        .redeem(
-            json!({ "payload": payload, "sitekey": SITE, "hostname": HOST, "action": "signup" }),
-        )
+        .redeem(json!({ "payload": payload, "sitekey": SITE, "action": "signup" }))
         .await;
     assert_eq!(codes(&r), ["invalid-input-response"]);
     let r = app
-        .redeem(json!({ "payload": payload, "sitekey": OTHER_SITE, "hostname": HOST }))
+        .redeem(json!({ "payload": payload, "sitekey": OTHER_SITE }))
         .await;
     assert_eq!(codes(&r), ["invalid-input-response"]);
     let r = app
-        .redeem(json!({ "payload": payload, "sitekey": SITE, "hostname": HOST, "action": "login" }))
+        .redeem(json!({ "payload": payload, "sitekey": SITE, "action": "login" }))
         .await;
     assert_eq!(r["ok"], true, "{r}");
     app.stop().await;
@@ -729,7 +729,8 @@ async fn cache_outage_fails_closed(mode: Mode) {
     let r = app
         .client
         .post(format!("{url}/redeem"))
-        .json(&json!({ "payload": payload, "sitekey": SITE, "hostname": HOST }))
+        .header("origin", format!("https://{HOST}"))
+        .json(&json!({ "payload": payload, "sitekey": SITE }))
         .send()
         .await
         .unwrap();

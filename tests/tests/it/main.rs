@@ -3,9 +3,11 @@
 
 mod bus_outage;
 mod captcha;
+mod csv_injection;
 mod gate;
 mod grpc_ingest;
 mod hardening;
+mod held_up;
 mod ingest_errors;
 mod ingest_to_page;
 mod live_limits;

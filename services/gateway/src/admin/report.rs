@@ -318,31 +318,17 @@ pub(super) fn period(from: i64, to: i64) -> String {
     )
 }
 
-/// One CSV field, quoted when needed; formula-like cells are defused.
-pub(super) fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 /// The report as CSV: `section,key,visitors,pageviews,value`.
 pub(super) fn csv_text(r: &StatsResponse) -> String {
     let mut out = String::from("section,key,visitors,pageviews,value\n");
     let mut line = |section: &str, key: &str, visitors: &str, views: &str, value: &str| {
         out.push_str(&format!(
             "{},{},{},{},{}\n",
-            csv_field(section),
-            csv_field(key),
+            domain::csv_cell(section),
+            domain::csv_cell(key),
             visitors,
             views,
-            csv_field(value)
+            domain::csv_cell(value)
         ));
     };
     for (section, t) in [("total", r.totals), ("previous", r.previous)] {
@@ -412,16 +398,4 @@ pub(super) fn csv_text(r: &StatsResponse) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("+447700900001"), "'+447700900001");
-    }
 }
