@@ -1,7 +1,7 @@
 //! Regression tests for the attacks that held up in the attack on a running
 //! instance (issue 19, "What held up"): each asserts the exact protective
 //! behaviour, so that losing the control fails a test. Where an older test
-//! already covered an attack, `docs/security-held-up.md` names it instead.
+//! already covered an attack, `docs/security.md` names it instead.
 //!
 //! - `site`: hostile bodies and senders on every page, feed, API and event
 //!   stream; the page scripts' text-only DOM writes; static traversal; SQL in
