@@ -78,6 +78,30 @@ for (const mode of ["embedded", "distributed"]) {
   });
 }
 
+test("embedded: a refused live stream falls back to polling", async () => {
+  // One live stream per process: the test holds it, so the page's is refused (429).
+  const site = await startSite("embedded", "b", { CLOUDSMS_GATEWAY__LIVE__MAX_STREAMS: "1" });
+  const held = await fetch(`${site.site}/numbers/${site.number}/events`);
+  assert.equal(held.status, 200);
+  const reader = held.body.getReader();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const refused = page.waitForResponse((r) => r.url().endsWith("/events") && r.status() === 429);
+    await page.goto(`${site.site}/numbers/${site.number}`);
+    await refused;
+    await site.sendSms("Bank", "Your code is 135790");
+    // The page polls the API (every 10 s) instead of waiting for a stream.
+    const item = page.locator("#messages li.msg.new").first();
+    await item.waitFor({ timeout: 25_000 });
+    assert.match(await item.locator(".body").textContent(), /135790/);
+  } finally {
+    await reader.cancel();
+    await context.close();
+    await site.stop();
+  }
+});
+
 test("embedded: pages work with JavaScript off", async () => {
   const site = await startSite("embedded", "b");
   const context = await browser.newContext({ javaScriptEnabled: false });
