@@ -467,6 +467,42 @@ impl TestApp {
     }
 }
 
+/// The gateway and message-ingest (with the persister when `persister`)
+/// and, beside them, a log-retention (its gRPC service and its consumer)
+/// that `gateway.retention_url` points at; `gateway_overrides` (TOML) go
+/// under `[gateway]`. Returns the app, log-retention's store, its gRPC URL
+/// and the token that stops log-retention.
+pub async fn spawn_with_retention(
+    mode: Mode,
+    gateway_overrides: &str,
+    persister: bool,
+) -> (TestApp, log_retention::LogStore, String, CancellationToken) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let iso = Isolation::with_overrides(
+        mode,
+        &format!("[gateway]\nretention_url = \"{url}\"\n{gateway_overrides}\n"),
+    )
+    .await;
+    let app = TestApp::spawn_isolated(iso, mode, persister).await;
+    let store = log_retention::log_store(&app.infra).await.unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(log_retention::grpc::serve(
+        store.clone(),
+        listener,
+        stop.clone(),
+    ));
+    tokio::spawn(log_retention::consumer::run(
+        app.infra.bus.clone(),
+        store.clone(),
+        std::sync::Arc::new(log_retention::SystemClock),
+        app.infra.settings.retention.retention_days,
+        app.infra.settings.retention.batch_size,
+        stop.clone(),
+    ));
+    (app, store, url, stop)
+}
+
 /// The path of a workspace binary built beside the test binary
 /// (`cargo build --workspace --bins`, which `make test` runs first).
 pub fn binary(name: &str) -> std::path::PathBuf {

@@ -20,44 +20,21 @@ mod operator;
 mod site;
 mod webhooks;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode, TestApp};
+use cloudsms_tests::{Mode, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-/// The gateway and message-ingest with a log-retention (gRPC and consumer)
-/// beside them, `gateway.retention_url` pointing at it; `overrides` (TOML)
-/// go under `[gateway]`.
+/// The gateway and message-ingest (no persister) with a log-retention beside
+/// them; `gateway_overrides` (TOML) go under `[gateway]`.
 pub(crate) async fn spawn_with_retention(
     mode: Mode,
     gateway_overrides: &str,
 ) -> (TestApp, CancellationToken) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let iso = Isolation::with_overrides(
-        mode,
-        &format!("[gateway]\nretention_url = \"{url}\"\n{gateway_overrides}\n"),
-    )
-    .await;
-    let app = TestApp::spawn_isolated(iso, mode, false).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(log_retention::grpc::serve(
-        store.clone(),
-        listener,
-        stop.clone(),
-    ));
-    tokio::spawn(log_retention::consumer::run(
-        app.infra.bus.clone(),
-        store,
-        Arc::new(log_retention::SystemClock),
-        app.infra.settings.retention.retention_days,
-        app.infra.settings.retention.batch_size,
-        stop.clone(),
-    ));
+    let (app, _, _, stop) =
+        cloudsms_tests::spawn_with_retention(mode, gateway_overrides, false).await;
     (app, stop)
 }
 

@@ -1,38 +1,11 @@
 //! `/my-data` in the gateway, backed by a real log-retention: the summary,
 //! export, delete with CSRF protection, and a fresh identifier afterwards.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode, TestApp, both_modes};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use cloudsms_tests::{Mode, TestApp, both_modes};
 
 const COOKIE: &str = gateway::VISITOR_COOKIE;
-
-async fn spawn_with_retention(mode: Mode) -> (TestApp, CancellationToken) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let iso =
-        Isolation::with_overrides(mode, &format!("[gateway]\nretention_url = \"{url}\"\n")).await;
-    let app = TestApp::spawn_isolated(iso, mode, true).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(log_retention::grpc::serve(
-        store.clone(),
-        listener,
-        stop.clone(),
-    ));
-    tokio::spawn(log_retention::consumer::run(
-        app.infra.bus.clone(),
-        store,
-        Arc::new(log_retention::SystemClock),
-        app.infra.settings.retention.retention_days,
-        app.infra.settings.retention.batch_size,
-        stop.clone(),
-    ));
-    (app, stop)
-}
 
 async fn page(app: &TestApp, visitor: &str) -> String {
     app.client
@@ -57,7 +30,7 @@ fn csrf(html: &str) -> String {
 }
 
 async fn visitors_export_and_delete_their_own_data(mode: Mode) {
-    let (app, stop) = spawn_with_retention(mode).await;
+    let (app, _, _, stop) = cloudsms_tests::spawn_with_retention(mode, "", true).await;
     let visitor = "00112233445566778899aabbccddeeff";
     let other = "ffeeddccbbaa99887766554433221100";
     for (who, path) in [

@@ -25,18 +25,25 @@ async fn api(app: &TestApp, forwarded_for: &str) -> StatusCode {
         .status()
 }
 
-async fn forwarded_for_is_ignored_without_trusted_proxies(mode: Mode) {
-    let app = TestApp::spawn_with_config(mode, API_GATE).await;
+/// Six API requests, the `i`th with `X-Forwarded-For: forwarded(i)`:
+/// asserts that the network's burst (2, so 3 requests) was counted for all
+/// of them, whatever they claimed.
+async fn six_requests_count_as_one_network(app: &TestApp, forwarded: impl Fn(usize) -> String) {
     let mut statuses = Vec::new();
     for i in 0..6 {
-        statuses.push(api(&app, &format!("203.0.{i}.1")).await);
+        statuses.push(api(app, &forwarded(i)).await);
     }
-    // Invented addresses do not make new networks: the peer's is counted.
     assert_eq!(
         statuses.iter().filter(|s| **s == StatusCode::OK).count(),
         3,
         "{statuses:?}"
     );
+}
+
+async fn forwarded_for_is_ignored_without_trusted_proxies(mode: Mode) {
+    let app = TestApp::spawn_with_config(mode, API_GATE).await;
+    // Invented addresses do not make new networks: the peer's is counted.
+    six_requests_count_as_one_network(&app, |i| format!("203.0.{i}.1")).await;
     app.stop().await;
 }
 both_modes!(forwarded_for_is_ignored_without_trusted_proxies);
@@ -48,15 +55,7 @@ async fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client(mode: 
     )
     .await;
     // The client writes anything leftmost; the proxy appends its peer.
-    let mut statuses = Vec::new();
-    for i in 0..6 {
-        statuses.push(api(&app, &format!("10.{i}.0.1, 198.51.100.7")).await);
-    }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        3,
-        "{statuses:?}"
-    );
+    six_requests_count_as_one_network(&app, |i| format!("10.{i}.0.1, 198.51.100.7")).await;
     // Another client behind the same proxy has its own budget.
     assert_eq!(api(&app, "203.0.113.5").await, StatusCode::OK);
     app.stop().await;

@@ -3,16 +3,14 @@
 //! log-retention's `StatsService` and the gateway's `/admin/stats`; daily
 //! salted visitor hashes that cannot be joined across days.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use cloudsms_tests::{Isolation, Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes};
 use log_retention::{Kind, LogRow, LogStore};
 use proto::events::v1::{CrashReported, DeviceClass, RequestLogged};
 use proto::retention::v1::stats_service_client::StatsServiceClient;
 use proto::retention::v1::{Breakdown, StatsRequest, StatsResponse};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "operator-token-for-tests-0123456789";
@@ -29,29 +27,12 @@ struct Setup {
 
 impl Setup {
     async fn start(mode: Mode, token: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let iso = Isolation::with_overrides(
+        let (app, store, url, stop) = cloudsms_tests::spawn_with_retention(
             mode,
-            &format!("[gateway]\nretention_url = \"{url}\"\nadmin_token = \"{token}\"\n"),
+            &format!("admin_token = \"{token}\""),
+            false,
         )
         .await;
-        let app = TestApp::spawn_isolated(iso, mode, false).await;
-        let store = log_retention::log_store(&app.infra).await.unwrap();
-        let stop = CancellationToken::new();
-        tokio::spawn(log_retention::grpc::serve(
-            store.clone(),
-            listener,
-            stop.clone(),
-        ));
-        tokio::spawn(log_retention::consumer::run(
-            app.infra.bus.clone(),
-            store.clone(),
-            Arc::new(log_retention::SystemClock),
-            app.infra.settings.retention.retention_days,
-            app.infra.settings.retention.batch_size,
-            stop.clone(),
-        ));
         let stats = StatsServiceClient::connect(url).await.unwrap();
         Self {
             app,
