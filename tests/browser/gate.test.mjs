@@ -70,12 +70,16 @@ for (const mode of ["embedded", "distributed"]) {
         await page.waitForTimeout(100);
       }
       assert.doesNotMatch(title, /moment/);
-      try {
-        await page.goto(numberPage);
-      } catch {
-        // The worker's navigation was still settling: go again.
-        await page.waitForLoadState();
-        await page.goto(numberPage);
+      // A navigation still settling (the worker's, or an earlier attempt's)
+      // interrupts a new one: try again until one completes.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await page.goto(numberPage);
+          break;
+        } catch (e) {
+          if (attempt >= 5 || !/interrupted by another navigation/.test(String(e))) throw e;
+          await page.waitForTimeout(250);
+        }
       }
       assert.match(await page.locator("main").textContent(), /55123/);
       const cookies = await context.cookies();

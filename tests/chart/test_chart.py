@@ -184,6 +184,12 @@ def test_trusted_proxies_reach_the_gateway_as_a_list():
     values = {"gateway": {"trustedProxies": ["10.0.0.0/8", "fd00::/8"]}}
     (cm,) = of_kind(render(values), "ConfigMap")
     assert json.loads(cm["data"]["CLOUDSMS_GATEWAY__TRUSTED_PROXIES"]) == ["10.0.0.0/8", "fd00::/8"]
+    # Behind the chart's own ingress an empty list would make every visitor
+    # the ingress: the render refuses it, naming the value.
+    with pytest.raises(Exception, match="gateway.trustedProxies"):
+        render({"ingress": {"gateway": {"enabled": True, "host": "sms.example"}}})
+    (cm,) = of_kind(render({"gateway": {"live": {"maxStreams": 500}}}), "ConfigMap")
+    assert cm["data"]["CLOUDSMS_GATEWAY__LIVE__MAX_STREAMS"] == "500"
     with helm_chart.Chart.load(CHART) as chart:
         with pytest.raises(HelmValuesError):
             chart.validate_schema({"gateway": {"trustedProxies": ["ingress.example"]}})

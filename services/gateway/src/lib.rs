@@ -191,6 +191,17 @@ async fn site_layer(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    // HTTP/2 names the host in the request's authority, not in `Host`.
+    if !request.headers().contains_key(axum::http::header::HOST)
+        && let Some(authority) = request
+            .uri()
+            .authority()
+            .and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok())
+    {
+        request
+            .headers_mut()
+            .insert(axum::http::header::HOST, authority);
+    }
     let client = state.proxies.resolve(request.headers_mut(), peer);
     request.extensions_mut().insert(client);
     let visit = security::Visit::start(&state, &mut request);

@@ -23,7 +23,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::i18n::Tr;
 use crate::pages::{Layout, base_url};
-use crate::security::{VISITOR_COOKIE, new_visitor_id, visitor_id};
+use crate::security::{new_visitor_id, visitor_id};
 use crate::{AppState, PageError};
 
 /// The gRPC service `/my-data` calls, for spans and metrics.
@@ -44,11 +44,9 @@ pub fn client(url: &str) -> Option<VisitorDataServiceClient<Channel>> {
 /// The purpose of the delete form's CSRF token (see `crate::keys`).
 const CSRF_PURPOSE: &str = "my-data";
 
-/// `Cache-Control: no-store`: a visitor's data is never kept by a cache.
+/// A visitor's data is never kept by a cache, nor indexed.
 fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::security::private(response.headers_mut());
     response
 }
 
@@ -218,8 +216,7 @@ pub async fn export(
     {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(response)
 }
 
 /// The delete form.
@@ -298,17 +295,10 @@ pub async fn delete(
         Err(err) => return PageError::from(err).into_response(),
     };
     // A fresh identifier: nothing new is ever joined to the deleted one.
-    let secure = if crate::security::is_tls_headers(&state, &headers) {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{VISITOR_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
-        new_visitor_id()
+    crate::security::set_visitor_cookie(
+        response.headers_mut(),
+        &new_visitor_id(),
+        crate::security::is_tls_headers(&state, &headers),
     );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
     no_store(response)
 }

@@ -79,16 +79,94 @@ pub fn is_tls_headers(state: &AppState, headers: &axum::http::HeaderMap) -> bool
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
-/// The request's `Origin`, when it sends one, is this site's exactly: the
-/// scheme, host and port of `crate::pages::base_url` (`gateway.public_url`,
+/// How a cookie is set, besides its name and value.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieAttrs {
+    /// `Path`.
+    pub path: &'static str,
+    /// `Max-Age` in seconds (0 deletes the cookie).
+    pub max_age: u64,
+    /// `HttpOnly`: no script can read it.
+    pub http_only: bool,
+    /// `SameSite=Strict` (else `Lax`).
+    pub strict: bool,
+    /// `Secure`: over TLS only (set when the visitor came over TLS).
+    pub secure: bool,
+}
+
+/// Appends the `Set-Cookie` of `name=value` with `attrs` (the one place
+/// cookies are written; a value a header cannot carry sets nothing).
+pub fn set_cookie(
+    headers: &mut axum::http::HeaderMap,
+    name: &str,
+    value: &str,
+    attrs: CookieAttrs,
+) {
+    let cookie = format!(
+        "{name}={value}; Path={}; Max-Age={}{}; SameSite={}{}",
+        attrs.path,
+        attrs.max_age,
+        if attrs.http_only { "; HttpOnly" } else { "" },
+        if attrs.strict { "Strict" } else { "Lax" },
+        if attrs.secure { "; Secure" } else { "" },
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+/// The visitor's identifier cookie (`HttpOnly`, `SameSite=Lax`, a year).
+pub fn set_visitor_cookie(headers: &mut axum::http::HeaderMap, id: &str, secure: bool) {
+    let attrs = CookieAttrs {
+        path: "/",
+        max_age: 31_536_000,
+        http_only: true,
+        strict: false,
+        secure,
+    };
+    set_cookie(headers, VISITOR_COOKIE, id, attrs);
+}
+
+/// Marks `response` as private: never stored by a cache on the way
+/// (`Cache-Control: no-store`) and never indexed (`X-Robots-Tag`). For the
+/// gate's pages, `/my-data` and the operator's pages.
+pub fn private(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+}
+
+/// Scheme, host (lower case) and port (the scheme's default filled in) of
+/// an absolute URL; with `bare`, only when it has no path (an `Origin`).
+fn origin_parts(url: &str, bare: bool) -> Option<(String, String, u16)> {
+    if bare && url.split_once("://")?.1.contains(['/', '?', '#']) {
+        return None;
+    }
+    let uri: axum::http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some((scheme, uri.host()?.to_ascii_lowercase(), port))
+}
+
+/// The request's `Origin`, when it sends one, is this site: the same
+/// scheme, host and port as `crate::pages::base_url` (`gateway.public_url`,
 /// else the request's host as the site layer left it). A request without
 /// `Origin` passes (browsers send it on every form post; other clients
-/// still need the cookie and the token); `Origin: null` does not.
+/// still need the cookie and the token); `Origin: null`, or one that is not
+/// a bare origin, does not.
 pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None => headers.get(header::ORIGIN).is_none(),
-        Some(origin) => origin == crate::pages::base_url(state, headers),
-    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let site = origin_parts(&crate::pages::base_url(state, headers), false);
+    let origin = origin.to_str().ok().and_then(|o| origin_parts(o, true));
+    origin.is_some() && origin == site
 }
 
 /// What the site layer decided about a request before handing it on: the
@@ -156,24 +234,19 @@ impl Visit {
                 HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             );
         }
-        let secure = if tls { "; Secure" } else { "" };
         if let Some(lang) = self.chosen_lang {
-            let cookie = format!(
-                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
-                crate::i18n::LANG_COOKIE,
-                lang.code()
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                headers.append(header::SET_COOKIE, value);
-            }
+            let attrs = CookieAttrs {
+                path: "/",
+                max_age: 31_536_000,
+                // The page's script may read the language.
+                http_only: false,
+                strict: false,
+                secure: tls,
+            };
+            set_cookie(headers, crate::i18n::LANG_COOKIE, lang.code(), attrs);
         }
         if let Some(id) = self.new_id {
-            let cookie = format!(
-                "{VISITOR_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}"
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                headers.append(header::SET_COOKIE, value);
-            }
+            set_visitor_cookie(headers, &id, tls);
         }
         response
     }
@@ -183,6 +256,24 @@ impl Visit {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_compare_by_scheme_host_and_port() {
+        let parts = |u: &str| origin_parts(u, true);
+        assert_eq!(
+            parts("HTTPS://Sms.Example"),
+            parts("https://sms.example:443")
+        );
+        assert_ne!(parts("https://sms.example"), parts("http://sms.example"));
+        assert_ne!(
+            parts("http://sms.example:8080"),
+            parts("http://sms.example")
+        );
+        for bad in ["null", "https://sms.example/", "sms.example", ""] {
+            assert_eq!(parts(bad), None, "{bad}");
+        }
+        assert!(origin_parts("https://sms.example/", false).is_some());
+    }
 
     #[test]
     fn visitor_ids_are_random_128_bit_hex_and_parsed_back() {

@@ -221,7 +221,7 @@ async fn process_batch_in(
         });
         owners.push((index, message));
     }
-    let inserted = insert_each(&infra.store, &news).await;
+    let (inserted, one_by_one) = insert_each(&infra.store, &news).await;
     let mut stored = Vec::with_capacity(inserted.len());
     let mut announcers = Vec::with_capacity(inserted.len());
     for ((index, message), inserted) in owners.into_iter().zip(inserted) {
@@ -235,8 +235,13 @@ async fn process_batch_in(
         let outcome = match &inserted {
             Inserted::New(row) => Outcome::Stored(row.id),
             // A redelivery means an earlier attempt may have died between
-            // commit and ack: redo the side effects it may have missed.
-            Inserted::Existing(row) if message.delivered > 1 => Outcome::Restored(row.id),
+            // commit and ack: redo the side effects it may have missed. So
+            // does a batch that failed after its insert committed (reading
+            // back the rows that were there already): its messages are
+            // `Existing` on their own, but nobody announced them yet.
+            Inserted::Existing(row) if message.delivered > 1 || one_by_one => {
+                Outcome::Restored(row.id)
+            }
             Inserted::Existing(row) => {
                 outcomes[index] = Ok(Outcome::Duplicate(row.id));
                 continue;
@@ -265,20 +270,27 @@ async fn process_batch_in(
 
 /// Stores `news` with one statement; when that fails, each message on its
 /// own, so whatever one message does to the statement (a value the database
-/// refuses, a trigger, a conflict) costs the others nothing. One result per
-/// message, in order: an error the database gives for the message's own
-/// values is permanent (dead-lettered at once), any other transient. When
-/// the database cannot be reached, no message is tried alone: each waits.
-async fn insert_each(store: &Store, news: &[NewMessage]) -> Vec<Result<Inserted, HandlerError>> {
+/// refuses, a trigger, a conflict, even a dropped connection) costs the
+/// others nothing. One result per message, in order, and whether the
+/// messages were stored one by one: an error the database gives for the
+/// message's own values is permanent (dead-lettered at once), any other
+/// transient. When the database cannot be reached (it does not answer a
+/// ping after a connection error), no further message is tried: each waits.
+async fn insert_each(
+    store: &Store,
+    news: &[NewMessage],
+) -> (Vec<Result<Inserted, HandlerError>>, bool) {
     let batch_error = match store.insert_messages(news).await {
-        Ok(inserted) => return inserted.into_iter().map(Ok).collect(),
+        Ok(inserted) => return (inserted.into_iter().map(Ok).collect(), false),
         Err(err) => err,
     };
-    if news.len() == 1 || batch_error.is_unreachable() {
-        return news
+    let down = batch_error.is_unreachable() && !store.ping().await;
+    if news.len() == 1 || down {
+        let results = news
             .iter()
             .map(|_| Err(handler_error(&batch_error)))
             .collect();
+        return (results, false);
     }
     tracing::warn!(
         error = %batch_error,
@@ -286,9 +298,9 @@ async fn insert_each(store: &Store, news: &[NewMessage]) -> Vec<Result<Inserted,
         "batch insert failed; storing its messages one by one"
     );
     let mut results = Vec::with_capacity(news.len());
-    let mut unreachable: Option<String> = None;
+    let mut down: Option<String> = None;
     for new in news {
-        if let Some(reason) = &unreachable {
+        if let Some(reason) = &down {
             results.push(Err(HandlerError::Transient(reason.clone())));
             continue;
         }
@@ -298,15 +310,17 @@ async fn insert_each(store: &Store, news: &[NewMessage]) -> Vec<Result<Inserted,
                     .pop()
                     .ok_or_else(|| HandlerError::Transient("no row stored or found".into())),
                 Err(err) => {
-                    if err.is_unreachable() {
-                        unreachable = Some(err.to_string());
+                    // This message may have broken its connection; the next
+                    // is tried unless the database itself is gone.
+                    if err.is_unreachable() && !store.ping().await {
+                        down = Some(err.to_string());
                     }
                     Err(handler_error(&err))
                 }
             },
         );
     }
-    results
+    (results, true)
 }
 
 /// How the bus settles a message the store failed on.

@@ -495,8 +495,15 @@ async fn only_the_gates_own_challenges_earn_a_pass(mode: Mode) {
             )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{site_key}/{action}: {body}");
+        assert_eq!(body["error-codes"][0], "invalid-input-response", "{body}");
         assert!(visitor.cookie(gateway::PASS_COOKIE).is_none());
     }
+    // The gate's own challenge, solved the same way, does earn one.
+    let mut visitor = Browser::new(PHONE);
+    visitor.get(&site, "/privacy").await;
+    let (status, body) = visitor.redeem_gate(&site).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(visitor.cookie(gateway::PASS_COOKIE).is_some());
     site.stop().await;
 }
 both_modes!(only_the_gates_own_challenges_earn_a_pass);

@@ -177,3 +177,66 @@ async fn only_the_refused_message_is_dead_lettered(mode: Mode) {
     app.stop().await;
 }
 both_modes!(only_the_refused_message_is_dead_lettered);
+
+/// A message whose row is already there (a batch that committed, then
+/// failed before its messages were announced) is announced when its batch
+/// falls back to one by one, even on its first delivery: stored is not
+/// enough, it must reach the hot list and the open pages.
+async fn a_stored_but_unannounced_message_is_announced_by_the_fallback(mode: Mode) {
+    let app = TestApp::spawn_with(mode, false).await;
+    app.add_number(NUMBER).await;
+    refuse_poison(&app).await;
+    let all = events(NUMBER, "half");
+    let row = |event: &SmsReceived| store::NewMessage {
+        number: domain::E164::parse(NUMBER).unwrap(),
+        provider: event.provider.clone(),
+        provider_message_id: event.provider_message_id.clone(),
+        sender: event.from.clone(),
+        body: event.body.clone(),
+        received_at: chrono::Utc::now(),
+    };
+    // An earlier message, and a page read: the number's hot list exists.
+    app.infra.store.insert_message(row(&all[0])).await.unwrap();
+    let (status, _) = app.get(&format!("/api/v1/numbers/{NUMBER}/messages")).await;
+    assert_eq!(status, 200);
+    // Then a batch committed this one and died before announcing it.
+    let committed = &all[3];
+    app.infra
+        .store
+        .insert_message(row(committed))
+        .await
+        .unwrap();
+    let batch: Vec<BatchMessage> = all[..5]
+        .iter()
+        .chain(std::iter::once(&all[POISON]))
+        .map(|event| BatchMessage {
+            subject: "sms.received.gb.x".into(),
+            payload: event.encode_to_vec().into(),
+            delivered: 1,
+            span: tracing::Span::none(),
+        })
+        .collect();
+    let outcomes = message_ingest::persister::process_batch(&app.infra, &batch).await;
+    assert!(
+        matches!(outcomes[3], Ok(Outcome::Restored(_))),
+        "{:?}",
+        outcomes[3]
+    );
+    let hot = app
+        .infra
+        .cache
+        .recent(cache::HotList::Number(NUMBER))
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        hot.iter()
+            .any(|m| m.provider_message_id == committed.provider_message_id),
+        "the committed message is on the hot list: {:?}",
+        hot.iter()
+            .map(|m| &m.provider_message_id)
+            .collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
+both_modes!(a_stored_but_unannounced_message_is_announced_by_the_fallback);

@@ -184,6 +184,54 @@ async fn crash_reports_are_budgeted_per_network_not_per_fresh_id(mode: Mode) {
 }
 both_modes!(crash_reports_are_budgeted_per_network_not_per_fresh_id);
 
+/// A crash report from `forwarded_for` (behind the trusted proxy), with the
+/// visitor cookie `visitor` when given: its status.
+async fn crash_from(app: &TestApp, forwarded_for: &str, visitor: Option<&str>) -> StatusCode {
+    let mut request = app
+        .client
+        .post(format!("{}/api/v1/crash", app.gateway_url))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", forwarded_for)
+        .body("{\"message\":\"boom\"}");
+    if let Some(visitor) = visitor {
+        request = request.header("cookie", format!("{}={visitor}", gateway::VISITOR_COOKIE));
+    }
+    request.send().await.unwrap().status()
+}
+
+async fn crash_reports_are_budgeted_per_returning_visitor_and_for_the_site(mode: Mode) {
+    let app =
+        TestApp::spawn_with_config(mode, "[gateway]\ntrusted_proxies = [\"127.0.0.1\"]\n").await;
+    // A returning visitor has 11 (burst 10) of its network's 21.
+    let visitor = "ab".repeat(16);
+    let mut accepted = 0;
+    for _ in 0..15 {
+        if crash_from(&app, "198.51.100.7", Some(&visitor)).await == StatusCode::NO_CONTENT {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 11, "a returning visitor's budget");
+    assert_eq!(
+        crash_from(&app, "198.51.100.8", Some(&"cd".repeat(16))).await,
+        StatusCode::NO_CONTENT,
+        "another visitor of the network still has room"
+    );
+    // From ever new networks, the site's budget (burst 120) still holds.
+    let mut accepted = 0;
+    for i in 0..200u32 {
+        let address = format!("10.{}.{}.1", i / 256, i % 256);
+        if crash_from(&app, &address, None).await == StatusCode::NO_CONTENT {
+            accepted += 1;
+        }
+    }
+    assert!(
+        (100..=121).contains(&accepted),
+        "{accepted} of 200 reports from 200 networks accepted"
+    );
+    app.stop().await;
+}
+both_modes!(crash_reports_are_budgeted_per_returning_visitor_and_for_the_site);
+
 async fn my_data_is_never_cached(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let response = app

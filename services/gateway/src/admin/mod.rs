@@ -49,12 +49,7 @@ pub fn client(url: &str) -> Option<StatsServiceClient<Channel>> {
 
 /// `X-Robots-Tag` and `no-store` on every operator answer.
 fn private(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::security::private(response.headers_mut());
     response
 }
 

@@ -8,7 +8,8 @@
 //! which deletes it server-side; logging out takes a CSRF token bound to the
 //! session (HMAC with the gateway's key, compared in constant time) and a
 //! same-origin `Origin` when the browser sends one. Tokens are compared
-//! through SHA-256 in constant time; wrong tokens are budgeted per process.
+//! through SHA-256 in constant time; wrong tokens are budgeted for the whole
+//! site in the cache.
 
 use std::time::Duration;
 
@@ -34,25 +35,28 @@ pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 /// The purpose of the logout form's CSRF token (see `crate::keys`).
 const CSRF_PURPOSE: &str = "admin-logout";
 
-/// Wrong tokens this process accepts per minute before answering 429: the
-/// token is long and random, but guessing should not be free.
+/// Wrong tokens the site accepts per minute (every replica together,
+/// counted in the cache) before answering 429: the token is long and random,
+/// but guessing should not be free.
 const FAILURES_PER_MINUTE: u32 = 20;
 
-static FAILURES: std::sync::Mutex<Option<(std::time::Instant, u32)>> = std::sync::Mutex::new(None);
-
-/// Counts a wrong token; false once the minute's budget is spent.
-fn note_failure() -> bool {
-    let mut slot = FAILURES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let now = std::time::Instant::now();
-    let (start, count) = slot.get_or_insert((now, 0));
-    if now.duration_since(*start) >= Duration::from_secs(60) {
-        *start = now;
-        *count = 0;
+/// Counts a wrong token; false once the minute's budget is spent, or when
+/// the cache cannot count (the right token still gets in: it is checked
+/// first).
+async fn note_failure(state: &AppState) -> bool {
+    let interval = Duration::from_secs(60 / u64::from(FAILURES_PER_MINUTE));
+    match state
+        .cache
+        .throttle("admin:wrong-tokens", interval, FAILURES_PER_MINUTE - 1)
+        .await
+    {
+        Ok(None) => true,
+        Ok(Some(_)) => false,
+        Err(err) => {
+            tracing::warn!(%err, "wrong operator tokens not counted: cache unavailable");
+            false
+        }
     }
-    *count += 1;
-    *count <= FAILURES_PER_MINUTE
 }
 
 /// 429 for too many wrong tokens.
@@ -126,7 +130,7 @@ pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
     {
         return Access::Allowed(Some(id));
     }
-    if bearer.is_some() && !note_failure() {
+    if bearer.is_some() && !note_failure(state).await {
         return Access::Throttled;
     }
     Access::Denied
@@ -219,15 +223,11 @@ pub async fn login(
     let Ok(Form(form)) = form else {
         return login_page(StatusCode::BAD_REQUEST, true);
     };
-    let secure = if crate::security::is_tls_headers(&state, &headers) {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = crate::security::is_tls_headers(&state, &headers);
     if !crate::security::same_origin(&state, &headers) {
         return private((StatusCode::FORBIDDEN, "cross-site request refused\n").into_response());
     }
-    let value = if form.logout.is_some() {
+    let session = if form.logout.is_some() {
         let Some(id) = session_cookie(&headers) else {
             return see_other("/admin/stats");
         };
@@ -250,7 +250,7 @@ pub async fn login(
                     .into_response(),
             );
         }
-        format!("{ADMIN_COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
+        String::new()
     } else if same_secret(form.token.trim(), token) {
         let id = hex::encode(rand::random::<[u8; 32]>());
         if let Err(err) = state
@@ -263,21 +263,28 @@ pub async fn login(
                 (StatusCode::SERVICE_UNAVAILABLE, "login failed, try again\n").into_response(),
             );
         }
-        format!(
-            "{ADMIN_COOKIE}={id}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-            ABSOLUTE.as_secs()
-        )
+        id
     } else {
         tracing::warn!("operator login refused");
-        if !note_failure() {
+        if !note_failure(&state).await {
             return too_many();
         }
         return login_page(StatusCode::UNAUTHORIZED, true);
     };
+    // A session's id, or empty (with no age) to delete the cookie.
+    let attrs = crate::security::CookieAttrs {
+        path: "/admin",
+        max_age: if session.is_empty() {
+            0
+        } else {
+            ABSOLUTE.as_secs()
+        },
+        http_only: true,
+        strict: true,
+        secure,
+    };
     let mut response = see_other("/admin/stats");
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    crate::security::set_cookie(response.headers_mut(), ADMIN_COOKIE, &session, attrs);
     private(response)
 }
 

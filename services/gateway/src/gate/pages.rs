@@ -79,9 +79,7 @@ pub(super) fn interstitial(
 }
 
 fn no_store(response: &mut Response) {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    crate::security::private(response.headers_mut());
 }
 
 /// `?next=` of the gate's pages.
@@ -160,22 +158,19 @@ pub struct PassForm {
     payload: String,
 }
 
-/// The host name the visitor asked for, without the port: the site layer
-/// has already replaced `Host` by a trusted proxy's `X-Forwarded-Host` and
-/// dropped anything that is not a host (see `crate::client`).
-fn hostname(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    // Strip the port, keeping IPv6 brackets' content whole.
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    }
-    .trim_start_matches('[')
-    .trim_end_matches(']')
-    .to_owned()
+/// The site's host name, without scheme or port, for captcha-verification's
+/// `hostnames` check: `gateway.public_url`'s, else the request's host as the
+/// site layer left it (a trusted proxy's `X-Forwarded-Host`, or a `Host`
+/// that is a host name; see `crate::client`).
+fn hostname(base_url: &str) -> String {
+    base_url
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(str::to_owned))
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned()
 }
 
 /// `POST /gate/pass`: redeems a solution for a pass cookie.
@@ -216,7 +211,7 @@ pub async fn pass(
     let request = RedeemRequest {
         payload: String::new(),
         payloads: form.payloads,
-        hostname: hostname(&headers),
+        hostname: hostname(&crate::pages::base_url(&state, &headers)),
         ip: client_addr.text(),
         site_key: state.settings.gateway.gate.site_key.clone(),
         action: ACTION.to_owned(),
@@ -302,13 +297,14 @@ fn set_pass(
     let pass = state
         .gate
         .pass(kind, now_unix().saturating_add(ttl), visitor);
-    let tls = crate::security::is_tls_headers(state, headers);
-    let secure = if tls { "; Secure" } else { "" };
-    let cookie =
-        format!("{PASS_COOKIE}={pass}; Path=/; Max-Age={ttl}; HttpOnly; SameSite=Lax{secure}");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    let attrs = crate::security::CookieAttrs {
+        path: "/",
+        max_age: ttl,
+        http_only: true,
+        strict: false,
+        secure: crate::security::is_tls_headers(state, headers),
+    };
+    crate::security::set_cookie(response.headers_mut(), PASS_COOKIE, &pass, attrs);
 }
 
 /// `?ticket=&next=` of `/gate/wait`.
@@ -457,11 +453,10 @@ mod tests {
     }
 
     #[test]
-    fn hostnames_lose_their_port() {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, "example.org:8080".parse().unwrap());
-        assert_eq!(hostname(&h), "example.org");
-        h.insert(header::HOST, "[::1]:8080".parse().unwrap());
-        assert_eq!(hostname(&h), "::1");
+    fn hostnames_lose_scheme_and_port() {
+        assert_eq!(hostname("https://example.org:8443"), "example.org");
+        assert_eq!(hostname("http://[::1]:8080"), "::1");
+        assert_eq!(hostname("https://sms.example"), "sms.example");
+        assert_eq!(hostname("not a url"), "");
     }
 }

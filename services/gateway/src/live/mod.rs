@@ -1,0 +1,293 @@
+//! Live updates: one bus subscription per gateway process fans new messages
+//! out to every open Server-Sent Events stream of this replica.
+//!
+//! Each message is serialised once, into the bytes of its SSE frame, and
+//! those bytes are shared by every stream (a clone is a reference count) and
+//! kept a few minutes for streams that reopen (`Last-Event-ID`), so a
+//! message costs the same however many streams are open or come back. The
+//! streams themselves, and their bounds, are `stream`'s.
+
+mod stream;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use proto::events::v1::MessageStored;
+use tokio::sync::{Semaphore, broadcast};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use stream::events;
+
+use crate::views::MessageJson;
+
+/// Generation key of the global feed in the page cache.
+pub const LATEST: &str = "*latest*";
+
+/// Hot-list pushes of announced messages in flight at most.
+const MAX_REPUSHES: usize = 256;
+/// How long frames are kept for streams that reopen.
+const REPLAY_WINDOW: Duration = Duration::from_secs(300);
+/// Most bytes of frames kept for streams that reopen.
+const REPLAY_BYTES: usize = 4 << 20;
+
+/// A stored message as every open stream of its number sends it.
+#[derive(Debug)]
+pub struct Frame {
+    number: String,
+    id: i64,
+    at: Instant,
+    bytes: Bytes,
+}
+
+/// The frames of the last few minutes, oldest first, within
+/// [`REPLAY_BYTES`].
+#[derive(Default)]
+struct Recent {
+    frames: VecDeque<Arc<Frame>>,
+    bytes: usize,
+}
+
+/// Fan-out of `MessageStored` within this process.
+#[derive(Clone)]
+pub struct Live {
+    tx: broadcast::Sender<Arc<Frame>>,
+    closing: CancellationToken,
+    /// Rendered pages, dropped as their numbers receive messages.
+    pub pages: Arc<crate::page_cache::PageCache>,
+    /// Open streams of this process (`gateway.live.max_streams`).
+    streams: Arc<Semaphore>,
+    /// Frames serialised: one per message, whatever the streams.
+    frames_built: Arc<AtomicU64>,
+    recent: Arc<Mutex<Recent>>,
+}
+
+impl Live {
+    /// A fan-out allowing `max_streams` open streams in this process.
+    pub fn new(max_streams: usize) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self {
+            tx,
+            closing: CancellationToken::new(),
+            pages: Arc::default(),
+            streams: Arc::new(Semaphore::new(max_streams)),
+            frames_built: Arc::default(),
+            recent: Arc::default(),
+        }
+    }
+
+    /// Messages serialised into frames so far: one per message announced,
+    /// however many streams were open or reopened.
+    pub fn frames_built(&self) -> u64 {
+        self.frames_built.load(Ordering::Relaxed)
+    }
+
+    /// The SSE frame of `message`: `event: message`, its id, and the JSON of
+    /// the API on one `data:` line (JSON text has no raw line breaks).
+    fn frame(&self, message: &MessageStored) -> Frame {
+        self.frames_built.fetch_add(1, Ordering::Relaxed);
+        let json = serde_json::to_string(&MessageJson::from_event(message)).unwrap_or_default();
+        Frame {
+            number: message.number.clone(),
+            id: message.id,
+            at: Instant::now(),
+            bytes: Bytes::from(format!(
+                "event: message\nid: {}\ndata: {json}\n\n",
+                message.id
+            )),
+        }
+    }
+
+    /// Forwards the bus's `MessageStored` events until `shutdown`, resubscribing
+    /// after a bus failure.
+    ///
+    /// Each announced message is also pushed onto the hot lists again: a
+    /// list refilled from the database just before the message was committed
+    /// would otherwise miss it until its TTL ran out (reads drop repeats).
+    pub fn spawn_forwarder(
+        &self,
+        bus: bus::Bus,
+        cache: Arc<dyn cache::HotCache>,
+        shutdown: CancellationToken,
+    ) {
+        let live = self.clone();
+        // Open streams end at shutdown, so the server can drain.
+        let closing = self.closing.clone();
+        let on_shutdown = shutdown.clone();
+        let repushes = Arc::new(Semaphore::new(MAX_REPUSHES));
+        tokio::spawn(async move {
+            on_shutdown.cancelled().await;
+            closing.cancel();
+        });
+        tokio::spawn(async move {
+            loop {
+                match bus.subscribe_traced::<MessageStored>().await {
+                    Ok(mut events) => loop {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            next = events.next() => match next {
+                                Some((event, headers)) => {
+                                    // Continues the SMS's trace: webhook → persister → here.
+                                    let span = tracing::info_span!(
+                                        "sms.stored process",
+                                        otel.kind = "consumer",
+                                        messaging.system = "nats",
+                                        messaging.operation.type = "process",
+                                        messaging.destination.name = "sms.stored",
+                                    );
+                                    telemetry::set_parent_from(&span, &headers);
+                                    let _entered = span.enter();
+                                    live.announce(&event);
+                                    // Off the live path: open pages do not wait
+                                    // for Redis. When too many are in flight
+                                    // (Redis slow or away) the push is skipped;
+                                    // the list heals when its fill TTL runs out.
+                                    match repushes.clone().try_acquire_owned() {
+                                        Ok(permit) => {
+                                            let cache = cache.clone();
+                                            tokio::spawn(
+                                                async move {
+                                                    if let Err(err) = cache.push(&event).await {
+                                                        tracing::warn!(error = %err, "hot list not updated");
+                                                    }
+                                                    drop(permit);
+                                                }
+                                                .instrument(tracing::Span::current()),
+                                            );
+                                        }
+                                        Err(_) => tracing::warn!("hot list update skipped: too many in flight"),
+                                    }
+                                }
+                                None => break,
+                            },
+                        }
+                    },
+                    Err(err) => tracing::warn!(error = %err, "live updates unavailable; retrying"),
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
+
+    /// A message was stored: its pages are stale, and every open stream of
+    /// its number gets its frame (built here, once, and kept a while for
+    /// streams that reopen).
+    fn announce(&self, message: &MessageStored) {
+        self.pages.invalidate(&message.number);
+        self.pages.invalidate(LATEST);
+        let frame = Arc::new(self.frame(message));
+        {
+            let mut recent = lock(&self.recent);
+            recent.bytes += frame.bytes.len();
+            recent.frames.push_back(frame.clone());
+            while recent.bytes > REPLAY_BYTES
+                || recent
+                    .frames
+                    .front()
+                    .is_some_and(|f| f.at.elapsed() > REPLAY_WINDOW)
+            {
+                let Some(old) = recent.frames.pop_front() else {
+                    break;
+                };
+                recent.bytes -= old.bytes.len();
+            }
+        }
+        // No open stream is not an error.
+        let _ = self.tx.send(frame);
+    }
+
+    /// The kept frames of `number` after message `last` (ids above it),
+    /// oldest first, at most `most`: what a reopened stream missed.
+    fn missed(&self, number: &str, last: i64, most: usize) -> Vec<Bytes> {
+        let recent = lock(&self.recent);
+        let mut frames: Vec<&Arc<Frame>> = recent
+            .frames
+            .iter()
+            .filter(|f| f.number == number && f.id > last && f.at.elapsed() <= REPLAY_WINDOW)
+            .collect();
+        frames.sort_by_key(|f| f.id);
+        let skip = frames.len().saturating_sub(most);
+        frames
+            .into_iter()
+            .skip(skip)
+            .map(|f| f.bytes.clone())
+            .collect()
+    }
+
+    /// The frames of `number` from now on, until shutdown.
+    fn for_number(&self, number: String) -> impl Stream<Item = Bytes> + use<> {
+        let rx = self.tx.subscribe();
+        futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(frame) => return Some((frame, rx)),
+                    // A slow client missed some: the page's poll fallback catches up.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .filter_map(move |frame| {
+            futures::future::ready((frame.number == number).then(|| frame.bytes.clone()))
+        })
+        .take_until(self.closing.clone().cancelled_owned())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn message(id: i64, number: &str, body: &str) -> MessageStored {
+        MessageStored {
+            id,
+            number: number.into(),
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_message_is_serialised_once_and_kept_for_reopened_streams() {
+        let live = Live::new(10);
+        live.announce(&message(5, "+1", "five"));
+        live.announce(&message(6, "+2", "six"));
+        live.announce(&message(7, "+1", "seven"));
+        assert_eq!(live.frames_built(), 3);
+        let missed = live.missed("+1", 5, 20);
+        assert_eq!(missed.len(), 1);
+        assert!(String::from_utf8_lossy(&missed[0]).contains("seven"));
+        assert_eq!(live.missed("+1", 0, 20).len(), 2);
+        assert_eq!(
+            live.missed("+1", 0, 1).len(),
+            1,
+            "the newest within the bound"
+        );
+        assert_eq!(live.frames_built(), 3, "replays reuse the frames");
+    }
+
+    #[test]
+    fn kept_frames_are_bounded_in_bytes() {
+        let live = Live::new(10);
+        let body = "x".repeat(64 * 1024);
+        for id in 0..200 {
+            live.announce(&message(id, "+1", &body));
+        }
+        let recent = lock(&live.recent);
+        assert!(recent.bytes <= REPLAY_BYTES, "{}", recent.bytes);
+        assert!(recent.frames.len() < 200);
+        assert_eq!(recent.frames.back().unwrap().id, 199);
+    }
+}
