@@ -40,7 +40,7 @@ impl From<figment::Error> for ConfigError {
 pub struct Settings {
     /// Folder for embedded-mode data.
     pub data_dir: PathBuf,
-    /// `deployment.environment` in traces.
+    /// `deployment.environment.name` in traces and metrics.
     pub environment: String,
     /// NATS JetStream connection.
     pub nats: NatsSettings,
@@ -157,6 +157,9 @@ pub struct TelemetrySettings {
     pub log_format: LogFormat,
     /// OTLP gRPC endpoint, or empty.
     pub otlp_endpoint: String,
+    /// `service.instance.id` of this process in traces and metrics (the
+    /// pod's name in the chart); empty: the host name.
+    pub instance_id: String,
 }
 
 /// Output format of logs.
@@ -208,6 +211,10 @@ pub struct GatewaySettings {
     pub gate: GateSettings,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+    /// Seconds between a stop signal and closing the listeners: `/readyz`
+    /// answers 503 meanwhile and requests are still served, so load
+    /// balancers stop sending first.
+    pub shutdown_delay_secs: u64,
 }
 
 /// Limits of the gateway's live-update streams (`/numbers/{e164}/events`).
@@ -320,6 +327,10 @@ pub struct IngestSettings {
     pub signature_tolerance_secs: u64,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+    /// Seconds between a stop signal and closing the listeners: `/readyz`
+    /// answers 503 meanwhile and requests are still served, so load
+    /// balancers stop sending first.
+    pub shutdown_delay_secs: u64,
     /// Register unknown receiving numbers on first message instead of rejecting them.
     pub auto_register_numbers: bool,
     /// Milliseconds a number's registration (active, retired) is remembered
@@ -552,6 +563,10 @@ pub struct CaptchaSettings {
     pub grpc_listen: SocketAddr,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+    /// Seconds between a stop signal and closing the listeners: `/readyz`
+    /// answers 503 meanwhile and requests are still served, so load
+    /// balancers stop sending first.
+    pub shutdown_delay_secs: u64,
     /// Key that signs challenges and tokens (every replica needs the same
     /// one); empty: a random key per process, with a warning.
     pub hmac_key: Secret,
@@ -627,6 +642,10 @@ pub struct RetentionSettings {
     pub geoip_csv: String,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
+    /// Seconds between a stop signal and closing the listeners: `/readyz`
+    /// answers 503 meanwhile and requests are still served, so load
+    /// balancers stop sending first.
+    pub shutdown_delay_secs: u64,
 }
 
 impl Settings {

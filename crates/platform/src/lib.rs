@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod grpc;
+mod lifecycle;
+
+pub use lifecycle::{Lifecycle, start};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +56,9 @@ pub struct Infra {
     pub cache: Arc<dyn HotCache>,
     /// Database.
     pub store: Store,
+    /// Cancelled once the process drains (see [`Lifecycle`]): readiness
+    /// answers 503 from then on.
+    pub draining: CancellationToken,
 }
 
 impl Infra {
@@ -71,6 +77,7 @@ impl Infra {
             bus,
             cache,
             store,
+            draining: CancellationToken::new(),
         })
     }
 }
@@ -87,36 +94,6 @@ pub fn redact_url(url: &str) -> String {
         }
         None => url.to_owned(),
     }
-}
-
-/// A token cancelled on the first SIGTERM or SIGINT.
-pub fn shutdown_on_signal() -> CancellationToken {
-    let token = CancellationToken::new();
-    let trigger = token.clone();
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = ctrl_c => {},
-                        _ = term.recv() => {},
-                    }
-                }
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
-        }
-        tracing::info!("shutdown signal received; draining");
-        trigger.cancel();
-    });
-    token
 }
 
 /// Binds `addr` with a message that names it.
@@ -391,6 +368,8 @@ pub struct Readiness {
     pub cache: Option<Arc<dyn HotCache>>,
     /// Bus, when the service uses it.
     pub bus: Option<Bus>,
+    /// The process's draining signal: once cancelled, not ready.
+    pub draining: Option<CancellationToken>,
 }
 
 impl Readiness {
@@ -400,6 +379,7 @@ impl Readiness {
             store: Some(infra.store.clone()),
             cache: Some(infra.cache.clone()),
             bus: Some(infra.bus.clone()),
+            draining: Some(infra.draining.clone()),
         }
     }
 }
@@ -416,6 +396,17 @@ pub fn health_routes(readiness: Readiness) -> Router {
 }
 
 async fn readyz(State(readiness): State<Arc<Readiness>>) -> impl IntoResponse {
+    if readiness
+        .draining
+        .as_ref()
+        .is_some_and(CancellationToken::is_cancelled)
+    {
+        // Load balancers stop sending; the service still serves meanwhile.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "draining" })),
+        );
+    }
     let mut checks = serde_json::Map::new();
     let mut ready = true;
     if let Some(store) = &readiness.store {

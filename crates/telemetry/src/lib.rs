@@ -55,6 +55,19 @@ pub fn spans_exported() -> bool {
     EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// `service.instance.id`: `telemetry.instance_id` (the chart sets the pod's
+/// name), else the host name, so replicas can be told apart.
+pub fn instance_id(settings: &Settings) -> String {
+    let configured = settings.telemetry.instance_id.trim();
+    if !configured.is_empty() {
+        return configured.to_owned();
+    }
+    dns_lookup::get_hostname()
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// Installs the global subscriber for `service` and returns the guard that
 /// flushes spans at exit. Must run inside a tokio runtime when OTLP is on.
 /// A second call (tests) keeps the first subscriber and still returns a guard.
@@ -69,7 +82,8 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
         .with_service_name(service)
         .with_attributes([
             KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
-            KeyValue::new("deployment.environment", settings.environment.clone()),
+            KeyValue::new("service.instance.id", instance_id(settings)),
+            KeyValue::new("deployment.environment.name", settings.environment.clone()),
         ])
         .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource.clone());

@@ -23,11 +23,5 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings = config::Settings::load(args.config.as_deref())?;
     let _telemetry = telemetry::init(&settings, "captcha-verification")?;
-    let shutdown = platform::shutdown_on_signal();
-    let listeners = captcha_verification::Listeners {
-        http: platform::bind(settings.captcha.listen).await?,
-        grpc: platform::bind(settings.captcha.grpc_listen).await?,
-    };
-    let infra = platform::Infra::connect(settings).await?;
-    captcha_verification::run(infra, listeners, shutdown).await
+    captcha_verification::run_process(settings).await
 }

@@ -14,8 +14,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use config::Settings;
 use domain::E164;
-use platform::Infra;
-use tokio_util::sync::CancellationToken;
 
 /// cloudsms: receive SMS online.
 #[derive(Parser)]
@@ -84,36 +82,19 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Gateway => {
             let _t = telemetry::init(&settings, "gateway")?;
-            let listener = platform::bind(settings.gateway.listen).await?;
-            let shutdown = platform::shutdown_on_signal();
-            gateway::run(Infra::connect(settings).await?, listener, shutdown).await
+            gateway::run_process(settings).await
         }
         Command::MessageIngest => {
             let _t = telemetry::init(&settings, "message-ingest")?;
-            let listeners = message_ingest::Listeners {
-                http: platform::bind(settings.ingest.listen).await?,
-                grpc: platform::bind(settings.ingest.grpc_listen).await?,
-            };
-            let shutdown = platform::shutdown_on_signal();
-            message_ingest::run(Infra::connect(settings).await?, listeners, shutdown).await
+            message_ingest::run_process(settings).await
         }
         Command::CaptchaVerification => {
             let _t = telemetry::init(&settings, "captcha-verification")?;
-            let listeners = captcha_verification::Listeners {
-                http: platform::bind(settings.captcha.listen).await?,
-                grpc: platform::bind(settings.captcha.grpc_listen).await?,
-            };
-            let shutdown = platform::shutdown_on_signal();
-            captcha_verification::run(Infra::connect(settings).await?, listeners, shutdown).await
+            captcha_verification::run_process(settings).await
         }
         Command::LogRetention => {
             let _t = telemetry::init(&settings, "log-retention")?;
-            let listeners = log_retention::Listeners {
-                http: platform::bind(settings.retention.listen).await?,
-                grpc: platform::bind(settings.retention.grpc_listen).await?,
-            };
-            let shutdown = platform::shutdown_on_signal();
-            log_retention::run(Infra::connect(settings).await?, listeners, shutdown).await
+            log_retention::run_process(settings).await
         }
         Command::All { demo } => {
             if demo && settings.ingest.providers.generic.secret.is_empty() {
@@ -121,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
                 settings.ingest.providers.generic.secret = demo::random_secret();
             }
             let _t = telemetry::init(&settings, "cloudsms")?;
-            run_all(settings, demo, platform::shutdown_on_signal()).await
+            run_all(settings, demo).await
         }
         Command::Migrate => {
             let store = connect_store(&settings).await?;
@@ -171,12 +152,20 @@ async fn numbers(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
     Ok(())
 }
 
-/// Every service in one process, sharing one bus, cache and store.
-async fn run_all(
-    settings: Settings,
-    demo: bool,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+/// Every service in one process, sharing one bus, cache and store; it
+/// drains for the longest of the services' `shutdown_delay_secs`.
+async fn run_all(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let delay = [
+        settings.gateway.shutdown_delay_secs,
+        settings.ingest.shutdown_delay_secs,
+        settings.captcha.shutdown_delay_secs,
+        settings.retention.shutdown_delay_secs,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let lifecycle = platform::Lifecycle::on_signal(std::time::Duration::from_secs(delay));
+    let shutdown = lifecycle.stopping();
     let gateway_listener = platform::bind(settings.gateway.listen).await?;
     let ingest = message_ingest::Listeners {
         http: platform::bind(settings.ingest.listen).await?,
@@ -198,7 +187,15 @@ async fn run_all(
     let captcha_addr = captcha_listeners.grpc.local_addr()?;
     settings.gateway.gate.captcha_url = format!("http://127.0.0.1:{}", captcha_addr.port());
     let site = gateway_listener.local_addr()?;
-    let infra = Infra::connect(settings).await?;
+    let answer_on = [
+        &gateway_listener,
+        &ingest.http,
+        &captcha_listeners.http,
+        &retention_listeners.http,
+    ];
+    let Some(infra) = platform::start(settings, &answer_on, &lifecycle).await else {
+        return Ok(());
+    };
     tracing::info!("site at http://{site}");
 
     let demo_task = demo.then(|| {

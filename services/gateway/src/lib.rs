@@ -229,6 +229,20 @@ async fn site_layer(
     visit.finish(&state, response)
 }
 
+/// The gateway as a process: binds `gateway.listen`, answers as a starting
+/// service while the backends are connected (retried until they answer),
+/// then serves until a stop signal, draining first for
+/// `gateway.shutdown_delay_secs` (see [`platform::Lifecycle`]).
+pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
+    let lifecycle =
+        platform::Lifecycle::on_signal(Duration::from_secs(settings.gateway.shutdown_delay_secs));
+    let listener = platform::bind(settings.gateway.listen).await?;
+    let Some(infra) = platform::start(settings, &[&listener], &lifecycle).await else {
+        return Ok(());
+    };
+    run(infra, listener, lifecycle.stopping()).await
+}
+
 /// Serves the site until `shutdown`.
 pub async fn run(
     infra: Infra,

@@ -23,8 +23,5 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings = config::Settings::load(args.config.as_deref())?;
     let _telemetry = telemetry::init(&settings, "gateway")?;
-    let shutdown = platform::shutdown_on_signal();
-    let listener = platform::bind(settings.gateway.listen).await?;
-    let infra = platform::Infra::connect(settings).await?;
-    gateway::run(infra, listener, shutdown).await
+    gateway::run_process(settings).await
 }

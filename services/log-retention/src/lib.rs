@@ -45,6 +45,7 @@ pub fn router(infra: &Infra) -> axum::Router {
         store: Some(infra.store.clone()),
         cache: None,
         bus: Some(infra.bus.clone()),
+        draining: Some(infra.draining.clone()),
     })
 }
 
@@ -61,6 +62,23 @@ pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
     }
     store.migrate().await?;
     Ok(store)
+}
+
+/// The service as a process: binds its listeners, answers as a starting
+/// service while the backends are connected (retried until they answer),
+/// then serves until a stop signal, draining first for
+/// `retention.shutdown_delay_secs` (see [`platform::Lifecycle`]).
+pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
+    let lifecycle =
+        platform::Lifecycle::on_signal(Duration::from_secs(settings.retention.shutdown_delay_secs));
+    let listeners = Listeners {
+        http: platform::bind(settings.retention.listen).await?,
+        grpc: platform::bind(settings.retention.grpc_listen).await?,
+    };
+    let Some(infra) = platform::start(settings, &[&listeners.http], &lifecycle).await else {
+        return Ok(());
+    };
+    run(infra, listeners, lifecycle.stopping()).await
 }
 
 /// Runs the health server, the gRPC server, the LOGS consumer and the

@@ -23,11 +23,5 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings = config::Settings::load(args.config.as_deref())?;
     let _telemetry = telemetry::init(&settings, "log-retention")?;
-    let shutdown = platform::shutdown_on_signal();
-    let listeners = log_retention::Listeners {
-        http: platform::bind(settings.retention.listen).await?,
-        grpc: platform::bind(settings.retention.grpc_listen).await?,
-    };
-    let infra = platform::Infra::connect(settings).await?;
-    log_retention::run(infra, listeners, shutdown).await
+    log_retention::run_process(settings).await
 }

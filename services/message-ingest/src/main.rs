@@ -23,11 +23,5 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings = config::Settings::load(args.config.as_deref())?;
     let _telemetry = telemetry::init(&settings, "message-ingest")?;
-    let shutdown = platform::shutdown_on_signal();
-    let listeners = message_ingest::Listeners {
-        http: platform::bind(settings.ingest.listen).await?,
-        grpc: platform::bind(settings.ingest.grpc_listen).await?,
-    };
-    let infra = platform::Infra::connect(settings).await?;
-    message_ingest::run(infra, listeners, shutdown).await
+    message_ingest::run_process(settings).await
 }

@@ -10,6 +10,7 @@ mod hardening;
 mod held_up;
 mod ingest_errors;
 mod ingest_to_page;
+mod lifecycle;
 mod live_limits;
 mod migrations;
 mod my_data;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cloudsms_tests::{Isolation, Mode, TestApp};
 
-const NUMBER: &str = "+61491570156";
+pub(crate) const NUMBER: &str = "+61491570156";
 
 fn bin(name: &str) -> PathBuf {
     cloudsms_tests::binary(name)
@@ -22,18 +22,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Ports {
-    gateway: u16,
-    ingest: u16,
-    ingest_grpc: u16,
-    captcha: u16,
-    captcha_grpc: u16,
-    retention: u16,
-    retention_grpc: u16,
+pub(crate) struct Ports {
+    pub(crate) gateway: u16,
+    pub(crate) ingest: u16,
+    pub(crate) ingest_grpc: u16,
+    pub(crate) captcha: u16,
+    pub(crate) captcha_grpc: u16,
+    pub(crate) retention: u16,
+    pub(crate) retention_grpc: u16,
 }
 
 impl Ports {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             gateway: free_port(),
             ingest: free_port(),
@@ -46,7 +46,7 @@ impl Ports {
     }
 }
 
-fn env_for(iso: &Isolation, ports: &Ports) -> Vec<(String, String)> {
+pub(crate) fn env_for(iso: &Isolation, ports: &Ports) -> Vec<(String, String)> {
     let s = &iso.settings;
     let mut env = vec![
         (
@@ -110,7 +110,7 @@ fn env_for(iso: &Isolation, ports: &Ports) -> Vec<(String, String)> {
     env
 }
 
-fn command(name: &str, args: &[&str], env: &[(String, String)]) -> Command {
+pub(crate) fn command(name: &str, args: &[&str], env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(bin(name));
     cmd.args(args).current_dir(env[0].1.clone());
     for (key, _) in std::env::vars() {
@@ -122,13 +122,13 @@ fn command(name: &str, args: &[&str], env: &[(String, String)]) -> Command {
     cmd
 }
 
-struct Proc {
+pub(crate) struct Proc {
     name: String,
     child: Child,
 }
 
 impl Proc {
-    fn spawn(name: &str, args: &[&str], env: &[(String, String)]) -> Self {
+    pub(crate) fn spawn(name: &str, args: &[&str], env: &[(String, String)]) -> Self {
         let child = command(name, args, env)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -141,7 +141,13 @@ impl Proc {
     }
 
     /// SIGTERM, then the exit status must be success within 20 s.
-    fn terminate(mut self) {
+    pub(crate) fn terminate(self) {
+        self.signal_term();
+        self.wait_success();
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub(crate) fn signal_term(&self) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -150,6 +156,15 @@ impl Proc {
                 .unwrap()
                 .success()
         );
+    }
+
+    /// Still running.
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits for the process to exit, successfully, within 20 s.
+    pub(crate) fn wait_success(mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -176,7 +191,7 @@ impl Drop for Proc {
     }
 }
 
-async fn wait_ready(client: &reqwest::Client, port: u16) {
+pub(crate) async fn wait_ready(client: &reqwest::Client, port: u16) {
     let url = format!("http://127.0.0.1:{port}/readyz");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -270,7 +285,7 @@ async fn pass_the_gate(client: &reqwest::Client, ports: &Ports) {
     );
 }
 
-fn add_number(env: &[(String, String)]) {
+pub(crate) fn add_number(env: &[(String, String)]) {
     let out = command(
         "cloudsms",
         &["numbers", "add", NUMBER, "--label", "test"],
