@@ -42,6 +42,8 @@ class Traces(trace_service_pb2_grpc.TraceServiceServicer):
                         "trace_id": span.trace_id.hex(),
                         "span_id": span.span_id.hex(),
                         "parent_span_id": span.parent_span_id.hex(),
+                        "status": span.status.code,
+                        "links": [link.trace_id.hex() for link in span.links],
                         "attributes": {a.key: str(a.value).strip() for a in span.attributes},
                     })
         return trace_service_pb2.ExportTraceServiceResponse()

@@ -120,7 +120,7 @@ impl Bus {
         let spans: Vec<tracing::Span> = batch
             .iter()
             .map(|incoming| {
-                let destination = destination(&incoming.envelope.subject, &self.prefix);
+                let destination = crate::destination_of(&incoming.envelope.subject, &self.prefix);
                 crate::record_lag(incoming, &destination);
                 let span = tracing::info_span!(
                     "process",
@@ -129,6 +129,7 @@ impl Bus {
                     messaging.system = "nats",
                     messaging.destination.name = %destination,
                     messaging.operation.type = "process",
+                    messaging.operation.name = "process",
                     messaging.batch.message_count = batch.len(),
                     delivered = incoming.delivered,
                 );
@@ -171,13 +172,6 @@ impl Bus {
             .collect();
         futures::future::join_all(settling).await;
     }
-}
-
-/// `logs.request` of `<prefix>logs.request`: the subject's first two
-/// tokens, without the installation prefix (bounded label values).
-fn destination(subject: &str, prefix: &str) -> String {
-    let subject = subject.strip_prefix(prefix).unwrap_or(subject);
-    subject.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
 }
 
 #[cfg(test)]

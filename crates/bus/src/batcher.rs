@@ -96,11 +96,16 @@ impl<T: Send + 'static> Batcher<T> {
         )
     }
 
-    /// Queues one item; never waits.
+    /// Queues one item; never waits. A full queue drops it (counted in
+    /// `cloudsms.bus.events_dropped`, and warned of at most every 10 s).
     pub fn push(&self, item: T) {
+        static WARN: telemetry::Throttled = telemetry::Throttled::new(Duration::from_secs(10));
         let cx = self.traced.then(telemetry::current_context);
         if let Err(err) = self.tx.try_send((item, cx)) {
-            tracing::warn!(%err, what = self.what, "event queue full or closed; event dropped");
+            crate::metrics::events_dropped(self.what, "queue_full", 1);
+            if let Some(held) = WARN.allow() {
+                tracing::warn!(%err, what = self.what, held_back = held, "event queue full or closed; event dropped");
+            }
         }
     }
 }
@@ -161,6 +166,7 @@ async fn publish<B: Event>(bus: &Bus, batch: &B, count: usize, what: &'static st
                 tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
             }
             Err(err) => {
+                crate::metrics::events_dropped(what, "publish_failed", count as u64);
                 tracing::error!(%err, events = count, what, "event batch dropped");
             }
         }

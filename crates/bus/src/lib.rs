@@ -4,6 +4,7 @@ mod batch;
 mod batcher;
 mod events;
 mod memory;
+mod metrics;
 mod nats;
 mod subject;
 
@@ -225,6 +226,7 @@ impl Bus {
             messaging.system = "nats",
             messaging.destination.name = %E::subject_root(),
             messaging.operation.type = "publish",
+            messaging.operation.name = "publish",
         );
         // The carried context is the producer span's: consumers are its children.
         let env = span.in_scope(|| self.envelope(event));
@@ -355,6 +357,7 @@ impl Bus {
             messaging.system = "nats",
             messaging.destination.name = %E::subject_root(),
             messaging.operation.type = "process",
+            messaging.operation.name = "process",
             delivered = incoming.delivered,
         );
         telemetry::set_parent_from(&span, &incoming.envelope.headers);
@@ -403,6 +406,7 @@ impl Bus {
 
     async fn dead_letter(&self, incoming: &Incoming, reason: &str) -> Result<(), BusError> {
         tracing::error!(subject = %incoming.envelope.subject, %reason, "message dead-lettered");
+        metrics::dead_lettered(&destination_of(&incoming.envelope.subject, &self.prefix));
         let mut headers = incoming.envelope.headers.clone();
         headers.insert(
             "Cloudsms-Dead-Reason".into(),
@@ -423,6 +427,13 @@ impl Bus {
         self.transport.publish_durable(env).await?;
         incoming.ack().await
     }
+}
+
+/// `logs.request` of `<prefix>logs.request`: the subject's first two
+/// tokens, without the installation prefix (bounded label values).
+pub(crate) fn destination_of(subject: &str, prefix: &str) -> String {
+    let subject = subject.strip_prefix(prefix).unwrap_or(subject);
+    subject.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
 }
 
 /// Header carrying the publish time (Unix milliseconds), for the consumer lag.
@@ -449,11 +460,11 @@ fn record_lag(incoming: &Incoming, destination: &str) {
     };
     let lag = (unix_millis() - published).max(0) as f64 / 1000.0;
     LAG.get_or_init(|| {
-        opentelemetry::global::meter("cloudsms")
-            .f64_histogram("cloudsms.bus.consumer_lag")
-            .with_unit("s")
-            .with_description("Time from publishing an event to processing it")
-            .build()
+        telemetry::duration_histogram(
+            &telemetry::meter(),
+            "cloudsms.bus.consumer_lag",
+            "Time from publishing an event to processing it",
+        )
     })
     .record(
         lag,

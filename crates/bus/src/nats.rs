@@ -1,6 +1,7 @@
 //! The JetStream transport.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -177,8 +178,17 @@ impl Transport for NatsTransport {
             .messages()
             .await
             .map_err(|e| BusError::Consume(e.to_string()))?;
+        // Reported while the consumer's stream of messages lives.
+        let alive = Arc::new(());
+        tokio::spawn(poll_pending(
+            consumer,
+            stream.cached_info().config.name.clone(),
+            durable.to_owned(),
+            Arc::downgrade(&alive),
+        ));
         Ok(messages
-            .map(|item| {
+            .map(move |item| {
+                let _alive = &alive;
                 let msg = item.map_err(|e| BusError::Consume(e.to_string()))?;
                 let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
                 let envelope = from_message(&msg.message);
@@ -203,4 +213,31 @@ impl Transport for NatsTransport {
     fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
+}
+
+/// How often a consumer's pending count is read from the server.
+const PENDING_POLL: Duration = Duration::from_secs(15);
+
+/// Reads `consumer`'s pending count (not yet delivered plus delivered and
+/// not yet acked) every [`PENDING_POLL`] into `cloudsms.bus.consumer.pending`,
+/// until `alive` is gone (the consumer stopped in this process).
+async fn poll_pending(
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+    stream: String,
+    durable: String,
+    alive: std::sync::Weak<()>,
+) {
+    while alive.upgrade().is_some() {
+        match consumer.get_info().await {
+            Ok(info) => {
+                let pending = info.num_pending + info.num_ack_pending as u64;
+                crate::metrics::set_pending(&stream, &durable, pending);
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, consumer = %durable, "consumer info not read")
+            }
+        }
+        tokio::time::sleep(PENDING_POLL).await;
+    }
+    crate::metrics::forget_pending(&stream, &durable);
 }

@@ -160,6 +160,13 @@ pub struct TelemetrySettings {
     /// `service.instance.id` of this process in traces and metrics (the
     /// pod's name in the chart); empty: the host name.
     pub instance_id: String,
+    /// Address of a Prometheus scrape endpoint (`/metrics`), e.g.
+    /// `127.0.0.1:9464`; empty: none.
+    pub prometheus_listen: String,
+    /// Continue a caller's W3C `traceparent` on the public HTTP servers
+    /// (only behind a proxy that sets it); otherwise the caller's trace is
+    /// linked, not continued.
+    pub trust_incoming_traceparent: bool,
 }
 
 /// Output format of logs.

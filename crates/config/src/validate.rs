@@ -40,6 +40,18 @@ impl Settings {
                 reason: "must be between 8192 and 1048576".into(),
             });
         }
+        if !self.telemetry.prometheus_listen.is_empty()
+            && self
+                .telemetry
+                .prometheus_listen
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "telemetry.prometheus_listen",
+                reason: "an address and port, e.g. 127.0.0.1:9464 (or empty: off)".into(),
+            });
+        }
         if self.http.max_concurrent_streams == 0 {
             return Err(ConfigError::Invalid {
                 key: "http.max_concurrent_streams",

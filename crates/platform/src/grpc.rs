@@ -18,11 +18,12 @@ fn durations(kind: &'static str) -> &'static Histogram<f64> {
     static CLIENT: OnceLock<Histogram<f64>> = OnceLock::new();
     let cell = if kind == "server" { &SERVER } else { &CLIENT };
     cell.get_or_init(|| {
-        opentelemetry::global::meter("cloudsms")
-            .f64_histogram(format!("rpc.{kind}.call.duration"))
-            .with_unit("s")
-            .with_description("Duration of gRPC calls")
-            .build()
+        let name = if kind == "server" {
+            "rpc.server.call.duration"
+        } else {
+            "rpc.client.call.duration"
+        };
+        telemetry::duration_histogram(&telemetry::meter(), name, "Duration of gRPC calls")
     })
 }
 
@@ -54,9 +55,34 @@ pub struct GrpcTrace<S> {
     inner: S,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for GrpcTrace<S>
+/// Server-side gRPC codes that are the server's fault (the semantic
+/// conventions mark only these as errors on a server span).
+fn server_fault(code: i32) -> bool {
+    use tonic::Code;
+    [
+        Code::Unknown,
+        Code::DeadlineExceeded,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::DataLoss,
+    ]
+    .iter()
+    .any(|c| *c as i32 == code)
+}
+
+/// Marks `span` failed with `code` (`error.type` is the code's number).
+fn fail(span: &tracing::Span, code: i32) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    span.record("error.type", code);
+    span.set_status(opentelemetry::trace::Status::error(format!(
+        "gRPC status {code}"
+    )));
+}
+
+impl<S, B, R: 'static> tower::Service<http::Request<B>> for GrpcTrace<S>
 where
-    S: tower::Service<http::Request<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
     S::Future: Send + 'static,
     S::Response: 'static,
     S::Error: 'static,
@@ -78,13 +104,30 @@ where
             rpc.system = "grpc",
             rpc.service = %service,
             rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
         );
+        // Internal callers (the services themselves): their trace goes on.
         let carried = crate::carried_context(request.headers());
         telemetry::set_parent_from(&span, &carried);
         let started = Instant::now();
-        let future = self.inner.call(request).instrument(span);
+        let future = self.inner.call(request).instrument(span.clone());
         Box::pin(async move {
             let result = future.await;
+            // A call that fails at once says so in the headers ("trailers
+            // only"); one that streams first, in trailers we do not see.
+            if let Ok(response) = &result {
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .unwrap_or(0);
+                span.record("rpc.grpc.status_code", code);
+                if server_fault(code) {
+                    fail(&span, code);
+                }
+            }
             durations("server").record(
                 started.elapsed().as_secs_f64(),
                 &[
@@ -118,6 +161,7 @@ where
         rpc.service = service,
         rpc.method = method,
         rpc.grpc.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
     );
     let started = Instant::now();
     let result = async {
@@ -139,6 +183,9 @@ where
         Err(status) => status.code(),
     };
     span.record("rpc.grpc.status_code", code as i32);
+    if code != tonic::Code::Ok {
+        fail(&span, code as i32);
+    }
     durations("client").record(
         started.elapsed().as_secs_f64(),
         &[

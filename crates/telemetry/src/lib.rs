@@ -1,6 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod logs;
+mod metrics;
+
 use std::collections::HashMap;
+
+pub use metrics::{
+    COUNT_BUCKETS, DURATION_BUCKETS, Throttled, count_histogram, duration_histogram, meter,
+};
 
 use config::{LogFormat, Settings};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
@@ -26,6 +33,9 @@ pub enum TelemetryError {
     /// The OTLP exporter could not be built (bad endpoint).
     #[error("telemetry.otlp_endpoint: {0}")]
     Exporter(String),
+    /// The Prometheus endpoint could not be started.
+    #[error("telemetry.prometheus_listen: {0}")]
+    Prometheus(String),
 }
 
 /// Flushes and shuts the tracer and meter providers down when dropped.
@@ -47,6 +57,22 @@ impl Drop for Guard {
 
 /// Set once an OTLP exporter is installed: see [`spans_exported`].
 static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set once any metric exporter is installed: see [`metrics_exported`].
+static METRICS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// `telemetry.trust_incoming_traceparent`: see [`trust_incoming_traceparent`].
+static TRUST_INCOMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True when metric points go somewhere (OTLP or the Prometheus endpoint):
+/// instruments that cost something per request may be skipped otherwise.
+pub fn metrics_exported() -> bool {
+    METRICS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `telemetry.trust_incoming_traceparent`: whether the public HTTP servers
+/// continue a caller's trace (else they link it).
+pub fn trust_incoming_traceparent() -> bool {
+    TRUST_INCOMING.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// True when this process exports spans and metrics (an OTLP endpoint is
 /// configured). Without an exporter, spans only carry the trace context, so
@@ -87,7 +113,8 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
         ])
         .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource.clone());
-    let mut meters = None;
+    let mut meter_builder = SdkMeterProvider::builder().with_resource(resource);
+    let mut metric_readers = 0;
     if let Some(endpoint) = settings.otlp_endpoint() {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -100,12 +127,8 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
             .with_endpoint(&endpoint)
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-        let meter_provider = SdkMeterProvider::builder()
-            .with_resource(resource)
-            .with_periodic_exporter(metric_exporter)
-            .build();
-        opentelemetry::global::set_meter_provider(meter_provider.clone());
-        meters = Some(meter_provider);
+        meter_builder = meter_builder.with_periodic_exporter(metric_exporter);
+        metric_readers += 1;
         EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     } else {
         // Nothing exports spans: record none (a recorded span costs its
@@ -114,6 +137,28 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
         // caller's sampled trace is still recorded.
         builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
     }
+    let prometheus_listen = settings.telemetry.prometheus_listen.trim();
+    if !prometheus_listen.is_empty() {
+        let registry = prometheus::Registry::new();
+        let exporter = opentelemetry_prometheus::exporter()
+            .with_registry(registry.clone())
+            .build()
+            .map_err(|e| TelemetryError::Prometheus(e.to_string()))?;
+        meter_builder = meter_builder.with_reader(exporter);
+        metric_readers += 1;
+        metrics::serve_prometheus(prometheus_listen, registry)?;
+    }
+    let mut meters = None;
+    if metric_readers > 0 {
+        let meter_provider = meter_builder.build();
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
+        meters = Some(meter_provider);
+        METRICS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    TRUST_INCOMING.store(
+        settings.telemetry.trust_incoming_traceparent,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let provider = builder.build();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
@@ -136,7 +181,10 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
         }));
     let fmt = match settings.telemetry.log_format {
         LogFormat::Human => tracing_subscriber::fmt::layer().boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .event_format(logs::WithTraceIds(tracing_subscriber::fmt::format().json()))
+            .boxed(),
     };
     let _ = Registry::default()
         .with(otel)

@@ -65,6 +65,42 @@ pub async fn sweep_once(
     Ok(report)
 }
 
+/// `cloudsms.retention.sweep.duration` (with `error.type` on a failed
+/// sweep) and `cloudsms.retention.sweep.failures`.
+fn record_sweep(took: Duration, ok: bool) {
+    use std::sync::OnceLock;
+
+    use opentelemetry::KeyValue;
+    use opentelemetry::metrics::{Counter, Histogram};
+    static DURATION: OnceLock<Histogram<f64>> = OnceLock::new();
+    static FAILURES: OnceLock<Counter<u64>> = OnceLock::new();
+    let attributes: &[KeyValue] = if ok {
+        &[]
+    } else {
+        &[KeyValue::new("error.type", "sweep_failed")]
+    };
+    DURATION
+        .get_or_init(|| {
+            telemetry::duration_histogram(
+                &telemetry::meter(),
+                "cloudsms.retention.sweep.duration",
+                "Duration of a retention sweep (deleting what is past the retention)",
+            )
+        })
+        .record(took.as_secs_f64(), attributes);
+    if !ok {
+        FAILURES
+            .get_or_init(|| {
+                telemetry::meter()
+                    .u64_counter("cloudsms.retention.sweep.failures")
+                    .with_unit("{sweep}")
+                    .with_description("Retention sweeps that failed (retried at the next tick)")
+                    .build()
+            })
+            .add(1, &[]);
+    }
+}
+
 /// Sweeps at start-up and then every `interval` until `shutdown`. A failed
 /// sweep is logged and retried at the next tick.
 pub async fn run(
@@ -81,7 +117,10 @@ pub async fn run(
             biased;
             () = shutdown.cancelled() => break,
             _ = ticker.tick() => {
-                if let Err(err) = sweep_once(&store, clock.as_ref(), retention_days).await {
+                let started = std::time::Instant::now();
+                let result = sweep_once(&store, clock.as_ref(), retention_days).await;
+                record_sweep(started.elapsed(), result.is_ok());
+                if let Err(err) = result {
                     tracing::warn!(error = %err, "retention sweep failed");
                 }
             }

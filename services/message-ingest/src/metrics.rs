@@ -20,6 +20,20 @@ fn webhooks() -> &'static Counter<u64> {
     })
 }
 
+/// `cloudsms.persister.batch_size`: messages per batch the persister stores.
+pub fn persister_batch(size: usize) {
+    static HISTOGRAM: OnceLock<opentelemetry::metrics::Histogram<u64>> = OnceLock::new();
+    HISTOGRAM
+        .get_or_init(|| {
+            telemetry::count_histogram(
+                &telemetry::meter(),
+                "cloudsms.persister.batch_size",
+                "Messages per batch the persister stores together",
+            )
+        })
+        .record(u64::try_from(size).unwrap_or(u64::MAX), &[]);
+}
+
 /// The reason a status stands for, as a low-cardinality label.
 pub fn outcome(status: StatusCode) -> &'static str {
     match status.as_u16() {

@@ -161,6 +161,7 @@ async fn process_batch_in(
     infra: &Infra,
     messages: &[BatchMessage],
 ) -> Vec<Result<Outcome, HandlerError>> {
+    crate::metrics::persister_batch(messages.len());
     let mut outcomes: Vec<Result<Outcome, HandlerError>> = messages
         .iter()
         .map(|_| Err(HandlerError::Transient("not handled".into())))

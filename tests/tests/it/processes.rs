@@ -14,7 +14,7 @@ fn bin(name: &str) -> PathBuf {
     cloudsms_tests::binary(name)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -205,7 +205,12 @@ pub(crate) async fn wait_ready(client: &reqwest::Client, port: u16) {
     }
 }
 
-async fn send_and_see(client: &reqwest::Client, iso: &Isolation, ports: &Ports, text: &str) {
+pub(crate) async fn send_and_see(
+    client: &reqwest::Client,
+    iso: &Isolation,
+    ports: &Ports,
+    text: &str,
+) {
     let body = TestApp::sms_json(NUMBER, "Discord", text, &uuid::Uuid::new_v4().to_string());
     let ts = chrono::Utc::now().timestamp();
     let signature = message_ingest::providers::generic::sign(
@@ -250,7 +255,7 @@ async fn send_and_see(client: &reqwest::Client, iso: &Isolation, ports: &Ports, 
 
 /// The gateway process gets a challenge from the captcha process over gRPC,
 /// and redeems its solution there for a pass cookie.
-async fn pass_the_gate(client: &reqwest::Client, ports: &Ports) {
+pub(crate) async fn pass_the_gate(client: &reqwest::Client, ports: &Ports) {
     let gateway = format!("http://127.0.0.1:{}", ports.gateway);
     let response = client
         .post(format!("{gateway}/gate/challenge"))
@@ -375,307 +380,4 @@ async fn all_in_one_demo_serves_a_living_site_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     all.terminate();
-}
-
-/// A real OTLP receiver (tests/oracles/otlp_receiver.py) writing JSON lines.
-struct Receiver {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-}
-
-impl Receiver {
-    fn start(dir: &std::path::Path) -> Self {
-        let port = free_port();
-        let out = dir.join("otlp.jsonl");
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/otlp_receiver.py");
-        let mut child = Command::new(cloudsms_tests::oracle_python())
-            .arg(script)
-            .arg(port.to_string())
-            .arg(&out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("oracle python (make oracles)");
-        let mut ready = String::new();
-        let stdout = child.stdout.take().unwrap();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).unwrap();
-        assert_eq!(ready.trim(), "ready");
-        Self { child, port, out }
-    }
-
-    fn records(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.out)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const SERVER: i64 = 2;
-const CONSUMER: i64 = 5;
-const CLIENT: i64 = 3;
-const PRODUCER: i64 = 4;
-
-/// (service, name, kind) of each span from the root down to the leaf.
-type Chain = Vec<(String, String, i64)>;
-
-/// Waits (30 s at most) for a span `leaf` whose parents lead, within one
-/// trace, up to a root span `root`; returns that chain, root first.
-async fn wait_for_chain(
-    receiver: &Receiver,
-    leaf: (&str, &str, i64),
-    root: (&str, &str, i64),
-) -> Chain {
-    let is = |s: &serde_json::Value, (service, name, kind): (&str, &str, i64)| {
-        s["service"] == service && s["name"] == name && s["kind"] == kind
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let spans: Vec<serde_json::Value> = receiver
-            .records()
-            .into_iter()
-            .filter(|r| r["type"] == "span")
-            .collect();
-        let by_id: std::collections::HashMap<&str, &serde_json::Value> = spans
-            .iter()
-            .map(|s| (s["span_id"].as_str().unwrap_or_default(), s))
-            .collect();
-        for start in spans.iter().filter(|s| is(s, leaf)) {
-            let mut chain = vec![start];
-            while let Some(parent) = chain
-                .last()
-                .and_then(|s| s["parent_span_id"].as_str())
-                .and_then(|id| by_id.get(id))
-            {
-                assert_eq!(parent["trace_id"], start["trace_id"], "one trace");
-                chain.push(parent);
-            }
-            if chain.last().is_some_and(|top| is(top, root)) {
-                return chain
-                    .iter()
-                    .rev()
-                    .map(|s| {
-                        (
-                            s["service"].as_str().unwrap_or_default().to_owned(),
-                            s["name"].as_str().unwrap_or_default().to_owned(),
-                            s["kind"].as_i64().unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no trace from {root:?} to {leaf:?} after 30 s; spans: {:#?}",
-            spans
-                .iter()
-                .map(|s| (s["service"].clone(), s["name"].clone(), s["kind"].clone()))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// `span` descends from a span `ancestor` (service, name, kind).
-fn has_ancestor(
-    spans: &[serde_json::Value],
-    span: &serde_json::Value,
-    ancestor: (&str, &str, i64),
-) -> bool {
-    let mut current = span;
-    for _ in 0..32 {
-        let Some(parent) = spans.iter().find(|s| {
-            s["span_id"] == current["parent_span_id"] && s["trace_id"] == current["trace_id"]
-        }) else {
-            return false;
-        };
-        if parent["service"] == ancestor.0
-            && parent["name"] == ancestor.1
-            && parent["kind"] == ancestor.2
-        {
-            return true;
-        }
-        current = parent;
-    }
-    false
-}
-
-/// `expected` appear in `chain` in this order (other spans may sit between).
-fn assert_in_order(chain: &Chain, expected: &[(&str, &str, i64)]) {
-    let mut rest = chain.iter();
-    for (service, name, kind) in expected {
-        assert!(
-            rest.any(|(s, n, k)| s == service && n == name && k == kind),
-            "{service} {name} ({kind}) missing or out of order in {chain:#?}"
-        );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn traces_follow_an_sms_and_a_page_request_across_services() {
-    let iso = Isolation::new(Mode::Distributed).await;
-    let receiver = Receiver::start(iso.dir.path());
-    let ports = Ports::new();
-    let mut env = env_for(&iso, &ports);
-    env.push((
-        "CLOUDSMS_TELEMETRY__OTLP_ENDPOINT".into(),
-        format!("http://127.0.0.1:{}", receiver.port),
-    ));
-    env.push(("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()));
-    env.push(("OTEL_METRIC_EXPORT_INTERVAL".into(), "500".into()));
-    add_number(&env);
-    let procs = [
-        Proc::spawn("message-ingest", &[], &env),
-        Proc::spawn("gateway", &[], &env),
-        Proc::spawn("captcha-verification", &[], &env),
-        Proc::spawn("log-retention", &[], &env),
-    ];
-    let client = reqwest::Client::new();
-    for port in [ports.ingest, ports.gateway, ports.captcha, ports.retention] {
-        wait_ready(&client, port).await;
-    }
-    send_and_see(
-        &client,
-        &iso,
-        &ports,
-        "Your Discord verification code is: 271828",
-    )
-    .await;
-    // A page request that reaches two more services: the gateway asks the
-    // captcha service for a challenge over gRPC, whose event log-retention
-    // stores.
-    pass_the_gate(&client, &ports).await;
-
-    // One trace per SMS: the webhook's server span → the JetStream publish →
-    // the persister's consumer span → the MessageStored publish → the
-    // gateway's live-push span.
-    let sms_chain = wait_for_chain(
-        &receiver,
-        ("gateway", "sms.stored process", CONSUMER),
-        ("message-ingest", "POST /webhooks/generic", SERVER),
-    )
-    .await;
-    assert_in_order(
-        &sms_chain,
-        &[
-            ("message-ingest", "POST /webhooks/generic", SERVER),
-            ("message-ingest", "publish", PRODUCER),
-            ("message-ingest", "sms.received process", CONSUMER),
-            ("message-ingest", "publish", PRODUCER),
-            ("gateway", "sms.stored process", CONSUMER),
-        ],
-    );
-    let spans: Vec<serde_json::Value> = receiver
-        .records()
-        .into_iter()
-        .filter(|r| r["type"] == "span")
-        .collect();
-    // Database and Redis calls are client spans (semantic-convention
-    // attributes) under the persister's and the page request's spans.
-    for (ancestor, call, system) in [
-        (
-            ("message-ingest", "sms.received process", CONSUMER),
-            "INSERT messages",
-            "postgresql",
-        ),
-        (
-            ("message-ingest", "sms.received process", CONSUMER),
-            "LPUSHX",
-            "redis",
-        ),
-        (
-            ("gateway", "GET /numbers/{e164}", SERVER),
-            "SELECT numbers",
-            "postgresql",
-        ),
-    ] {
-        let found = spans.iter().find(|s| {
-            s["name"] == call
-                && s["kind"] == CLIENT
-                && s["service"] == ancestor.0
-                && has_ancestor(&spans, s, ancestor)
-        });
-        let found = found.unwrap_or_else(|| panic!("no {call} under {ancestor:?}"));
-        // The receiver writes attribute values as protobuf text: `string_value: "redis"`.
-        let value = found["attributes"]["db.system.name"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(value.contains(&format!("\"{system}\"")), "{found}");
-    }
-    // One trace per page request across three services: the gateway's
-    // server span → its gRPC client span → captcha-verification's server
-    // span → its publish of the captcha event → log-retention's consumer span.
-    let rpc = "cloudsms.captcha.v1.CaptchaService/IssueChallenge";
-    let page_chain = wait_for_chain(
-        &receiver,
-        ("log-retention", "logs.captchas process", CONSUMER),
-        ("gateway", "POST /gate/challenge", SERVER),
-    )
-    .await;
-    assert_in_order(
-        &page_chain,
-        &[
-            ("gateway", "POST /gate/challenge", SERVER),
-            ("gateway", rpc, CLIENT),
-            ("captcha-verification", rpc, SERVER),
-            ("captcha-verification", "publish", PRODUCER),
-            ("log-retention", "logs.captchas process", CONSUMER),
-        ],
-    );
-    assert_eq!(
-        page_chain[1].1, rpc,
-        "the client span is the request's child"
-    );
-    assert_eq!(
-        page_chain[2].0, "captcha-verification",
-        "the server span is the client's child"
-    );
-
-    // No phone number or message text in any attribute.
-    for span in &spans {
-        let text = span["attributes"].to_string();
-        assert!(
-            !text.contains("61491570156") && !text.contains("271828"),
-            "{text}"
-        );
-    }
-
-    for proc in procs {
-        proc.terminate();
-    }
-    // Webhook outcomes are counted (flushed at shutdown at the latest).
-    let metrics: Vec<serde_json::Value> = receiver
-        .records()
-        .into_iter()
-        .filter(|r| r["type"] == "metric")
-        .collect();
-    for (service, name) in [
-        ("message-ingest", "cloudsms.ingest.webhooks"),
-        ("message-ingest", "http.server.request.duration"),
-        ("message-ingest", "cloudsms.bus.consumer_lag"),
-        ("gateway", "http.server.request.duration"),
-        ("gateway", "rpc.client.call.duration"),
-        ("gateway", "cloudsms.cache.lookups"),
-        ("captcha-verification", "rpc.server.call.duration"),
-        ("captcha-verification", "cloudsms.captcha.outcomes"),
-        ("log-retention", "cloudsms.bus.consumer_lag"),
-    ] {
-        assert!(
-            metrics
-                .iter()
-                .any(|m| m["service"] == service && m["name"] == name),
-            "{service} {name} not in {metrics:?}"
-        );
-    }
-    iso.cleanup().await;
 }

@@ -137,6 +137,7 @@ impl Live {
                                         otel.kind = "consumer",
                                         messaging.system = "nats",
                                         messaging.operation.type = "process",
+                                        messaging.operation.name = "process",
                                         messaging.destination.name = "sms.stored",
                                     );
                                     telemetry::set_parent_from(&span, &headers);
@@ -159,7 +160,13 @@ impl Live {
                                                 .instrument(tracing::Span::current()),
                                             );
                                         }
-                                        Err(_) => tracing::warn!("hot list update skipped: too many in flight"),
+                                        Err(_) => {
+                                            static WARN: telemetry::Throttled =
+                                                telemetry::Throttled::new(Duration::from_secs(10));
+                                            if let Some(held) = WARN.allow() {
+                                                tracing::warn!(held_back = held, "hot list update skipped: too many in flight");
+                                            }
+                                        }
                                     }
                                 }
                                 None => break,

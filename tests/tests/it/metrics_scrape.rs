@@ -1,0 +1,119 @@
+//! The Prometheus scrape endpoint of a real `cloudsms all` process on NATS,
+//! Redis and Postgres: after traffic, durations come in the semantic
+//! conventions' buckets (5 ms to 10 s) and the operator's series exist —
+//! webhooks, persister batch sizes, consumer lag and pending, dead letters,
+//! retention sweeps — with the instance's id on `target_info`.
+
+use std::time::{Duration, Instant};
+
+use cloudsms_tests::{Isolation, Mode};
+
+use crate::processes::{Ports, Proc, add_number, env_for, send_and_see, wait_ready};
+
+/// `GET /metrics` until `ready(text)` holds; the text. Panics after 30 s.
+async fn scrape_until(
+    client: &reqwest::Client,
+    url: &str,
+    what: &str,
+    ready: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = client.get(url).send().await {
+            let text = response.text().await.unwrap_or_default();
+            if ready(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{what} never scraped:\n{text}");
+        }
+        assert!(Instant::now() < deadline, "{url} never answered");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scrape_endpoint_has_semantic_buckets_and_the_operators_series() {
+    let iso = Isolation::new(Mode::Distributed).await;
+    let ports = Ports::new();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = env_for(&iso, &ports);
+    env.push((
+        "CLOUDSMS_TELEMETRY__PROMETHEUS_LISTEN".into(),
+        format!("127.0.0.1:{metrics_port}"),
+    ));
+    env.push(("CLOUDSMS_TELEMETRY__INSTANCE_ID".into(), "pod-7".into()));
+    add_number(&env);
+    let all = Proc::spawn("cloudsms", &["all"], &env);
+    let client = reqwest::Client::new();
+    wait_ready(&client, ports.gateway).await;
+    send_and_see(&client, &iso, &ports, "Your code is 314159").await;
+    // A page that asks log-retention over gRPC.
+    let my_data = client
+        .get(format!("http://127.0.0.1:{}/my-data", ports.gateway))
+        .header(
+            "cookie",
+            format!("{}={}", gateway::VISITOR_COOKIE, "ab".repeat(16)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(my_data.status(), 200);
+    // An event no handler can read: dead-lettered at once.
+    let nats = async_nats::connect(&iso.settings.nats.url).await.unwrap();
+    let js = async_nats::jetstream::new(nats);
+    js.publish(
+        format!("{}.sms.received.x", iso.settings.bus.prefix),
+        bytes::Bytes::from_static(b"\xff\xff not protobuf"),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+
+    let url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let text = scrape_until(&client, &url, "the dead letter and the first sweep", |t| {
+        t.contains("cloudsms_bus_dead_lettered_total")
+            && t.contains("cloudsms_retention_sweep_duration_seconds_bucket")
+    })
+    .await;
+    // Durations: the semantic conventions' buckets, not the SDK's 0..10000.
+    for bound in ["0.005", "0.1", "2.5", "10"] {
+        assert!(
+            text.lines().any(|l| {
+                l.starts_with("http_server_request_duration_seconds_bucket")
+                    && l.contains(&format!("le=\"{bound}\""))
+            }),
+            "no le={bound} bucket:\n{text}"
+        );
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("_seconds_bucket") && l.contains("le=\"5000\"")),
+        "SDK default buckets left:\n{text}"
+    );
+    for series in [
+        "cloudsms_ingest_webhooks_total",
+        "cloudsms_persister_batch_size_bucket",
+        "cloudsms_bus_consumer_lag_seconds_bucket",
+        "cloudsms_bus_consumer_pending",
+        "cloudsms_retention_sweep_duration_seconds_bucket",
+        "rpc_server_call_duration_seconds_bucket",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(series)),
+            "{series} missing:\n{text}"
+        );
+    }
+    let target = text
+        .lines()
+        .find(|l| l.starts_with("target_info"))
+        .unwrap_or_default();
+    assert!(target.contains("service_instance_id=\"pod-7\""), "{target}");
+    all.terminate();
+    iso.cleanup().await;
+}
