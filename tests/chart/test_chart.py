@@ -37,7 +37,7 @@ def full(name: str) -> str:
 # --- helm lint ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value_set", ["default", "production"])
+@pytest.mark.parametrize("value_set", ["default", "production", "platform"])
 def test_helm_lint_strict(value_set):
     report = helm_chart.lint(CHART, values_for(value_set), strict=True, namespace="sms")
     problems = [m for m in report["messages"] if m["severity"] >= 2]
@@ -57,6 +57,11 @@ def test_schema_rejects_unknown_and_wrong_values():
             chart.validate_schema({"securityContext": {"runAsNonRoot": False}})
 
 
+# Keys the schema accepts that values.yaml leaves unset: an umbrella chart's
+# condition (`cloudsms.enabled`) arrives as `enabled`.
+INJECTED = {"enabled"}
+
+
 def test_schema_is_draft_07_and_covers_every_value():
     schema = json.loads((CHART / "values.schema.json").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
@@ -74,7 +79,9 @@ def test_schema_is_draft_07_and_covers_every_value():
 
     for key, child in values.items():
         walk(child, schema["properties"].get(key), key)
-    assert set(schema["properties"]) == set(values)
+    assert set(schema["properties"]) == set(values) | INJECTED
+    for key in INJECTED:
+        assert schema["properties"][key].get("description"), key
 
 
 def test_readme_values_table_is_current():
@@ -142,7 +149,62 @@ def test_every_service_container_has_probes(rendered):
             assert c[probe]["httpGet"]["port"] == "http", f"{where}: {probe}"
         assert c["args"] == [component(d)], where
         env = {e["name"]: e for e in c.get("env", [])}
-        assert env["CLOUDSMS_DATABASE__URL"]["valueFrom"]["secretKeyRef"]["key"] == "CLOUDSMS_DATABASE__URL"
+        # the platform set maps the database URL to an operator-made Secret's `uri`
+        key = "uri" if value_set == "platform" else "CLOUDSMS_DATABASE__URL"
+        assert env["CLOUDSMS_DATABASE__URL"]["valueFrom"]["secretKeyRef"]["key"] == key
+
+
+# config sections of gateway, message-ingest, captcha-verification, log-retention
+SHUTDOWN_SECTIONS = ("GATEWAY", "INGEST", "CAPTCHA", "RETENTION")
+
+
+@pytest.mark.parametrize(
+    "values, delay, grace",
+    [({}, 5, 10), ({"shutdown": {"delaySeconds": 15, "graceSeconds": 30}}, 15, 30), ({"shutdown": {"delaySeconds": 0}}, 0, 10)],
+)
+def test_drain_delay_and_grace_reach_every_service_and_fit_the_grace_period(values, delay, grace):
+    """On SIGTERM a service fails /readyz, keeps serving `delay` seconds while
+    the endpoint change propagates, then drains for up to `grace`: the pod's
+    terminationGracePeriodSeconds must outlast both, with a margin."""
+    objects = render(values)
+    (cm,) = of_kind(objects, "ConfigMap")
+    for section in SHUTDOWN_SECTIONS:
+        assert cm["data"][f"CLOUDSMS_{section}__SHUTDOWN_DELAY_SECS"] == str(delay), section
+        assert cm["data"][f"CLOUDSMS_{section}__SHUTDOWN_GRACE_SECS"] == str(grace), section
+    deployments = of_kind(objects, "Deployment")
+    assert len(deployments) == len(SERVICES)
+    for d in deployments:
+        period = pod_spec(d)["terminationGracePeriodSeconds"]
+        assert isinstance(period, int)
+        assert period >= delay + grace + 5, (component(d), period)
+        assert period <= delay + grace + 10, (component(d), period)
+
+
+def test_pre_stop_sleep_counts_towards_the_grace_period():
+    """A preStop hook runs before SIGTERM, inside the same grace period."""
+    values = {"gateway": {"lifecycle": {"preStop": {"sleep": {"seconds": 7}}}}}
+    periods = {component(d): pod_spec(d)["terminationGracePeriodSeconds"] for d in of_kind(render(values), "Deployment")}
+    assert periods["gateway"] == periods["message-ingest"] + 7
+    with helm_chart.Chart.load(CHART) as chart:
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"terminationGracePeriodSeconds": 20})  # computed now
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"shutdown": {"delaySeconds": -1}})
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"shutdown": {"graceSeconds": 0}})
+
+
+def test_every_service_reports_its_pod_name_as_instance_id(rendered):
+    """service.instance.id: the pod name, from the Downward API, in every
+    service container (telemetry.instance_id); not in the shared ConfigMap."""
+    value_set, objects = rendered
+    for d in of_kind(objects, "Deployment"):
+        (c,) = pod_spec(d)["containers"]
+        env = {e["name"]: e for e in c.get("env", [])}
+        ref = env["CLOUDSMS_TELEMETRY__INSTANCE_ID"]["valueFrom"]["fieldRef"]
+        assert ref["fieldPath"] == "metadata.name", f"[{value_set}] {component(d)}"
+    (cm,) = of_kind(objects, "ConfigMap")
+    assert "CLOUDSMS_TELEMETRY__INSTANCE_ID" not in cm["data"]
 
 
 def test_configmap_holds_listen_addresses_and_no_secret(rendered):
@@ -355,7 +417,7 @@ def test_captcha_ingress_opens_only_the_captcha_http_port():
         assert all("podSelector" in peer for peer in rule["from"])
 
 
-@pytest.mark.parametrize("value_set", ["default", "production"])
+@pytest.mark.parametrize("value_set", ["default", "production", "platform"])
 def test_notes_render(value_set):
     with helm_chart.Chart.load(CHART) as chart:
         notes = chart.render(values_for(value_set), name=RELEASE, namespace="sms")["cloudsms/templates/NOTES.txt"]

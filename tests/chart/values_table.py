@@ -20,20 +20,25 @@ START = "<!-- values-table:start -->"
 END = "<!-- values-table:end -->"
 
 
+UNSET = object()  # in the schema, not in values.yaml (`enabled`, set by an umbrella chart)
+
+
 def leaves(schema: dict, values, prefix: str = ""):
     """(path, type, default, description) for every value, depth first in
     the order of values.schema.json. Objects whose schema lists properties
     are walked; free-form objects and lists are one row."""
     for key, sub in schema.get("properties", {}).items():
         path = f"{prefix}{key}"
-        default = values.get(key) if isinstance(values, dict) else None
+        default = values.get(key, UNSET) if isinstance(values, dict) else UNSET
         if sub.get("type") == "object" and "properties" in sub:
-            yield from leaves(sub, default or {}, path + ".")
+            yield from leaves(sub, default if isinstance(default, dict) else {}, path + ".")
         else:
             yield path, sub.get("type", type(sub.get("const")).__name__), default, sub.get("description", "")
 
 
 def _fmt(value) -> str:
+    if value is UNSET:
+        return "unset"
     text = json.dumps(value)
     return "`" + text.replace("|", "\\|") + "`"
 
