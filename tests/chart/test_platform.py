@@ -412,3 +412,39 @@ def test_documented_values_examples_render(doc, least):
     for values in examples:
         objects = render(values)
         assert len(of_kind(objects, "Deployment")) == len(SERVICES)
+
+
+# --- managed backends ----------------------------------------------------------------
+
+
+def test_backend_credentials_come_from_secrets_and_tls_files_from_mounts():
+    """Backend passwords and seeds reach every service from a Secret, never
+    the ConfigMap; TLS and creds files are paths of mounted volumes."""
+    values = {
+        "nats": {"url": "tls://nats:4222", "user": "cloudsms", "caFile": "/etc/cloudsms/tls/ca.pem",
+                 "certFile": "/etc/cloudsms/tls/client.pem", "keyFile": "/etc/cloudsms/tls/client.key"},
+        "redis": {"url": "rediss://redis:6380", "caFile": "/etc/cloudsms/tls/ca.pem"},
+        "telemetry": {"otlpEndpoint": "https://collector:4317", "otlpCaFile": "/etc/cloudsms/tls/ca.pem"},
+        "secrets": {"natsPassword": "nats-pass-123", "redisPassword": "redis-pass-456"},
+        "extraVolumes": [{"name": "backend-tls", "secret": {"secretName": "backend-tls"}}],
+        "extraVolumeMounts": [{"name": "backend-tls", "mountPath": "/etc/cloudsms/tls", "readOnly": True}],
+    }
+    objects = render(values)
+    (cm,) = of_kind(objects, "ConfigMap")
+    data = cm["data"]
+    assert data["CLOUDSMS_NATS__USER"] == "cloudsms"
+    assert data["CLOUDSMS_NATS__CA_FILE"] == "/etc/cloudsms/tls/ca.pem"
+    assert data["CLOUDSMS_REDIS__CA_FILE"] == "/etc/cloudsms/tls/ca.pem"
+    assert data["CLOUDSMS_TELEMETRY__OTLP_CA_FILE"] == "/etc/cloudsms/tls/ca.pem"
+    assert "nats-pass-123" not in str(data) and "redis-pass-456" not in str(data)
+    refs = secret_refs(objects)
+    for service in ("gateway", "message-ingest", "captcha-verification", "log-retention"):
+        assert "CLOUDSMS_NATS__PASSWORD" in refs[service], service
+        assert "CLOUDSMS_REDIS__PASSWORD" in refs[service], service
+    secret = chart_secret(objects)
+    assert secret is not None and "CLOUDSMS_NATS__PASSWORD" in secret["data"]
+    # A Secret of yours can hold them instead, under its own key names.
+    mapped = render({"secrets": {"existingSecret": "mine", "existingSecretKeys": {
+        "CLOUDSMS_NATS__NKEY_SEED": {"name": "nats-user", "key": "seed"}}}})
+    ref = secret_refs(mapped)["gateway"]["CLOUDSMS_NATS__NKEY_SEED"]
+    assert (ref["name"], ref["key"]) == ("nats-user", "seed")

@@ -1,7 +1,9 @@
 """A minimal OTLP/gRPC receiver: writes every span and metric name it gets as
 JSON lines, so tests can assert on what the services exported.
 
-usage: otlp_receiver.py <port> <output.jsonl>
+usage: otlp_receiver.py <port> <output.jsonl> [<cert.pem> <key.pem>]
+
+With a certificate and key it serves OTLP over TLS.
 """
 import json
 import sys
@@ -62,7 +64,12 @@ class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
 trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
 metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
-server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+if len(sys.argv) > 4:
+    with open(sys.argv[3], "rb") as cert, open(sys.argv[4], "rb") as key:
+        credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+    server.add_secure_port(f"127.0.0.1:{sys.argv[1]}", credentials)
+else:
+    server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
 server.start()
 print("ready", flush=True)
 server.wait_for_termination()

@@ -8,6 +8,8 @@
 //! `TEST_POSTGRES_URL` (an admin URL; a database is created per test).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod pki;
+
 use std::time::Duration;
 
 use config::Settings;

@@ -127,10 +127,17 @@ Secret keys (named like the environment variables they become) each
 service reads. The database URL is required, the rest optional.
 */}}
 {{- define "cloudsms.secretKeys" -}}
+{{- $backends := list "CLOUDSMS_NATS__PASSWORD" "CLOUDSMS_NATS__NKEY_SEED" "CLOUDSMS_REDIS__PASSWORD" }}
 gateway:
+  {{- range $backends }}
+  - {{ . }}
+  {{- end }}
   - CLOUDSMS_GATEWAY__GATE__PASS_KEY
   - CLOUDSMS_GATEWAY__ADMIN_TOKEN
 message-ingest:
+  {{- range $backends }}
+  - {{ . }}
+  {{- end }}
   - CLOUDSMS_INGEST__GRPC_TOKEN
   - CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET
   - CLOUDSMS_INGEST__PROVIDERS__TWILIO__AUTH_TOKEN
@@ -143,9 +150,15 @@ message-ingest:
   - CLOUDSMS_INGEST__PROVIDERS__JASMIN__USERNAME
   - CLOUDSMS_INGEST__PROVIDERS__JASMIN__PASSWORD
 captcha-verification:
+  {{- range $backends }}
+  - {{ . }}
+  {{- end }}
   - CLOUDSMS_CAPTCHA__HMAC_KEY
   - CLOUDSMS_CAPTCHA__SITES
-log-retention: []
+log-retention:
+  {{- range $backends }}
+  - {{ . }}
+  {{- end }}
 {{- end }}
 
 {{/* Every key of the Secret(s): the database URL and the keys above. */}}
@@ -193,7 +206,17 @@ The shared ConfigMap: variable -> {value, from: the value that sets it, or
 CLOUDSMS_ENVIRONMENT: {value: {{ $v.environment | quote }}, from: environment}
 CLOUDSMS_DATA_DIR: {value: "/tmp/cloudsms", from: ""}
 CLOUDSMS_NATS__URL: {value: {{ $v.nats.url | quote }}, from: nats.url}
+CLOUDSMS_NATS__USER: {value: {{ $v.nats.user | quote }}, from: nats.user}
+CLOUDSMS_NATS__CREDS_FILE: {value: {{ $v.nats.credsFile | quote }}, from: nats.credsFile}
+CLOUDSMS_NATS__CA_FILE: {value: {{ $v.nats.caFile | quote }}, from: nats.caFile}
+CLOUDSMS_NATS__CERT_FILE: {value: {{ $v.nats.certFile | quote }}, from: nats.certFile}
+CLOUDSMS_NATS__KEY_FILE: {value: {{ $v.nats.keyFile | quote }}, from: nats.keyFile}
 CLOUDSMS_REDIS__URL: {value: {{ $v.redis.url | quote }}, from: redis.url}
+CLOUDSMS_REDIS__USERNAME: {value: {{ $v.redis.username | quote }}, from: redis.username}
+CLOUDSMS_REDIS__CA_FILE: {value: {{ $v.redis.caFile | quote }}, from: redis.caFile}
+CLOUDSMS_REDIS__CERT_FILE: {value: {{ $v.redis.certFile | quote }}, from: redis.certFile}
+CLOUDSMS_REDIS__KEY_FILE: {value: {{ $v.redis.keyFile | quote }}, from: redis.keyFile}
+CLOUDSMS_TELEMETRY__OTLP_CA_FILE: {value: {{ $v.telemetry.otlpCaFile | quote }}, from: telemetry.otlpCaFile}
 CLOUDSMS_DATABASE__MAX_CONNECTIONS: {value: {{ $v.database.maxConnections | quote }}, from: database.maxConnections}
 CLOUDSMS_BUS__REPLICAS: {value: {{ $v.bus.replicas | quote }}, from: bus.replicas}
 CLOUDSMS_BUS__PREFIX: {value: {{ $v.bus.prefix | quote }}, from: bus.prefix}

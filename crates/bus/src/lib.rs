@@ -173,7 +173,7 @@ impl Bus {
         } else {
             Arc::new(
                 NatsTransport::connect(
-                    &settings.nats.url,
+                    &settings.nats,
                     &settings.bus,
                     settings.retention.retention_days,
                 )

@@ -24,14 +24,18 @@ pub struct NatsTransport {
 impl NatsTransport {
     /// Connects to `url`; fails fast when the server does not answer.
     pub async fn connect(
-        url: &str,
+        nats: &config::NatsSettings,
         settings: &config::BusSettings,
         retention_days: u32,
     ) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
+        let url = config::redact_url(&nats.url);
+        let options = connect_options(nats)
+            .await
+            .map_err(|e| BusError::Connect(format!("{url}: {e}")))?;
+        let client = options
             .name("cloudsms")
             .connection_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect(nats.url.as_str())
             .await
             .map_err(|e| BusError::Connect(format!("{url}: {e}")))?;
         let mut js = jetstream::new(client.clone());
@@ -43,6 +47,36 @@ impl NatsTransport {
             logs_max_age: Duration::from_secs(u64::from(retention_days) * 86_400),
         })
     }
+}
+
+/// Authentication and TLS of `nats`: user and password, an NKey seed or a
+/// `.creds` file; a CA file (which requires TLS) and a client certificate.
+async fn connect_options(
+    nats: &config::NatsSettings,
+) -> std::io::Result<async_nats::ConnectOptions> {
+    let mut options = if !nats.creds_file.is_empty() {
+        async_nats::ConnectOptions::with_credentials_file(&nats.creds_file).await?
+    } else if !nats.nkey_seed.is_empty() {
+        async_nats::ConnectOptions::with_nkey(nats.nkey_seed.expose().to_owned())
+    } else if !nats.password.is_empty() {
+        async_nats::ConnectOptions::with_user_and_password(
+            nats.user.clone(),
+            nats.password.expose().to_owned(),
+        )
+    } else {
+        async_nats::ConnectOptions::new()
+    };
+    if !nats.ca_file.is_empty() {
+        options = options
+            .add_root_certificates(nats.ca_file.clone().into())
+            .require_tls(true);
+    }
+    if !nats.cert_file.is_empty() {
+        options = options
+            .add_client_certificate(nats.cert_file.clone().into(), nats.key_file.clone().into())
+            .require_tls(true);
+    }
+    Ok(options)
 }
 
 fn to_headers(env: &Envelope) -> HeaderMap {

@@ -16,6 +16,17 @@ pub enum CacheError {
     /// Redis did not answer or refused the command.
     #[error("cache error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// A file the settings name could not be read.
+    #[error("{key}: {path}: {source}")]
+    File {
+        /// The setting that names it.
+        key: &'static str,
+        /// The file.
+        path: String,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Which list.
@@ -135,7 +146,7 @@ pub async fn connect(settings: &config::Settings) -> Result<Arc<dyn HotCache>, C
         Ok(Arc::new(MemoryCache::new(&settings.cache)))
     } else {
         Ok(Arc::new(
-            RedisCache::connect(&settings.redis.url, &settings.cache).await?,
+            RedisCache::connect(&settings.redis, &settings.cache).await?,
         ))
     }
 }

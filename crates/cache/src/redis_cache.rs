@@ -17,13 +17,31 @@ pub struct RedisCache {
 }
 
 impl RedisCache {
-    /// Connects (and reconnects on its own after failures).
-    pub async fn connect(url: &str, settings: &config::CacheSettings) -> Result<Self, CacheError> {
+    /// Connects to `redis.url` (and reconnects on its own after failures),
+    /// with the credentials and TLS files of `redis`.
+    pub async fn connect(
+        redis: &config::RedisSettings,
+        settings: &config::CacheSettings,
+    ) -> Result<Self, CacheError> {
         // TCP_NODELAY: a request written while an earlier one is unanswered
         // must not wait for the server's delayed ACK (40 ms on Linux).
-        let info = redis::IntoConnectionInfo::into_connection_info(url)?
+        let mut info = redis::IntoConnectionInfo::into_connection_info(redis.url.as_str())?
             .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-        let client = redis::Client::open(info)?;
+        if !redis.username.is_empty() || !redis.password.is_empty() {
+            let mut credentials = info.redis_settings().clone();
+            if !redis.username.is_empty() {
+                credentials = credentials.set_username(&redis.username);
+            }
+            if !redis.password.is_empty() {
+                credentials = credentials.set_password(redis.password.expose());
+            }
+            info = info.set_redis_settings(credentials);
+        }
+        let client = if redis.ca_file.is_empty() && redis.cert_file.is_empty() {
+            redis::Client::open(info)?
+        } else {
+            redis::Client::build_with_tls(info, tls_files(redis)?)?
+        };
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(std::time::Duration::from_secs(3)))
             .set_response_timeout(Some(std::time::Duration::from_secs(3)))
@@ -307,6 +325,32 @@ return 1",
     }
 }
 
+/// The PEM files of `redis` read: the CA and a client certificate with its key.
+fn tls_files(redis: &config::RedisSettings) -> Result<redis::TlsCertificates, CacheError> {
+    let read = |key: &'static str, path: &str| {
+        std::fs::read(path).map_err(|source| CacheError::File {
+            key,
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let root_cert = (!redis.ca_file.is_empty())
+        .then(|| read("redis.ca_file", &redis.ca_file))
+        .transpose()?;
+    let client_tls = if redis.cert_file.is_empty() {
+        None
+    } else {
+        Some(redis::ClientTlsConfig {
+            client_cert: read("redis.cert_file", &redis.cert_file)?,
+            client_key: read("redis.key_file", &redis.key_file)?,
+        })
+    };
+    Ok(redis::TlsCertificates {
+        client_tls,
+        root_cert,
+    })
+}
+
 /// Milliseconds for `PX`, at least one (Redis refuses `PX 0`).
 fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
@@ -335,11 +379,15 @@ mod tests {
                 .unwrap()
                 .as_nanos()
         );
-        let cache =
-            tokio::time::timeout(Duration::from_secs(5), RedisCache::connect(&url, &settings))
-                .await
-                .ok()?
-                .ok()?;
+        let mut redis_settings = config::Settings::defaults().unwrap().redis;
+        redis_settings.url = url;
+        let cache = tokio::time::timeout(
+            Duration::from_secs(5),
+            RedisCache::connect(&redis_settings, &settings),
+        )
+        .await
+        .ok()?
+        .ok()?;
         cache.ping().await.then_some(cache)
     }
 

@@ -95,16 +95,43 @@ pub struct HttpSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
-    /// `nats://host:port`, or empty.
+    /// `nats://host:port` (`tls://host:port` requires TLS), or empty.
     pub url: String,
+    /// User name, with `password` (instead of credentials in the URL).
+    pub user: String,
+    /// Password of `user`.
+    pub password: Secret,
+    /// NKey seed (`SU...`) to authenticate with.
+    pub nkey_seed: Secret,
+    /// Path of a `.creds` file (JWT and NKey seed) to authenticate with.
+    pub creds_file: String,
+    /// PEM file of the CA that signed the server's certificate (else the
+    /// system's roots); setting it requires TLS.
+    pub ca_file: String,
+    /// PEM client certificate for mutual TLS (with `key_file`).
+    pub cert_file: String,
+    /// PEM private key of `cert_file`.
+    pub key_file: String,
 }
 
 /// Redis connection; an empty URL selects the in-process cache.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
-    /// `redis://host:port/db`, or empty.
+    /// `redis://host:port/db`, `rediss://` for TLS (`rediss://host:port/#insecure`
+    /// skips certificate checks: development only), or empty.
     pub url: String,
+    /// ACL user name (instead of one in the URL).
+    pub username: String,
+    /// Password (instead of one in the URL).
+    pub password: Secret,
+    /// PEM file of the CA that signed the server's certificate (else the
+    /// system's roots).
+    pub ca_file: String,
+    /// PEM client certificate for mutual TLS (with `key_file`).
+    pub cert_file: String,
+    /// PEM private key of `cert_file`.
+    pub key_file: String,
 }
 
 /// Database connection; an empty URL selects SQLite in `data_dir`.
@@ -160,6 +187,9 @@ pub struct TelemetrySettings {
     /// `service.instance.id` of this process in traces and metrics (the
     /// pod's name in the chart); empty: the host name.
     pub instance_id: String,
+    /// PEM file of the CA that signed an `https://` OTLP endpoint's
+    /// certificate (added to the system's roots); empty: the system's roots.
+    pub otlp_ca_file: String,
     /// Address of a Prometheus scrape endpoint (`/metrics`), e.g.
     /// `127.0.0.1:9464`; empty: none.
     pub prometheus_listen: String,
@@ -535,6 +565,20 @@ impl From<&str> for Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(redacted(&self.0))
+    }
+}
+
+/// `scheme://user:***@host/...`: keeps passwords out of logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((auth, host)) => {
+            let user = auth.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
     }
 }
 

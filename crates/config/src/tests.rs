@@ -135,3 +135,29 @@ fn missing_explicit_config_file_is_an_error() {
         .to_string();
     assert!(err.contains("does not exist"), "{err}");
 }
+
+#[test]
+fn passwords_are_redacted() {
+    assert_eq!(
+        redact_url("postgres://app:hunter2@db:5432/cloudsms"),
+        "postgres://app:***@db:5432/cloudsms"
+    );
+    assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+}
+
+#[test]
+fn backend_credentials_and_tls_files_are_checked() {
+    let err = Settings::from_toml_overrides("[redis]\ncert_file = \"c.pem\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("redis.cert_file"), "{err}");
+    let err = Settings::from_toml_overrides("[nats]\npassword = \"p\"\nnkey_seed = \"SU\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nats"), "{err}");
+    let s = Settings::from_toml_overrides("[nats]\nuser = \"u\"\npassword = \"hunter2\"").unwrap();
+    assert!(
+        !format!("{s:?}").contains("hunter2"),
+        "secrets stay out of Debug"
+    );
+}

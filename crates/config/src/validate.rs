@@ -52,6 +52,35 @@ impl Settings {
                 reason: "an address and port, e.g. 127.0.0.1:9464 (or empty: off)".into(),
             });
         }
+        for (key, cert, private_key) in [
+            ("nats.cert_file", &self.nats.cert_file, &self.nats.key_file),
+            (
+                "redis.cert_file",
+                &self.redis.cert_file,
+                &self.redis.key_file,
+            ),
+        ] {
+            if cert.is_empty() != private_key.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason:
+                        "a client certificate needs its key file, and a key file its certificate"
+                            .into(),
+                });
+            }
+        }
+        let nats_auth = [
+            !self.nats.password.is_empty(),
+            !self.nats.nkey_seed.is_empty(),
+            !self.nats.creds_file.is_empty(),
+        ];
+        if nats_auth.iter().filter(|set| **set).count() > 1 {
+            return Err(ConfigError::Invalid {
+                key: "nats",
+                reason: "one way to authenticate: user and password, nkey_seed, or creds_file"
+                    .into(),
+            });
+        }
         if self.http.max_concurrent_streams == 0 {
             return Err(ConfigError::Invalid {
                 key: "http.max_concurrent_streams",

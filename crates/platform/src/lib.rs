@@ -82,19 +82,7 @@ impl Infra {
     }
 }
 
-/// `scheme://user:***@host/...`: keeps passwords out of logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((auth, host)) => {
-            let user = auth.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
-    }
-}
+pub use config::redact_url;
 
 /// Binds `addr` with a message that names it.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -461,18 +449,4 @@ async fn readyz(State(readiness): State<Arc<Readiness>>) -> impl IntoResponse {
         "checks": checks,
     });
     (status, Json(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://app:hunter2@db:5432/cloudsms"),
-            "postgres://app:***@db:5432/cloudsms"
-        );
-        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
-    }
 }

@@ -13,7 +13,7 @@ use config::{LogFormat, Settings};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -94,6 +94,25 @@ pub fn instance_id(settings: &Settings) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// TLS for an `https://` OTLP endpoint: the system's roots, plus the CA of
+/// `ca_file` when set; `None` for a plain `http://` endpoint.
+fn otlp_tls(
+    endpoint: &str,
+    ca_file: &str,
+) -> Result<Option<tonic::transport::ClientTlsConfig>, TelemetryError> {
+    if !endpoint.starts_with("https://") {
+        return Ok(None);
+    }
+    let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+    if !ca_file.is_empty() {
+        let pem = std::fs::read(ca_file).map_err(|e| {
+            TelemetryError::Exporter(format!("telemetry.otlp_ca_file: {ca_file}: {e}"))
+        })?;
+        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+    }
+    Ok(Some(tls))
+}
+
 /// Installs the global subscriber for `service` and returns the guard that
 /// flushes spans at exit. Must run inside a tokio runtime when OTLP is on.
 /// A second call (tests) keeps the first subscriber and still returns a guard.
@@ -116,15 +135,22 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
     let mut meter_builder = SdkMeterProvider::builder().with_resource(resource);
     let mut metric_readers = 0;
     if let Some(endpoint) = settings.otlp_endpoint() {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
+        let tls = otlp_tls(&endpoint, &settings.telemetry.otlp_ca_file)?;
+        let mut spans = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
-            .with_endpoint(&endpoint)
+            .with_endpoint(&endpoint);
+        let mut points = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(&endpoint);
+        if let Some(tls) = tls {
+            spans = spans.with_tls_config(tls.clone());
+            points = points.with_tls_config(tls);
+        }
+        let exporter = spans
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
         builder = builder.with_batch_exporter(exporter);
-        let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(&endpoint)
+        let metric_exporter = points
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
         meter_builder = meter_builder.with_periodic_exporter(metric_exporter);

@@ -23,14 +23,21 @@ struct Receiver {
 
 impl Receiver {
     fn start(dir: &std::path::Path) -> Self {
+        Self::start_with(dir, None)
+    }
+
+    /// Serving OTLP over TLS with the PKI's server certificate, when given.
+    fn start_with(dir: &std::path::Path, tls: Option<&cloudsms_tests::pki::Pki>) -> Self {
         let port = free_port();
         let out = dir.join("otlp.jsonl");
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/otlp_receiver.py");
-        let mut child = Command::new(cloudsms_tests::oracle_python())
-            .arg(script)
-            .arg(port.to_string())
-            .arg(&out)
+        let mut command = Command::new(cloudsms_tests::oracle_python());
+        command.arg(script).arg(port.to_string()).arg(&out);
+        if let Some(pki) = tls {
+            command.arg(&pki.server_cert).arg(&pki.server_key);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -432,5 +439,40 @@ async fn json_logs_carry_the_trace_and_span_ids() {
     };
     assert!(hex(&line["trace_id"], 32), "{line}");
     assert!(hex(&line["span_id"], 16), "{line}");
+    iso.cleanup().await;
+}
+
+/// Spans go to an `https://` collector whose CA is not in the system's
+/// roots, given as `telemetry.otlp_ca_file`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_reach_an_https_collector_with_a_private_ca() {
+    let iso = Isolation::new(Mode::Embedded).await;
+    let pki = cloudsms_tests::pki::Pki::new(iso.dir.path());
+    let receiver = Receiver::start_with(iso.dir.path(), Some(&pki));
+    let ports = Ports::new();
+    let mut env = env_for(&iso, &ports);
+    env.push((
+        "CLOUDSMS_TELEMETRY__OTLP_ENDPOINT".into(),
+        format!("https://localhost:{}", receiver.port),
+    ));
+    env.push((
+        "CLOUDSMS_TELEMETRY__OTLP_CA_FILE".into(),
+        pki.ca.display().to_string(),
+    ));
+    env.push(("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()));
+    let gateway = Proc::spawn("gateway", &[], &env);
+    let client = reqwest::Client::new();
+    wait_ready(&client, ports.gateway).await;
+    let privacy = client
+        .get(format!("http://127.0.0.1:{}/privacy", ports.gateway))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(privacy.status(), 200);
+    wait_for_span(&receiver, |s| {
+        s["service"] == "gateway" && s["name"] == "GET /privacy"
+    })
+    .await;
+    gateway.terminate();
     iso.cleanup().await;
 }
