@@ -20,6 +20,22 @@ fn webhooks() -> &'static Counter<u64> {
     })
 }
 
+/// `cloudsms.persister.stored`: messages stored, by receiving number (the
+/// operator's own, public numbers: a bounded set), so an alert can notice
+/// a number that usually receives and has gone quiet.
+pub fn stored(number: &str) {
+    static COUNTER: OnceLock<Counter<u64>> = OnceLock::new();
+    COUNTER
+        .get_or_init(|| {
+            telemetry::meter()
+                .u64_counter("cloudsms.persister.stored")
+                .with_unit("{message}")
+                .with_description("Messages stored, by receiving number")
+                .build()
+        })
+        .add(1, &[KeyValue::new("cloudsms.number", number.to_owned())]);
+}
+
 /// `cloudsms.persister.batch_size`: messages per batch the persister stores.
 pub fn persister_batch(size: usize) {
     static HISTOGRAM: OnceLock<opentelemetry::metrics::Histogram<u64>> = OnceLock::new();

@@ -234,7 +234,10 @@ async fn process_batch_in(
             }
         };
         let outcome = match &inserted {
-            Inserted::New(row) => Outcome::Stored(row.id),
+            Inserted::New(row) => {
+                crate::metrics::stored(&row.number);
+                Outcome::Stored(row.id)
+            }
             // A redelivery means an earlier attempt may have died between
             // commit and ack: redo the side effects it may have missed. So
             // does a batch that failed after its insert committed (reading
