@@ -3,6 +3,7 @@
 
 mod bus_outage;
 mod captcha;
+mod cli;
 mod csv_injection;
 mod gate;
 mod grpc_ingest;
