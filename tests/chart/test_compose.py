@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 import yaml
-from conftest import DEPLOY, ROOT, SERVICES
+from conftest import DEPLOY, HTTP_PORTS, ROOT, SERVICES
 
 INFRA = ("nats", "redis", "postgres")
 LISTENS = {
@@ -95,6 +95,19 @@ def test_cloudsms_services_wait_for_infra_and_migrations(compose):
         assert env["CLOUDSMS_TELEMETRY__OTLP_ENDPOINT"] == "http://jaeger:4317"
         assert env["CLOUDSMS_TELEMETRY__LOG_FORMAT"] == "json"
         assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"]
+
+
+def test_cloudsms_services_check_their_own_readiness_without_a_shell(compose):
+    """The image is distroless: `cloudsms healthcheck` (exit 0 on 2xx, else 1)
+    fetches each service's own /readyz, in exec form."""
+    services = compose["services"]
+    for name in SERVICES:
+        check = services[name]["healthcheck"]
+        assert check["test"] == [
+            "CMD", "cloudsms", "healthcheck", f"http://127.0.0.1:{HTTP_PORTS[name]}/readyz"
+        ], name
+        assert check["timeout"] and check["interval"] and check["start_period"], name
+    assert "healthcheck" not in services["migrate"], "a one-shot job has no health"
 
 
 def test_every_interpolated_variable_is_in_env_example(compose_text):

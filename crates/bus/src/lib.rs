@@ -2,6 +2,7 @@
 
 mod batch;
 mod batcher;
+mod dlq;
 mod events;
 mod memory;
 mod metrics;
@@ -20,6 +21,7 @@ use tracing::Instrument;
 
 pub use batch::{BatchMessage, BatchOptions};
 pub use batcher::{Batcher, Flush};
+pub use dlq::{DEAD_REASON_HEADER, DeadLetter, DeadLetters, Replayed, StoredMessage, Summary};
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;
 pub use nats::NatsTransport;
@@ -136,6 +138,47 @@ pub trait Transport: Send + Sync + 'static {
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Incoming>, BusError>;
     /// True when the transport can currently move messages.
     fn is_connected(&self) -> bool;
+
+    /// How many messages `stream` holds (operator tools).
+    async fn stored_count(&self, stream: &str) -> Result<u64, BusError> {
+        Err(unsupported(stream))
+    }
+
+    /// Messages of `stream` whose subject matches `filter`, from sequence
+    /// `from` on, oldest first, at most `limit` (operator tools).
+    async fn stored_messages(
+        &self,
+        stream: &str,
+        filter: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, BusError> {
+        let _ = (filter, from, limit);
+        Err(unsupported(stream))
+    }
+
+    /// Message `seq` of `stream`, if it holds it (operator tools).
+    async fn stored_message(
+        &self,
+        stream: &str,
+        seq: u64,
+    ) -> Result<Option<StoredMessage>, BusError> {
+        let _ = seq;
+        Err(unsupported(stream))
+    }
+
+    /// Removes message `seq` from `stream`; false when it did not hold it
+    /// (operator tools).
+    async fn delete_stored(&self, stream: &str, seq: u64) -> Result<bool, BusError> {
+        let _ = seq;
+        Err(unsupported(stream))
+    }
+}
+
+fn unsupported(stream: &str) -> BusError {
+    BusError::Consume(format!(
+        "stream {stream}: this transport does not give access to stored messages"
+    ))
 }
 
 /// Why a handler did not finish a message.
@@ -168,7 +211,18 @@ impl Bus {
     /// Connects to NATS when `nats.url` is set, else returns an in-process bus,
     /// and makes sure the streams exist.
     pub async fn connect(settings: &config::Settings) -> Result<Self, BusError> {
-        let transport: Arc<dyn Transport> = if settings.nats.url.is_empty() {
+        Self::with_transport(Self::transport(settings).await?, &settings.bus).await
+    }
+
+    /// As [`Bus::connect`], without creating missing streams: for operator
+    /// tools, to which a wrong `bus.prefix` shows as a missing stream rather
+    /// than as new, empty ones.
+    pub async fn connect_existing(settings: &config::Settings) -> Result<Self, BusError> {
+        Ok(Self::wrap(Self::transport(settings).await?, &settings.bus))
+    }
+
+    async fn transport(settings: &config::Settings) -> Result<Arc<dyn Transport>, BusError> {
+        Ok(if settings.nats.url.is_empty() {
             Arc::new(MemoryTransport::new(&settings.bus))
         } else {
             Arc::new(
@@ -179,8 +233,7 @@ impl Bus {
                 )
                 .await?,
             )
-        };
-        Self::with_transport(transport, &settings.bus).await
+        })
     }
 
     /// Wraps a transport (tests share one in-process transport between services).
@@ -188,22 +241,33 @@ impl Bus {
         transport: Arc<dyn Transport>,
         settings: &config::BusSettings,
     ) -> Result<Self, BusError> {
+        let bus = Self::wrap(transport, settings);
+        bus.transport.ensure_streams(&bus.prefix).await?;
+        Ok(bus)
+    }
+
+    fn wrap(transport: Arc<dyn Transport>, settings: &config::BusSettings) -> Self {
         let prefix = if settings.prefix.is_empty() {
             String::new()
         } else {
             format!("{}.", settings.prefix.to_ascii_lowercase())
         };
-        transport.ensure_streams(&prefix).await?;
-        Ok(Self {
+        Self {
             transport,
             prefix,
             settings: settings.clone(),
-        })
+        }
     }
 
     /// True when messages can be published now (readiness).
     pub fn is_connected(&self) -> bool {
         self.transport.is_connected()
+    }
+
+    /// The dead-letter stream of this installation, for operator tools
+    /// (list, replay, delete).
+    pub fn dead_letters(&self) -> DeadLetters {
+        DeadLetters::new(self.transport.clone(), &self.prefix)
     }
 
     fn envelope<E: Event>(&self, event: &E) -> Envelope {
@@ -409,7 +473,7 @@ impl Bus {
         metrics::dead_lettered(&destination_of(&incoming.envelope.subject, &self.prefix));
         let mut headers = incoming.envelope.headers.clone();
         headers.insert(
-            "Cloudsms-Dead-Reason".into(),
+            DEAD_REASON_HEADER.into(),
             reason.chars().take(200).collect(),
         );
         let original = incoming

@@ -2,14 +2,15 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::sync::{Notify, broadcast};
 
 use crate::{
-    Acker, BusError, Envelope, Incoming, Published, StreamKind, Transport, subject_matches,
+    Acker, BusError, Envelope, Incoming, Published, StoredMessage, StreamKind, Transport,
+    subject_matches,
 };
 
 /// Messages a stream keeps for consumers created later; the oldest go first.
@@ -31,7 +32,8 @@ struct State {
 struct MemStream {
     filter: String,
     next_seq: u64,
-    log: VecDeque<(u64, Envelope)>,
+    /// Kept messages by sequence, with the time each was stored.
+    log: VecDeque<(u64, SystemTime, Envelope)>,
     dedupe: HashMap<String, Instant>,
     /// The ids of `dedupe` in publish order, so expiry costs O(1) per publish.
     dedupe_order: VecDeque<(Instant, String)>,
@@ -193,7 +195,7 @@ impl Transport for MemoryTransport {
         for consumer in stream.consumers.values() {
             consumer.offer(seq, &env);
         }
-        stream.log.push_back((seq, env));
+        stream.log.push_back((seq, SystemTime::now(), env));
         if stream.log.len() > STREAM_CAPACITY {
             stream.log.pop_front();
         }
@@ -228,7 +230,7 @@ impl Transport for MemoryTransport {
                         ack_wait: self.ack_wait,
                     });
                     // A new durable consumer starts from the first message kept.
-                    for (seq, env) in &s.log {
+                    for (seq, _, env) in &s.log {
                         consumer.offer(*seq, env);
                     }
                     s.consumers.insert(durable.to_owned(), consumer.clone());
@@ -278,6 +280,68 @@ impl Transport for MemoryTransport {
 
     fn is_connected(&self) -> bool {
         true
+    }
+
+    async fn stored_count(&self, stream: &str) -> Result<u64, BusError> {
+        let state = lock(&self.inner);
+        let s = state.streams.get(stream).ok_or_else(|| no_stream(stream))?;
+        Ok(s.log.len() as u64)
+    }
+
+    async fn stored_messages(
+        &self,
+        stream: &str,
+        filter: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, BusError> {
+        let state = lock(&self.inner);
+        let s = state.streams.get(stream).ok_or_else(|| no_stream(stream))?;
+        Ok(s.log
+            .iter()
+            .filter(|(seq, _, env)| *seq >= from && subject_matches(filter, &env.subject))
+            .take(limit)
+            .map(stored)
+            .collect())
+    }
+
+    async fn stored_message(
+        &self,
+        stream: &str,
+        seq: u64,
+    ) -> Result<Option<StoredMessage>, BusError> {
+        let state = lock(&self.inner);
+        let s = state.streams.get(stream).ok_or_else(|| no_stream(stream))?;
+        Ok(s.log.iter().find(|(at, _, _)| *at == seq).map(stored))
+    }
+
+    async fn delete_stored(&self, stream: &str, seq: u64) -> Result<bool, BusError> {
+        let mut state = lock(&self.inner);
+        let s = state
+            .streams
+            .get_mut(stream)
+            .ok_or_else(|| no_stream(stream))?;
+        let Some(index) = s.log.iter().position(|(at, _, _)| *at == seq) else {
+            return Ok(false);
+        };
+        s.log.remove(index);
+        // As on JetStream, consumers no longer deliver a deleted message.
+        for consumer in s.consumers.values() {
+            lock(&consumer.queue).ready.retain(|p| p.seq != seq);
+        }
+        Ok(true)
+    }
+}
+
+fn no_stream(stream: &str) -> BusError {
+    BusError::Consume(format!("no stream {stream}"))
+}
+
+fn stored((seq, time, envelope): &(u64, SystemTime, Envelope)) -> StoredMessage {
+    StoredMessage {
+        seq: *seq,
+        time: *time,
+        envelope: envelope.clone(),
     }
 }
 

@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_nats::HeaderMap;
+use async_nats::jetstream::stream::RawMessageErrorKind;
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use crate::{Acker, BusError, Envelope, Incoming, Published, StreamKind, Transport};
+use crate::{Acker, BusError, Envelope, Incoming, Published, StoredMessage, StreamKind, Transport};
 
 const MSG_ID: &str = "Nats-Msg-Id";
 
@@ -91,9 +92,13 @@ fn to_headers(env: &Envelope) -> HeaderMap {
 }
 
 fn from_message(msg: &async_nats::Message) -> Envelope {
+    from_parts(&msg.subject, msg.headers.as_ref(), &msg.payload)
+}
+
+fn from_parts(subject: &str, map: Option<&HeaderMap>, payload: &bytes::Bytes) -> Envelope {
     let mut headers = HashMap::new();
     let mut msg_id = None;
-    if let Some(map) = &msg.headers {
+    if let Some(map) = map {
         for (name, values) in map.iter() {
             let Some(value) = values.first() else {
                 continue;
@@ -106,10 +111,20 @@ fn from_message(msg: &async_nats::Message) -> Envelope {
         }
     }
     Envelope {
-        subject: msg.subject.to_string(),
-        payload: msg.payload.clone(),
+        subject: subject.to_owned(),
+        payload: payload.clone(),
         headers,
         msg_id,
+    }
+}
+
+fn from_stored(msg: &jetstream::message::StreamMessage) -> StoredMessage {
+    // The stream's own time of storage; a time before 1970 is not one.
+    let nanos = u64::try_from(msg.time.unix_timestamp_nanos()).unwrap_or(0);
+    StoredMessage {
+        seq: msg.sequence,
+        time: SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos),
+        envelope: from_parts(&msg.subject, Some(&msg.headers), &msg.payload),
     }
 }
 
@@ -246,6 +261,96 @@ impl Transport for NatsTransport {
 
     fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    async fn stored_count(&self, stream: &str) -> Result<u64, BusError> {
+        let info = self
+            .js
+            .get_stream_no_info(stream)
+            .await
+            .map_err(|e| stream_error(stream, e))?
+            .get_info()
+            .await
+            .map_err(|e| stream_error(stream, e))?;
+        Ok(info.state.messages)
+    }
+
+    async fn stored_messages(
+        &self,
+        stream: &str,
+        filter: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, BusError> {
+        let handle = self
+            .js
+            .get_stream_no_info(stream)
+            .await
+            .map_err(|e| stream_error(stream, e))?;
+        // One request per message, from the stream leader (no consumer is
+        // created): an operator's look at a small stream such as the DLQ.
+        let mut out = Vec::new();
+        let mut next = from.max(1);
+        while out.len() < limit {
+            match handle.get_first_raw_message_by_subject(filter, next).await {
+                Ok(msg) => {
+                    next = msg.sequence + 1;
+                    out.push(from_stored(&msg));
+                }
+                Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => break,
+                Err(e) => return Err(stream_error(stream, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn stored_message(
+        &self,
+        stream: &str,
+        seq: u64,
+    ) -> Result<Option<StoredMessage>, BusError> {
+        let handle = self
+            .js
+            .get_stream_no_info(stream)
+            .await
+            .map_err(|e| stream_error(stream, e))?;
+        match handle.get_raw_message(seq).await {
+            Ok(msg) => Ok(Some(from_stored(&msg))),
+            Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(stream_error(stream, e)),
+        }
+    }
+
+    async fn delete_stored(&self, stream: &str, seq: u64) -> Result<bool, BusError> {
+        let handle = self
+            .js
+            .get_stream_no_info(stream)
+            .await
+            .map_err(|e| stream_error(stream, e))?;
+        match handle.delete_message(seq).await {
+            Ok(deleted) => Ok(deleted),
+            Err(e) if is_no_message(&e) => Ok(false),
+            Err(e) => Err(stream_error(stream, e)),
+        }
+    }
+}
+
+fn stream_error(stream: &str, err: impl std::fmt::Display) -> BusError {
+    BusError::Consume(format!("stream {stream}: {err}"))
+}
+
+/// A `STREAM.MSG.DELETE` of a sequence the stream does not hold.
+fn is_no_message(err: &stream::DeleteMessageError) -> bool {
+    match err.kind() {
+        stream::DeleteMessageErrorKind::JetStream(e) => {
+            let code = e.error_code();
+            code == jetstream::ErrorCode::SEQUENCE_NOT_FOUND
+                || code == jetstream::ErrorCode::NO_MESSAGE_FOUND
+                // What servers answer: "stream msg delete failed: no message found".
+                || (code == jetstream::ErrorCode::STREAM_MESSAGE_DELETE_FAILED
+                    && e.to_string().contains("no message found"))
+        }
+        _ => false,
     }
 }
 

@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+mod show;
+
+pub use show::redact_url;
 mod validate;
 
 use std::net::SocketAddr;
@@ -7,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The documented defaults, compiled into every binary.
 pub const DEFAULTS_TOML: &str = include_str!("../defaults.toml");
@@ -35,7 +38,11 @@ impl From<figment::Error> for ConfigError {
 }
 
 /// Every setting of every service; each service reads its own section.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// `Serialize` writes the effective configuration for people to read
+/// (`cloudsms config check`): every secret is written as `<redacted>` (`""`
+/// when unset) and passwords in URLs as `***`, as `Debug` hides them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Folder for embedded-mode data.
@@ -68,7 +75,7 @@ pub struct Settings {
 
 /// Limits every HTTP server applies to its clients: slow or oversized
 /// requests cost a bounded amount and never starve other clients.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     /// Open connections per server; past it new ones wait in the kernel's
@@ -92,10 +99,11 @@ pub struct HttpSettings {
 }
 
 /// NATS connection; an empty URL selects the in-process bus.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
     /// `nats://host:port` (`tls://host:port` requires TLS), or empty.
+    #[serde(serialize_with = "show::url")]
     pub url: String,
     /// User name, with `password` (instead of credentials in the URL).
     pub user: String,
@@ -115,11 +123,12 @@ pub struct NatsSettings {
 }
 
 /// Redis connection; an empty URL selects the in-process cache.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     /// `redis://host:port/db`, `rediss://` for TLS (`rediss://host:port/#insecure`
     /// skips certificate checks: development only), or empty.
+    #[serde(serialize_with = "show::url")]
     pub url: String,
     /// ACL user name (instead of one in the URL).
     pub username: String,
@@ -135,17 +144,18 @@ pub struct RedisSettings {
 }
 
 /// Database connection; an empty URL selects SQLite in `data_dir`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://...` or `sqlite://...`, or empty.
+    #[serde(serialize_with = "show::url")]
     pub url: String,
     /// Largest connection pool per service.
     pub max_connections: u32,
 }
 
 /// How events move over the bus.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusSettings {
     /// Prefix of stream names and subjects (isolation between installations).
@@ -163,7 +173,7 @@ pub struct BusSettings {
 }
 
 /// Hot message lists.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
     /// Prefix of every Redis key.
@@ -175,7 +185,7 @@ pub struct CacheSettings {
 }
 
 /// Logs and traces.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// EnvFilter directives.
@@ -183,6 +193,7 @@ pub struct TelemetrySettings {
     /// Output format of logs.
     pub log_format: LogFormat,
     /// OTLP gRPC endpoint, or empty.
+    #[serde(serialize_with = "show::url")]
     pub otlp_endpoint: String,
     /// `service.instance.id` of this process in traces and metrics (the
     /// pod's name in the chart); empty: the host name.
@@ -200,7 +211,7 @@ pub struct TelemetrySettings {
 }
 
 /// Output format of logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Readable lines for a terminal.
@@ -210,7 +221,7 @@ pub enum LogFormat {
 }
 
 /// The gateway service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
     /// HTTP listen address.
@@ -255,7 +266,7 @@ pub struct GatewaySettings {
 }
 
 /// Limits of the gateway's live-update streams (`/numbers/{e164}/events`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveSettings {
     /// Open streams per client network (IPv4 /24, IPv6 /64), counted in the
@@ -269,7 +280,7 @@ pub struct LiveSettings {
 }
 
 /// The gateway's crawler gate (see `docs/captcha.md`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateSettings {
     /// Count page views and challenge clients over the limits.
@@ -312,7 +323,7 @@ pub struct GateSettings {
 }
 
 /// A rate in the generic cell rate algorithm: `per_minute` sustained, `burst` at once.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateRate {
     /// Sustained page views per minute.
@@ -322,7 +333,7 @@ pub struct GateRate {
 }
 
 /// A search engine's crawler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateCrawler {
     /// Name for logs.
@@ -334,7 +345,7 @@ pub struct GateCrawler {
 }
 
 /// Advertising slots, filled with the operator's ad network snippet.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdsSettings {
     /// Show the slots.
@@ -349,7 +360,7 @@ pub struct AdsSettings {
 }
 
 /// The message-ingest service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestSettings {
     /// Webhook HTTP listen address.
@@ -389,7 +400,7 @@ pub struct IngestSettings {
 }
 
 /// Secrets per provider; a provider without a secret is disabled.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvidersSettings {
     /// Our own signed JSON webhook.
@@ -413,10 +424,10 @@ pub struct ProvidersSettings {
 macro_rules! secret_settings {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Deserialize)]
+        #[derive(Clone, Deserialize, Serialize)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            $($(#[$fdoc])* pub $field: String,)+
+            $($(#[$fdoc])* #[serde(serialize_with = "show::secret")] pub $field: String,)+
         }
 
         impl std::fmt::Debug for $name {
@@ -473,10 +484,11 @@ secret_settings!(
 );
 
 /// Vonage SMS API: signed webhooks.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VonageSettings {
     /// Signature secret from the Vonage dashboard; empty disables the route.
+    #[serde(serialize_with = "show::secret")]
     pub signature_secret: String,
     /// How `sig` is computed, as set in the dashboard.
     pub signature_method: VonageSignatureMethod,
@@ -492,7 +504,7 @@ impl std::fmt::Debug for VonageSettings {
 }
 
 /// Vonage's signature methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VonageSignatureMethod {
     /// Legacy: MD5 of the parameters followed by the secret.
@@ -508,14 +520,16 @@ pub enum VonageSignatureMethod {
 }
 
 /// Jasmin: no signature; authenticated by a shared secret and/or basic auth.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JasminSettings {
     /// Shared secret expected in the `secret` query parameter; empty: not used.
+    #[serde(serialize_with = "show::secret")]
     pub shared_secret: String,
     /// Basic-auth user; empty: not used.
     pub username: String,
     /// Basic-auth password.
+    #[serde(serialize_with = "show::secret")]
     pub password: String,
     /// Client addresses allowed to call (IPs or CIDRs); empty: any.
     pub allowed_ips: Vec<String>,
@@ -539,7 +553,8 @@ impl std::fmt::Debug for JasminSettings {
     }
 }
 
-/// A secret value: deserialised as a plain string, never shown by `Debug`.
+/// A secret value: deserialised as a plain string, never shown by `Debug`
+/// nor written by `Serialize` (which writes `<redacted>`, or `""` when unset).
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -568,20 +583,6 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// `scheme://user:***@host/...`: keeps passwords out of logs and errors.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((auth, host)) => {
-            let user = auth.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
-    }
-}
-
 /// An address (`10.1.2.3`, `::1`) or CIDR block (`10.0.0.0/8`) of
 /// `gateway.trusted_proxies`; an address is a block of one.
 pub fn parse_net(text: &str) -> Option<ipnet::IpNet> {
@@ -605,7 +606,7 @@ fn redacted(secret: &str) -> &'static str {
 }
 
 /// The captcha-verification service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaSettings {
     /// HTTP listen address (`/siteverify`, health).
@@ -643,7 +644,7 @@ pub struct CaptchaSettings {
 }
 
 /// One traffic level: from `requests` per window on, `max_number` applies.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaLevel {
     /// Requests per window at which this level starts.
@@ -653,7 +654,7 @@ pub struct CaptchaLevel {
 }
 
 /// A site using the captcha, like a reCAPTCHA site key and secret pair.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaSite {
     /// Public key the page embeds (`sitekey`).
@@ -675,7 +676,7 @@ impl std::fmt::Debug for CaptchaSite {
 }
 
 /// The log-retention service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionSettings {
     /// HTTP listen address (health only).

@@ -25,9 +25,15 @@ const LOG_SAFE_CHARS: usize = 64;
 /// escapes (`\n`, `\u{1b}`, `\u{202e}`), so one input can neither forge a
 /// log line nor hide what it was.
 pub fn log_safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(LOG_SAFE_CHARS * 2));
+    log_safe_clipped(text, LOG_SAFE_CHARS)
+}
+
+/// As [`log_safe`], keeping up to `max_chars` characters (for text an
+/// operator needs whole, such as a dead letter's reason).
+pub fn log_safe_clipped(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 2));
     for (n, c) in text.chars().enumerate() {
-        if n == LOG_SAFE_CHARS {
+        if n == max_chars {
             out.push('…');
             break;
         }

@@ -10,7 +10,7 @@ mod text;
 
 pub use country::{Country, all_countries, country_by_iso2};
 pub use csv::csv_cell;
-pub use hostile::{log_safe, storable_text};
+pub use hostile::{log_safe, log_safe_clipped, storable_text};
 pub use otp::extract_code;
 pub use phone::{E164, PhoneError};
 pub use sender::recognise_service;

@@ -278,6 +278,17 @@ impl Store {
         Ok(result.rows_affected > 0)
     }
 
+    /// Sets a registered number's label (an empty one clears it). Returns
+    /// false when it is not registered.
+    pub async fn set_number_label(&self, e164: &E164, label: &str) -> Result<bool, StoreError> {
+        let result = number::Entity::update_many()
+            .col_expr(number::Column::Label, Expr::value(label))
+            .filter(number::Column::E164.eq(e164.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
     /// A number by E.164, active or not.
     #[tracing::instrument(name = "SELECT numbers", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "numbers"))]
     pub async fn find_number(&self, e164: &str) -> Result<Option<NumberRow>, StoreError> {

@@ -1,19 +1,25 @@
 //! `cloudsms`: every service as a subcommand, `all` for the whole site in one
-//! process, and the operator's commands (`migrate`, `numbers ...`).
+//! process, and the operator's commands (`migrate`, `numbers ...`, `config
+//! check`, `healthcheck`, `dlq ...`).
 
 /// mimalloc: less time in malloc/free than glibc's under many small
 /// allocations per request (see `make bench`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod config_check;
 mod demo;
+mod dlq;
+mod healthcheck;
+mod numbers;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use config::Settings;
-use domain::E164;
 
 /// cloudsms: receive SMS online.
 #[derive(Parser)]
@@ -28,6 +34,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Configured(Configured),
+    /// Checks the configuration.
+    Config {
+        #[command(subcommand)]
+        action: config_check::ConfigAction,
+    },
+    /// GETs a URL (e.g. http://127.0.0.1:8080/readyz): exit 0 on 2xx, 1
+    /// otherwise with the reason on stderr. For container health checks;
+    /// reads no configuration.
+    Healthcheck {
+        /// http:// URL to fetch.
+        url: String,
+        /// Seconds to wait for the whole answer.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
+    },
+}
+
+/// The commands that run with the loaded configuration.
+#[derive(Subcommand)]
+enum Configured {
     /// Runs the visitor site (HTTP :8080).
     Gateway,
     /// Runs the webhooks (HTTP :8081, gRPC :50051) and the persister.
@@ -48,55 +76,53 @@ enum Command {
     /// Manages the operator's numbers.
     Numbers {
         #[command(subcommand)]
-        action: NumbersAction,
+        action: numbers::NumbersAction,
     },
-}
-
-#[derive(Subcommand)]
-enum NumbersAction {
-    /// Registers a number (or re-activates a retired one).
-    Add {
-        /// E.164, e.g. +14155550123.
-        e164: String,
-        /// A note for operators (carrier, SIM slot...).
-        #[arg(long, default_value = "")]
-        label: String,
-    },
-    /// Lists numbers.
-    List {
-        /// Also show retired numbers.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Retires a number: it stops receiving and disappears from the site.
-    Retire {
-        /// E.164 of the number.
-        e164: String,
+    /// Dead-lettered events on NATS: list, replay, drop.
+    Dlq {
+        #[command(subcommand)]
+        action: dlq::DlqAction,
     },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Gateway => {
+        Command::Healthcheck { url, timeout } => {
+            Ok(healthcheck::run(&url, Duration::from_secs(timeout)).await)
+        }
+        Command::Config { action } => {
+            config_check::run(cli.config.as_deref(), action)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Configured(command) => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            run(settings, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run(mut settings: Settings, command: Configured) -> anyhow::Result<()> {
+    match command {
+        Configured::Gateway => {
             let _t = telemetry::init(&settings, "gateway")?;
             gateway::run_process(settings).await
         }
-        Command::MessageIngest => {
+        Configured::MessageIngest => {
             let _t = telemetry::init(&settings, "message-ingest")?;
             message_ingest::run_process(settings).await
         }
-        Command::CaptchaVerification => {
+        Configured::CaptchaVerification => {
             let _t = telemetry::init(&settings, "captcha-verification")?;
             captcha_verification::run_process(settings).await
         }
-        Command::LogRetention => {
+        Configured::LogRetention => {
             let _t = telemetry::init(&settings, "log-retention")?;
             log_retention::run_process(settings).await
         }
-        Command::All { demo } => {
+        Configured::All { demo } => {
             if demo && settings.ingest.providers.generic.secret.is_empty() {
                 // The demo signs its own webhooks; a fresh key per run, never a fixed one.
                 settings.ingest.providers.generic.secret = demo::random_secret();
@@ -104,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
             let _t = telemetry::init(&settings, "cloudsms")?;
             run_all(settings, demo).await
         }
-        Command::Migrate => {
+        Configured::Migrate => {
             let store = connect_store(&settings).await?;
             store.migrate().await?;
             // log-retention's tables, with their own migration history.
@@ -114,7 +140,8 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Numbers { action } => numbers(&settings, action).await,
+        Configured::Numbers { action } => numbers::run(&settings, action).await,
+        Configured::Dlq { action } => dlq::run(&settings, action).await,
     }
 }
 
@@ -123,33 +150,6 @@ async fn connect_store(settings: &Settings) -> anyhow::Result<store::Store> {
     store::Store::connect(&url, 2)
         .await
         .with_context(|| format!("database {}", platform::redact_url(&url)))
-}
-
-async fn numbers(settings: &Settings, action: NumbersAction) -> anyhow::Result<()> {
-    let store = connect_store(settings).await?;
-    store.migrate().await?;
-    match action {
-        NumbersAction::Add { e164, label } => {
-            let number = E164::parse(&e164).with_context(|| format!("{e164:?}"))?;
-            let row = store.add_number(&number, &label).await?;
-            println!("added {} ({})", row.e164, number.country().name);
-        }
-        NumbersAction::List { all } => {
-            for row in store.list_numbers(all).await? {
-                let state = if row.active { "active" } else { "retired" };
-                println!("{}\t{}\t{}\t{}", row.e164, row.country, state, row.label);
-            }
-        }
-        NumbersAction::Retire { e164 } => {
-            let number = E164::parse(&e164).with_context(|| format!("{e164:?}"))?;
-            if store.retire_number(&number).await? {
-                println!("retired {number}");
-            } else {
-                anyhow::bail!("{number} is not registered");
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Every service in one process, sharing one bus, cache and store; it

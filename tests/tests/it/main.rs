@@ -4,6 +4,7 @@
 mod backend_tls;
 mod bus_outage;
 mod captcha;
+mod cli;
 mod csv_injection;
 mod gate;
 mod grpc_ingest;

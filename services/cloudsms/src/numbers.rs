@@ -1,0 +1,134 @@
+//! `cloudsms numbers add|list|retire`: the operator's numbers.
+
+use anyhow::Context;
+use chrono::SecondsFormat;
+use clap::Subcommand;
+use config::Settings;
+use domain::E164;
+
+#[derive(Subcommand)]
+pub enum NumbersAction {
+    /// Registers a number, or re-activates a retired one. A number already
+    /// registered keeps its label unless --relabel is given: another
+    /// --label alone is refused and changes nothing.
+    Add {
+        /// E.164, e.g. +14155550123.
+        e164: String,
+        /// A note for operators (carrier, SIM slot...).
+        #[arg(long)]
+        label: Option<String>,
+        /// Replace the label of a number already registered.
+        #[arg(long, requires = "label")]
+        relabel: bool,
+    },
+    /// Lists numbers, by country then number.
+    List {
+        /// Also show retired numbers.
+        #[arg(long)]
+        all: bool,
+        /// One JSON array of {e164, country, active, label, created_at}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retires a number: it stops receiving and disappears from the site.
+    Retire {
+        /// E.164 of the number.
+        e164: String,
+    },
+}
+
+pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<()> {
+    let store = crate::connect_store(settings).await?;
+    store.migrate().await?;
+    match action {
+        NumbersAction::Add {
+            e164,
+            label,
+            relabel,
+        } => add(&store, &e164, label, relabel).await?,
+        NumbersAction::List { all, json } => {
+            let rows = store.list_numbers(all).await?;
+            if json {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|row| {
+                        serde_json::json!({
+                            "e164": row.e164,
+                            "country": row.country,
+                            "active": row.active,
+                            "label": row.label,
+                            "created_at": row.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for row in rows {
+                    let state = if row.active { "active" } else { "retired" };
+                    println!("{}\t{}\t{}\t{}", row.e164, row.country, state, row.label);
+                }
+            }
+        }
+        NumbersAction::Retire { e164 } => {
+            let number = parse(&e164)?;
+            if store.retire_number(&number).await? {
+                println!("retired {number}");
+            } else {
+                anyhow::bail!("{number} is not registered");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse(e164: &str) -> anyhow::Result<E164> {
+    E164::parse(e164).with_context(|| format!("{e164:?}"))
+}
+
+/// Registers `e164`, or says what it found: a number already registered is
+/// re-activated when retired, and relabelled only with `relabel`.
+async fn add(
+    store: &store::Store,
+    e164: &str,
+    label: Option<String>,
+    relabel: bool,
+) -> anyhow::Result<()> {
+    let number = parse(e164)?;
+    let Some(existing) = store.find_number(number.as_str()).await? else {
+        let row = store
+            .add_number(&number, label.as_deref().unwrap_or_default())
+            .await?;
+        println!("added {} ({})", row.e164, number.country().name);
+        return Ok(());
+    };
+    let new_label = label.filter(|label| *label != existing.label);
+    if let Some(new_label) = &new_label
+        && !relabel
+    {
+        anyhow::bail!(
+            "{number} is already registered ({}) with label {:?}; nothing changed \
+             (add --relabel to change its label to {new_label:?})",
+            if existing.active { "active" } else { "retired" },
+            existing.label,
+        );
+    }
+    let mut done = Vec::new();
+    if !existing.active {
+        // Re-activates and keeps the label.
+        store.add_number(&number, "").await?;
+        done.push("re-activated".to_owned());
+    }
+    if let Some(new_label) = &new_label {
+        store.set_number_label(&number, new_label).await?;
+        done.push(format!("relabelled {:?} -> {new_label:?}", existing.label));
+    }
+    if done.is_empty() {
+        println!(
+            "{number} is already registered (active, label {:?}); nothing changed",
+            existing.label
+        );
+    } else {
+        println!("{number} was already registered: {}", done.join(", "));
+    }
+    Ok(())
+}
