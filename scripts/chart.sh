@@ -37,6 +37,17 @@ ensure_venv() {
 }
 
 ensure_venv
+# promtool (Debian's prometheus package) checks and unit-tests the alert rules.
+if ! command -v promtool >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        printf 'chart.sh: installing promtool (Debian package prometheus)\n'
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null ||
+            die "apt-get install prometheus failed"
+    else
+        die "promtool is missing: apt-get install prometheus (as root)"
+    fi
+fi
 # helm-python-sdk loads Helm's Go SDK (libhelm_c) with ctypes: fail loudly,
 # never skip, when it cannot.
 "$VENV/bin/python" -c 'import helm_python; helm_python.helm_sdk_version()' ||

@@ -217,6 +217,7 @@ CLOUDSMS_REDIS__CA_FILE: {value: {{ $v.redis.caFile | quote }}, from: redis.caFi
 CLOUDSMS_REDIS__CERT_FILE: {value: {{ $v.redis.certFile | quote }}, from: redis.certFile}
 CLOUDSMS_REDIS__KEY_FILE: {value: {{ $v.redis.keyFile | quote }}, from: redis.keyFile}
 CLOUDSMS_TELEMETRY__OTLP_CA_FILE: {value: {{ $v.telemetry.otlpCaFile | quote }}, from: telemetry.otlpCaFile}
+CLOUDSMS_TELEMETRY__PROMETHEUS_LISTEN: {value: {{ ternary (printf "0.0.0.0:%v" $v.metrics.port) "" $v.metrics.enabled | quote }}, from: metrics.enabled}
 CLOUDSMS_DATABASE__MAX_CONNECTIONS: {value: {{ $v.database.maxConnections | quote }}, from: database.maxConnections}
 CLOUDSMS_BUS__REPLICAS: {value: {{ $v.bus.replicas | quote }}, from: bus.replicas}
 CLOUDSMS_BUS__PREFIX: {value: {{ $v.bus.prefix | quote }}, from: bus.prefix}
