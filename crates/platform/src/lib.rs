@@ -122,8 +122,7 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use tower::ServiceExt as _;
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "http listening");
@@ -171,26 +170,17 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(
-            move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                router.clone().oneshot(request.map(axum::body::Body::new))
+        spawn_connection(
+            &builder,
+            &graceful,
+            stream,
+            router.clone(),
+            Some(peer),
+            move || {
+                drop(address_slot);
+                drop(permit);
             },
         );
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "connection closed with an error");
-            }
-            drop(address_slot);
-            drop(permit);
-        });
     }
     drop(listener);
     tokio::select! {
@@ -200,6 +190,40 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Serves one accepted connection with `router` on its own task, watched by
+/// `graceful` (a graceful shutdown waits for it); its requests carry `peer`
+/// as `ConnectInfo` when known. `closed` runs when the connection ends.
+pub(crate) fn spawn_connection(
+    builder: &hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    graceful: &hyper_util::server::graceful::GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    router: Router,
+    peer: Option<SocketAddr>,
+    closed: impl FnOnce() + Send + 'static,
+) {
+    use tower::ServiceExt as _;
+    let service = hyper::service::service_fn(
+        move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            if let Some(peer) = peer {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+            }
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        },
+    );
+    let connection = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .into_owned();
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(error = %err, "connection closed with an error");
+        }
+        closed();
+    });
 }
 
 /// Open connections per client address.

@@ -175,8 +175,7 @@ fn starting_routes() -> Router {
 /// Serves [`starting_routes`] on `listeners` until `done`, then lets the
 /// connections it opened finish (at most 5 s).
 async fn answer_while_starting(listeners: &[&TcpListener], done: CancellationToken) {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use tower::ServiceExt as _;
+    use hyper_util::rt::TokioExecutor;
 
     let router = starting_routes();
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -195,19 +194,7 @@ async fn answer_while_starting(listeners: &[&TcpListener], done: CancellationTok
                         }
                     },
                 };
-                let router = router.clone();
-                let service = hyper::service::service_fn(
-                    move |request: axum::http::Request<hyper::body::Incoming>| {
-                        router.clone().oneshot(request.map(axum::body::Body::new))
-                    },
-                );
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
+                crate::spawn_connection(builder, graceful, stream, router.clone(), None, || {});
             }
         }
     });

@@ -120,6 +120,8 @@ async fn a_draining_ingest_keeps_accepting_until_it_stops_and_loses_nothing() {
         .collect();
     assert!(accepted.len() > in_delay.len());
     let next = Proc::spawn("message-ingest", &[], &env);
+    // Ready (its signal handler installed) before it is stopped below.
+    wait_ready(&client, ports.ingest).await;
     let store = store::Store::connect(&iso.settings.database_url(), 2)
         .await
         .unwrap();

@@ -290,6 +290,25 @@ pub(crate) async fn pass_the_gate(client: &reqwest::Client, ports: &Ports) {
     );
 }
 
+/// The four services as separate processes, each ready: ingest, gateway,
+/// captcha-verification, log-retention.
+pub(crate) async fn spawn_four(
+    env: &[(String, String)],
+    ports: &Ports,
+    client: &reqwest::Client,
+) -> [Proc; 4] {
+    let procs = [
+        Proc::spawn("message-ingest", &[], env),
+        Proc::spawn("gateway", &[], env),
+        Proc::spawn("captcha-verification", &[], env),
+        Proc::spawn("log-retention", &[], env),
+    ];
+    for port in [ports.ingest, ports.gateway, ports.captcha, ports.retention] {
+        wait_ready(client, port).await;
+    }
+    procs
+}
+
 pub(crate) fn add_number(env: &[(String, String)]) {
     let out = command(
         "cloudsms",
@@ -316,16 +335,8 @@ async fn four_service_processes_carry_an_sms_to_the_page_and_stop_on_sigterm() {
     let ports = Ports::new();
     let env = env_for(&iso, &ports);
     add_number(&env);
-    let procs = [
-        Proc::spawn("message-ingest", &[], &env),
-        Proc::spawn("gateway", &[], &env),
-        Proc::spawn("captcha-verification", &[], &env),
-        Proc::spawn("log-retention", &[], &env),
-    ];
     let client = reqwest::Client::new();
-    for port in [ports.ingest, ports.gateway, ports.captcha, ports.retention] {
-        wait_ready(&client, port).await;
-    }
+    let procs = spawn_four(&env, &ports, &client).await;
     send_and_see(
         &client,
         &iso,

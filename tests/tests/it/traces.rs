@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use cloudsms_tests::{Isolation, Mode};
 
 use crate::processes::{
-    Ports, Proc, add_number, env_for, free_port, pass_the_gate, send_and_see, wait_ready,
+    Ports, Proc, add_number, env_for, free_port, pass_the_gate, send_and_see, spawn_four,
+    wait_ready,
 };
 
 /// A real OTLP receiver (tests/oracles/otlp_receiver.py) writing JSON lines.
@@ -203,16 +204,8 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
     env.push(("CLOUDSMS_GATEWAY__ADMIN_TOKEN".into(), ADMIN_TOKEN.into()));
     env.push(("OTEL_METRIC_EXPORT_INTERVAL".into(), "500".into()));
     add_number(&env);
-    let [ingest, gateway, captcha, retention] = [
-        Proc::spawn("message-ingest", &[], &env),
-        Proc::spawn("gateway", &[], &env),
-        Proc::spawn("captcha-verification", &[], &env),
-        Proc::spawn("log-retention", &[], &env),
-    ];
     let client = reqwest::Client::new();
-    for port in [ports.ingest, ports.gateway, ports.captcha, ports.retention] {
-        wait_ready(&client, port).await;
-    }
+    let [ingest, gateway, captcha, retention] = spawn_four(&env, &ports, &client).await;
     send_and_see(
         &client,
         &iso,
