@@ -1,7 +1,8 @@
 //! Managed backends: Redis over TLS (a CA file, a client certificate, the
 //! `#insecure` development form) with a password from the settings, and
-//! NATS over TLS with mutual TLS and user/password or NKey credentials,
-//! each against a local server started with a throwaway CA.
+//! NATS over TLS with mutual TLS and user/password or NKey credentials, or
+//! a `.creds` file against a server in operator mode (JWTs made here), each
+//! against a local server started with a throwaway CA.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -276,4 +277,130 @@ async fn nats_over_mutual_tls_with_a_password_or_an_nkey() {
     anonymous.nats.cert_file.clear();
     anonymous.nats.key_file.clear();
     assert!(bus::Bus::connect(&anonymous).await.is_err());
+}
+
+/// A JWT of `claims` for `subject`, signed by `issuer` (the NATS JWT v2
+/// format: ed25519-nkey over `<header>.<claims>`, base64url without padding).
+fn nats_jwt(issuer: &nkeys::KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = b64.encode(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let claims = serde_json::json!({
+        "jti": uuid::Uuid::new_v4().simple().to_string().to_uppercase(),
+        "iat": chrono::Utc::now().timestamp(),
+        "iss": issuer.public_key(),
+        "name": name,
+        "sub": subject,
+        "nats": nats,
+    });
+    let claims = b64.encode(claims.to_string());
+    let signature = issuer
+        .sign(format!("{header}.{claims}").as_bytes())
+        .unwrap();
+    format!("{header}.{claims}.{}", b64.encode(signature))
+}
+
+/// A `.creds` file, as `nsc` writes it.
+fn creds_file(jwt: &str, seed: &str) -> String {
+    format!(
+        "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
+         ************************* IMPORTANT *************************\n\
+         NKEY Seed printed below can be used to sign and prove identity.\n\n\
+         -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_over_tls_with_a_creds_file_in_operator_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    // An operator, an account with JetStream, a user of that account.
+    let operator = nkeys::KeyPair::new_operator();
+    let account = nkeys::KeyPair::new_account();
+    let system = nkeys::KeyPair::new_account();
+    let user = nkeys::KeyPair::new_user();
+    let operator_jwt = nats_jwt(
+        &operator,
+        &operator.public_key(),
+        "test-operator",
+        serde_json::json!({
+            "type": "operator", "version": 2,
+            "system_account": system.public_key(),
+        }),
+    );
+    // JetStream needs the server's system account.
+    let system_jwt = nats_jwt(
+        &operator,
+        &system.public_key(),
+        "SYS",
+        serde_json::json!({ "type": "account", "version": 2 }),
+    );
+    let unlimited = serde_json::json!({
+        "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+        "wildcards": true, "conn": -1, "leaf": -1,
+        "mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1,
+    });
+    let account_jwt = nats_jwt(
+        &operator,
+        &account.public_key(),
+        "cloudsms",
+        serde_json::json!({ "type": "account", "version": 2, "limits": unlimited }),
+    );
+    let user_jwt = nats_jwt(
+        &account,
+        &user.public_key(),
+        "cloudsms",
+        serde_json::json!({
+            "type": "user", "version": 2,
+            "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1,
+        }),
+    );
+    let port = free_port();
+    let conf = dir.path().join("operator.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: 127.0.0.1:{port}\n\
+             operator: {operator_jwt}\n\
+             resolver: MEMORY\n\
+             system_account: {system_pub}\n\
+             resolver_preload: {{ {account_pub}: {account_jwt}, {system_pub}: {system_jwt} }}\n\
+             jetstream {{ store_dir: \"{store}\" }}\n\
+             tls {{ cert_file: \"{cert}\", key_file: \"{key}\" }}\n",
+            account_pub = account.public_key(),
+            system_pub = system.public_key(),
+            store = dir.path().join("js-operator").display(),
+            cert = pki.server_cert.display(),
+            key = pki.server_key.display(),
+        ),
+    )
+    .unwrap();
+    let _server = Server(
+        Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server"),
+    );
+    listening(port).await;
+    let creds = dir.path().join("cloudsms.creds");
+    std::fs::write(&creds, creds_file(&user_jwt, &user.seed().unwrap())).unwrap();
+    let mut settings = config::Settings::defaults().unwrap();
+    settings.nats.url = format!("tls://localhost:{port}");
+    settings.nats.ca_file = pki.ca.display().to_string();
+    settings.nats.creds_file = creds.display().to_string();
+    settings.bus.prefix = format!("creds{}", uuid::Uuid::new_v4().simple());
+    round_trip(&settings).await;
+    // Another user's creds (signed by no known account) are refused.
+    let stranger = nkeys::KeyPair::new_user();
+    let stranger_jwt = nats_jwt(
+        &nkeys::KeyPair::new_account(),
+        &stranger.public_key(),
+        "stranger",
+        serde_json::json!({ "type": "user", "version": 2 }),
+    );
+    std::fs::write(&creds, creds_file(&stranger_jwt, &stranger.seed().unwrap())).unwrap();
+    assert!(bus::Bus::connect(&settings).await.is_err());
 }
