@@ -99,7 +99,7 @@ pub struct HttpSettings {
 }
 
 /// NATS connection; an empty URL selects the in-process bus.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
     /// `nats://host:port` (`tls://host:port` requires TLS), or empty.
@@ -123,7 +123,7 @@ pub struct NatsSettings {
 }
 
 /// Redis connection; an empty URL selects the in-process cache.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     /// `redis://host:port/db`, `rediss://` for TLS (`rediss://host:port/#insecure`
@@ -144,7 +144,7 @@ pub struct RedisSettings {
 }
 
 /// Database connection; an empty URL selects SQLite in `data_dir`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://...` or `sqlite://...`, or empty.
@@ -153,6 +153,39 @@ pub struct DatabaseSettings {
     /// Largest connection pool per service.
     pub max_connections: u32,
 }
+
+/// Debug of a backend's settings: its URL without a password (the other
+/// fields are paths, names, or [`Secret`]s, which redact themselves).
+macro_rules! debug_redacting_url {
+    ($name:ident { $($field:ident),* }) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("url", &redact_url(&self.url))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish()
+            }
+        }
+    };
+}
+
+debug_redacting_url!(NatsSettings {
+    user,
+    password,
+    nkey_seed,
+    creds_file,
+    ca_file,
+    cert_file,
+    key_file
+});
+debug_redacting_url!(RedisSettings {
+    username,
+    password,
+    ca_file,
+    cert_file,
+    key_file
+});
+debug_redacting_url!(DatabaseSettings { max_connections });
 
 /// How events move over the bus.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -244,3 +244,18 @@ fn the_written_configuration_hides_urls_passwords_and_loads_back() {
         "the defaults survive a round trip"
     );
 }
+
+#[test]
+fn debug_hides_passwords_in_backend_urls() {
+    let s = Settings::from_toml_overrides(
+        "[database]\nurl = \"postgres://app:db-pass-9876@db/sms\"\n\
+         [redis]\nurl = \"redis://:redis-pass-9876@cache:6379\"\n\
+         [nats]\nurl = \"nats://u:nats-pass-9876@bus:4222\"\n",
+    )
+    .unwrap();
+    let debug = format!("{s:?}");
+    for secret in ["db-pass-9876", "redis-pass-9876", "nats-pass-9876"] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("postgres://app:***@db/sms"), "{debug}");
+}
