@@ -60,7 +60,7 @@ impl Captcha {
     /// Builds the service from the process's infrastructure. An empty
     /// `captcha.hmac_key` gets a random one, with a warning. Must run inside
     /// a tokio runtime (it starts the event batch task).
-    pub fn new(infra: &Infra) -> Self {
+    pub fn new(infra: &Infra<()>) -> Self {
         let mut settings = infra.settings.captcha.clone();
         // The gateway's gate is a built-in site: it redeems solutions over
         // gRPC and never calls /siteverify, so its secret is random.

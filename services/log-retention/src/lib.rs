@@ -40,20 +40,21 @@ pub struct Listeners {
 }
 
 /// The HTTP router (health only: log-retention has no public HTTP API).
-pub fn router(infra: &Infra) -> axum::Router {
+pub fn router(infra: &Infra<LogStore>) -> axum::Router {
     platform::health_routes(Readiness {
-        store: Some(infra.store.clone()),
         cache: None,
-        bus: Some(infra.bus.clone()),
-        draining: Some(infra.draining.clone()),
+        ..Readiness::all(infra)
     })
 }
 
-/// log-retention's tables on the infrastructure's database, migrated.
-/// With `retention.geoip_csv` set, page views record the visitor's country.
-pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
-    let mut store = LogStore::new(infra.store.connection().clone());
-    let geoip = infra.settings.retention.geoip_csv.trim();
+/// log-retention's tables on `database`, migrated. With
+/// `retention.geoip_csv` set, page views record the visitor's country.
+pub async fn log_store(
+    settings: &config::Settings,
+    database: store::DatabaseConnection,
+) -> anyhow::Result<LogStore> {
+    let mut store = LogStore::new(database);
+    let geoip = settings.retention.geoip_csv.trim();
     if !geoip.is_empty() {
         let countries = stats::CsvCountries::load(std::path::Path::new(geoip))
             .map_err(|e| anyhow::anyhow!("retention.geoip_csv: {e}"))?;
@@ -62,6 +63,22 @@ pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
     }
     store.migrate().await?;
     Ok(store)
+}
+
+/// log-retention owns its tables: it connects to the database and migrates
+/// them, and never the SMS tables.
+impl platform::Storage for LogStore {
+    async fn connect(settings: &config::Settings) -> anyhow::Result<Self> {
+        let url = settings.database_url();
+        let database = store::Store::connect(&url, settings.database.max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("database {}: {e}", platform::redact_url(&url)))?;
+        log_store(settings, database.connection().clone()).await
+    }
+
+    fn database(&self) -> Option<&store::DatabaseConnection> {
+        Some(self.connection())
+    }
 }
 
 /// The service as a process: binds its listeners, answers as a starting
@@ -75,7 +92,8 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
         http: platform::bind(settings.retention.listen).await?,
         grpc: platform::bind(settings.retention.grpc_listen).await?,
     };
-    let Some(infra) = platform::start(settings, &[&listeners.http], &lifecycle).await else {
+    let Some(infra) = platform::start::<LogStore>(settings, &[&listeners.http], &lifecycle).await
+    else {
         return Ok(());
     };
     run(infra, listeners, lifecycle.stopping()).await
@@ -84,13 +102,13 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
 /// Runs the health server, the gRPC server, the LOGS consumer and the
 /// retention sweeper until `shutdown`.
 pub async fn run(
-    infra: Infra,
+    infra: Infra<LogStore>,
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let settings = &infra.settings.retention;
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    let store = log_store(&infra).await?;
+    let store = infra.store.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let http = platform::serve(
         listeners.http,
