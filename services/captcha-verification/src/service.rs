@@ -56,6 +56,11 @@ pub fn now_unix() -> u64 {
 /// The source a request is counted under: IPv4 /24, IPv6 /64.
 pub use platform::network_prefix as source_prefix;
 
+/// The count of challenges a visitor asked for, under the gateway's visitor id.
+fn visitor_key(visitor: &str) -> String {
+    format!("captcha:rate:vid:{visitor}")
+}
+
 impl Captcha {
     /// Builds the service from the process's infrastructure. An empty
     /// `captcha.hmac_key` gets a random one, with a warning. Must run inside
@@ -142,6 +147,12 @@ impl Captcha {
         outcomes().add(1, &[KeyValue::new("outcome", outcome_name(outcome))]);
     }
 
+    /// Deletes what the service keeps under `visitor` (its challenge
+    /// count): how many keys went.
+    pub async fn forget_visitor(&self, visitor: &str) -> Result<u64, cache::CacheError> {
+        self.cache.forget(&[visitor_key(visitor)]).await
+    }
+
     /// The `maxnumber` for this request: the default, raised by the highest
     /// traffic level its source or everyone reached in the current window.
     async fn max_number(&self, requester: &Requester) -> u64 {
@@ -152,7 +163,7 @@ impl Captcha {
             keys.push(format!("captcha:rate:ip:{}", source_prefix(ip)));
         }
         if pow::is_ident(&requester.visitor_id, false) {
-            keys.push(cache::captcha_visitor_key(&requester.visitor_id));
+            keys.push(visitor_key(&requester.visitor_id));
         }
         for key in keys {
             match self.cache.incr_window(&key, window).await {
