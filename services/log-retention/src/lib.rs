@@ -3,7 +3,10 @@
 //!
 //! - `consumer`: the durable batch consumer of the LOGS stream (request logs,
 //!   crash reports, captcha events), multi-row idempotent inserts, ack after commit.
-//! - `logstore`: the tables (day partitions on Postgres), the sweep, the queries.
+//! - `schema`: the tables' names and columns, which the migrations, the
+//!   writer and the queries share; `rows`: an event as the row it becomes.
+//! - `logstore`: the log tables: the batch writer, day partitions on
+//!   Postgres and the sweep, a visitor's rows.
 //! - `sweep`: the retention sweep at start-up and on a schedule, with an injected clock.
 //! - `stats`: the anonymous statistics rows (daily salted visitor hashes) and
 //!   the operator's report.
@@ -12,13 +15,17 @@
 //! See docs/log-retention.md.
 
 pub mod consumer;
+mod db;
 pub mod entities;
 pub mod grpc;
 pub mod logstore;
 pub mod migration;
+pub mod rows;
+pub mod schema;
 pub mod stats;
 pub mod sweep;
-pub mod tables;
+#[cfg(test)]
+mod testutil;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +35,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use logstore::{LogStore, SweepReport};
+pub use rows::LogRow;
+pub use schema::Kind;
 pub use sweep::{Clock, FixedClock, SystemClock};
-pub use tables::{Kind, LogRow};
 
 /// Listeners of the service, bound by the caller (tests bind port 0).
 pub struct Listeners {
