@@ -10,6 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod config_check;
 mod demo;
 mod dlq;
+mod dlq_summary;
 mod healthcheck;
 mod numbers;
 

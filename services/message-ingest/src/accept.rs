@@ -168,6 +168,7 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         )),
         accepted_at: Some(proto::timestamp_from_unix_millis(now.timestamp_millis())),
         segments: sms.segments,
+        country: to.country().iso2.to_owned(),
     };
     let published = state.bus.publish(&event).await.map_err(|e| {
         IngestError::Unavailable(format!("message bus unavailable, retry later ({e})"))
