@@ -66,6 +66,23 @@ pub fn public_url(settings: &config::IngestSettings, headers: &HeaderMap, uri: &
     format!("{scheme}://{host}{path_and_query}")
 }
 
+/// Refuses a signed `timestamp` (Unix seconds) more than `tolerance_secs`
+/// away from `now`. Called after the signature check, so the age of a forged
+/// request tells nothing.
+pub fn check_age(
+    timestamp: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    tolerance_secs: u64,
+) -> Result<(), IngestError> {
+    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
+    if age > tolerance_secs {
+        return Err(IngestError::Unauthorized(format!(
+            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
+        )));
+    }
+    Ok(())
+}
+
 /// Form parameters in the order received (duplicates kept).
 pub fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(raw).into_owned().collect()

@@ -16,14 +16,14 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use config::IngestSettings;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::provider::{FORM, JSON, Parsed, Provider, Webhook};
+use super::provider::{FORM, JSON, Parsed, Provider, Webhook, answer_with};
 use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
@@ -293,13 +293,7 @@ impl Provider for Plivo {
         let params = if webhook.is_json() {
             // The signature covers the parsed object, so it is parsed first; a
             // body that is no JSON object is malformed whoever sent it.
-            let value: serde_json::Value =
-                serde_json::from_slice(&webhook.body).map_err(|e| IngestError::invalid_json(&e))?;
-            let serde_json::Value::Object(map) = value else {
-                return Err(IngestError::BadRequest(
-                    "JSON body must be an object".into(),
-                ));
-            };
+            let map = super::json::members(&webhook.body)?;
             json_params(&map).ok_or_else(|| {
                 IngestError::Unauthorized(
                     "cannot verify this JSON body: arrays may only hold text, numbers and booleans"
@@ -327,10 +321,7 @@ impl Provider for Plivo {
     }
 
     fn answer(_: &IngestSettings, outcome: Result<Option<Accepted>, IngestError>) -> Response {
-        match outcome {
-            Ok(_) => StatusCode::OK.into_response(),
-            Err(err) => err.into_response(),
-        }
+        answer_with(outcome, StatusCode::OK)
     }
 }
 

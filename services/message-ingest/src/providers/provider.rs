@@ -143,6 +143,18 @@ impl Deliver for InboundSms {
     }
 }
 
+/// `success` for an accepted (or ignored) request, errors as their JSON
+/// error: the answer of providers that read no body back.
+pub fn answer_with(
+    outcome: Result<Option<Accepted>, IngestError>,
+    success: impl IntoResponse,
+) -> Response {
+    match outcome {
+        Ok(_) => success.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
 /// `status` with `accepted` (our event id, and whether it was a retry) or
 /// `ignored` (nothing published) in JSON; errors as their JSON error.
 pub fn json_answer(status: StatusCode, outcome: Result<Option<Accepted>, IngestError>) -> Response {

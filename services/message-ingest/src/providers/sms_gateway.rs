@@ -68,13 +68,7 @@ pub fn verify(
         .verify_slice(&expected)
         .map_err(|_| IngestError::Unauthorized("signature does not match".into()))?;
     // Checked after the MAC, so the age of a forged request tells nothing.
-    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
-    if age > tolerance_secs {
-        return Err(IngestError::Unauthorized(format!(
-            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
-        )));
-    }
-    Ok(())
+    super::check_age(timestamp, now, tolerance_secs)
 }
 
 /// The fields of an `sms:received` event that identify one SMS.

@@ -78,13 +78,7 @@ pub fn verify(
     key.verify_strict(&signed, &signature)
         .map_err(|_| IngestError::Unauthorized("signature does not match".into()))?;
     // Checked after the signature, so the age of a forged request tells nothing.
-    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
-    if age > tolerance_secs {
-        return Err(IngestError::Unauthorized(format!(
-            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
-        )));
-    }
-    Ok(())
+    super::check_age(timestamp, now, tolerance_secs)
 }
 
 /// Parses a verified body: `message.received` is an SMS, any other event

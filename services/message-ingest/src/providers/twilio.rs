@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use config::IngestSettings;
@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::provider::{FORM, JSON, Parsed, Provider, Webhook};
+use super::provider::{FORM, JSON, Parsed, Provider, Webhook, answer_with};
 use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
@@ -250,13 +250,7 @@ pub fn verify(
 /// Top-level scalar fields of a JSON object as name/value pairs, so JSON
 /// bodies are read like forms.
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, IngestError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(IngestError::BadRequest(
-            "JSON body must be an object".into(),
-        ));
-    };
+    let map = super::json::members(body)?;
     Ok(map
         .into_iter()
         .filter_map(|(k, v)| match v {
@@ -335,15 +329,12 @@ impl Provider for Twilio {
     }
 
     fn answer(_: &IngestSettings, outcome: Result<Option<Accepted>, IngestError>) -> Response {
-        match outcome {
-            Ok(_) => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/xml")],
-                TWIML_EMPTY,
-            )
-                .into_response(),
-            Err(err) => err.into_response(),
-        }
+        let twiml = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/xml")],
+            TWIML_EMPTY,
+        );
+        answer_with(outcome, twiml)
     }
 }
 

@@ -105,23 +105,17 @@ pub async fn flush_stale_parts(
         .map_err(store_error)?;
     let mut published = 0;
     for parts in groups {
-        if parts.iter().any(|p| p.published_at.is_some()) {
-            let ids: Vec<i64> = parts.iter().map(|p| p.id).collect();
-            state
-                .store
-                .delete_message_parts(&ids)
-                .await
-                .map_err(store_error)?;
-            continue;
-        }
-        match publish_group(state, &parts).await {
-            Ok(_) => published += 1,
-            // Unroutable for good (number retired, bad id): drop it, or it
-            // would be retried forever.
-            Err(IngestError::Unprocessable(e) | IngestError::BadRequest(e)) => {
-                tracing::info!(error = %e, "incomplete multi-part SMS dropped");
+        // A group already published is only forgotten.
+        if parts.iter().all(|p| p.published_at.is_none()) {
+            match publish_group(state, &parts).await {
+                Ok(_) => published += 1,
+                // Unroutable for good (number retired, bad id): drop it, or it
+                // would be retried forever.
+                Err(IngestError::Unprocessable(e) | IngestError::BadRequest(e)) => {
+                    tracing::info!(error = %e, "incomplete multi-part SMS dropped");
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
         let ids: Vec<i64> = parts.iter().map(|p| p.id).collect();
         state

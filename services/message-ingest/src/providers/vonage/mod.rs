@@ -9,7 +9,7 @@
 mod concat;
 
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use config::{IngestSettings, VonageSignatureMethod};
 use hmac::{Hmac, Mac};
@@ -19,7 +19,7 @@ use sha2::{Sha256, Sha512};
 
 pub use concat::{Part, assemble, concat_message_id, flush_stale_parts, run_concat_sweeper};
 
-use super::provider::{Deliver, FORM, JSON, Parsed, Provider, Webhook};
+use super::provider::{Deliver, FORM, JSON, Parsed, Provider, Webhook, answer_with};
 use crate::accept::{Accepted, AppState, InboundSms, accept};
 use crate::error::IngestError;
 
@@ -100,12 +100,7 @@ pub fn verify(
             .trim()
             .parse()
             .map_err(|_| IngestError::Unauthorized("`timestamp` must be Unix seconds".into()))?;
-        let age = now.timestamp().saturating_sub(ts).unsigned_abs();
-        if age > tolerance_secs {
-            return Err(IngestError::Unauthorized(format!(
-                "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
-            )));
-        }
+        super::check_age(ts, now, tolerance_secs)?;
     }
     Ok(())
 }
@@ -134,13 +129,7 @@ fn params(webhook: &Webhook) -> Result<Vec<(String, String)>, IngestError> {
 /// A JSON object's members as text, the way Python formats them in the SDK's
 /// f-string (`True`, `None`, numbers as written).
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, IngestError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(IngestError::BadRequest(
-            "JSON body must be an object".into(),
-        ));
-    };
+    let map = super::json::members(body)?;
     map.into_iter()
         .map(|(k, v)| {
             let text = match v {
@@ -305,10 +294,7 @@ impl Provider for Vonage {
     }
 
     fn answer(_: &IngestSettings, outcome: Result<Option<Accepted>, IngestError>) -> Response {
-        match outcome {
-            Ok(_) => StatusCode::NO_CONTENT.into_response(),
-            Err(err) => err.into_response(),
-        }
+        answer_with(outcome, StatusCode::NO_CONTENT)
     }
 }
 
