@@ -182,6 +182,20 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
     })
 }
 
+/// Infrastructure for unit tests: an in-process bus and cache and a
+/// throw-away SQLite database (removed with the returned directory), with
+/// `toml` over the default settings.
+#[cfg(test)]
+pub(crate) async fn test_infra(toml: &str) -> (platform::Infra, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let toml = format!("data_dir = {:?}\n{toml}", dir.path().display().to_string());
+    let settings = config::Settings::from_toml_overrides(&toml).expect("valid test settings");
+    let infra = platform::Infra::connect(settings)
+        .await
+        .expect("in-process infrastructure");
+    (infra, dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
