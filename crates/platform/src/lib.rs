@@ -2,8 +2,10 @@
 
 pub mod grpc;
 mod lifecycle;
+pub mod security;
 
 pub use lifecycle::{Lifecycle, start};
+pub use security::constant_time_eq;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,11 +22,6 @@ use config::Settings;
 use store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// Compares secrets without an early exit, so timing does not tell how much matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// The network a client address is counted under: IPv4 /24, IPv6 /64
 /// (an IPv4-mapped IPv6 address counts as its IPv4 /24).
