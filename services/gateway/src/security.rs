@@ -105,7 +105,9 @@ pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     };
     let site = Origin::of_url(&crate::pages::base_url(state, headers));
     let origin = origin.to_str().ok().and_then(Origin::parse);
-    origin.zip(site).is_some_and(|(origin, site)| origin.same_as(&site))
+    origin
+        .zip(site)
+        .is_some_and(|(origin, site)| origin.same_as(&site))
 }
 
 /// What the site layer decided about a request before handing it on: the

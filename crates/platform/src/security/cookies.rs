@@ -102,7 +102,13 @@ mod tests {
         };
         assert_eq!(
             attributes(&set_cookie_value("s", "", strict, true)),
-            ["s=", "Max-Age=0", "Path=/admin", "SameSite=Strict", "Secure"]
+            [
+                "s=",
+                "Max-Age=0",
+                "Path=/admin",
+                "SameSite=Strict",
+                "Secure"
+            ]
         );
     }
 

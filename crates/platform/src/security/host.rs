@@ -150,7 +150,10 @@ mod tests {
     #[test]
     fn authorities_give_a_lower_case_host_and_port() {
         assert_eq!(host_port("sms.example"), some("sms.example", None));
-        assert_eq!(host_port("SMS.Example:8080"), some("sms.example", Some(8080)));
+        assert_eq!(
+            host_port("SMS.Example:8080"),
+            some("sms.example", Some(8080))
+        );
         assert_eq!(host_port("127.0.0.1:1"), some("127.0.0.1", Some(1)));
         assert_eq!(host_port("localhost"), some("localhost", None));
         assert_eq!(host_port("sms.example:"), some("sms.example", None));
@@ -167,7 +170,15 @@ mod tests {
         );
         // `[::1]:` names no port, like `host:`.
         assert_eq!(host_port("[::1]:"), some("::1", None));
-        for bad in ["::1", "[::1", "[::1]8080", "[::1]:x", "[zz]", "[]", "[::1]:99999"] {
+        for bad in [
+            "::1",
+            "[::1",
+            "[::1]8080",
+            "[::1]:x",
+            "[zz]",
+            "[]",
+            "[::1]:99999",
+        ] {
             assert_eq!(host_port(bad), None, "{bad}");
         }
     }

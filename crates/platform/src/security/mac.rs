@@ -38,8 +38,7 @@ pub fn verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
 /// checks the length it expects: any length from that minimum to
 /// [`TAG_LEN`] is compared as given.
 pub fn verify_truncated(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
-    tag.len() >= MIN_TRUNCATED_TAG_LEN
-        && keyed(key, message).verify_truncated_left(tag).is_ok()
+    tag.len() >= MIN_TRUNCATED_TAG_LEN && keyed(key, message).verify_truncated_left(tag).is_ok()
 }
 
 /// Compares secrets without an early exit, so timing does not tell how

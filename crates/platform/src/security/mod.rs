@@ -10,6 +10,4 @@ mod mac;
 
 pub use cookies::{CookieAttrs, SameSite, cookie, set_cookie};
 pub use host::{Authority, Origin};
-pub use mac::{
-    MIN_TRUNCATED_TAG_LEN, TAG_LEN, constant_time_eq, sign, verify, verify_truncated,
-};
+pub use mac::{MIN_TRUNCATED_TAG_LEN, TAG_LEN, constant_time_eq, sign, verify, verify_truncated};

@@ -311,10 +311,7 @@ mod tests {
         }
         let browser = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
         assert!(!looks_automated(&headers(browser, true)));
-        assert_eq!(
-            crate::ua::parse(browser).device,
-            DeviceClass::Desktop
-        );
+        assert_eq!(crate::ua::parse(browser).device, DeviceClass::Desktop);
     }
 
     #[test]
