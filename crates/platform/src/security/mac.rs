@@ -14,7 +14,6 @@ pub const MIN_TRUNCATED_TAG_LEN: usize = 16;
 
 /// The MAC of `key`, fed `message`.
 fn keyed(key: &[u8], message: &[u8]) -> HmacSha256 {
-    #[allow(clippy::expect_used)]
     let mut mac =
         HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length, even empty");
     mac.update(message);
