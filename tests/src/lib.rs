@@ -174,6 +174,13 @@ pub struct Webhook {
 }
 
 impl TestApp {
+    /// log-retention's tables on this app's database, migrated.
+    pub async fn log_store(&self) -> log_retention::LogStore {
+        log_retention::log_store(&self.infra.settings, self.infra.store.connection().clone())
+            .await
+            .unwrap()
+    }
+
     /// Spawns gateway and message-ingest (with its persister).
     pub async fn spawn(mode: Mode) -> Self {
         Self::spawn_with(mode, true).await
@@ -487,7 +494,7 @@ pub async fn spawn_with_retention(
     )
     .await;
     let app = TestApp::spawn_isolated(iso, mode, persister).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
+    let store = app.log_store().await;
     let stop = CancellationToken::new();
     tokio::spawn(log_retention::grpc::serve(
         store.clone(),

@@ -115,31 +115,6 @@ pub fn gcra(tat: u64, now: u64, interval: u64, burst: u32) -> Result<u64, u64> {
     }
 }
 
-/// The gate's page-view rate of a visitor (gateway).
-pub fn gate_visitor_key(visitor: &str) -> String {
-    format!("gate:v:{visitor}")
-}
-
-/// The count of challenges a visitor asked for (captcha-verification).
-pub fn captcha_visitor_key(visitor: &str) -> String {
-    format!("captcha:rate:vid:{visitor}")
-}
-
-/// The crash-report budget of a visitor (gateway).
-pub fn crash_visitor_key(visitor: &str) -> String {
-    format!("crash:v:{visitor}")
-}
-
-/// Every cache key named by a visitor id: deleting a visitor's data
-/// deletes these too. A new kind of per-visitor key belongs here.
-pub fn visitor_keys(visitor: &str) -> Vec<String> {
-    vec![
-        gate_visitor_key(visitor),
-        captcha_visitor_key(visitor),
-        crash_visitor_key(visitor),
-    ]
-}
-
 /// Connects to Redis when `redis.url` is set, else an in-process cache.
 pub async fn connect(settings: &config::Settings) -> Result<Arc<dyn HotCache>, CacheError> {
     if settings.redis.url.is_empty() {

@@ -23,7 +23,7 @@ use config::Settings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::Infra;
+use crate::{Infra, Storage};
 
 /// Longest wait between two attempts to reach the backends.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -100,11 +100,11 @@ async fn stop_signal() {
 /// answer, while every listener of `answer_on` answers as a starting
 /// service. `None` when the process was told to stop first. The returned
 /// infrastructure's readiness follows `lifecycle` (503 once draining).
-pub async fn start(
+pub async fn start<S: Storage>(
     settings: Settings,
     answer_on: &[&TcpListener],
     lifecycle: &Lifecycle,
-) -> Option<Infra> {
+) -> Option<Infra<S>> {
     let answered = CancellationToken::new();
     let answering = answer_while_starting(answer_on, answered.clone());
     let connecting = async {
@@ -120,12 +120,15 @@ pub async fn start(
 
 /// [`Infra::connect`] until it succeeds (backoff 1 s doubling to
 /// [`MAX_BACKOFF`]), or `None` once `stop` is cancelled.
-async fn connect_retrying(settings: Settings, stop: CancellationToken) -> Option<Infra> {
+async fn connect_retrying<S: Storage>(
+    settings: Settings,
+    stop: CancellationToken,
+) -> Option<Infra<S>> {
     let mut wait = Duration::from_secs(1);
     loop {
         let attempt = tokio::select! {
             () = stop.cancelled() => return None,
-            attempt = Infra::connect(settings.clone()) => attempt,
+            attempt = Infra::<S>::connect(settings.clone()) => attempt,
         };
         match attempt {
             Ok(infra) => return Some(infra),
@@ -252,6 +255,10 @@ mod tests {
         settings.database.url = "postgres://nobody@127.0.0.1:1/none".into();
         let lifecycle = Lifecycle::default();
         lifecycle.stop_now();
-        assert!(start(settings, &[], &lifecycle).await.is_none());
+        assert!(
+            start::<store::Store>(settings, &[], &lifecycle)
+                .await
+                .is_none()
+        );
     }
 }

@@ -15,8 +15,8 @@ use domain::E164;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectOptions, ConnectionTrait,
-    Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    Database, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -25,6 +25,7 @@ pub use entities::number::Model as NumberRow;
 use entities::{message, number};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
+pub use sea_orm::DatabaseConnection;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
 //! `cloudsms.captcha.v1.CaptchaService`: the same operations as the HTTP
 //! endpoints, for the gateway. `Verify` is authenticated by the site secret
-//! it carries; `IssueChallenge` and `Redeem` are public operations anyway.
+//! it carries; `IssueChallenge` and `Redeem` are public operations anyway;
+//! `ForgetVisitor` deletes the challenge counts kept under a visitor id (the
+//! gateway calls it when a visitor deletes their data).
 //!
 //! `Redeem` trusts its caller for the `hostname` (checked against the site's
 //! `hostnames` and written into the token): the caller is an internal
@@ -12,8 +14,8 @@
 
 use proto::captcha::v1::captcha_service_server::{CaptchaService, CaptchaServiceServer};
 use proto::captcha::v1::{
-    IssueChallengeRequest, IssueChallengeResponse, RedeemRequest, RedeemResponse, VerifyRequest,
-    VerifyResponse,
+    ForgetVisitorRequest, ForgetVisitorResponse, IssueChallengeRequest, IssueChallengeResponse,
+    RedeemRequest, RedeemResponse, VerifyRequest, VerifyResponse,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -122,6 +124,22 @@ impl CaptchaService for Service {
                 error_codes: codes.iter().map(|c| c.as_str().to_owned()).collect(),
             },
         }))
+    }
+
+    #[tracing::instrument(name = "CaptchaService/ForgetVisitor", skip_all, fields(rpc.system = "grpc"))]
+    async fn forget_visitor(
+        &self,
+        request: Request<ForgetVisitorRequest>,
+    ) -> Result<Response<ForgetVisitorResponse>, Status> {
+        let visitor = request.into_inner().visitor_id;
+        if !crate::pow::is_ident(&visitor, false) {
+            return Err(Status::invalid_argument("visitor_id is not an identifier"));
+        }
+        let deleted = self.captcha.forget_visitor(&visitor).await.map_err(|err| {
+            tracing::warn!(%err, "visitor's challenge counts not deleted");
+            Status::unavailable("the cache did not answer")
+        })?;
+        Ok(Response::new(ForgetVisitorResponse { deleted }))
     }
 }
 

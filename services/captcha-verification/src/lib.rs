@@ -59,18 +59,13 @@ pub struct Listeners {
 }
 
 /// The HTTP router: `/challenge`, `/redeem`, `/siteverify` and health.
-pub fn router(infra: &Infra) -> axum::Router {
+pub fn router(infra: &Infra<()>) -> axum::Router {
     router_with(infra, Captcha::new(infra))
 }
 
 /// The HTTP router over an existing [`Captcha`] (shared with gRPC).
-pub fn router_with(infra: &Infra, captcha: Captcha) -> axum::Router {
-    http::routes(captcha).merge(platform::health_routes(Readiness {
-        store: None,
-        cache: Some(infra.cache.clone()),
-        bus: Some(infra.bus.clone()),
-        draining: Some(infra.draining.clone()),
-    }))
+pub fn router_with(infra: &Infra<()>, captcha: Captcha) -> axum::Router {
+    http::routes(captcha).merge(platform::health_routes(Readiness::all(infra)))
 }
 
 /// The service as a process: binds its listeners, answers as a starting
@@ -84,7 +79,7 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
         http: platform::bind(settings.captcha.listen).await?,
         grpc: platform::bind(settings.captcha.grpc_listen).await?,
     };
-    let Some(infra) = platform::start(settings, &[&listeners.http], &lifecycle).await else {
+    let Some(infra) = platform::start::<()>(settings, &[&listeners.http], &lifecycle).await else {
         return Ok(());
     };
     run(infra, listeners, lifecycle.stopping()).await
@@ -92,7 +87,7 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
 
 /// Serves HTTP and gRPC until `shutdown`.
 pub async fn run(
-    infra: Infra,
+    infra: Infra<()>,
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {

@@ -56,11 +56,16 @@ pub fn now_unix() -> u64 {
 /// The source a request is counted under: IPv4 /24, IPv6 /64.
 pub use platform::network_prefix as source_prefix;
 
+/// The count of challenges a visitor asked for, under the gateway's visitor id.
+fn visitor_key(visitor: &str) -> String {
+    format!("captcha:rate:vid:{visitor}")
+}
+
 impl Captcha {
     /// Builds the service from the process's infrastructure. An empty
     /// `captcha.hmac_key` gets a random one, with a warning. Must run inside
     /// a tokio runtime (it starts the event batch task).
-    pub fn new(infra: &Infra) -> Self {
+    pub fn new(infra: &Infra<()>) -> Self {
         let mut settings = infra.settings.captcha.clone();
         // The gateway's gate is a built-in site: it redeems solutions over
         // gRPC and never calls /siteverify, so its secret is random.
@@ -141,6 +146,12 @@ impl Captcha {
         outcomes().add(1, &[KeyValue::new("outcome", outcome_name(outcome))]);
     }
 
+    /// Deletes what the service keeps under `visitor` (its challenge
+    /// count): how many keys went.
+    pub async fn forget_visitor(&self, visitor: &str) -> Result<u64, cache::CacheError> {
+        self.cache.forget(&[visitor_key(visitor)]).await
+    }
+
     /// The `maxnumber` for this request: the default, raised by the highest
     /// traffic level its source or everyone reached in the current window.
     async fn max_number(&self, requester: &Requester) -> u64 {
@@ -151,7 +162,7 @@ impl Captcha {
             keys.push(format!("captcha:rate:ip:{}", source_prefix(ip)));
         }
         if pow::is_ident(&requester.visitor_id, false) {
-            keys.push(cache::captcha_visitor_key(&requester.visitor_id));
+            keys.push(visitor_key(&requester.visitor_id));
         }
         for key in keys {
             match self.cache.incr_window(&key, window).await {

@@ -193,7 +193,8 @@ async fn run_all(settings: Settings, demo: bool) -> anyhow::Result<()> {
         &captcha_listeners.http,
         &retention_listeners.http,
     ];
-    let Some(infra) = platform::start(settings, &answer_on, &lifecycle).await else {
+    let Some(infra) = platform::start::<store::Store>(settings, &answer_on, &lifecycle).await
+    else {
         return Ok(());
     };
     tracing::info!("site at http://{site}");
@@ -207,11 +208,17 @@ async fn run_all(settings: Settings, demo: bool) -> anyhow::Result<()> {
             }
         })
     });
+    // Each service on its own storage over the process's one database pool.
+    let logs = log_retention::log_store(&infra.settings, infra.store.connection().clone()).await?;
     let (g, i, c, r) = tokio::join!(
         gateway::run(infra.clone(), gateway_listener, shutdown.clone()),
         message_ingest::run(infra.clone(), ingest, shutdown.clone()),
-        captcha_verification::run(infra.clone(), captcha_listeners, shutdown.clone()),
-        log_retention::run(infra.clone(), retention_listeners, shutdown.clone()),
+        captcha_verification::run(infra.with_store(()), captcha_listeners, shutdown.clone()),
+        log_retention::run(
+            infra.with_store(logs),
+            retention_listeners,
+            shutdown.clone()
+        ),
     );
     if let Some(task) = demo_task {
         task.abort();

@@ -182,6 +182,11 @@ struct CrashBudgets {
 /// Whether one more crash report fits every budget that applies; the wait
 /// until it would when it does not. A cache failure refuses (reports are
 /// not worth storing unbounded).
+/// The crash-report budget of a visitor (deleted with the visitor's data).
+pub fn crash_visitor_key(visitor: &str) -> String {
+    format!("crash:v:{visitor}")
+}
+
 async fn crash_budget(
     state: &AppState,
     returning_visitor: Option<&str>,
@@ -189,7 +194,7 @@ async fn crash_budget(
 ) -> Result<(), Duration> {
     let mut keys = Vec::with_capacity(3);
     if let Some(visitor) = returning_visitor {
-        keys.push((cache::crash_visitor_key(visitor), CRASH_BUDGETS.visitor));
+        keys.push((crash_visitor_key(visitor), CRASH_BUDGETS.visitor));
     }
     if let Some(ip) = ip {
         keys.push((

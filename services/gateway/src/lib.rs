@@ -34,6 +34,7 @@ pub use error::PageError;
 pub use gate::{Gate, PASS_COOKIE};
 pub use i18n::{LANG_COOKIE, Lang, Tr};
 pub use live::Live;
+pub use my_data::visitor_keys;
 pub use security::VISITOR_COOKIE;
 
 /// Shared state of the gateway's handlers: one pointer, cloned by every

@@ -259,12 +259,11 @@ pub async fn delete(
             Ok(response) => {
                 let mut counts = response.into_inner().counts;
                 // The rate counters the gate and the captcha keep under the id.
-                match state.cache.forget(&cache::visitor_keys(&id)).await {
-                    Ok(deleted) => counts.push(StoreCount {
+                if let Some(deleted) = forget_counters(&state, &id).await {
+                    counts.push(StoreCount {
                         store: "cache".to_owned(),
                         deleted,
-                    }),
-                    Err(err) => tracing::warn!(%err, "visitor's cache keys not deleted"),
+                    });
                 }
                 counts
             }
@@ -301,4 +300,34 @@ pub async fn delete(
         crate::security::is_tls(&state, &headers),
     );
     no_store(response)
+}
+
+/// Every cache key the gateway names by a visitor id: deleting a visitor's
+/// data deletes these. A new kind of per-visitor key belongs here.
+pub fn visitor_keys(visitor: &str) -> Vec<String> {
+    vec![
+        crate::gate::visitor_key(visitor),
+        crate::access_log::crash_visitor_key(visitor),
+    ]
+}
+
+/// Deletes the gateway's counters under `visitor` and asks
+/// captcha-verification to delete its own: how many keys went (`None` when
+/// neither answered; each failure is logged).
+async fn forget_counters(state: &AppState, visitor: &str) -> Option<u64> {
+    let own = state
+        .cache
+        .forget(&visitor_keys(visitor))
+        .await
+        .inspect_err(|err| tracing::warn!(%err, "visitor's cache keys not deleted"))
+        .ok();
+    let captcha = state
+        .gate
+        .forget_visitor(visitor)
+        .await
+        .inspect_err(|status| {
+            tracing::warn!(code = ?status.code(), "captcha-verification did not forget the visitor");
+        })
+        .ok();
+    (own.is_some() || captcha.is_some()).then(|| own.unwrap_or(0) + captcha.unwrap_or(0))
 }

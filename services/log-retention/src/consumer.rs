@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Clock;
 use crate::logstore::{LogStore, cutoff};
-use crate::tables::LogRow;
+use crate::rows::LogRow;
 
 /// Durable consumer name shared by every replica.
 pub const CONSUMER: &str = "log-retention";
@@ -253,7 +253,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::tables::Kind;
+    use crate::schema::Kind;
 
     fn encode(m: &impl Message) -> Vec<u8> {
         m.encode_to_vec()
@@ -279,11 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_is_stored_once_and_bad_messages_are_dead_lettered() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
-        let db = store::Store::connect(&url, 1).await.unwrap();
-        let logs = LogStore::new(db.connection().clone());
-        logs.migrate().await.unwrap();
+        let (logs, _dir) = crate::testutil::sqlite().await;
         let now = Utc::now();
         let batch = || {
             vec![
@@ -345,11 +341,7 @@ mod tests {
         kind: Kind,
         encode_batch: impl Fn(Vec<(&'static str, DateTime<Utc>)>) -> Vec<u8>,
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
-        let db = store::Store::connect(&url, 1).await.unwrap();
-        let logs = LogStore::new(db.connection().clone());
-        logs.migrate().await.unwrap();
+        let (logs, _dir) = crate::testutil::sqlite().await;
         let now = Utc::now();
         let payload = encode_batch(vec![
             ("e1", now),

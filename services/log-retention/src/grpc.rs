@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::logstore::{ExportCursor, LogStore};
+use crate::schema::Kind;
 use crate::stats::{self, MAX_RANGE_DAYS};
-use crate::tables::Kind;
 
 /// Rows per export page read from the database.
 pub const EXPORT_PAGE: u64 = 500;

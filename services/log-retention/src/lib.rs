@@ -3,7 +3,10 @@
 //!
 //! - `consumer`: the durable batch consumer of the LOGS stream (request logs,
 //!   crash reports, captcha events), multi-row idempotent inserts, ack after commit.
-//! - `logstore`: the tables (day partitions on Postgres), the sweep, the queries.
+//! - `schema`: the tables' names and columns, which the migrations, the
+//!   writer and the queries share; `rows`: an event as the row it becomes.
+//! - `logstore`: the log tables: the batch writer, day partitions on
+//!   Postgres and the sweep, a visitor's rows.
 //! - `sweep`: the retention sweep at start-up and on a schedule, with an injected clock.
 //! - `stats`: the anonymous statistics rows (daily salted visitor hashes) and
 //!   the operator's report.
@@ -12,13 +15,17 @@
 //! See docs/log-retention.md.
 
 pub mod consumer;
+mod db;
 pub mod entities;
 pub mod grpc;
 pub mod logstore;
 pub mod migration;
+pub mod rows;
+pub mod schema;
 pub mod stats;
 pub mod sweep;
-pub mod tables;
+#[cfg(test)]
+mod testutil;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +35,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use logstore::{LogStore, SweepReport};
+pub use rows::LogRow;
+pub use schema::Kind;
 pub use sweep::{Clock, FixedClock, SystemClock};
-pub use tables::{Kind, LogRow};
 
 /// Listeners of the service, bound by the caller (tests bind port 0).
 pub struct Listeners {
@@ -40,20 +48,21 @@ pub struct Listeners {
 }
 
 /// The HTTP router (health only: log-retention has no public HTTP API).
-pub fn router(infra: &Infra) -> axum::Router {
+pub fn router(infra: &Infra<LogStore>) -> axum::Router {
     platform::health_routes(Readiness {
-        store: Some(infra.store.clone()),
         cache: None,
-        bus: Some(infra.bus.clone()),
-        draining: Some(infra.draining.clone()),
+        ..Readiness::all(infra)
     })
 }
 
-/// log-retention's tables on the infrastructure's database, migrated.
-/// With `retention.geoip_csv` set, page views record the visitor's country.
-pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
-    let mut store = LogStore::new(infra.store.connection().clone());
-    let geoip = infra.settings.retention.geoip_csv.trim();
+/// log-retention's tables on `database`, migrated. With
+/// `retention.geoip_csv` set, page views record the visitor's country.
+pub async fn log_store(
+    settings: &config::Settings,
+    database: store::DatabaseConnection,
+) -> anyhow::Result<LogStore> {
+    let mut store = LogStore::new(database);
+    let geoip = settings.retention.geoip_csv.trim();
     if !geoip.is_empty() {
         let countries = stats::CsvCountries::load(std::path::Path::new(geoip))
             .map_err(|e| anyhow::anyhow!("retention.geoip_csv: {e}"))?;
@@ -62,6 +71,22 @@ pub async fn log_store(infra: &Infra) -> anyhow::Result<LogStore> {
     }
     store.migrate().await?;
     Ok(store)
+}
+
+/// log-retention owns its tables: it connects to the database and migrates
+/// them, and never the SMS tables.
+impl platform::Storage for LogStore {
+    async fn connect(settings: &config::Settings) -> anyhow::Result<Self> {
+        let url = settings.database_url();
+        let database = store::Store::connect(&url, settings.database.max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("database {}: {e}", platform::redact_url(&url)))?;
+        log_store(settings, database.connection().clone()).await
+    }
+
+    fn database(&self) -> Option<&store::DatabaseConnection> {
+        Some(self.connection())
+    }
 }
 
 /// The service as a process: binds its listeners, answers as a starting
@@ -75,7 +100,8 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
         http: platform::bind(settings.retention.listen).await?,
         grpc: platform::bind(settings.retention.grpc_listen).await?,
     };
-    let Some(infra) = platform::start(settings, &[&listeners.http], &lifecycle).await else {
+    let Some(infra) = platform::start::<LogStore>(settings, &[&listeners.http], &lifecycle).await
+    else {
         return Ok(());
     };
     run(infra, listeners, lifecycle.stopping()).await
@@ -84,13 +110,13 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
 /// Runs the health server, the gRPC server, the LOGS consumer and the
 /// retention sweeper until `shutdown`.
 pub async fn run(
-    infra: Infra,
+    infra: Infra<LogStore>,
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let settings = &infra.settings.retention;
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    let store = log_store(&infra).await?;
+    let store = infra.store.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let http = platform::serve(
         listeners.http,

@@ -1,10 +1,17 @@
 //! log-retention's own schema, applied by its own migrator: the history is
 //! kept in `seaql_migrations_retention`, apart from the store crate's.
+//!
+//! Each migration is the SQL statements it runs for a backend, the tables
+//! made from `schema`'s specs. A shipped migration must go on making what
+//! it made (databases exist that ran it, and new ones must end up the
+//! same): `testdata/shipped_migrations.sql` holds every statement of every
+//! shipped migration, and a test compares. A change of schema is a new
+//! migration.
 
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 
-use crate::tables::{Kind, TABLES};
+use crate::schema::{EVENT_TABLES, Kind, SALT_TABLE, STAT_PAGEVIEWS, STAT_TABLE, TableSpec};
 
 /// Runs log-retention's migrations.
 pub struct Migrator;
@@ -17,12 +24,10 @@ enum SeaqlMigrationsRetention {
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(m20261129_000001_log_tables::Migration),
-            Box::new(m20261129_000002_stat_tables::Migration),
-            Box::new(m20261203_000003_byte_order_keys::Migration),
-            Box::new(m20261203_000004_stat_time_key::Migration),
-        ]
+        MIGRATIONS
+            .iter()
+            .map(|m| Box::new(*m) as Box<dyn MigrationTrait>)
+            .collect()
     }
 
     fn migration_table_name() -> DynIden {
@@ -30,171 +35,121 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// The `CREATE TABLE` of one log table for `backend`.
-pub(crate) fn create_table_sql(kind: Kind, backend: DbBackend) -> String {
-    let spec = &TABLES[kind.index()];
-    create_sql(spec.table, spec.columns, backend)
+/// A migration as the statements it runs, made for the backend.
+#[derive(Clone, Copy)]
+struct SqlMigration {
+    /// Its name in the history table.
+    name: &'static str,
+    /// The statements of `up`.
+    up: fn(DbBackend) -> Vec<String>,
+    /// The statements of `down`.
+    down: fn(DbBackend) -> Vec<String>,
 }
 
-/// The `CREATE TABLE` of a table keyed by `(event_id, ts)` (partitioned by
-/// day on Postgres) with `columns` after those two.
-pub(crate) fn create_sql(table: &str, columns: &[(&str, bool)], backend: DbBackend) -> String {
-    let pg = backend == DbBackend::Postgres;
-    let mut cols = vec![
-        "event_id TEXT NOT NULL".to_owned(),
-        if pg {
-            "ts TIMESTAMPTZ NOT NULL".to_owned()
-        } else {
-            "ts TEXT NOT NULL".to_owned()
-        },
-    ];
-    for (name, int) in columns {
-        let ty = match (int, pg) {
-            (false, _) => "TEXT NOT NULL DEFAULT ''",
-            (true, true) => "BIGINT NOT NULL DEFAULT 0",
-            (true, false) => "INTEGER NOT NULL DEFAULT 0",
-        };
-        cols.push(format!("\"{name}\" {ty}"));
-    }
-    if pg {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {t} ({cols}, PRIMARY KEY (event_id, ts)) \
-             PARTITION BY RANGE (ts)",
-            t = table,
-            cols = cols.join(", ")
-        )
-    } else {
-        cols[0] = "event_id TEXT NOT NULL PRIMARY KEY".to_owned();
-        format!(
-            "CREATE TABLE IF NOT EXISTS {t} ({cols})",
-            t = table,
-            cols = cols.join(", ")
-        )
-    }
-}
+/// Every migration, oldest first.
+const MIGRATIONS: [SqlMigration; 4] = [
+    SqlMigration {
+        name: "m20261129_000001_log_tables",
+        up: log_tables,
+        down: drop_log_tables,
+    },
+    SqlMigration {
+        name: "m20261129_000002_stat_tables",
+        up: stat_tables,
+        down: drop_stat_tables,
+    },
+    SqlMigration {
+        name: "m20261203_000003_byte_order_keys",
+        up: byte_order_keys,
+        down: locale_order_keys,
+    },
+    SqlMigration {
+        name: "m20261203_000004_stat_time_key",
+        up: stat_time_key,
+        down: stat_event_key,
+    },
+];
 
-mod m20261129_000001_log_tables {
-    use super::*;
-
-    pub struct Migration;
-
-    // Named by hand: the derive would take the file's name ("migration").
-    impl MigrationName for Migration {
-        fn name(&self) -> &str {
-            "m20261129_000001_log_tables"
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl MigrationTrait for Migration {
-        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            let db = manager.get_connection();
-            let backend = db.get_database_backend();
-            for kind in Kind::ALL {
-                let t = TABLES[kind.index()].table;
-                db.execute_unprepared(&create_table_sql(kind, backend))
-                    .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE INDEX IF NOT EXISTS {t}_visitor_idx ON {t} (visitor_id, ts)"
-                ))
-                .await?;
-                if backend != DbBackend::Postgres {
-                    db.execute_unprepared(&format!(
-                        "CREATE INDEX IF NOT EXISTS {t}_ts_idx ON {t} (ts)"
-                    ))
-                    .await?;
-                }
-            }
-            Ok(())
-        }
-
-        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            let db = manager.get_connection();
-            for kind in Kind::ALL {
-                db.execute_unprepared(&format!(
-                    "DROP TABLE IF EXISTS {}",
-                    TABLES[kind.index()].table
-                ))
-                .await?;
-            }
-            Ok(())
-        }
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
     }
 }
 
-mod m20261129_000002_stat_tables {
-    use super::*;
-    use crate::stats::{SALT_TABLE, STAT_COLUMNS, STAT_TABLE};
-
-    pub struct Migration;
-
-    impl MigrationName for Migration {
-        fn name(&self) -> &str {
-            "m20261129_000002_stat_tables"
-        }
+#[async_trait::async_trait]
+impl MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, self.up).await
     }
 
-    #[async_trait::async_trait]
-    impl MigrationTrait for Migration {
-        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            let db = manager.get_connection();
-            let backend = db.get_database_backend();
-            db.execute_unprepared(&create_sql(STAT_TABLE, STAT_COLUMNS, backend))
-                .await?;
-            db.execute_unprepared(&format!(
-                "CREATE INDEX IF NOT EXISTS {STAT_TABLE}_ts_idx ON {STAT_TABLE} (ts)"
-            ))
-            .await?;
-            db.execute_unprepared(&format!(
-                "CREATE TABLE IF NOT EXISTS {SALT_TABLE} \
-                 (day TEXT NOT NULL PRIMARY KEY, salt TEXT NOT NULL)"
-            ))
-            .await?;
-            Ok(())
-        }
-
-        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            let db = manager.get_connection();
-            for table in [STAT_TABLE, SALT_TABLE] {
-                db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}"))
-                    .await?;
-            }
-            Ok(())
-        }
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, self.down).await
     }
 }
 
-/// Runs `statements` in order on Postgres; nothing on SQLite (the
-/// Postgres-only migrations: collations, index layout).
-async fn on_postgres(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
+/// Runs the statements `sql` makes for the connection's backend, in order.
+async fn run(manager: &SchemaManager<'_>, sql: fn(DbBackend) -> Vec<String>) -> Result<(), DbErr> {
     let db = manager.get_connection();
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    for statement in statements {
+    for statement in sql(db.get_database_backend()) {
         db.execute_unprepared(&statement).await?;
     }
     Ok(())
 }
 
-/// The key columns' `ALTER TABLE`s of [`m20261203_000003_byte_order_keys`],
-/// to `collation`: every log table's `event_id` and `visitor_id`, the
-/// statistics' `event_id` and `visitor_hash`.
-pub(crate) fn byte_order_keys_sql(collation: &str) -> Vec<String> {
-    use crate::stats::STAT_TABLE;
-    let tables = TABLES
-        .iter()
-        .map(|spec| (spec.table, "visitor_id"))
-        .chain([(STAT_TABLE, "visitor_hash")]);
+/// The three log tables, each with an index on `(visitor_id, ts)` (a
+/// visitor's export and deletion) and, on SQLite, one on `ts` (the sweep;
+/// Postgres sweeps by partition).
+fn log_tables(backend: DbBackend) -> Vec<String> {
+    let mut sql = Vec::new();
+    for kind in Kind::ALL {
+        let t = kind.table();
+        sql.push(kind.spec().create_sql(backend));
+        sql.push(format!(
+            "CREATE INDEX IF NOT EXISTS {t}_visitor_idx ON {t} (visitor_id, ts)"
+        ));
+        if backend != DbBackend::Postgres {
+            sql.push(format!("CREATE INDEX IF NOT EXISTS {t}_ts_idx ON {t} (ts)"));
+        }
+    }
+    sql
+}
+
+fn drop_log_tables(_: DbBackend) -> Vec<String> {
+    drop_tables(Kind::ALL.map(Kind::table))
+}
+
+/// The statistics: `stat_pageviews` with an index on `ts`, and the daily
+/// salts.
+fn stat_tables(backend: DbBackend) -> Vec<String> {
+    vec![
+        STAT_PAGEVIEWS.create_sql(backend),
+        format!("CREATE INDEX IF NOT EXISTS {STAT_TABLE}_ts_idx ON {STAT_TABLE} (ts)"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {SALT_TABLE} \
+             (day TEXT NOT NULL PRIMARY KEY, salt TEXT NOT NULL)"
+        ),
+    ]
+}
+
+fn drop_stat_tables(_: DbBackend) -> Vec<String> {
+    drop_tables([STAT_TABLE, SALT_TABLE])
+}
+
+fn drop_tables<const N: usize>(tables: [&str; N]) -> Vec<String> {
     tables
-        .map(|(table, visitor)| {
-            format!(
-                "ALTER TABLE {table} \
-                 ALTER COLUMN event_id TYPE TEXT COLLATE \"{collation}\", \
-                 ALTER COLUMN {visitor} TYPE TEXT COLLATE \"{collation}\""
-            )
-        })
+        .iter()
+        .map(|table| format!("DROP TABLE IF EXISTS {table}"))
         .collect()
+}
+
+/// `statements` on Postgres; nothing on SQLite (the Postgres-only
+/// migrations: collations, index layout).
+fn on_postgres(backend: DbBackend, statements: impl FnOnce() -> Vec<String>) -> Vec<String> {
+    if backend == DbBackend::Postgres {
+        statements()
+    } else {
+        Vec::new()
+    }
 }
 
 /// Postgres: the key columns compared byte by byte (`COLLATE "C"`) instead
@@ -205,35 +160,59 @@ pub(crate) fn byte_order_keys_sql(collation: &str) -> Vec<String> {
 /// types do not change: no table is rewritten, but the indexes on these
 /// columns are rebuilt once. Day partitions made later inherit the
 /// collation. SQLite compares bytes already.
-mod m20261203_000003_byte_order_keys {
-    use super::*;
-
-    pub struct Migration;
-
-    impl MigrationName for Migration {
-        fn name(&self) -> &str {
-            "m20261203_000003_byte_order_keys"
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl MigrationTrait for Migration {
-        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            on_postgres(manager, byte_order_keys_sql("C")).await
-        }
-
-        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            on_postgres(manager, byte_order_keys_sql("default")).await
-        }
-    }
+fn byte_order_keys(backend: DbBackend) -> Vec<String> {
+    on_postgres(backend, || keys_collated("C"))
 }
 
-/// The statements of [`m20261203_000004_stat_time_key`] (`time_first`) and
-/// of its reversal: the primary key of `stat_pageviews` with its columns in
-/// that order, and the separate index on `ts` that the time-first key makes
-/// redundant dropped (or made again).
-pub(crate) fn stat_key_sql(time_first: bool) -> Vec<String> {
-    use crate::stats::STAT_TABLE;
+fn locale_order_keys(backend: DbBackend) -> Vec<String> {
+    on_postgres(backend, || keys_collated("default"))
+}
+
+/// The key columns' `ALTER TABLE`s of [`byte_order_keys`], to `collation`:
+/// every event table's `event_id`, and its visitor column (`visitor_id`,
+/// the statistics' `visitor_hash`).
+fn keys_collated(collation: &str) -> Vec<String> {
+    EVENT_TABLES
+        .iter()
+        .map(|spec: &&TableSpec| {
+            let visitor = if spec.name == STAT_TABLE {
+                "visitor_hash"
+            } else {
+                "visitor_id"
+            };
+            format!(
+                "ALTER TABLE {table} \
+                 ALTER COLUMN event_id TYPE TEXT COLLATE \"{collation}\", \
+                 ALTER COLUMN {visitor} TYPE TEXT COLLATE \"{collation}\"",
+                table = spec.name
+            )
+        })
+        .collect()
+}
+
+/// Postgres: one index less per page view. `stat_pageviews` had a primary
+/// key `(event_id, ts)` (the idempotency of a redelivered event) and an
+/// index on `ts` (the statistics' time ranges): two index inserts per row.
+/// The key `(ts, event_id)` is both: the same uniqueness (`ON CONFLICT
+/// (event_id, ts)` still finds it), and time ranges read it in order. Rows
+/// arrive in time order, so every insert lands at the index's right edge.
+/// Measured on this kind of machine: `COPY` of 200,000 rows into the
+/// statistics table 1.9 s before, 1.3 s after. The indexes of existing day
+/// partitions are rebuilt once, at start-up. SQLite keeps its own indexes.
+fn stat_time_key(backend: DbBackend) -> Vec<String> {
+    on_postgres(backend, || stat_key(true))
+}
+
+/// The reversal of [`stat_time_key`]: the key `(event_id, ts)` and the
+/// index on `ts` again.
+fn stat_event_key(backend: DbBackend) -> Vec<String> {
+    on_postgres(backend, || stat_key(false))
+}
+
+/// The primary key of `stat_pageviews` with its columns time first (and
+/// the separate index on `ts` that this makes redundant dropped) or event
+/// id first (and that index made again).
+fn stat_key(time_first: bool) -> Vec<String> {
     let (key, index) = if time_first {
         (
             "ts, event_id",
@@ -254,44 +233,12 @@ pub(crate) fn stat_key_sql(time_first: bool) -> Vec<String> {
     ]
 }
 
-/// Postgres: one index less per page view. `stat_pageviews` had a primary
-/// key `(event_id, ts)` (the idempotency of a redelivered event) and an
-/// index on `ts` (the statistics' time ranges): two index inserts per row.
-/// The key `(ts, event_id)` is both: the same uniqueness (`ON CONFLICT
-/// (event_id, ts)` still finds it), and time ranges read it in order. Rows
-/// arrive in time order, so every insert lands at the index's right edge.
-/// Measured on this kind of machine: `COPY` of 200,000 rows into the
-/// statistics table 1.9 s before, 1.3 s after. The indexes of existing day
-/// partitions are rebuilt once, at start-up. SQLite keeps its own indexes.
-mod m20261203_000004_stat_time_key {
-    use super::*;
-
-    pub struct Migration;
-
-    impl MigrationName for Migration {
-        fn name(&self) -> &str {
-            "m20261203_000004_stat_time_key"
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl MigrationTrait for Migration {
-        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            on_postgres(manager, stat_key_sql(true)).await
-        }
-
-        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            on_postgres(manager, stat_key_sql(false)).await
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn migrations_are_named_after_their_module() {
+    fn migrations_keep_their_shipped_names() {
         let names: Vec<String> = Migrator::migrations()
             .iter()
             .map(|m| m.name().to_owned())
@@ -307,13 +254,30 @@ mod tests {
         );
     }
 
+    /// Every statement of every migration, up and down, on both backends,
+    /// in the layout of `testdata/shipped_migrations.sql`.
+    fn every_statement() -> String {
+        let mut out = String::new();
+        for m in MIGRATIONS {
+            for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+                for (way, sql) in [("up", m.up), ("down", m.down)] {
+                    out += &format!("-- {} {way} {backend:?}\n", m.name);
+                    out += &sql(backend).join("\n");
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
     #[test]
-    fn sqlite_tables_are_plain_and_postgres_tables_partitioned() {
-        let pg = create_table_sql(Kind::Request, DbBackend::Postgres);
-        assert!(pg.contains("PRIMARY KEY (event_id, ts)"));
-        assert!(pg.ends_with("PARTITION BY RANGE (ts)"));
-        let lite = create_table_sql(Kind::Request, DbBackend::Sqlite);
-        assert!(lite.contains("event_id TEXT NOT NULL PRIMARY KEY"));
-        assert!(!lite.contains("PARTITION"));
+    fn shipped_migrations_make_what_they_made() {
+        let shipped = include_str!("../testdata/shipped_migrations.sql");
+        let now = every_statement();
+        // Only what shipped is frozen: a newer migration may follow it.
+        assert!(
+            now.starts_with(shipped),
+            "a shipped migration's SQL changed (write a new migration instead):\n{now}"
+        );
     }
 }

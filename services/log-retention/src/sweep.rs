@@ -136,7 +136,7 @@ mod tests {
     use proto::events::v1::RequestLogged;
 
     use super::*;
-    use crate::tables::{Kind, LogRow};
+    use crate::{Kind, LogRow};
 
     fn old_row(id: &str, at: DateTime<Utc>) -> LogRow {
         LogRow::from_request(
@@ -159,11 +159,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_sweeper_runs_at_start_up_and_on_its_schedule() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/logs.db?mode=rwc", dir.path().display());
-        let db = store::Store::connect(&url, 1).await.unwrap();
-        let store = LogStore::new(db.connection().clone());
-        store.migrate().await.unwrap();
+        let (store, _dir) = crate::testutil::sqlite().await;
         let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
         let old = now - chrono::Duration::days(200);
         store.insert_batch(&[old_row("a", old)]).await.unwrap();

@@ -30,7 +30,7 @@ pub(crate) const HOST: &str = "example.org";
 /// The captcha service (HTTP and gRPC) on random ports (also used by
 /// `held_up::captcha`).
 pub(crate) struct CaptchaApp {
-    pub(crate) infra: Infra,
+    pub(crate) infra: Infra<()>,
     pub(crate) url: String,
     pub(crate) grpc_url: String,
     pub(crate) client: reqwest::Client,

@@ -54,7 +54,7 @@ impl GatedSite {
         let app = TestApp::spawn_isolated(isolation, mode, true).await;
         let captcha_stop = CancellationToken::new();
         tokio::spawn(captcha_verification::run(
-            app.infra.clone(),
+            app.infra.with_store(()),
             captcha_verification::Listeners { http, grpc },
             captcha_stop.clone(),
         ));

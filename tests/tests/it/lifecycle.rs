@@ -2,7 +2,8 @@
 //! loses nothing (on SIGTERM readiness fails at once, webhooks are still
 //! accepted for the drain delay, and every accepted one is stored once), and
 //! a service whose backends are not reachable yet waits for them, alive and
-//! not ready, instead of exiting.
+//! not ready, instead of exiting; captcha-verification, which keeps nothing
+//! in the database, does not wait for it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -167,26 +168,31 @@ async fn forward(listener: TcpListener, target: &'static str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_service_waits_for_its_database_alive_and_not_ready() {
-    let iso = Isolation::new(Mode::Distributed).await;
-    let ports = Ports::new();
-    let mut env = env_for(&iso, &ports);
-    // The database is reached through a port where nothing listens yet.
-    let database_port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A port where nothing listens yet, and the test database's URL on it.
+fn unreachable_database(iso: &Isolation) -> (u16, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let real = iso.settings.database_url();
     let (_, db_name) = real.rsplit_once('/').unwrap();
-    env.push((
-        "CLOUDSMS_DATABASE__URL".into(),
-        format!("postgres://postgres@127.0.0.1:{database_port}/{db_name}"),
-    ));
-    let mut captcha = Proc::spawn("captcha-verification", &[], &env);
+    (
+        port,
+        format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_waits_for_its_database_alive_and_not_ready() {
+    let iso = Isolation::new(Mode::Distributed).await;
+    let ports = Ports::new();
+    let mut env = env_for(&iso, &ports);
+    let (database_port, url) = unreachable_database(&iso);
+    env.push(("CLOUDSMS_DATABASE__URL".into(), url));
+    let mut retention = Proc::spawn("log-retention", &[], &env);
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{}", ports.captcha);
+    let base = format!("http://127.0.0.1:{}", ports.retention);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await
@@ -201,7 +207,10 @@ async fn a_service_waits_for_its_database_alive_and_not_ready() {
         let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
         assert_eq!(ready.status(), 503);
         assert!(ready.text().await.unwrap().contains("starting"));
-        assert!(captcha.running(), "the service exited without its database");
+        assert!(
+            retention.running(),
+            "the service exited without its database"
+        );
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     // The database comes up: the service becomes ready by itself.
@@ -209,8 +218,73 @@ async fn a_service_waits_for_its_database_alive_and_not_ready() {
         .await
         .unwrap();
     let proxy = tokio::spawn(forward(listener, "127.0.0.1:5432"));
-    wait_ready(&client, ports.captcha).await;
-    captcha.terminate();
+    wait_ready(&client, ports.retention).await;
+    retention.terminate();
     proxy.abort();
+    iso.cleanup().await;
+}
+
+/// captcha-verification keeps nothing in the database: with Postgres
+/// unreachable it becomes ready, and a solved challenge is redeemed and
+/// verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captcha_verification_needs_no_database() {
+    use captcha_verification::pow::{self, Challenge};
+    let iso = Isolation::new(Mode::Distributed).await;
+    let ports = Ports::new();
+    let mut env = env_for(&iso, &ports);
+    env.push((
+        "CLOUDSMS_DATABASE__URL".into(),
+        unreachable_database(&iso).1,
+    ));
+    let config = iso.dir.path().join("captcha.toml");
+    std::fs::write(
+        &config,
+        "[captcha]\nhmac_key = \"a-test-key-of-enough-length-0123456789\"\n\
+         [[captcha.sites]]\nsite_key = \"site-a\"\nsecret = \"site-secret-1234\"\n\
+         hostnames = [\"example.org\"]\n",
+    )
+    .unwrap();
+    let captcha = Proc::spawn(
+        "captcha-verification",
+        &["--config", config.to_str().unwrap()],
+        &env,
+    );
+    let client = reqwest::Client::new();
+    wait_ready(&client, ports.captcha).await;
+    let base = format!("http://127.0.0.1:{}", ports.captcha);
+    let challenge: Challenge = client
+        .get(format!("{base}/challenge?sitekey=site-a&action=login"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payload = pow::encode_payload(&challenge, pow::solve(&challenge).unwrap());
+    let redeemed: serde_json::Value = client
+        .post(format!("{base}/redeem"))
+        .header("origin", "https://example.org")
+        .json(&serde_json::json!({ "payload": payload, "sitekey": "site-a" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(redeemed["ok"], true, "{redeemed}");
+    let token = redeemed["token"].as_str().unwrap();
+    let verified: serde_json::Value = client
+        .post(format!("{base}/siteverify"))
+        .form(&[("secret", "site-secret-1234"), ("response", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verified["success"], true, "{verified}");
+    assert_eq!(verified["hostname"], "example.org", "{verified}");
+    captcha.terminate();
     iso.cleanup().await;
 }

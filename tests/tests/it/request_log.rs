@@ -176,7 +176,7 @@ fn encode<E: bus::Event>(event: &E) -> bytes::Bytes {
 /// staging tables are emptied at every commit).
 async fn a_redelivered_log_batch_is_stored_once(mode: Mode) {
     let app = TestApp::spawn(mode).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
+    let store = app.log_store().await;
     let now = chrono::Utc::now();
     let visitor = format!("copy-{}", uuid::Uuid::new_v4().simple());
     let request = |i: usize| RequestLogged {

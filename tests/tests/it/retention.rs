@@ -32,7 +32,7 @@ struct Retention {
 
 impl Retention {
     async fn start(app: &TestApp) -> Self {
-        let store = log_retention::log_store(&app.infra).await.unwrap();
+        let store = app.log_store().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
@@ -524,7 +524,7 @@ both_modes!(a_consumer_crash_mid_batch_stores_every_event_once);
 
 async fn the_boundary_day_is_swept_by_timestamp_and_older_days_dropped(mode: Mode) {
     let app = TestApp::spawn(mode).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
+    let store = app.log_store().await;
     let now = chrono::Utc::now()
         .date_naive()
         .and_hms_opt(12, 30, 0)

@@ -372,7 +372,7 @@ fn request(id: &str, visitor: &str, at: DateTime<Utc>) -> LogRow {
 
 async fn visitor_hashes_cannot_be_joined_across_days(mode: Mode) {
     let app = TestApp::spawn_with(mode, false).await;
-    let store = log_retention::log_store(&app.infra).await.unwrap();
+    let store = app.log_store().await;
     let d = Utc::now().date_naive() - Days::new(10);
     let d1 = d + Days::new(1);
     let rows = vec![

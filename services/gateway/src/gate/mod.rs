@@ -24,6 +24,7 @@ use axum::Json;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use proto::captcha::v1::ForgetVisitorRequest;
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -57,6 +58,23 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// Asks captcha-verification to forget the challenge counts it keeps
+    /// under `visitor`, when the gate talks to it (only the gate gives it
+    /// visitor ids): how many keys went.
+    pub async fn forget_visitor(&self, visitor: &str) -> Result<u64, tonic::Status> {
+        let Some(mut client) = self.captcha.clone() else {
+            return Ok(0);
+        };
+        let request = ForgetVisitorRequest {
+            visitor_id: visitor.to_owned(),
+        };
+        platform::grpc::call(CAPTCHA, "ForgetVisitor", request, |r| {
+            client.forget_visitor(r)
+        })
+        .await
+        .map(|response| response.into_inner().deleted)
+    }
+
     /// The gate for `settings`, signing with `keys`.
     pub fn new(settings: &config::GateSettings, keys: Keys) -> Self {
         let captcha = (settings.enabled && !settings.captcha_url.trim().is_empty())
@@ -181,7 +199,7 @@ pub async fn check(state: &AppState, request: &Parts) -> Option<Response> {
     if wait.is_none() {
         let mut buckets = Vec::with_capacity(2);
         if !visitor.is_empty() {
-            buckets.push((cache::gate_visitor_key(&visitor), settings.visitor));
+            buckets.push((visitor_key(&visitor), settings.visitor));
         }
         if let Some(ip) = ip {
             buckets.push((network_key("n", ip), settings.network));
@@ -216,6 +234,11 @@ pub async fn check(state: &AppState, request: &Parts) -> Option<Response> {
     let mut response = interstitial(state, &visitor, &target, StatusCode::TOO_MANY_REQUESTS);
     set_retry_after(&mut response, retry);
     Some(response)
+}
+
+/// The gate's page-view rate of a visitor (deleted with the visitor's data).
+pub fn visitor_key(visitor: &str) -> String {
+    format!("gate:v:{visitor}")
 }
 
 /// The gate's counter `kind` of the network of `ip` (IPv4 /24, IPv6 /64).

@@ -1,103 +1,12 @@
-//! The three log tables: names, columns and conversions from the events.
+//! A log event decoded into the row its table keeps ([`LogRow`]): the
+//! conversions from the LOGS stream's events, with their caps on text.
 
 use chrono::{DateTime, Utc};
 use proto::events::v1::{CaptchaEvent, CaptchaOutcome, CrashReported, DeviceClass, RequestLogged};
+use sea_orm::{EntityTrait, Iterable, ModelTrait, Value};
 
 use crate::entities::{access_log, captcha_event, crash_report};
-
-/// Kinds of log rows, one table each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `access_log`: requests served by the gateway.
-    Request,
-    /// `crash_reports`: browser errors.
-    Crash,
-    /// `captcha_events`: captcha steps.
-    Captcha,
-}
-
-impl Kind {
-    /// Every kind, in table order.
-    pub const ALL: [Kind; 3] = [Kind::Request, Kind::Crash, Kind::Captcha];
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Kind::Request => 0,
-            Kind::Crash => 1,
-            Kind::Captcha => 2,
-        }
-    }
-
-    /// Name used in the gRPC API and exports: `request`, `crash`, `captcha`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::Crash => "crash",
-            Kind::Captcha => "captcha",
-        }
-    }
-
-    /// Table name.
-    pub fn table(self) -> &'static str {
-        TABLES[self.index()].table
-    }
-
-    /// Columns after `event_id` and `ts`, in table order.
-    pub fn columns(self) -> impl Iterator<Item = &'static str> {
-        TABLES[self.index()].columns.iter().map(|(name, _)| *name)
-    }
-}
-
-/// A table: name and its columns after `event_id, ts` (true = integer).
-pub(crate) struct TableSpec {
-    pub table: &'static str,
-    pub columns: &'static [(&'static str, bool)],
-}
-
-pub(crate) const TABLES: [TableSpec; 3] = [
-    TableSpec {
-        table: "access_log",
-        columns: &[
-            ("visitor_id", false),
-            ("ip", false),
-            ("method", false),
-            ("path", false),
-            ("status", true),
-            ("latency_us", true),
-            ("referrer", false),
-            ("browser_family", false),
-            ("browser_version", false),
-            ("os_family", false),
-            ("device_class", false),
-            ("language", false),
-            ("trace_id", false),
-        ],
-    },
-    TableSpec {
-        table: "crash_reports",
-        columns: &[
-            ("visitor_id", false),
-            ("page", false),
-            ("message", false),
-            ("source", false),
-            ("line", true),
-            ("column", true),
-            ("stack", false),
-            ("browser_family", false),
-            ("os_family", false),
-        ],
-    },
-    TableSpec {
-        table: "captcha_events",
-        columns: &[
-            ("visitor_id", false),
-            ("ip", false),
-            ("outcome", false),
-            ("max_number", true),
-            ("site_key", false),
-        ],
-    },
-];
+use crate::schema::{KEY_COLUMNS, Kind};
 
 /// What a `RequestLogged` carries for the statistics only (not kept in
 /// `access_log`).
@@ -148,46 +57,23 @@ impl LogRow {
         }
     }
 
-    /// Values after `event_id` and `ts`, in [`Kind::columns`] order.
-    pub(crate) fn values(&self) -> Vec<sea_orm::Value> {
-        use sea_orm::Value;
-        let s = |v: &str| Value::from(v.to_owned());
+    /// Values after `event_id` and `ts`, in [`Kind::columns`] order (the
+    /// entities declare their columns in table order: see `schema`'s tests).
+    pub(crate) fn values(&self) -> Vec<Value> {
         match self {
-            LogRow::Request(m, _) => vec![
-                s(&m.visitor_id),
-                s(&m.ip),
-                s(&m.method),
-                s(&m.path),
-                Value::from(m.status),
-                Value::from(m.latency_us),
-                s(&m.referrer),
-                s(&m.browser_family),
-                s(&m.browser_version),
-                s(&m.os_family),
-                s(&m.device_class),
-                s(&m.language),
-                s(&m.trace_id),
-            ],
-            LogRow::Crash(m) => vec![
-                s(&m.visitor_id),
-                s(&m.page),
-                s(&m.message),
-                s(&m.source),
-                Value::from(m.line),
-                Value::from(m.column),
-                s(&m.stack),
-                s(&m.browser_family),
-                s(&m.os_family),
-            ],
-            LogRow::Captcha(m) => vec![
-                s(&m.visitor_id),
-                s(&m.ip),
-                s(&m.outcome),
-                Value::from(m.max_number),
-                s(&m.site_key),
-            ],
+            LogRow::Request(m, _) => values_after_key(m),
+            LogRow::Crash(m) => values_after_key(m),
+            LogRow::Captcha(m) => values_after_key(m),
         }
     }
+}
+
+/// The values of `model`'s columns after [`KEY_COLUMNS`], in declaration order.
+fn values_after_key<M: ModelTrait>(model: &M) -> Vec<Value> {
+    <M::Entity as EntityTrait>::Column::iter()
+        .skip(KEY_COLUMNS.len())
+        .map(|column| model.get(column))
+        .collect()
 }
 
 /// Text fields are capped so a hostile client cannot bloat the log.
@@ -314,7 +200,7 @@ mod tests {
             LogRow::from_crash(CrashReported::default(), now),
             LogRow::from_captcha(CaptchaEvent::default(), now),
         ] {
-            assert_eq!(row.values().len(), row.kind().columns().count());
+            row.kind().spec().assert_fits(&row.values());
             assert_eq!(row.ts(), now);
         }
     }
