@@ -1,11 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+/// mimalloc in every binary built on the platform: less time in malloc/free
+/// than glibc's under many small allocations per request (see `make bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod grpc;
 mod health;
 mod infra;
 mod lifecycle;
 pub mod security;
 mod serve;
+mod service_main;
 mod trace;
 
 pub use health::{Readiness, health_routes};
@@ -14,6 +20,7 @@ pub use lifecycle::{Lifecycle, start};
 pub use security::constant_time_eq;
 pub(crate) use serve::spawn_connection;
 pub use serve::{bind, serve, spawn};
+pub use service_main::service_main;
 pub use trace::{carried_context, trace_requests};
 
 /// The network a client address is counted under: IPv4 /24, IPv6 /64
