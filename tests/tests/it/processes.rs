@@ -200,6 +200,11 @@ pub(crate) async fn wait_ready(client: &reqwest::Client, port: u16) {
     .await;
 }
 
+/// The body of `GET url`.
+async fn text_of(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 pub(crate) async fn send_and_see(
     client: &reqwest::Client,
     iso: &Isolation,
@@ -230,17 +235,7 @@ pub(crate) async fn send_and_see(
     wait_until(
         format_args!("{text:?} on {page}"),
         Duration::from_secs(20),
-        async || {
-            let html = client
-                .get(&page)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            html.contains(text)
-        },
+        async || text_of(client, &page).await.contains(text),
     )
     .await;
 }
@@ -364,14 +359,7 @@ async fn all_in_one_demo_serves_a_living_site_and_stops_on_sigterm() {
         "the demo numbers to fill",
         Duration::from_secs(30),
         async || {
-            let home = client
-                .get(format!("http://127.0.0.1:{}/", ports.gateway))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let home = text_of(&client, &format!("http://127.0.0.1:{}/", ports.gateway)).await;
             if home.contains("+1 202 555 0143")
                 && home.contains("last SMS")
                 && home.matches("no SMS yet").count() < 3
