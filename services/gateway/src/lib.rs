@@ -18,6 +18,8 @@ mod page_cache;
 mod pages;
 mod security;
 mod seo;
+#[cfg(test)]
+mod tests;
 mod ua;
 mod views;
 
