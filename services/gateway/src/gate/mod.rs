@@ -113,25 +113,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Routes the gate counts: pages with messages, feeds and the JSON API.
+/// Routes the gate counts: pages with messages, feeds and the JSON API
+/// (not the privacy policy, `/my-data`, the gate's own pages, assets, files,
+/// live streams, the crash beacon, the operator's pages or a 404).
 fn gated(kind: RouteKind) -> bool {
-    match kind {
+    matches!(
+        kind,
         RouteKind::Page
-        | RouteKind::NumberPage
-        | RouteKind::CountryPage
-        | RouteKind::Feed
-        | RouteKind::Api => true,
-        RouteKind::Unspecified
-        | RouteKind::InfoPage
-        | RouteKind::Live
-        | RouteKind::CrashBeacon
-        | RouteKind::SiteFile
-        | RouteKind::Asset
-        | RouteKind::Gate
-        | RouteKind::MyData
-        | RouteKind::Admin
-        | RouteKind::NotFound => false,
-    }
+            | RouteKind::NumberPage
+            | RouteKind::CountryPage
+            | RouteKind::Feed
+            | RouteKind::Api
+    )
 }
 
 /// Looks like a program rather than a person's browser: no user agent, no

@@ -90,22 +90,10 @@ const MAX_PATH: usize = 200;
 /// did not log the route yet (unspecified kind) is stored in the access log
 /// but is no page view.
 pub fn is_page(method: &str, kind: RouteKind) -> bool {
-    let page = match kind {
-        RouteKind::Page | RouteKind::NumberPage | RouteKind::CountryPage | RouteKind::InfoPage => {
-            true
-        }
-        RouteKind::Unspecified
-        | RouteKind::Feed
-        | RouteKind::Live
-        | RouteKind::Api
-        | RouteKind::CrashBeacon
-        | RouteKind::SiteFile
-        | RouteKind::Asset
-        | RouteKind::Gate
-        | RouteKind::MyData
-        | RouteKind::Admin
-        | RouteKind::NotFound => false,
-    };
+    let page = matches!(
+        kind,
+        RouteKind::Page | RouteKind::NumberPage | RouteKind::CountryPage | RouteKind::InfoPage
+    );
     page && method == "GET"
 }
 
