@@ -13,7 +13,7 @@ use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
-use crate::views::{code_of, cursor_after, received_at, service_of, to_event};
+use crate::views::{code_of, cursor_after, received_at, service_of};
 use crate::{AppState, PageError, assets};
 
 /// What every page's frame needs: assets, language, title and links.
@@ -286,7 +286,7 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
         .recent_messages(number, state.settings.gateway.page_size, None)
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
-    let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
+    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
     if state.live.pages.generation(number) == generation
         && let Err(err) = state.cache.fill(HotList::Number(number), &messages).await
     {
@@ -317,7 +317,7 @@ pub async fn page_of(
             .await
             .map_err(|e| PageError::Unavailable(e.to_string()))?
             .iter()
-            .map(to_event)
+            .map(store::MessageRow::to_event)
             .collect(),
     };
     let full = u64::try_from(messages.len()).unwrap_or(u64::MAX) >= size;
@@ -466,7 +466,7 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
         .latest_messages(state.settings.gateway.page_size)
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
-    let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
+    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
     if state.live.pages.generation(crate::live::LATEST) == generation
         && let Err(err) = state.cache.fill(HotList::Latest, &messages).await
     {
