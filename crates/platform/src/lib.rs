@@ -16,7 +16,7 @@ mod trace;
 
 pub use health::{Readiness, health_routes};
 pub use infra::{Infra, Storage};
-pub use lifecycle::{Lifecycle, start};
+pub use lifecycle::{Lifecycle, run_process, start};
 pub use security::constant_time_eq;
 pub(crate) use serve::spawn_connection;
 pub use serve::{bind, serve, spawn};

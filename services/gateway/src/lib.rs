@@ -260,13 +260,9 @@ async fn site_layer(
 /// then serves until a stop signal, draining first for
 /// `gateway.shutdown_delay_secs` (see [`platform::Lifecycle`]).
 pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
-    let lifecycle =
-        platform::Lifecycle::on_signal(Duration::from_secs(settings.gateway.shutdown_delay_secs));
+    let delay = Duration::from_secs(settings.gateway.shutdown_delay_secs);
     let listener = platform::bind(settings.gateway.listen).await?;
-    let Some(infra) = platform::start(settings, &[&listener], &lifecycle).await else {
-        return Ok(());
-    };
-    run(infra, listener, lifecycle.stopping()).await
+    platform::run_process::<store::Store, _, _, _>(settings, delay, listener, |l| l, run).await
 }
 
 /// Serves the site until `shutdown`.
