@@ -1,9 +1,19 @@
 #![doc = include_str!("../README.md")]
 
-/// mimalloc in every binary built on the platform: less time in malloc/free
-/// than glibc's under many small allocations per request (see `make bench`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// Makes mimalloc the binary's allocator (one line in each shipped binary's
+/// `main.rs`; libraries and the fuzz targets keep the system's): less time in
+/// malloc/free than glibc's under many small allocations per request (see
+/// `make bench`).
+#[macro_export]
+macro_rules! mimalloc {
+    () => {
+        #[global_allocator]
+        static GLOBAL: $crate::MiMalloc = $crate::MiMalloc;
+    };
+}
+
+#[doc(hidden)]
+pub use mimalloc::MiMalloc;
 
 pub mod grpc;
 mod health;
