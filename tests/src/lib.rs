@@ -503,7 +503,7 @@ pub async fn spawn_with_retention(
         app.infra.bus.clone(),
         store.clone(),
         std::sync::Arc::new(log_retention::SystemClock),
-        app.infra.settings.retention.retention_days,
+        app.infra.settings.retention.retention_days.get(),
         app.infra.settings.retention.batch_size,
         stop.clone(),
     ));

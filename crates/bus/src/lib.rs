@@ -229,7 +229,7 @@ impl Bus {
                 NatsTransport::connect(
                     &settings.nats,
                     &settings.bus,
-                    settings.retention.retention_days,
+                    settings.retention.retention_days.get(),
                 )
                 .await?,
             )

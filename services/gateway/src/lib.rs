@@ -122,7 +122,7 @@ impl AppState {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
             cache: infra.cache.clone(),
-            live: Live::new(infra.settings.gateway.live.max_streams),
+            live: Live::new(infra.settings.gateway.live.max_streams.get()),
             bus: infra.bus.clone(),
             proxies: client::Proxies::new(&infra.settings.gateway.trusted_proxies),
             csp: security::csp_header(&infra.settings.gateway.ads),

@@ -127,14 +127,14 @@ pub async fn run(
         infra.bus.clone(),
         store.clone(),
         clock.clone(),
-        settings.retention_days,
+        settings.retention_days.get(),
         settings.batch_size,
         shutdown.clone(),
     ));
     let sweeper = tokio::spawn(sweep::run(
         store,
         clock,
-        settings.retention_days,
+        settings.retention_days.get(),
         Duration::from_secs(settings.sweep_interval_secs),
         shutdown.clone(),
     ));

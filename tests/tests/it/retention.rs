@@ -65,7 +65,7 @@ impl Retention {
             app.infra.bus.clone(),
             store.clone(),
             Arc::new(SystemClock),
-            app.infra.settings.retention.retention_days,
+            app.infra.settings.retention.retention_days.get(),
             app.infra.settings.retention.batch_size,
             stop.clone(),
         ))
@@ -417,7 +417,7 @@ async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
     }
 
     let future = chrono::Utc::now() + chrono::Duration::days(1000);
-    let retention_days = app.infra.settings.retention.retention_days;
+    let retention_days = app.infra.settings.retention.retention_days.get();
     let report = store.sweep(future, retention_days).await.unwrap();
     let cut = log_retention::logstore::cutoff(future, retention_days);
     for kind in Kind::ALL {
