@@ -1,8 +1,4 @@
 #![doc = include_str!("../README.md")]
-//!
-//! One module per section (`[http]` in `http.rs`, `[gateway.gate]` in
-//! `gateway/gate.rs`), each checking its own values; `validate.rs` runs the
-//! checks in order, `show.rs` keeps secrets out of what is written.
 
 mod bus;
 mod cache;
