@@ -79,7 +79,7 @@ impl Ingest {
             .build()
             .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
         let router = runtime.block_on(async {
-            let infra = platform::Infra::connect(settings(&dir))
+            let infra: platform::Infra = platform::Infra::connect(settings(&dir))
                 .await
                 .unwrap_or_else(|e| panic!("in-process infrastructure: {e}"));
             let number =
