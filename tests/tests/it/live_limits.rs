@@ -258,20 +258,24 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
             command.env_remove(key);
         }
     }
-    let mut gateway = command
-        .current_dir(dir.path())
-        .env("CLOUDSMS_DATA_DIR", dir.path())
-        .env("CLOUDSMS_DATABASE__URL", &db)
-        .env("CLOUDSMS_GATEWAY__LISTEN", format!("127.0.0.1:{port}"))
-        .env("CLOUDSMS_GATEWAY__TRUSTED_PROXIES", "[\"127.0.0.1\"]")
-        .env("CLOUDSMS_GATEWAY__GATE__ENABLED", "false")
-        .env("CLOUDSMS_GATEWAY__RETENTION_URL", "")
-        .env("CLOUDSMS_HTTP__MAX_CONNECTIONS_PER_ADDRESS", "0")
-        .env("CLOUDSMS_GATEWAY__LIVE__MAX_STREAMS", "2000")
-        .env("CLOUDSMS_TELEMETRY__LOG_FILTER", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed when the test ends, passed or failed (a failed assertion
+    // must not leave a gateway holding the test's output open).
+    let gateway = KillOnDrop(
+        command
+            .current_dir(dir.path())
+            .env("CLOUDSMS_DATA_DIR", dir.path())
+            .env("CLOUDSMS_DATABASE__URL", &db)
+            .env("CLOUDSMS_GATEWAY__LISTEN", format!("127.0.0.1:{port}"))
+            .env("CLOUDSMS_GATEWAY__TRUSTED_PROXIES", "[\"127.0.0.1\"]")
+            .env("CLOUDSMS_GATEWAY__GATE__ENABLED", "false")
+            .env("CLOUDSMS_GATEWAY__RETENTION_URL", "")
+            .env("CLOUDSMS_HTTP__MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("CLOUDSMS_GATEWAY__LIVE__MAX_STREAMS", "2000")
+            .env("CLOUDSMS_TELEMETRY__LOG_FILTER", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let addr = format!("127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let healthz = format!("http://{addr}/healthz");
@@ -283,7 +287,7 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     .await;
     // Warm up: one stream and a page, so lazily built state is counted before.
     drop(raw_stream(&addr, 9999).await);
-    let before = rss_kib(gateway.id());
+    let before = rss_kib(gateway.0.id());
 
     let mut open = Vec::new();
     let mut refused = 0;
@@ -296,13 +300,21 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     assert_eq!(refused, 20 * 505 + 50 * 40 - 2000);
     let health = client.get(&healthz).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let grown_mib = rss_kib(gateway.id()).saturating_sub(before) / 1024;
+    let grown_mib = rss_kib(gateway.0.id()).saturating_sub(before) / 1024;
     assert!(
         grown_mib < 160,
         "the gateway grew by {grown_mib} MiB holding {} streams",
         open.len()
     );
     drop(open);
-    let _ = gateway.kill();
-    let _ = gateway.wait();
+}
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
