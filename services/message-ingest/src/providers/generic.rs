@@ -119,13 +119,7 @@ impl Provider for Generic {
     }
 
     fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
-        verify(
-            &settings.providers.generic.secret,
-            &webhook.headers,
-            &webhook.body,
-            settings.signature_tolerance_secs,
-            webhook.now,
-        )
+        webhook.signed_by(settings, &settings.providers.generic.secret, verify)
     }
 
     fn parse(webhook: &Webhook, (): ()) -> Result<Parsed<InboundSms>, IngestError> {

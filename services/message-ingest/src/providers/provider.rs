@@ -116,7 +116,30 @@ impl Webhook {
     pub fn query(&self) -> &str {
         self.uri.query().unwrap_or("")
     }
+
+    /// Checks the signature headers of the body with `check` (a
+    /// provider's `verify(key, headers, body, tolerance_secs, now)`),
+    /// under `key` and the settings' freshness tolerance.
+    pub fn signed_by(
+        &self,
+        settings: &IngestSettings,
+        key: &str,
+        check: HeaderSignature,
+    ) -> Result<(), IngestError> {
+        check(
+            key,
+            &self.headers,
+            &self.body,
+            settings.signature_tolerance_secs,
+            self.now,
+        )
+    }
 }
+
+/// A check of a body signed in the headers, with a timestamp at most
+/// `tolerance_secs` old at `now`.
+pub type HeaderSignature =
+    fn(&str, &HeaderMap, &[u8], u64, DateTime<Utc>) -> Result<(), IngestError>;
 
 /// What a verified request asks of us.
 #[derive(Debug)]

@@ -171,12 +171,10 @@ impl Provider for SmsGateway {
     }
 
     fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
-        verify(
+        webhook.signed_by(
+            settings,
             &settings.providers.sms_gateway.signing_key,
-            &webhook.headers,
-            &webhook.body,
-            settings.signature_tolerance_secs,
-            webhook.now,
+            verify,
         )
     }
 

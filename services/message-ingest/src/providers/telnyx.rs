@@ -153,13 +153,7 @@ impl Provider for Telnyx {
     }
 
     fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
-        verify(
-            &settings.providers.telnyx.public_key,
-            &webhook.headers,
-            &webhook.body,
-            settings.signature_tolerance_secs,
-            webhook.now,
-        )
+        webhook.signed_by(settings, &settings.providers.telnyx.public_key, verify)
     }
 
     fn parse(webhook: &Webhook, (): ()) -> Result<Parsed<InboundSms>, IngestError> {
