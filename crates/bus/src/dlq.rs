@@ -7,11 +7,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use proto::events::v1::{
-    CaptchaEvent, CaptchaEvents, CrashReported, RequestLogged, RequestsLogged, SmsReceived,
-};
 
-use crate::{BusError, Envelope, Event, PUBLISHED_HEADER, Published, StreamKind, Transport};
+use crate::{BusError, Envelope, PUBLISHED_HEADER, Published, StreamKind, Transport};
 
 /// Header of a dead letter saying why it was dead-lettered.
 pub const DEAD_REASON_HEADER: &str = "Cloudsms-Dead-Reason";
@@ -45,19 +42,6 @@ pub struct DeadLetter {
     pub payload: Bytes,
 }
 
-/// A dead letter's payload decoded by the event type its subject names,
-/// reduced to a line an operator can read: identifiers, counts and at most
-/// 64 characters of any text, escaped ([`domain::log_safe`]), never a body
-/// in full.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Protobuf message name (`SmsReceived`), or `unknown` when no event
-    /// type has this subject.
-    pub kind: &'static str,
-    /// The line.
-    pub text: String,
-}
-
 impl DeadLetter {
     fn from_stored(stored: StoredMessage, prefix: &str) -> Self {
         let StoredMessage {
@@ -85,88 +69,6 @@ impl DeadLetter {
             payload: envelope.payload,
         }
     }
-
-    /// What the payload is, decoded by the type its subject names.
-    pub fn summary(&self) -> Summary {
-        summarise(&self.subject, &self.payload)
-    }
-}
-
-fn is<E: Event>(subject: &str) -> bool {
-    crate::subject_matches(E::subject_filter(), subject)
-}
-
-fn decoded<E: Event>(payload: &Bytes, line: impl FnOnce(E) -> String) -> String {
-    match E::decode(payload.clone()) {
-        Ok(event) => line(event),
-        Err(err) => format!("undecodable: {err}"),
-    }
-}
-
-/// Hostile text quoted: escaped, clipped, its quotes escaped too.
-fn safe(text: &str) -> String {
-    format!("\"{}\"", domain::log_safe(text).replace('"', "\\\""))
-}
-
-fn summarise(subject: &str, payload: &Bytes) -> Summary {
-    let (kind, text) = if is::<SmsReceived>(subject) {
-        let text = decoded(payload, |e: SmsReceived| {
-            format!(
-                "provider={} id={} to={} from={} text={} ({} chars)",
-                safe(&e.provider),
-                safe(&e.provider_message_id),
-                safe(&e.to),
-                safe(&e.from),
-                safe(&e.body),
-                e.body.chars().count()
-            )
-        });
-        ("SmsReceived", text)
-    } else if is::<RequestsLogged>(subject) {
-        let text = decoded(payload, |e: RequestsLogged| {
-            format!("batch={} requests={}", safe(&e.batch_id), e.requests.len())
-        });
-        ("RequestsLogged", text)
-    } else if is::<RequestLogged>(subject) {
-        let text = decoded(payload, |e: RequestLogged| {
-            format!(
-                "event={} {} {} {}",
-                safe(&e.event_id),
-                safe(&e.method),
-                safe(&e.path),
-                e.status
-            )
-        });
-        ("RequestLogged", text)
-    } else if is::<CrashReported>(subject) {
-        let text = decoded(payload, |e: CrashReported| {
-            format!(
-                "event={} page={} message={}",
-                safe(&e.event_id),
-                safe(&e.page),
-                safe(&e.message)
-            )
-        });
-        ("CrashReported", text)
-    } else if is::<CaptchaEvents>(subject) {
-        let text = decoded(payload, |e: CaptchaEvents| {
-            format!("batch={} events={}", safe(&e.batch_id), e.events.len())
-        });
-        ("CaptchaEvents", text)
-    } else if is::<CaptchaEvent>(subject) {
-        let text = decoded(payload, |e: CaptchaEvent| {
-            format!(
-                "event={} outcome={} site={}",
-                safe(&e.event_id),
-                e.outcome().as_str_name(),
-                safe(&e.site_key)
-            )
-        });
-        ("CaptchaEvent", text)
-    } else {
-        ("unknown", format!("{} bytes", payload.len()))
-    };
-    Summary { kind, text }
 }
 
 /// What a replay did.
@@ -295,6 +197,7 @@ mod tests {
 
     use super::*;
     use crate::{Bus, MemoryTransport};
+    use proto::events::v1::SmsReceived;
 
     async fn bus() -> Bus {
         let settings = config::Settings::from_toml_overrides("[bus]\nprefix = \"t1\"").unwrap();
@@ -347,21 +250,7 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].subject, subject);
         assert_eq!(listed[0].reason.as_deref(), Some("permanent: undecodable"));
-        assert!(listed[0].summary().text.starts_with("undecodable"));
-        let summary = listed[1].summary();
-        assert_eq!(summary.kind, "SmsReceived");
-        assert!(summary.text.contains("code 123456"), "{}", summary.text);
-        assert!(
-            !summary.text.contains('\u{1b}'),
-            "escaped: {}",
-            summary.text
-        );
-        assert!(
-            summary.text.contains(r#"from="Bank\u{1b}[31m""#),
-            "{}",
-            summary.text
-        );
-        assert!(summary.text.len() < 300, "clipped: {}", summary.text);
+        assert_eq!(listed[1].payload, event.encode_to_vec());
         assert_eq!(dlq.list(listed[1].seq, 10).await.unwrap().len(), 1);
 
         // Replayed onto its subject, where a consumer of the SMS stream sees it.

@@ -33,13 +33,19 @@ impl StreamKind {
         }
     }
 
+    /// Subjects the stream captures, without the installation prefix: the
+    /// filter of a consumer that takes everything in it.
+    pub fn filter(self) -> &'static str {
+        match self {
+            StreamKind::Sms => "sms.received.>",
+            StreamKind::Logs => "logs.>",
+            StreamKind::DeadLetter => "dlq.>",
+        }
+    }
+
     /// Subjects the stream captures, with the installation prefix.
     pub fn subjects(self, prefix: &str) -> String {
-        match self {
-            StreamKind::Sms => format!("{prefix}sms.received.>"),
-            StreamKind::Logs => format!("{prefix}logs.>"),
-            StreamKind::DeadLetter => format!("{prefix}dlq.>"),
-        }
+        format!("{prefix}{}", self.filter())
     }
 }
 
@@ -65,6 +71,10 @@ pub trait Event: prost::Message + Default + Send + Sync + 'static {
     /// `Nats-Msg-Id`: repeats within the duplicate window are dropped.
     fn dedupe_id(&self) -> Option<String> {
         None
+    }
+    /// Whether `subject` (without installation prefix) carries this type.
+    fn matches(subject: &str) -> bool {
+        crate::subject_matches(Self::subject_filter(), subject)
     }
 }
 
@@ -96,9 +106,11 @@ impl Event for SmsReceived {
         "sms.received.>"
     }
     fn subject(&self) -> String {
-        let country = domain::E164::parse(&self.to)
-            .map(|n| n.country().iso2.to_ascii_lowercase())
-            .unwrap_or_else(|_| "xx".into());
+        let country = if self.country.is_empty() {
+            "xx".to_owned()
+        } else {
+            token(&self.country)
+        };
         format!("sms.received.{country}.{}", digits(&self.to))
     }
     fn dedupe_id(&self) -> Option<String> {
@@ -196,5 +208,39 @@ impl Event for CaptchaEvents {
     }
     fn dedupe_id(&self) -> Option<String> {
         Some(self.batch_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sms_subject_names_its_country_and_number() {
+        let mut sms = SmsReceived {
+            to: "+61491570156".into(),
+            country: "AU".into(),
+            ..Default::default()
+        };
+        assert_eq!(sms.subject(), "sms.received.au.61491570156");
+        assert!(SmsReceived::matches(&sms.subject()));
+        assert!(!RequestLogged::matches(&sms.subject()));
+        // From a sender that does not set the country.
+        sms.country.clear();
+        assert_eq!(sms.subject(), "sms.received.xx.61491570156");
+        // Hostile text cannot add tokens or wildcards.
+        sms.country = "a.>".into();
+        sms.to = "+1 *.9".into();
+        assert_eq!(sms.subject(), "sms.received.a__.1___9");
+    }
+
+    #[test]
+    fn each_log_event_matches_only_its_own_subject() {
+        let request = RequestLogged::default().subject();
+        let batch = RequestsLogged::default().subject();
+        assert!(RequestLogged::matches(&request) && !RequestLogged::matches(&batch));
+        assert!(RequestsLogged::matches(&batch) && !RequestsLogged::matches(&request));
+        assert!(crate::subject_matches(StreamKind::Logs.filter(), &request));
+        assert_eq!(StreamKind::Logs.subjects("t1."), "t1.logs.>");
     }
 }

@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 pub use batch::{BatchMessage, BatchOptions};
 pub use batcher::{Batcher, Flush};
-pub use dlq::{DEAD_REASON_HEADER, DeadLetter, DeadLetters, Replayed, StoredMessage, Summary};
+pub use dlq::{DEAD_REASON_HEADER, DeadLetter, DeadLetters, Replayed, StoredMessage};
 pub use error::{BusError, Cause, HandlerError};
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;

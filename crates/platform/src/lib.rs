@@ -1,23 +1,27 @@
 #![doc = include_str!("../README.md")]
 
+/// mimalloc in every binary built on the platform: less time in malloc/free
+/// than glibc's under many small allocations per request (see `make bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod grpc;
 mod health;
 mod infra;
 mod lifecycle;
+pub mod security;
 mod serve;
+mod service_main;
 mod trace;
 
 pub use health::{Readiness, health_routes};
 pub use infra::{Infra, Storage};
 pub use lifecycle::{Lifecycle, start};
+pub use security::constant_time_eq;
 pub(crate) use serve::spawn_connection;
 pub use serve::{bind, serve, spawn};
+pub use service_main::service_main;
 pub use trace::{carried_context, trace_requests};
-
-/// Compares secrets without an early exit, so timing does not tell how much matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// The network a client address is counted under: IPv4 /24, IPv6 /64
 /// (an IPv4-mapped IPv6 address counts as its IPv4 /24).

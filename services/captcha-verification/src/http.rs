@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -135,25 +135,18 @@ fn field<'a>(fields: &'a HashMap<String, String>, names: &[&str]) -> &'a str {
 }
 
 /// The host of the `Origin` header (the page the widget ran on), lower case
-/// and without the port; empty without one (or with `Origin: null`). A
-/// browser sets this header itself and a page's script cannot change it, so
-/// it is the hostname a solution is bound to; the request body never names it.
+/// and without the port (IPv6 without brackets); empty without one, with
+/// `Origin: null` or anything but a bare origin
+/// (`platform::security::Origin`). A browser sets this header itself and a
+/// page's script cannot change it, so it is the hostname a solution is bound
+/// to; the request body never names it.
 fn origin_host(headers: &HeaderMap) -> String {
-    let Some(origin) = headers
+    headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<Uri>().ok())
-    else {
-        return String::new();
-    };
-    if origin.scheme().is_none() {
-        return String::new();
-    }
-    origin
-        .host()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|v| platform::security::Origin::parse(v.trim()))
+        .map(|origin| origin.authority.host)
         .unwrap_or_default()
-        .to_ascii_lowercase()
 }
 
 async fn redeem(
@@ -261,6 +254,8 @@ mod tests {
         assert_eq!(host_of("null"), "");
         assert_eq!(host_of("example.org"), "");
         assert_eq!(host_of("https://"), "");
+        assert_eq!(host_of("https://example.org/page"), "");
+        assert_eq!(host_of("https://user@example.org"), "");
         assert_eq!(origin_host(&HeaderMap::new()), "");
     }
 }

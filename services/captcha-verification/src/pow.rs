@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,8 +36,6 @@ pub const MAX_MAX_NUMBER: u64 = u32::MAX as u64;
 const SALT_RANDOM_HEX: usize = 24;
 /// Most independent sub-puzzles in one challenge.
 pub const MAX_PARTS: u64 = 16;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// A challenge, as the widget fetches it from `challengeurl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,31 +99,14 @@ pub struct Verified {
     pub params: SaltParams,
 }
 
-/// `hex(HMAC-SHA256(key, data))`.
+/// `hex(HMAC-SHA256(key, data))`: a challenge's `signature`.
 pub fn hmac_hex(key: &[u8], data: &[u8]) -> String {
-    hex::encode(hmac_bytes(key, data))
+    hex::encode(platform::security::sign(key, data))
 }
 
-fn hmac_bytes(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return [0; 32],
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
-/// Constant-time check of `hex(HMAC(key, data)) == signature_hex`.
-pub fn hmac_verify(key: &[u8], data: &[u8], signature_hex: &str) -> bool {
-    let Ok(signature) = hex::decode(signature_hex) else {
-        return false;
-    };
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-        return false;
-    };
-    mac.update(data);
-    mac.verify_slice(&signature).is_ok()
+/// `signature_hex` is [`hmac_hex`] of `data` (checked in constant time).
+fn hmac_hex_verifies(key: &[u8], data: &[u8], signature_hex: &str) -> bool {
+    hex::decode(signature_hex).is_ok_and(|tag| platform::security::verify(key, data, &tag))
 }
 
 /// `hex(SHA-256(salt + number))`.
@@ -310,7 +290,7 @@ pub fn verify_solution(
     {
         return Err(bad);
     }
-    if !hmac_verify(key, payload.challenge.as_bytes(), &payload.signature) {
+    if !hmac_hex_verifies(key, payload.challenge.as_bytes(), &payload.signature) {
         return Err(bad);
     }
     let params = parse_salt(&payload.salt).ok_or(bad)?;

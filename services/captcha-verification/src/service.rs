@@ -86,8 +86,7 @@ impl Captcha {
         } else {
             settings.hmac_key.expose().as_bytes().to_vec()
         };
-        let token_key =
-            hex::decode(pow::hmac_hex(&key, b"cloudsms-captcha-token-key")).unwrap_or_default();
+        let token_key = platform::security::sign(&key, b"cloudsms-captcha-token-key").to_vec();
         let (events, events_flush) = Batcher::spawn(
             infra.bus.clone(),
             settings.event_batch,

@@ -165,7 +165,7 @@ fn reason(dead: &DeadLetter) -> Option<String> {
 }
 
 fn to_json(dead: &DeadLetter) -> serde_json::Value {
-    let summary = dead.summary();
+    let summary = crate::dlq_summary::summarise(dead);
     serde_json::json!({
         "seq": dead.seq,
         "time": time(dead),
@@ -195,7 +195,7 @@ fn print_list(dlq: &DeadLetters, total: u64, listed: &[DeadLetter]) {
         listed.len()
     );
     for dead in listed {
-        let summary = dead.summary();
+        let summary = crate::dlq_summary::summarise(dead);
         println!();
         println!(
             "#{}  {}  {}",

@@ -2,14 +2,10 @@
 //! process, and the operator's commands (`migrate`, `numbers ...`, `config
 //! check`, `healthcheck`, `dlq ...`).
 
-/// mimalloc: less time in malloc/free than glibc's under many small
-/// allocations per request (see `make bench`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod config_check;
 mod demo;
 mod dlq;
+mod dlq_summary;
 mod healthcheck;
 mod numbers;
 

@@ -52,39 +52,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 }
 
 /// A `Host` value we are willing to repeat in links: a DNS name or IPv4
-/// address, or a bracketed IPv6 address, with an optional port.
+/// address, or a bracketed IPv6 address, with an optional port
+/// (`platform::security::Authority`).
 pub fn valid_host(host: &str) -> bool {
-    if host.is_empty() || host.len() > 260 {
-        return false;
-    }
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        let Some((v6, after)) = rest.split_once(']') else {
-            return false;
-        };
-        if v6.parse::<std::net::Ipv6Addr>().is_err() {
-            return false;
-        }
-        (
-            None,
-            after
-                .strip_prefix(':')
-                .or(Some(after).filter(|a| a.is_empty())),
-        )
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) => (Some(name), Some(port)),
-            None => (Some(host), Some("")),
-        }
-    };
-    let port_ok = port.is_some_and(|p| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    let name_ok = name.is_none_or(|n| {
-        !n.is_empty()
-            && n.len() <= 253
-            && !n.starts_with(['.', '-'])
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    });
-    port_ok && name_ok
+    platform::security::Authority::parse(host).is_some()
 }
 
 impl Proxies {
@@ -263,6 +234,7 @@ mod tests {
             ".x",
             "a@b",
             "[zz]",
+            "sms.example:99999",
         ] {
             assert!(!valid_host(bad), "{bad}");
         }

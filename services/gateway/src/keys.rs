@@ -3,17 +3,28 @@
 //! and no-JavaScript tickets of the gate, CSRF tokens of `/my-data` and the
 //! operator pages. HMAC-SHA256 over length-prefixed parts (no part can be
 //! shifted into another), the first part naming the purpose so a signature
-//! made for one purpose is worthless for another; checked in constant time.
+//! made for one purpose is worthless for another; checked in constant time
+//! (`platform::security`).
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+/// Bytes of a signature: 128 bits of the HMAC-SHA256, as 32 hex digits.
+const SIGNATURE_BYTES: usize = 16;
 
 /// The key, shared by every clone.
 #[derive(Clone)]
 pub struct Keys {
     key: Arc<[u8]>,
+}
+
+/// `parts`, each after its length as 8 big-endian bytes.
+fn framed(parts: &[&str]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(parts.iter().map(|p| 8 + p.len()).sum());
+    for part in parts {
+        message.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        message.extend_from_slice(part.as_bytes());
+    }
+    message
 }
 
 impl Keys {
@@ -33,22 +44,21 @@ impl Keys {
         Self { key: key.into() }
     }
 
-    /// The signature of `parts` (128 bits, hex).
+    /// The signature of `parts` (128 bits, lower-case hex).
     pub fn sign(&self, parts: &[&str]) -> String {
-        // HMAC accepts keys of any length.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
-            return String::new();
-        };
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        let tag = platform::security::sign(&self.key, &framed(parts));
+        hex::encode(&tag[..SIGNATURE_BYTES])
     }
 
-    /// `signature` is the signature of `parts` (constant time).
+    /// `signature` is the signature of `parts`, as [`Keys::sign`] writes
+    /// it (32 lower-case hex digits; checked in constant time).
     pub fn verify(&self, parts: &[&str], signature: &str) -> bool {
-        platform::constant_time_eq(self.sign(parts).as_bytes(), signature.as_bytes())
+        let mut tag = [0u8; SIGNATURE_BYTES];
+        signature
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && hex::decode_to_slice(signature, &mut tag).is_ok()
+            && platform::security::verify_truncated(&self.key, &framed(parts), &tag)
     }
 
     /// The CSRF token of a form bound to `binding` (a visitor id, a session
@@ -84,7 +94,20 @@ mod tests {
         assert!(!k.check_csrf("my-data", "", &k.csrf_token("my-data", "")));
         assert!(!keys("two").check_csrf("my-data", "visitor-a", &token));
         assert!(!k.check_csrf("my-data", "visitor-a", &token[..31]));
+        assert!(!k.check_csrf("my-data", "visitor-a", &token[..30]));
+        assert!(!k.check_csrf("my-data", "visitor-a", &token.to_uppercase()));
+        assert!(!k.check_csrf("my-data", "visitor-a", &format!("{token}00")));
         // A signature of the same bytes split differently is another one.
         assert_ne!(k.sign(&["ab", "c"]), k.sign(&["a", "bc"]));
+    }
+
+    #[test]
+    fn signatures_are_the_ones_earlier_releases_wrote() {
+        // Pass cookies and CSRF tokens already handed out must still verify:
+        // HMAC-SHA256 over length-prefixed parts, first 128 bits, hex.
+        let k = keys("one");
+        let token = "9ae631b06e249661fe3a3b08f6fac5c4";
+        assert_eq!(k.csrf_token("my-data", "visitor-a"), token);
+        assert!(k.check_csrf("my-data", "visitor-a", token));
     }
 }

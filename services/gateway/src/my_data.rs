@@ -297,7 +297,7 @@ pub async fn delete(
     crate::security::set_visitor_cookie(
         response.headers_mut(),
         &new_visitor_id(),
-        crate::security::is_tls_headers(&state, &headers),
+        crate::security::is_tls(&state, &headers),
     );
     no_store(response)
 }

@@ -2,9 +2,12 @@
 //! cookie (the privacy policy's "unique identifier"), set on first visit
 //! (the site layer, `crate::site_layer`, calls [`Visit`] around each request).
 
+use std::time::Duration;
+
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use platform::security::{CookieAttrs, Origin, SameSite, set_cookie};
 use rand::Rng;
 
 use crate::AppState;
@@ -12,10 +15,9 @@ use crate::AppState;
 /// Name of the unique-identifier cookie.
 pub const VISITOR_COOKIE: &str = "cloudsms_vid";
 
-/// The Content-Security-Policy: our own origin only, plus the ad network's
-/// origins when advertising is on.
-/// The Content-Security-Policy header value (None only if the ad settings
-/// hold characters a header cannot carry).
+/// The Content-Security-Policy header value: our own origin only, plus the
+/// ad network's origins when advertising is on (None only if the ad
+/// settings hold characters a header cannot carry).
 pub fn csp_header(ads: &config::AdsSettings) -> Option<HeaderValue> {
     HeaderValue::from_str(&csp(ads)).ok()
 }
@@ -41,17 +43,7 @@ fn csp(ads: &config::AdsSettings) -> String {
     )
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
-}
+pub use platform::security::cookie;
 
 /// The visitor id in `cookie` headers, when well-formed (32 hex digits).
 pub fn visitor_id(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -65,66 +57,29 @@ pub fn new_visitor_id() -> String {
     hex::encode(bytes)
 }
 
-fn is_tls(state: &AppState, request: &Request) -> bool {
-    is_tls_headers(state, request.headers())
-}
-
 /// The visitor reached us over TLS: `gateway.public_url` is `https://`, or
 /// a trusted proxy said so (the site layer keeps `X-Forwarded-Proto` only
-/// from trusted proxies, see `crate::client`).
-pub fn is_tls_headers(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+/// from trusted proxies, see `crate::client`). Every cookie the gateway
+/// sets is `Secure` exactly then.
+pub fn is_tls(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     state.settings.gateway.public_url.starts_with("https://")
         || headers
             .get("x-forwarded-proto")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
-/// How a cookie is set, besides its name and value.
-#[derive(Debug, Clone, Copy)]
-pub struct CookieAttrs {
-    /// `Path`.
-    pub path: &'static str,
-    /// `Max-Age` in seconds (0 deletes the cookie).
-    pub max_age: u64,
-    /// `HttpOnly`: no script can read it.
-    pub http_only: bool,
-    /// `SameSite=Strict` (else `Lax`).
-    pub strict: bool,
-    /// `Secure`: over TLS only (set when the visitor came over TLS).
-    pub secure: bool,
-}
-
-/// Appends the `Set-Cookie` of `name=value` with `attrs` (the one place
-/// cookies are written; a value a header cannot carry sets nothing).
-pub fn set_cookie(
-    headers: &mut axum::http::HeaderMap,
-    name: &str,
-    value: &str,
-    attrs: CookieAttrs,
-) {
-    let cookie = format!(
-        "{name}={value}; Path={}; Max-Age={}{}; SameSite={}{}",
-        attrs.path,
-        attrs.max_age,
-        if attrs.http_only { "; HttpOnly" } else { "" },
-        if attrs.strict { "Strict" } else { "Lax" },
-        if attrs.secure { "; Secure" } else { "" },
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        headers.append(header::SET_COOKIE, value);
-    }
-}
+/// A year, the lifetime of the visitor and language cookies.
+const YEAR: Duration = Duration::from_secs(31_536_000);
 
 /// The visitor's identifier cookie (`HttpOnly`, `SameSite=Lax`, a year).
-pub fn set_visitor_cookie(headers: &mut axum::http::HeaderMap, id: &str, secure: bool) {
+pub fn set_visitor_cookie(headers: &mut axum::http::HeaderMap, id: &str, tls: bool) {
     let attrs = CookieAttrs {
         path: "/",
-        max_age: 31_536_000,
+        max_age: YEAR,
         http_only: true,
-        strict: false,
-        secure,
+        same_site: SameSite::Lax,
     };
-    set_cookie(headers, VISITOR_COOKIE, id, attrs);
+    set_cookie(headers, VISITOR_COOKIE, id, attrs, tls);
 }
 
 /// Marks `response` as private: never stored by a cache on the way
@@ -138,22 +93,6 @@ pub fn private(headers: &mut axum::http::HeaderMap) {
     );
 }
 
-/// Scheme, host (lower case) and port (the scheme's default filled in) of
-/// an absolute URL; with `bare`, only when it has no path (an `Origin`).
-fn origin_parts(url: &str, bare: bool) -> Option<(String, String, u16)> {
-    if bare && url.split_once("://")?.1.contains(['/', '?', '#']) {
-        return None;
-    }
-    let uri: axum::http::Uri = url.parse().ok()?;
-    let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    let port = uri.port_u16().or(match scheme.as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    })?;
-    Some((scheme, uri.host()?.to_ascii_lowercase(), port))
-}
-
 /// The request's `Origin`, when it sends one, is this site: the same
 /// scheme, host and port as `crate::pages::base_url` (`gateway.public_url`,
 /// else the request's host as the site layer left it). A request without
@@ -164,9 +103,11 @@ pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let site = origin_parts(&crate::pages::base_url(state, headers), false);
-    let origin = origin.to_str().ok().and_then(|o| origin_parts(o, true));
-    origin.is_some() && origin == site
+    let site = Origin::of_url(&crate::pages::base_url(state, headers));
+    let origin = origin.to_str().ok().and_then(Origin::parse);
+    origin
+        .zip(site)
+        .is_some_and(|(origin, site)| origin.same_as(&site))
 }
 
 /// What the site layer decided about a request before handing it on: the
@@ -200,7 +141,7 @@ impl Visit {
         }
         Self {
             new_id,
-            tls: is_tls(state, request),
+            tls: is_tls(state, request.headers()),
             chosen_lang: crate::i18n::query_lang(request.uri().query()),
             lang: crate::i18n::request_lang(request.uri().query(), request.headers()),
         }
@@ -237,13 +178,12 @@ impl Visit {
         if let Some(lang) = self.chosen_lang {
             let attrs = CookieAttrs {
                 path: "/",
-                max_age: 31_536_000,
+                max_age: YEAR,
                 // The page's script may read the language.
                 http_only: false,
-                strict: false,
-                secure: tls,
+                same_site: SameSite::Lax,
             };
-            set_cookie(headers, crate::i18n::LANG_COOKIE, lang.code(), attrs);
+            set_cookie(headers, crate::i18n::LANG_COOKIE, lang.code(), attrs, tls);
         }
         if let Some(id) = self.new_id {
             set_visitor_cookie(headers, &id, tls);
@@ -256,24 +196,6 @@ impl Visit {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins_compare_by_scheme_host_and_port() {
-        let parts = |u: &str| origin_parts(u, true);
-        assert_eq!(
-            parts("HTTPS://Sms.Example"),
-            parts("https://sms.example:443")
-        );
-        assert_ne!(parts("https://sms.example"), parts("http://sms.example"));
-        assert_ne!(
-            parts("http://sms.example:8080"),
-            parts("http://sms.example")
-        );
-        for bad in ["null", "https://sms.example/", "sms.example", ""] {
-            assert_eq!(parts(bad), None, "{bad}");
-        }
-        assert!(origin_parts("https://sms.example/", false).is_some());
-    }
 
     #[test]
     fn visitor_ids_are_random_128_bit_hex_and_parsed_back() {

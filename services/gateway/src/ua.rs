@@ -1,8 +1,48 @@
 //! Just enough of the User-Agent for the privacy policy's "browser type and
 //! operating system": a family, a major version, an OS family and a device
-//! class. Nothing finer is kept.
+//! class. Nothing finer is kept. Also what marks a program rather than a
+//! person's browser ([`AUTOMATED`]), for the log and the gate alike.
 
 use proto::events::v1::DeviceClass;
+
+/// Lower-case pieces of a User-Agent that mark a program rather than a
+/// person's browser: crawlers, HTTP libraries and tools, headless and
+/// driven browsers. The one list: the server log counts such a visit as a
+/// bot ([`parse`]) and the gate challenges it (`crate::gate`).
+pub const AUTOMATED: &[&str] = &[
+    // Crawlers name themselves.
+    "bot",
+    "crawler",
+    "spider",
+    "slurp",
+    "scrapy",
+    // HTTP tools and libraries.
+    "curl/",
+    "wget/",
+    "python",
+    "aiohttp",
+    "httpx",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "libwww",
+    "node-fetch",
+    "axios",
+    "undici",
+    "reqwest",
+    // Headless and driven browsers.
+    "headless",
+    "phantomjs",
+    "selenium",
+    "playwright",
+    "puppeteer",
+];
+
+/// The user agent names a program (one of [`AUTOMATED`], in any case).
+pub fn is_automated(ua: &str) -> bool {
+    let lower = ua.to_ascii_lowercase();
+    AUTOMATED.iter().any(|needle| lower.contains(needle))
+}
 
 /// What the server log keeps of a user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,18 +67,7 @@ fn major_after(ua: &str, marker: &str) -> String {
 /// Classifies a User-Agent header (missing or odd ones are "Other").
 pub fn parse(ua: &str) -> Agent {
     let lower = ua.to_ascii_lowercase();
-    let is_bot = [
-        "bot",
-        "crawler",
-        "spider",
-        "slurp",
-        "curl/",
-        "wget/",
-        "python-requests",
-        "headless",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle));
+    let is_bot = is_automated(ua);
     let (browser, version) = if is_bot {
         ("Bot", String::new())
     } else if ua.contains("Edg/") {

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::{BatchMessage, BatchOptions, HandlerError, StreamKind};
+use bus::{BatchMessage, BatchOptions, Event as _, HandlerError, StreamKind};
 use chrono::{DateTime, Utc};
 use prost::Message;
 use proto::events::v1::{
@@ -103,44 +103,44 @@ pub fn decode(
     let undecodable =
         |e: prost::DecodeError| HandlerError::Permanent(format!("undecodable payload: {e}"));
     let payload = message.payload.clone();
-    let row = match message.subject.as_str() {
-        "logs.requests" => {
-            let batch = RequestsLogged::decode(payload).map_err(undecodable)?;
-            return Ok(batch_rows(
-                batch.requests,
-                &batch.batch_id,
-                LogRow::from_request,
-                now,
-                retention_days,
-            ));
-        }
-        "logs.captchas" => {
-            let batch = CaptchaEvents::decode(payload).map_err(undecodable)?;
-            return Ok(batch_rows(
-                batch.events,
-                &batch.batch_id,
-                LogRow::from_captcha,
-                now,
-                retention_days,
-            ));
-        }
-        "logs.request" => LogRow::from_request(
+    let subject = message.subject.as_str();
+    let row = if RequestsLogged::matches(subject) {
+        let batch = RequestsLogged::decode(payload).map_err(undecodable)?;
+        return Ok(batch_rows(
+            batch.requests,
+            &batch.batch_id,
+            LogRow::from_request,
+            now,
+            retention_days,
+        ));
+    } else if CaptchaEvents::matches(subject) {
+        let batch = CaptchaEvents::decode(payload).map_err(undecodable)?;
+        return Ok(batch_rows(
+            batch.events,
+            &batch.batch_id,
+            LogRow::from_captcha,
+            now,
+            retention_days,
+        ));
+    } else if RequestLogged::matches(subject) {
+        LogRow::from_request(
             RequestLogged::decode(payload).map_err(undecodable)?,
             MISSING_TS,
-        ),
-        "logs.crash" => LogRow::from_crash(
+        )
+    } else if CrashReported::matches(subject) {
+        LogRow::from_crash(
             CrashReported::decode(payload).map_err(undecodable)?,
             MISSING_TS,
-        ),
-        "logs.captcha" => LogRow::from_captcha(
+        )
+    } else if CaptchaEvent::matches(subject) {
+        LogRow::from_captcha(
             CaptchaEvent::decode(payload).map_err(undecodable)?,
             MISSING_TS,
-        ),
-        other => {
-            return Err(HandlerError::Permanent(format!(
-                "unknown log subject {other}"
-            )));
-        }
+        )
+    } else {
+        return Err(HandlerError::Permanent(format!(
+            "unknown log subject {subject}"
+        )));
     };
     Ok(check(row, now, retention_days)?.into_iter().collect())
 }
@@ -235,7 +235,7 @@ pub async fn run(
     bus.run_batch_consumer(
         StreamKind::Logs,
         CONSUMER,
-        "logs.>",
+        StreamKind::Logs.filter(),
         options,
         shutdown,
         |messages| {

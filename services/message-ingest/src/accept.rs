@@ -168,6 +168,7 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         )),
         accepted_at: Some(proto::timestamp_from_unix_millis(now.timestamp_millis())),
         segments: sms.segments,
+        country: to.country().iso2.to_owned(),
     };
     let published = state.bus.publish(&event).await.map_err(|e| {
         IngestError::Unavailable(format!("message bus unavailable, retry later ({e})"))
@@ -179,6 +180,20 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         event_id: event.event_id,
         duplicate: published.duplicate,
     })
+}
+
+/// Infrastructure for unit tests: an in-process bus and cache and a
+/// throw-away SQLite database (removed with the returned directory), with
+/// `toml` over the default settings.
+#[cfg(test)]
+pub(crate) async fn test_infra(toml: &str) -> (platform::Infra, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let toml = format!("data_dir = {:?}\n{toml}", dir.path().display().to_string());
+    let settings = config::Settings::from_toml_overrides(&toml).expect("valid test settings");
+    let infra = platform::Infra::connect(settings)
+        .await
+        .expect("in-process infrastructure");
+    (infra, dir)
 }
 
 #[cfg(test)]

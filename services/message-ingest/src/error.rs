@@ -12,6 +12,12 @@ pub enum IngestError {
     /// Signature or timestamp missing, malformed, wrong or stale.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller may not use this route at all (its address is not allowed).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A route that takes `GET` and `POST` was called with another method.
+    #[error("use GET or POST")]
+    MethodNotAllowed,
     /// The body is not what the provider sends.
     #[error("{0}")]
     BadRequest(String),
@@ -53,6 +59,8 @@ impl IngestError {
         match self {
             IngestError::ProviderDisabled(_) => StatusCode::NOT_FOUND,
             IngestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            IngestError::Forbidden(_) => StatusCode::FORBIDDEN,
+            IngestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +88,11 @@ impl IntoResponse for IngestError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         }
         response
     }

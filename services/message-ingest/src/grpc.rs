@@ -38,7 +38,7 @@ impl Service {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
-        if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        if !platform::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             return Err(Status::unauthenticated("invalid token"));
         }
         Ok(())
@@ -81,10 +81,6 @@ impl Service {
             duplicate: accepted.duplicate,
         })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn to_status(err: IngestError) -> Status {
@@ -190,10 +186,23 @@ mod tests {
         assert_eq!(code_name(Code::Unavailable), "UNAVAILABLE");
     }
 
-    #[test]
-    fn token_comparison_needs_equal_bytes() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
+    #[tokio::test]
+    async fn only_the_exact_token_is_authorized() {
+        let (infra, _dir) = crate::accept::test_infra("[ingest]\ngrpc_token = \"abc\"\n").await;
+        let service = Service {
+            state: AppState::new(&infra),
+        };
+        let call = |token: &str| {
+            let mut request = Request::new(());
+            let value = format!("Bearer {token}").parse();
+            request
+                .metadata_mut()
+                .insert("authorization", value.expect("ASCII token"));
+            service.authorize(&request).map_err(|status| status.code())
+        };
+        assert_eq!(call("abc"), Ok(()));
+        for wrong in ["abd", "abcd", "ab", ""] {
+            assert_eq!(call(wrong), Err(Code::Unauthenticated), "{wrong:?}");
+        }
     }
 }

@@ -80,7 +80,7 @@ pub async fn run(infra: Infra, shutdown: CancellationToken) -> anyhow::Result<()
     bus.run_batch_consumer(
         StreamKind::Sms,
         CONSUMER,
-        "sms.received.>",
+        StreamKind::Sms.filter(),
         options,
         shutdown,
         |messages| {

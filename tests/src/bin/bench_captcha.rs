@@ -22,10 +22,8 @@ use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The server runs in this process: with the allocator the
-/// captcha-verification binary ships with.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The server runs in this process, with the allocator the
+// captcha-verification binary ships with (platform sets it).
 
 const SECRET: &str = "bench-secret-0123456789";
 const SITE: &str = "bench";

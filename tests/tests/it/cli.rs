@@ -349,6 +349,11 @@ async fn dlq_lists_replays_and_drops_dead_letters_on_nats() {
             chrono::Utc::now().timestamp_millis(),
         )),
         segments: 1,
+        country: domain::E164::parse(NUMBER)
+            .unwrap()
+            .country()
+            .iso2
+            .to_owned(),
     };
     let mut headers = HeaderMap::new();
     headers.insert(

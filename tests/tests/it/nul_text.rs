@@ -365,6 +365,8 @@ async fn a_legacy_event_with_nul_is_stored_without_it(mode: Mode) {
         received_at: Some(proto::timestamp_from_unix_millis(now)),
         accepted_at: Some(proto::timestamp_from_unix_millis(now)),
         segments: 1,
+        // Before events carried the country.
+        country: String::new(),
     };
     app.infra.bus.publish(&legacy).await.unwrap();
     let row = app.wait_for_provider_message(NUMBER, "legacy-1").await;

@@ -223,7 +223,7 @@ pub async fn login(
     let Ok(Form(form)) = form else {
         return login_page(StatusCode::BAD_REQUEST, true);
     };
-    let secure = crate::security::is_tls_headers(&state, &headers);
+    let tls = crate::security::is_tls(&state, &headers);
     if !crate::security::same_origin(&state, &headers) {
         return private((StatusCode::FORBIDDEN, "cross-site request refused\n").into_response());
     }
@@ -272,19 +272,18 @@ pub async fn login(
         return login_page(StatusCode::UNAUTHORIZED, true);
     };
     // A session's id, or empty (with no age) to delete the cookie.
-    let attrs = crate::security::CookieAttrs {
+    let attrs = platform::security::CookieAttrs {
         path: "/admin",
         max_age: if session.is_empty() {
-            0
+            Duration::ZERO
         } else {
-            ABSOLUTE.as_secs()
+            ABSOLUTE
         },
         http_only: true,
-        strict: true,
-        secure,
+        same_site: platform::security::SameSite::Strict,
     };
     let mut response = see_other("/admin/stats");
-    crate::security::set_cookie(response.headers_mut(), ADMIN_COOKIE, &session, attrs);
+    platform::security::set_cookie(response.headers_mut(), ADMIN_COOKIE, &session, attrs, tls);
     private(response)
 }
 

@@ -113,42 +113,17 @@ fn gated(path: &str) -> bool {
         || (path.starts_with("/api/v1/") && path != "/api/v1/crash")
 }
 
-/// Looks like a program rather than a person's browser.
+/// Looks like a program rather than a person's browser: no user agent, no
+/// `Accept-Language`, or a user agent the server log counts as a bot
+/// ([`crate::ua::AUTOMATED`]).
 fn looks_automated(headers: &HeaderMap) -> bool {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if ua.trim().is_empty() || headers.get(header::ACCEPT_LANGUAGE).is_none() {
-        return true;
-    }
-    let lower = ua.to_ascii_lowercase();
-    [
-        "headless",
-        "bot",
-        "crawler",
-        "spider",
-        "scrapy",
-        "curl/",
-        "wget/",
-        "python",
-        "aiohttp",
-        "httpx",
-        "go-http-client",
-        "java/",
-        "okhttp",
-        "libwww",
-        "node-fetch",
-        "axios",
-        "undici",
-        "reqwest",
-        "phantomjs",
-        "selenium",
-        "playwright",
-        "puppeteer",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
+    ua.trim().is_empty()
+        || headers.get(header::ACCEPT_LANGUAGE).is_none()
+        || crate::ua::is_automated(ua)
 }
 
 /// The pass cookie's value.
@@ -331,16 +306,39 @@ mod tests {
         }
     }
 
+    fn headers(ua: &str, lang: bool) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::USER_AGENT, ua.parse().unwrap());
+        if lang {
+            h.insert(header::ACCEPT_LANGUAGE, "en".parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_gate_and_the_server_log_agree_on_every_automated_agent() {
+        use proto::events::v1::DeviceClass;
+        for needle in crate::ua::AUTOMATED {
+            for ua in [
+                format!("Mozilla/5.0 (X11; Linux x86_64) {needle}1.0"),
+                needle.to_ascii_uppercase(),
+            ] {
+                assert!(looks_automated(&headers(&ua, true)), "gate: {ua}");
+                let agent = crate::ua::parse(&ua);
+                assert_eq!(
+                    (agent.browser, agent.device),
+                    ("Bot", DeviceClass::Bot),
+                    "log: {ua}"
+                );
+            }
+        }
+        let browser = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert!(!looks_automated(&headers(browser, true)));
+        assert_eq!(crate::ua::parse(browser).device, DeviceClass::Desktop);
+    }
+
     #[test]
     fn automation_is_recognised() {
-        let headers = |ua: &str, lang: bool| {
-            let mut h = HeaderMap::new();
-            h.insert(header::USER_AGENT, ua.parse().unwrap());
-            if lang {
-                h.insert(header::ACCEPT_LANGUAGE, "en".parse().unwrap());
-            }
-            h
-        };
         let phone =
             "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36";
         assert!(!looks_automated(&headers(phone, true)));

@@ -158,19 +158,15 @@ pub struct PassForm {
     payload: String,
 }
 
-/// The site's host name, without scheme or port, for captcha-verification's
-/// `hostnames` check: `gateway.public_url`'s, else the request's host as the
-/// site layer left it (a trusted proxy's `X-Forwarded-Host`, or a `Host`
-/// that is a host name; see `crate::client`).
+/// The site's host name, without scheme or port (lower case, IPv6 without
+/// brackets), for captcha-verification's `hostnames` check:
+/// `gateway.public_url`'s, else the request's host as the site layer left
+/// it (a trusted proxy's `X-Forwarded-Host`, or a `Host` that is a host
+/// name; see `crate::client`).
 fn hostname(base_url: &str) -> String {
-    base_url
-        .parse::<axum::http::Uri>()
-        .ok()
-        .and_then(|uri| uri.host().map(str::to_owned))
+    platform::security::Origin::of_url(base_url)
+        .map(|origin| origin.authority.host)
         .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned()
 }
 
 /// `POST /gate/pass`: redeems a solution for a pass cookie.
@@ -297,14 +293,14 @@ fn set_pass(
     let pass = state
         .gate
         .pass(kind, now_unix().saturating_add(ttl), visitor);
-    let attrs = crate::security::CookieAttrs {
+    let attrs = platform::security::CookieAttrs {
         path: "/",
-        max_age: ttl,
+        max_age: Duration::from_secs(ttl),
         http_only: true,
-        strict: false,
-        secure: crate::security::is_tls_headers(state, headers),
+        same_site: platform::security::SameSite::Lax,
     };
-    crate::security::set_cookie(response.headers_mut(), PASS_COOKIE, &pass, attrs);
+    let tls = crate::security::is_tls(state, headers);
+    platform::security::set_cookie(response.headers_mut(), PASS_COOKIE, &pass, attrs, tls);
 }
 
 /// `?ticket=&next=` of `/gate/wait`.

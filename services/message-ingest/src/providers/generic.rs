@@ -2,17 +2,16 @@
 //! `X-Cloudsms-Signature: sha256=<hex HMAC-SHA256(secret, "<ts>.<raw body>")>`
 //! and `X-Cloudsms-Timestamp: <unix seconds>`.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
+use config::IngestSettings;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::accept::{AppState, InboundSms, accept};
+use super::provider::{JSON, Parsed, Provider, Webhook, json_answer};
+use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
 /// Header with the signing time.
@@ -102,82 +101,55 @@ pub fn verify(
     mac.verify_slice(&expected)
         .map_err(|_| IngestError::Unauthorized("signature does not match".into()))?;
     // Checked after the MAC, so the age of a forged request tells nothing.
-    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
-    if age > tolerance_secs {
-        return Err(IngestError::Unauthorized(format!(
-            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
-        )));
-    }
-    Ok(())
+    super::check_age(timestamp, now, tolerance_secs)
 }
 
-/// `POST /webhooks/generic`.
-#[tracing::instrument(
-    name = "POST /webhooks/generic",
-    skip_all,
-    fields(provider = "generic")
-)]
-pub async fn handle(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match super::body_or_413(body, state.settings.ingest.max_body_bytes) {
-        Ok(body) => body,
-        Err(err) => return err.into_response(),
-    };
-    match handle_inner(&state, &headers, &body).await {
-        Ok(accepted) => (
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({
-                "status": "accepted",
-                "event_id": accepted.event_id,
-                "duplicate": accepted.duplicate,
-            })),
+/// Our own webhook, `POST /webhooks/generic`: answers 202 once accepted.
+pub struct Generic;
+
+impl Provider for Generic {
+    const NAME: &'static str = "generic";
+    const CONTENT_TYPES: &'static [&'static str] = &[JSON];
+    const BODY_CHECKED_FIRST: bool = true;
+    type Verified = ();
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        !settings.providers.generic.secret.is_empty()
+    }
+
+    fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
+        verify(
+            &settings.providers.generic.secret,
+            &webhook.headers,
+            &webhook.body,
+            settings.signature_tolerance_secs,
+            webhook.now,
         )
-            .into_response(),
-        Err(err) => err.into_response(),
     }
-}
 
-async fn handle_inner(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<crate::accept::Accepted, IngestError> {
-    let settings = &state.settings.ingest;
-    let secret = &settings.providers.generic.secret;
-    if secret.is_empty() {
-        return Err(IngestError::ProviderDisabled("generic"));
-    }
-    super::require_content_type(headers, &["application/json"])?;
-    verify(
-        secret,
-        headers,
-        body,
-        settings.signature_tolerance_secs,
-        Utc::now(),
-    )?;
-    let payload: Payload =
-        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
-    let received_at = payload
-        .received_at
-        .as_ref()
-        .map(Timestamp::parse)
-        .transpose()?;
-    accept(
-        state,
-        InboundSms {
-            provider: "generic",
+    fn parse(webhook: &Webhook, (): ()) -> Result<Parsed<InboundSms>, IngestError> {
+        let payload: Payload =
+            serde_json::from_slice(&webhook.body).map_err(|e| IngestError::invalid_json(&e))?;
+        let received_at = payload
+            .received_at
+            .as_ref()
+            .map(Timestamp::parse)
+            .transpose()?;
+        Ok(Parsed::Sms(InboundSms {
+            provider: Self::NAME,
             provider_message_id: payload.id,
             to: payload.to,
             from: payload.from,
             body: payload.body,
             received_at,
             segments: 0,
-        },
-    )
-    .await
+        }))
+    }
+
+    fn answer(_: &IngestSettings, outcome: Result<Option<Accepted>, IngestError>) -> Response {
+        json_answer(StatusCode::ACCEPTED, outcome)
+    }
 }
 
 #[cfg(test)]

@@ -5,24 +5,19 @@
 //! signing key, `aud` = the webhook URL, `exp`/`nbf`/`iat` set by httpSMS.
 //! `owner` is the phone that received the SMS (our number), `contact` the sender.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Uri, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use config::IngestSettings;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
 use super::json::{self, missing, text};
-use crate::accept::{Accepted, AppState, InboundSms, accept};
+use super::provider::{JSON, Parsed, Provider, Webhook};
+use crate::accept::InboundSms;
 use crate::error::IngestError;
-
-/// Provider name on events and in errors.
-const PROVIDER: &str = "httpsms";
 /// The only event type that carries an inbound SMS.
 pub const RECEIVED_EVENT: &str = "message.phone.received";
 /// Clock difference allowed on `exp`, `nbf` and `iat`.
@@ -140,20 +135,13 @@ pub fn verify_token(
     Ok(())
 }
 
-/// What a verified body asks of us.
-#[derive(Debug)]
-enum Event {
-    /// An inbound SMS.
-    Received(InboundSms),
-    /// Any other event type (`message.phone.sent`...): acknowledged, nothing published.
-    Ignored(String),
-}
-
-fn parse(body: &[u8]) -> Result<Event, IngestError> {
+/// Reads a verified body: `message.phone.received` is an SMS, any other
+/// event type (`message.phone.sent`...) is acknowledged and ignored.
+fn parse(body: &[u8]) -> Result<Parsed<InboundSms>, IngestError> {
     let root = json::object(body)?;
     let event_type = text(&root, "type", "type")?;
     if event_type != RECEIVED_EVENT {
-        return Ok(Event::Ignored(event_type.to_owned()));
+        return Ok(Parsed::Ignored(event_type.to_owned()));
     }
     let data = match root.get("data") {
         Some(d @ Value::Object(_)) => d,
@@ -187,8 +175,8 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
             ));
         }
     };
-    Ok(Event::Received(InboundSms {
-        provider: PROVIDER,
+    Ok(Parsed::Sms(InboundSms {
+        provider: Httpsms::NAME,
         provider_message_id: id.to_owned(),
         to: owner.to_owned(),
         from: contact.to_owned(),
@@ -198,49 +186,29 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
     }))
 }
 
-/// `POST /webhooks/httpsms`: answers 200 for an accepted (or repeated) SMS and
-/// for events that carry none.
-#[tracing::instrument(
-    name = "POST /webhooks/httpsms",
-    skip_all,
-    fields(provider = "httpsms")
-)]
-pub async fn handle(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    super::json_outcome(handle_inner(&state, &uri, &headers, body).await)
-}
+/// httpSMS's webhook, `POST /webhooks/httpsms`: answers 200 for an accepted
+/// (or repeated) SMS and for events that carry none.
+pub struct Httpsms;
 
-async fn handle_inner(
-    state: &AppState,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Option<Accepted>, IngestError> {
-    let settings = &state.settings.ingest;
-    let key = &settings.providers.httpsms.signing_key;
-    if key.is_empty() {
-        return Err(IngestError::ProviderDisabled(PROVIDER));
+impl Provider for Httpsms {
+    const NAME: &'static str = "httpsms";
+    const CONTENT_TYPES: &'static [&'static str] = &[JSON, "application/cloudevents+json"];
+    /// Older httpSMS releases send no content type at all; a wrong one is refused.
+    const CONTENT_TYPE_OPTIONAL: bool = true;
+    type Verified = ();
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        !settings.providers.httpsms.signing_key.is_empty()
     }
-    let body = super::body_or_413(body, settings.max_body_bytes)?;
-    // Older httpSMS releases send no content type at all; a wrong one is refused.
-    if headers.contains_key(header::CONTENT_TYPE) {
-        super::require_content_type(
-            headers,
-            &["application/json", "application/cloudevents+json"],
-        )?;
+
+    fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
+        let key = &settings.providers.httpsms.signing_key;
+        verify_token(key, bearer(&webhook.headers)?, &webhook.url, webhook.now)
     }
-    let audience = super::public_url(state, headers, uri);
-    verify_token(key, bearer(headers)?, &audience, Utc::now())?;
-    match parse(&body)? {
-        Event::Received(sms) => accept(state, sms).await.map(Some),
-        Event::Ignored(event_type) => {
-            tracing::debug!(event_type = %domain::log_safe(&event_type), "httpsms event without an inbound SMS ignored");
-            Ok(None)
-        }
+
+    fn parse(webhook: &Webhook, (): ()) -> Result<Parsed<InboundSms>, IngestError> {
+        parse(&webhook.body)
     }
 }
 
@@ -351,7 +319,7 @@ mod tests {
             "data":{"message_id":"6e4b5f30-7c1d-4b4e-8f0a-2d9c1e3b4a5f","user_id":"u1",
             "owner":"+61491570156","contact":"+61491570999","timestamp":"2024-06-22T15:46:11.5Z",
             "content":"Bonjour","encrypted":false,"sim":"SIM1"}}"#;
-        let Event::Received(sms) = parse(body).unwrap() else {
+        let Parsed::Sms(sms) = parse(body).unwrap() else {
             panic!("not an SMS")
         };
         assert_eq!(sms.provider, "httpsms");
@@ -371,7 +339,7 @@ mod tests {
     #[test]
     fn older_payloads_with_id_are_read() {
         let body = br#"{"type":"message.phone.received","data":{"id":"m-1","owner":"+1","contact":"+2","content":""}}"#;
-        let Event::Received(sms) = parse(body).unwrap() else {
+        let Parsed::Sms(sms) = parse(body).unwrap() else {
             panic!("not an SMS")
         };
         assert_eq!(sms.provider_message_id, "m-1");
@@ -385,7 +353,7 @@ mod tests {
             "phone.heartbeat.offline",
         ] {
             let body = format!(r#"{{"type":"{event}","data":{{}}}}"#);
-            assert!(matches!(parse(body.as_bytes()).unwrap(), Event::Ignored(e) if e == event));
+            assert!(matches!(parse(body.as_bytes()).unwrap(), Parsed::Ignored(e) if e == event));
         }
     }
 

@@ -5,33 +5,19 @@
 //! (`secret` parameter), HTTP Basic auth and/or a client address list.
 //! Jasmin retries every reply except `200` with the body `ACK/Jasmin`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Json, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use config::JasminSettings;
+use config::{IngestSettings, JasminSettings};
 
-use crate::accept::{AppState, InboundSms, accept};
+use super::provider::{FORM, Parsed, Provider, Webhook};
+use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
-
-/// Provider route name.
-const PROVIDER: &str = "jasmin";
 /// The reply Jasmin takes as "delivered"; anything else is retried.
 pub const ACK: &str = "ACK/Jasmin";
-
-/// Comparison whose time does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// True when `ip` matches one entry of `allowed` (an address or a CIDR, v4
 /// or v6; an IPv4-mapped IPv6 client matches IPv4 entries). Unparseable
@@ -90,7 +76,7 @@ pub fn authenticate(
     if !settings.shared_secret.is_empty() {
         let given = super::optional(pairs, "secret")
             .ok_or_else(|| IngestError::Unauthorized("missing `secret` parameter".into()))?;
-        if !constant_time_eq(given.as_bytes(), settings.shared_secret.as_bytes()) {
+        if !platform::constant_time_eq(given.as_bytes(), settings.shared_secret.as_bytes()) {
             return Err(IngestError::Unauthorized("wrong `secret`".into()));
         }
     }
@@ -107,7 +93,7 @@ pub fn authenticate(
             .decode(encoded)
             .map_err(|_| IngestError::Unauthorized("malformed Basic authorization".into()))?;
         let expected = format!("{}:{}", settings.username, settings.password);
-        if !constant_time_eq(&decoded, expected.as_bytes()) {
+        if !platform::constant_time_eq(&decoded, expected.as_bytes()) {
             return Err(IngestError::Unauthorized(
                 "wrong username or password".into(),
             ));
@@ -193,146 +179,116 @@ pub fn decode_text(bytes: &[u8], coding: Option<u8>) -> String {
 /// Decoded form parameters, in the order received.
 type Pairs = Vec<(String, String)>;
 
-/// The parameters and the raw form they came from: the body for `POST`
-/// (query parameters follow, where a `secret` in the configured URL lives),
-/// the query string for `GET`.
-fn params(
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(Pairs, Vec<u8>), IngestError> {
-    let query = uri.query().unwrap_or("").as_bytes();
-    if *method == Method::POST {
-        super::require_content_type(headers, &["application/x-www-form-urlencoded"])?;
-        let mut pairs = super::form_pairs(body);
+/// The parameters: the body's for `POST` (query parameters follow, where a
+/// `secret` in the configured URL lives), the query string's for `GET`.
+fn params(webhook: &Webhook) -> Pairs {
+    let query = webhook.query().as_bytes();
+    if webhook.method == Method::POST {
+        let mut pairs = super::form_pairs(&webhook.body);
         pairs.extend(super::form_pairs(query));
-        Ok((pairs, body.to_vec()))
+        pairs
     } else {
-        Ok((super::form_pairs(query), query.to_vec()))
+        super::form_pairs(query)
     }
 }
 
-/// `/webhooks/jasmin` (`GET` or `POST`): answers `200 ACK/Jasmin` once accepted.
-#[tracing::instrument(name = "/webhooks/jasmin", skip_all, fields(provider = "jasmin"))]
-pub async fn handle(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let client = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
-    match handle_inner(&state, client, &method, &uri, &headers, body).await {
-        Ok(()) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
-            ACK,
-        )
-            .into_response(),
-        Err(Rejection::Forbidden) => (
-            StatusCode::FORBIDDEN,
-            Json(serde_json::json!({ "error": "client address is not allowed" })),
-        )
-            .into_response(),
-        Err(Rejection::Method) => {
-            let mut response = (
-                StatusCode::METHOD_NOT_ALLOWED,
-                Json(serde_json::json!({ "error": "use GET or POST" })),
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            response
+/// Jasmin's HTTP client connector, `/webhooks/jasmin` (`GET` or `POST`):
+/// answers `200 ACK/Jasmin` once accepted.
+pub struct Jasmin;
+
+impl Provider for Jasmin {
+    const NAME: &'static str = "jasmin";
+    const CONTENT_TYPES: &'static [&'static str] = &[FORM];
+    const TAKES_GET: bool = true;
+    /// The request's parameters, the `secret` among them.
+    type Verified = Pairs;
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        settings.providers.jasmin.enabled()
+    }
+
+    fn admit(settings: &IngestSettings, client: Option<IpAddr>) -> Result<(), IngestError> {
+        let allowed = &settings.providers.jasmin.allowed_ips;
+        // Without a known client address an allow-list cannot pass: fail closed.
+        if !allowed.is_empty() && !client.is_some_and(|ip| ip_allowed(ip, allowed)) {
+            return Err(IngestError::Forbidden(
+                "client address is not allowed".into(),
+            ));
         }
-        Err(Rejection::Ingest(err)) => {
-            let basic = matches!(err, IngestError::Unauthorized(_))
-                && !state.settings.ingest.providers.jasmin.username.is_empty();
-            let mut response = err.into_response();
-            if basic {
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"cloudsms\""),
-                );
+        Ok(())
+    }
+
+    fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<Pairs, IngestError> {
+        let pairs = params(webhook);
+        authenticate(&settings.providers.jasmin, &webhook.headers, &pairs)?;
+        Ok(pairs)
+    }
+
+    fn parse(webhook: &Webhook, pairs: Pairs) -> Result<Parsed<InboundSms>, IngestError> {
+        let id = super::required(&pairs, "id")?;
+        let from = super::required(&pairs, "from")?;
+        let to = super::required(&pairs, "to")?;
+        let coding = match super::optional(&pairs, "coding").map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(c.parse::<u8>().map_err(|_| {
+                IngestError::BadRequest("coding: must be an SMPP data_coding number".into())
+            })?),
+        };
+        let query = webhook.query().as_bytes();
+        let bytes = match super::optional(&pairs, "binary").filter(|b| !b.is_empty()) {
+            Some(hex_text) => hex::decode(hex_text.trim())
+                .map_err(|_| IngestError::BadRequest("binary: must be hex".into()))?,
+            None => {
+                if super::optional(&pairs, "content").is_none() {
+                    return Err(IngestError::BadRequest("missing field `content`".into()));
+                }
+                let raw: &[u8] = if webhook.method == Method::POST {
+                    &webhook.body
+                } else {
+                    query
+                };
+                form_bytes(raw, "content")
+                    .or_else(|| form_bytes(query, "content"))
+                    .unwrap_or_default()
             }
-            response
-        }
-    }
-}
-
-enum Rejection {
-    Forbidden,
-    Method,
-    Ingest(IngestError),
-}
-
-impl From<IngestError> for Rejection {
-    fn from(err: IngestError) -> Self {
-        Self::Ingest(err)
-    }
-}
-
-async fn handle_inner(
-    state: &AppState,
-    client: Option<IpAddr>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(), Rejection> {
-    let jasmin = &state.settings.ingest.providers.jasmin;
-    if !jasmin.enabled() {
-        return Err(IngestError::ProviderDisabled(PROVIDER).into());
-    }
-    // Without a known client address an allow-list cannot pass: fail closed.
-    if !jasmin.allowed_ips.is_empty()
-        && !client.is_some_and(|ip| ip_allowed(ip, &jasmin.allowed_ips))
-    {
-        return Err(Rejection::Forbidden);
-    }
-    if *method != Method::GET && *method != Method::POST {
-        return Err(Rejection::Method);
-    }
-    let body = super::body_or_413(body, state.settings.ingest.max_body_bytes)?;
-    let (pairs, raw) = params(method, uri, headers, &body)?;
-    authenticate(jasmin, headers, &pairs)?;
-    let id = super::required(&pairs, "id")?;
-    let from = super::required(&pairs, "from")?;
-    let to = super::required(&pairs, "to")?;
-    let coding = match super::optional(&pairs, "coding").map(str::trim) {
-        None | Some("") => None,
-        Some(c) => Some(c.parse::<u8>().map_err(|_| {
-            IngestError::BadRequest("coding: must be an SMPP data_coding number".into())
-        })?),
-    };
-    let bytes = match super::optional(&pairs, "binary").filter(|b| !b.is_empty()) {
-        Some(hex_text) => hex::decode(hex_text.trim())
-            .map_err(|_| IngestError::BadRequest("binary: must be hex".into()))?,
-        None => {
-            if super::optional(&pairs, "content").is_none() {
-                return Err(IngestError::BadRequest("missing field `content`".into()).into());
-            }
-            form_bytes(&raw, "content")
-                .or_else(|| form_bytes(uri.query().unwrap_or("").as_bytes(), "content"))
-                .unwrap_or_default()
-        }
-    };
-    accept(
-        state,
-        InboundSms {
-            provider: PROVIDER,
+        };
+        Ok(Parsed::Sms(InboundSms {
+            provider: Self::NAME,
             provider_message_id: id.to_owned(),
             to: to.to_owned(),
             from: from.to_owned(),
             body: decode_text(&bytes, coding),
             received_at: None,
             segments: 0,
-        },
-    )
-    .await?;
-    Ok(())
+        }))
+    }
+
+    fn answer(
+        settings: &IngestSettings,
+        outcome: Result<Option<Accepted>, IngestError>,
+    ) -> Response {
+        match outcome {
+            Ok(_) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+                ACK,
+            )
+                .into_response(),
+            Err(err) => {
+                let basic = matches!(err, IngestError::Unauthorized(_))
+                    && !settings.providers.jasmin.username.is_empty();
+                let mut response = err.into_response();
+                if basic {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"cloudsms\""),
+                    );
+                }
+                response
+            }
+        }
+    }
 }
 
 #[cfg(test)]

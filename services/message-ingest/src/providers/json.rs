@@ -20,6 +20,17 @@ pub fn object(body: &[u8]) -> Result<Value, IngestError> {
     Ok(root)
 }
 
+/// The members of a JSON object body, or a 400 saying why there are none
+/// (for the providers that read JSON members like form parameters).
+pub fn members(body: &[u8]) -> Result<serde_json::Map<String, Value>, IngestError> {
+    match serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))? {
+        Value::Object(map) => Ok(map),
+        _ => Err(IngestError::BadRequest(
+            "JSON body must be an object".to_owned(),
+        )),
+    }
+}
+
 /// The string at `key` (a member name, or a JSON pointer when it starts with
 /// '/'), or a 400 naming `path` when it is absent, null or not a string.
 pub fn text<'a>(value: &'a Value, key: &str, path: &str) -> Result<&'a str, IngestError> {
@@ -52,5 +63,8 @@ mod tests {
         assert!(text(&root, "zz", "zz").is_err_and(|e| e.to_string() == "missing field `zz`"));
         assert!(object(b"[]").is_err_and(|e| e.to_string().contains("expected an object")));
         assert!(object(b"{").is_err_and(|e| e.to_string().starts_with("invalid JSON body")));
+        assert!(members(br#"{"a":1}"#).is_ok_and(|m| m.len() == 1));
+        assert!(members(b"[]").is_err_and(|e| e.to_string() == "JSON body must be an object"));
+        assert!(members(b"{").is_err_and(|e| e.to_string().starts_with("invalid JSON body")));
     }
 }

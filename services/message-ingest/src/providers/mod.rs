@@ -1,23 +1,24 @@
-//! One module per provider: how its webhook is verified and parsed. Each
-//! module's `handle` verifies the request exactly as received, turns it into
-//! an [`InboundSms`](crate::accept::InboundSms), calls
-//! [`accept`](crate::accept::accept) and answers as the provider expects.
+//! One module per provider: how its webhook is verified and parsed, as a
+//! [`Provider`]; [`handle`] is the one handler that every route runs, from
+//! the body limit to accepting the SMS (see [`crate::accept`]) and answering.
 
 pub mod generic;
+pub mod handle;
 pub mod httpsms;
 pub mod jasmin;
 pub mod json;
 pub mod plivo;
+pub mod provider;
 pub mod sms_gateway;
 pub mod telnyx;
 pub mod twilio;
 pub mod vonage;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::routing::{any, post};
+
+pub use provider::{Deliver, Parsed, Provider, Webhook};
 
 use crate::accept::AppState;
 use crate::error::IngestError;
@@ -25,37 +26,35 @@ use crate::error::IngestError;
 /// Every provider route, under `/webhooks/<provider>`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/webhooks/generic", post(generic::handle))
-        .route("/webhooks/twilio", post(twilio::handle))
-        .route("/webhooks/vonage", any(vonage::handle))
-        .route("/webhooks/telnyx", post(telnyx::handle))
-        .route("/webhooks/plivo", post(plivo::handle))
-        .route("/webhooks/sms-gateway", post(sms_gateway::handle))
-        .route("/webhooks/httpsms", post(httpsms::handle))
-        .route("/webhooks/jasmin", any(jasmin::handle))
+        .merge(route::<generic::Generic>())
+        .merge(route::<twilio::Twilio>())
+        .merge(route::<vonage::Vonage>())
+        .merge(route::<telnyx::Telnyx>())
+        .merge(route::<plivo::Plivo>())
+        .merge(route::<sms_gateway::SmsGateway>())
+        .merge(route::<httpsms::Httpsms>())
+        .merge(route::<jasmin::Jasmin>())
         .fallback(|| async { IngestError::NoRoute })
 }
 
-/// The raw body, or a JSON 413 naming the limit (axum's own rejection is plain text).
-pub fn body_or_413(
-    body: Result<Bytes, BytesRejection>,
-    limit: usize,
-) -> Result<Bytes, IngestError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            IngestError::TooLarge(limit)
-        } else {
-            IngestError::BadRequest(format!("unreadable body: {rejection}"))
-        }
-    })
+/// `/webhooks/<P::NAME>` through [`handle::handle`]: `POST`, or any method
+/// when the provider also calls with `GET`.
+fn route<P: Provider>() -> Router<AppState> {
+    let path = format!("/webhooks/{}", P::NAME);
+    let method_router = if P::TAKES_GET {
+        any(handle::handle::<P>)
+    } else {
+        post(handle::handle::<P>)
+    };
+    Router::new().route(&path, method_router)
 }
 
 /// The absolute URL the provider called: `ingest.public_url` + path and query
 /// when configured (behind a proxy the local URL differs), else rebuilt from
 /// `X-Forwarded-Proto` / `Host`.
-pub fn public_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
+pub fn public_url(settings: &config::IngestSettings, headers: &HeaderMap, uri: &Uri) -> String {
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let base = state.settings.ingest.public_url.trim_end_matches('/');
+    let base = settings.public_url.trim_end_matches('/');
     if !base.is_empty() {
         return format!("{base}{path_and_query}");
     }
@@ -67,41 +66,21 @@ pub fn public_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
     format!("{scheme}://{host}{path_and_query}")
 }
 
-/// The 200 JSON answer of providers that take any body on success:
-/// `accepted` (our event id, and whether it was a retry) or `ignored` (an
-/// event that carries no SMS); errors as their JSON error.
-pub fn json_outcome(
-    outcome: Result<Option<crate::accept::Accepted>, IngestError>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let body = match outcome {
-        Ok(Some(accepted)) => serde_json::json!({
-            "status": "accepted",
-            "event_id": accepted.event_id,
-            "duplicate": accepted.duplicate,
-        }),
-        Ok(None) => serde_json::json!({ "status": "ignored" }),
-        Err(err) => return err.into_response(),
-    };
-    (StatusCode::OK, axum::Json(body)).into_response()
-}
-
-/// Requires `content-type` to start with one of `accepted` (415 otherwise).
-pub fn require_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), IngestError> {
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if accepted.iter().any(|a| content_type.starts_with(a)) {
-        Ok(())
-    } else {
-        Err(IngestError::UnsupportedMediaType(format!(
-            "content type `{}` is not accepted; send {}",
-            domain::log_safe(&content_type),
-            accepted.join(" or ")
-        )))
+/// Refuses a signed `timestamp` (Unix seconds) more than `tolerance_secs`
+/// away from `now`. Called after the signature check, so the age of a forged
+/// request tells nothing.
+pub fn check_age(
+    timestamp: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    tolerance_secs: u64,
+) -> Result<(), IngestError> {
+    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
+    if age > tolerance_secs {
+        return Err(IngestError::Unauthorized(format!(
+            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
+        )));
     }
+    Ok(())
 }
 
 /// Form parameters in the order received (duplicates kept).

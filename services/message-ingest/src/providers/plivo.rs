@@ -15,17 +15,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use config::IngestSettings;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::accept::{AppState, InboundSms, accept};
+use super::provider::{FORM, JSON, Parsed, Provider, Webhook, answer_with};
+use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
 /// Header with one or more comma-separated signatures.
@@ -255,7 +254,7 @@ fn parse(params: &BTreeMap<String, Param>) -> Result<InboundSms, IngestError> {
         .and_then(|n| n.trim().parse::<u32>().ok())
         .unwrap_or(0);
     Ok(InboundSms {
-        provider: "plivo",
+        provider: Plivo::NAME,
         provider_message_id: field(params, "MessageUUID")?.to_owned(),
         to: field(params, "To")?.to_owned(),
         from: field(params, "From")?.to_owned(),
@@ -265,73 +264,65 @@ fn parse(params: &BTreeMap<String, Param>) -> Result<InboundSms, IngestError> {
     })
 }
 
-/// `POST /webhooks/plivo`: answers 200 with an empty body (Plivo ignores it).
-#[tracing::instrument(name = "POST /webhooks/plivo", skip_all, fields(provider = "plivo"))]
-pub async fn handle(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match handle_inner(&state, &uri, &headers, body).await {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(err) => err.into_response(),
-    }
-}
+/// Plivo's webhook, `POST /webhooks/plivo`: answers 200 with an empty body
+/// (Plivo ignores it).
+pub struct Plivo;
 
-async fn handle_inner(
-    state: &AppState,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<crate::accept::Accepted, IngestError> {
-    let auth_token = &state.settings.ingest.providers.plivo.auth_token;
-    if auth_token.is_empty() {
-        return Err(IngestError::ProviderDisabled("plivo"));
+impl Provider for Plivo {
+    const NAME: &'static str = "plivo";
+    const CONTENT_TYPES: &'static [&'static str] = &[FORM, JSON];
+    /// The parameters as the SDK signs them.
+    type Verified = BTreeMap<String, Param>;
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        !settings.providers.plivo.auth_token.is_empty()
     }
-    let body = super::body_or_413(body, state.settings.ingest.max_body_bytes)?;
-    super::require_content_type(
-        headers,
-        &["application/x-www-form-urlencoded", "application/json"],
-    )?;
-    let signatures = headers
-        .get(SIGNATURE_HEADER)
-        .ok_or_else(|| IngestError::Unauthorized("missing X-Plivo-Signature-V3 header".into()))?;
-    let nonce = headers.get(NONCE_HEADER).ok_or_else(|| {
-        IngestError::Unauthorized("missing X-Plivo-Signature-V3-Nonce header".into())
-    })?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
-    let params = if is_json {
-        // The signature covers the parsed object, so it is parsed first; a
-        // body that is no JSON object is malformed whoever sent it.
-        let value: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| IngestError::invalid_json(&e))?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(IngestError::BadRequest(
-                "JSON body must be an object".into(),
-            ));
+
+    fn verify(
+        settings: &IngestSettings,
+        webhook: &Webhook,
+    ) -> Result<BTreeMap<String, Param>, IngestError> {
+        let headers = &webhook.headers;
+        let signatures = headers.get(SIGNATURE_HEADER).ok_or_else(|| {
+            IngestError::Unauthorized("missing X-Plivo-Signature-V3 header".into())
+        })?;
+        let nonce = headers.get(NONCE_HEADER).ok_or_else(|| {
+            IngestError::Unauthorized("missing X-Plivo-Signature-V3-Nonce header".into())
+        })?;
+        let params = if webhook.is_json() {
+            // The signature covers the parsed object, so it is parsed first; a
+            // body that is no JSON object is malformed whoever sent it.
+            let map = super::json::members(&webhook.body)?;
+            json_params(&map).ok_or_else(|| {
+                IngestError::Unauthorized(
+                    "cannot verify this JSON body: arrays may only hold text, numbers and booleans"
+                        .into(),
+                )
+            })?
+        } else {
+            form_params(&super::form_pairs(&webhook.body))
         };
-        json_params(&map).ok_or_else(|| {
-            IngestError::Unauthorized(
-                "cannot verify this JSON body: arrays may only hold text, numbers and booleans"
-                    .into(),
-            )
-        })?
-    } else {
-        form_params(&super::form_pairs(&body))
-    };
-    let url = super::public_url(state, headers, uri);
-    verify(
-        auth_token,
-        &url,
-        &params,
-        nonce.as_bytes(),
-        signatures.as_bytes(),
-    )?;
-    accept(state, parse(&params)?).await
+        verify(
+            &settings.providers.plivo.auth_token,
+            &webhook.url,
+            &params,
+            nonce.as_bytes(),
+            signatures.as_bytes(),
+        )?;
+        Ok(params)
+    }
+
+    fn parse(
+        _: &Webhook,
+        params: BTreeMap<String, Param>,
+    ) -> Result<Parsed<InboundSms>, IngestError> {
+        parse(&params).map(Parsed::Sms)
+    }
+
+    fn answer(_: &IngestSettings, outcome: Result<Option<Accepted>, IngestError>) -> Response {
+        answer_with(outcome, StatusCode::OK)
+    }
 }
 
 #[cfg(test)]

@@ -8,22 +8,17 @@
 //! registers the webhook URL with `?to=<the SIM's number>` (and `&sim=<slot>`
 //! on dual-SIM phones, one webhook per SIM).
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 use chrono::{DateTime, Utc};
+use config::IngestSettings;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::json::{self, missing, text};
-use crate::accept::{Accepted, AppState, InboundSms, accept};
+use super::provider::{JSON, Parsed, Provider, Webhook};
+use crate::accept::InboundSms;
 use crate::error::IngestError;
-
-/// Provider name on events and in errors.
-const PROVIDER: &str = "sms-gateway";
 /// Header with the hex HMAC-SHA256 signature.
 pub const SIGNATURE_HEADER: &str = "x-signature";
 /// Header with the signing time (Unix seconds), appended to the body before signing.
@@ -73,13 +68,7 @@ pub fn verify(
         .verify_slice(&expected)
         .map_err(|_| IngestError::Unauthorized("signature does not match".into()))?;
     // Checked after the MAC, so the age of a forged request tells nothing.
-    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
-    if age > tolerance_secs {
-        return Err(IngestError::Unauthorized(format!(
-            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
-        )));
-    }
-    Ok(())
+    super::check_age(timestamp, now, tolerance_secs)
 }
 
 /// The fields of an `sms:received` event that identify one SMS.
@@ -92,20 +81,13 @@ struct Received {
     received_at: DateTime<Utc>,
 }
 
-/// What a verified body asks of us.
-#[derive(Debug)]
-enum Event {
-    /// An inbound SMS.
-    Received(Received),
-    /// Any other event (`sms:sent`, `system:ping`...): acknowledged, nothing published.
-    Ignored(String),
-}
-
-fn parse(body: &[u8]) -> Result<Event, IngestError> {
+/// Reads a verified body: `sms:received` is an SMS, any other event
+/// (`sms:sent`, `system:ping`...) is acknowledged and ignored.
+fn parse(body: &[u8]) -> Result<Parsed<Received>, IngestError> {
     let root = json::object(body)?;
     let event = text(&root, "event", "event")?;
     if event != RECEIVED_EVENT {
-        return Ok(Event::Ignored(event.to_owned()));
+        return Ok(Parsed::Ignored(event.to_owned()));
     }
     let device_id = text(&root, "deviceId", "deviceId")?;
     let payload = match root.get("payload") {
@@ -125,7 +107,7 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
                 IngestError::BadRequest("payload.receivedAt: expected an RFC 3339 time".to_owned())
             })?
             .with_timezone(&Utc);
-    Ok(Event::Received(Received {
+    Ok(Parsed::Sms(Received {
         device_id: device_id.to_owned(),
         sender: sender.to_owned(),
         text: message.to_owned(),
@@ -174,74 +156,58 @@ fn query(uri: &Uri) -> Result<(String, Option<u64>), IngestError> {
     Ok((to.to_owned(), sim))
 }
 
-/// `POST /webhooks/sms-gateway?to=<E.164>[&sim=<slot>]`: answers 200 for an
-/// accepted (or repeated) SMS and for events that carry none.
-#[tracing::instrument(
-    name = "POST /webhooks/sms-gateway",
-    skip_all,
-    fields(provider = "sms-gateway")
-)]
-pub async fn handle(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    super::json_outcome(handle_inner(&state, &uri, &headers, body).await)
-}
+/// The app's webhook, `POST /webhooks/sms-gateway?to=<E.164>[&sim=<slot>]`:
+/// answers 200 for an accepted (or repeated) SMS and for events that carry none.
+pub struct SmsGateway;
 
-async fn handle_inner(
-    state: &AppState,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Option<Accepted>, IngestError> {
-    let settings = &state.settings.ingest;
-    let key = &settings.providers.sms_gateway.signing_key;
-    if key.is_empty() {
-        return Err(IngestError::ProviderDisabled(PROVIDER));
+impl Provider for SmsGateway {
+    const NAME: &'static str = "sms-gateway";
+    const CONTENT_TYPES: &'static [&'static str] = &[JSON];
+    type Verified = ();
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        !settings.providers.sms_gateway.signing_key.is_empty()
     }
-    let body = super::body_or_413(body, settings.max_body_bytes)?;
-    super::require_content_type(headers, &["application/json"])?;
-    verify(
-        key,
-        headers,
-        &body,
-        settings.signature_tolerance_secs,
-        Utc::now(),
-    )?;
-    let sms = match parse(&body)? {
-        Event::Received(sms) => sms,
-        Event::Ignored(event) => {
-            tracing::debug!(event = %domain::log_safe(&event), "sms-gateway event without an inbound SMS ignored");
-            return Ok(None);
+
+    fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
+        verify(
+            &settings.providers.sms_gateway.signing_key,
+            &webhook.headers,
+            &webhook.body,
+            settings.signature_tolerance_secs,
+            webhook.now,
+        )
+    }
+
+    fn parse(webhook: &Webhook, (): ()) -> Result<Parsed<InboundSms>, IngestError> {
+        let sms = match parse(&webhook.body)? {
+            Parsed::Sms(sms) => sms,
+            Parsed::Ignored(event) => return Ok(Parsed::Ignored(event)),
+        };
+        let (to, sim) = query(&webhook.uri)?;
+        if let (Some(wanted), Some(got)) = (sim, sms.sim)
+            && wanted != got
+        {
+            // Another webhook, registered with that SIM's number, takes this one.
+            return Ok(Parsed::Ignored(format!(
+                "SMS for SIM {got}; this webhook takes SIM {wanted}"
+            )));
         }
-    };
-    let (to, sim) = query(uri)?;
-    if let (Some(wanted), Some(got)) = (sim, sms.sim)
-        && wanted != got
-    {
-        // Another webhook, registered with that SIM's number, takes this one.
-        tracing::debug!(wanted, got, "sms-gateway SMS for another SIM ignored");
-        return Ok(None);
-    }
-    // Normalised so `?to=+1...` and `?to=1...` give the same id.
-    let number = domain::E164::parse(&to).map_or_else(|_| to.clone(), |n| n.as_str().to_owned());
-    let provider_message_id = message_id(&sms, &number);
-    accept(
-        state,
-        InboundSms {
-            provider: PROVIDER,
+        // Normalised so `?to=+1...` and `?to=1...` give the same id.
+        let number =
+            domain::E164::parse(&to).map_or_else(|_| to.clone(), |n| n.as_str().to_owned());
+        let provider_message_id = message_id(&sms, &number);
+        Ok(Parsed::Sms(InboundSms {
+            provider: Self::NAME,
             provider_message_id,
             to,
             from: sms.sender,
             body: sms.text,
             received_at: Some(sms.received_at),
             segments: 0,
-        },
-    )
-    .await
-    .map(Some)
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -265,8 +231,8 @@ mod tests {
 
     fn received(body: &str) -> Received {
         match parse(body.as_bytes()).unwrap() {
-            Event::Received(sms) => sms,
-            Event::Ignored(e) => panic!("ignored {e}"),
+            Parsed::Sms(sms) => sms,
+            Parsed::Ignored(e) => panic!("ignored {e}"),
         }
     }
 
@@ -354,7 +320,7 @@ mod tests {
     fn other_events_are_ignored() {
         for event in ["sms:sent", "sms:delivered", "system:ping"] {
             let body = format!(r#"{{"event":"{event}","payload":{{}}}}"#);
-            assert!(matches!(parse(body.as_bytes()).unwrap(), Event::Ignored(e) if e == event));
+            assert!(matches!(parse(body.as_bytes()).unwrap(), Parsed::Ignored(e) if e == event));
         }
     }
 

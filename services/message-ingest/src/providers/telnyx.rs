@@ -5,23 +5,18 @@
 //! Unix seconds; `ingest.providers.telnyx.public_key` is the account's base64
 //! public key from the Telnyx portal.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
+use config::IngestSettings;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 
 use super::json::{self, missing, text};
-use crate::accept::{Accepted, AppState, InboundSms, accept};
+use super::provider::{JSON, Parsed, Provider, Webhook};
+use crate::accept::InboundSms;
 use crate::error::IngestError;
-
-/// Provider name on events and in errors.
-const PROVIDER: &str = "telnyx";
 /// Header with the base64 Ed25519 signature.
 pub const SIGNATURE_HEADER: &str = "telnyx-signature-ed25519";
 /// Header with the signing time (Unix seconds).
@@ -83,33 +78,19 @@ pub fn verify(
     key.verify_strict(&signed, &signature)
         .map_err(|_| IngestError::Unauthorized("signature does not match".into()))?;
     // Checked after the signature, so the age of a forged request tells nothing.
-    let age = now.timestamp().saturating_sub(timestamp).unsigned_abs();
-    if age > tolerance_secs {
-        return Err(IngestError::Unauthorized(format!(
-            "timestamp is {age} s away from now; allowed: {tolerance_secs} s"
-        )));
-    }
-    Ok(())
+    super::check_age(timestamp, now, tolerance_secs)
 }
 
-/// What a verified Telnyx event asks of us.
-#[derive(Debug)]
-enum Event {
-    /// An inbound SMS.
-    Received(InboundSms),
-    /// Any other event (delivery reports...): acknowledged, nothing published.
-    Ignored(String),
-}
-
-/// Parses a verified body.
-fn parse(body: &[u8]) -> Result<Event, IngestError> {
+/// Parses a verified body: `message.received` is an SMS, any other event
+/// (delivery reports...) is acknowledged and ignored.
+fn parse(body: &[u8]) -> Result<Parsed<InboundSms>, IngestError> {
     let root = json::object(body)?;
     if root.get("data").is_none_or(Value::is_null) {
         return Err(missing("data"));
     }
     let event_type = text(&root, "/data/event_type", "data.event_type")?;
     if event_type != RECEIVED_EVENT {
-        return Ok(Event::Ignored(event_type.to_owned()));
+        return Ok(Parsed::Ignored(event_type.to_owned()));
     }
     let id = text(&root, "/data/payload/id", "data.payload.id")?;
     let from = text(
@@ -146,8 +127,8 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
         .and_then(Value::as_u64)
         .and_then(|parts| u32::try_from(parts).ok())
         .unwrap_or(0);
-    Ok(Event::Received(InboundSms {
-        provider: PROVIDER,
+    Ok(Parsed::Sms(InboundSms {
+        provider: Telnyx::NAME,
         provider_message_id: id.to_owned(),
         to: to.to_owned(),
         from: from.to_owned(),
@@ -157,42 +138,32 @@ fn parse(body: &[u8]) -> Result<Event, IngestError> {
     }))
 }
 
-/// `POST /webhooks/telnyx`: answers 200 for an accepted (or repeated) SMS and
-/// for events that carry none.
-#[tracing::instrument(name = "POST /webhooks/telnyx", skip_all, fields(provider = "telnyx"))]
-pub async fn handle(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    super::json_outcome(handle_inner(&state, &headers, body).await)
-}
+/// Telnyx's webhook, `POST /webhooks/telnyx`: answers 200 for an accepted
+/// (or repeated) SMS and for events that carry none.
+pub struct Telnyx;
 
-async fn handle_inner(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Option<Accepted>, IngestError> {
-    let settings = &state.settings.ingest;
-    let public_key = &settings.providers.telnyx.public_key;
-    if public_key.trim().is_empty() {
-        return Err(IngestError::ProviderDisabled(PROVIDER));
+impl Provider for Telnyx {
+    const NAME: &'static str = "telnyx";
+    const CONTENT_TYPES: &'static [&'static str] = &[JSON];
+    type Verified = ();
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        !settings.providers.telnyx.public_key.trim().is_empty()
     }
-    let body = super::body_or_413(body, settings.max_body_bytes)?;
-    super::require_content_type(headers, &["application/json"])?;
-    verify(
-        public_key,
-        headers,
-        &body,
-        settings.signature_tolerance_secs,
-        Utc::now(),
-    )?;
-    match parse(&body)? {
-        Event::Received(sms) => accept(state, sms).await.map(Some),
-        Event::Ignored(event_type) => {
-            tracing::debug!(event_type = %domain::log_safe(&event_type), "telnyx event without an inbound SMS ignored");
-            Ok(None)
-        }
+
+    fn verify(settings: &IngestSettings, webhook: &Webhook) -> Result<(), IngestError> {
+        verify(
+            &settings.providers.telnyx.public_key,
+            &webhook.headers,
+            &webhook.body,
+            settings.signature_tolerance_secs,
+            webhook.now,
+        )
+    }
+
+    fn parse(webhook: &Webhook, (): ()) -> Result<Parsed<InboundSms>, IngestError> {
+        parse(&webhook.body)
     }
 }
 
@@ -288,7 +259,7 @@ mod tests {
             "to":[{"phone_number":"+12025550142","status":"webhook_delivered"}],
             "text":"Hello \u00e9","parts":2,"received_at":"2024-06-22T15:46:11.588+00:00"}},
             "meta":{"attempt":1}}"#;
-        let Event::Received(sms) = parse(body).unwrap() else {
+        let Parsed::Sms(sms) = parse(body).unwrap() else {
             panic!("not an SMS")
         };
         assert_eq!(sms.provider, "telnyx");
@@ -310,7 +281,7 @@ mod tests {
     fn other_events_are_ignored() {
         for event in ["message.sent", "message.finalized"] {
             let body = format!(r#"{{"data":{{"event_type":"{event}","payload":{{}}}}}}"#);
-            assert!(matches!(parse(body.as_bytes()).unwrap(), Event::Ignored(e) if e == event));
+            assert!(matches!(parse(body.as_bytes()).unwrap(), Parsed::Ignored(e) if e == event));
         }
     }
 

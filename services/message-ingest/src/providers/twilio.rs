@@ -14,18 +14,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use config::IngestSettings;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::accept::{AppState, InboundSms, accept};
+use super::provider::{FORM, JSON, Parsed, Provider, Webhook, answer_with};
+use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
 /// Header with the request signature.
@@ -251,13 +250,7 @@ pub fn verify(
 /// Top-level scalar fields of a JSON object as name/value pairs, so JSON
 /// bodies are read like forms.
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, IngestError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| IngestError::invalid_json(&e))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(IngestError::BadRequest(
-            "JSON body must be an object".into(),
-        ));
-    };
+    let map = super::json::members(body)?;
     Ok(map
         .into_iter()
         .filter_map(|(k, v)| match v {
@@ -275,7 +268,7 @@ fn parse(pairs: &[(String, String)]) -> Result<InboundSms, IngestError> {
         .and_then(|n| n.trim().parse::<u32>().ok())
         .unwrap_or(0);
     Ok(InboundSms {
-        provider: "twilio",
+        provider: Twilio::NAME,
         provider_message_id: super::required(pairs, "MessageSid")?.to_owned(),
         to: super::required(pairs, "To")?.to_owned(),
         from: super::required(pairs, "From")?.to_owned(),
@@ -285,66 +278,64 @@ fn parse(pairs: &[(String, String)]) -> Result<InboundSms, IngestError> {
     })
 }
 
-/// `POST /webhooks/twilio`: answers 200 with an empty TwiML document.
-#[tracing::instrument(name = "POST /webhooks/twilio", skip_all, fields(provider = "twilio"))]
-pub async fn handle(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match handle_inner(&state, &uri, &headers, body).await {
-        Ok(_) => (
+/// Twilio's webhook, `POST /webhooks/twilio`: answers 200 with an empty
+/// TwiML document.
+pub struct Twilio;
+
+impl Provider for Twilio {
+    const NAME: &'static str = "twilio";
+    const CONTENT_TYPES: &'static [&'static str] = &[FORM, JSON];
+    /// The request's parameters: the form's, or a JSON body's members.
+    type Verified = Vec<(String, String)>;
+    type Message = InboundSms;
+
+    fn enabled(settings: &IngestSettings) -> bool {
+        !settings.providers.twilio.auth_token.is_empty()
+    }
+
+    fn verify(
+        settings: &IngestSettings,
+        webhook: &Webhook,
+    ) -> Result<Vec<(String, String)>, IngestError> {
+        let auth_token = &settings.providers.twilio.auth_token;
+        let text_header = |name: &str| -> Result<Option<&str>, IngestError> {
+            webhook
+                .headers
+                .get(name)
+                .map(|v| {
+                    v.to_str().map_err(|_| {
+                        IngestError::Unauthorized(format!("{name} header is not text"))
+                    })
+                })
+                .transpose()
+        };
+        let signature = text_header(SIGNATURE_HEADER)?
+            .ok_or_else(|| IngestError::Unauthorized("missing X-Twilio-Signature header".into()))?;
+        let algorithm = signature_algorithm(text_header(SIGNATURE_SETTINGS_HEADER)?)?;
+        let url = &webhook.url;
+        if webhook.is_json() {
+            let signed = Signed::Json(&webhook.body);
+            verify(auth_token, url, signed, signature, algorithm)?;
+            json_pairs(&webhook.body)
+        } else {
+            let pairs = super::form_pairs(&webhook.body);
+            verify(auth_token, url, Signed::Form(&pairs), signature, algorithm)?;
+            Ok(pairs)
+        }
+    }
+
+    fn parse(_: &Webhook, pairs: Vec<(String, String)>) -> Result<Parsed<InboundSms>, IngestError> {
+        parse(&pairs).map(Parsed::Sms)
+    }
+
+    fn answer(_: &IngestSettings, outcome: Result<Option<Accepted>, IngestError>) -> Response {
+        let twiml = (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/xml")],
             TWIML_EMPTY,
-        )
-            .into_response(),
-        Err(err) => err.into_response(),
+        );
+        answer_with(outcome, twiml)
     }
-}
-
-async fn handle_inner(
-    state: &AppState,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<crate::accept::Accepted, IngestError> {
-    let auth_token = &state.settings.ingest.providers.twilio.auth_token;
-    if auth_token.is_empty() {
-        return Err(IngestError::ProviderDisabled("twilio"));
-    }
-    let body = super::body_or_413(body, state.settings.ingest.max_body_bytes)?;
-    super::require_content_type(
-        headers,
-        &["application/x-www-form-urlencoded", "application/json"],
-    )?;
-    let text_header = |name: &str| -> Result<Option<&str>, IngestError> {
-        headers
-            .get(name)
-            .map(|v| {
-                v.to_str()
-                    .map_err(|_| IngestError::Unauthorized(format!("{name} header is not text")))
-            })
-            .transpose()
-    };
-    let signature = text_header(SIGNATURE_HEADER)?
-        .ok_or_else(|| IngestError::Unauthorized("missing X-Twilio-Signature header".into()))?;
-    let algorithm = signature_algorithm(text_header(SIGNATURE_SETTINGS_HEADER)?)?;
-    let url = super::public_url(state, headers, uri);
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
-    let pairs = if is_json {
-        verify(auth_token, &url, Signed::Json(&body), signature, algorithm)?;
-        json_pairs(&body)?
-    } else {
-        let pairs = super::form_pairs(&body);
-        verify(auth_token, &url, Signed::Form(&pairs), signature, algorithm)?;
-        pairs
-    };
-    accept(state, parse(&pairs)?).await
 }
 
 #[cfg(test)]
