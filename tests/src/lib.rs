@@ -9,6 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod pki;
+pub mod wait;
+
+pub use wait::{wait_until, wait_until_blocking};
 
 use std::time::Duration;
 
@@ -323,19 +326,19 @@ impl TestApp {
 
     /// Polls the number's page until it contains `needle`; panics after 20 s.
     pub async fn wait_for_page(&self, e164: &str, needle: &str) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let (status, html) = self.get(&format!("/numbers/{e164}")).await;
-            if status == 200 && html.contains(needle) {
-                return html;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "{needle:?} not on the page of {e164} after 20 s (status {status}):\n{html}"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until(
+            format_args!("{needle:?} on the page of {e164}"),
+            Duration::from_secs(20),
+            async || {
+                let (status, html) = self.get(&format!("/numbers/{e164}")).await;
+                if status == 200 && html.contains(needle) {
+                    Ok(html)
+                } else {
+                    Err(format!("status {status}:\n{html}"))
+                }
+            },
+        )
+        .await
     }
 
     /// Messages stored for `e164`, straight from the database.
@@ -349,19 +352,19 @@ impl TestApp {
 
     /// Polls the database until `e164` has `count` messages; panics after 20 s.
     pub async fn wait_for_stored(&self, e164: &str, count: usize) -> Vec<store::MessageRow> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let rows = self.stored(e164).await;
-            if rows.len() >= count {
-                return rows;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{e164} has {} messages after 20 s, expected {count}",
-                rows.len()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until(
+            format_args!("{count} messages stored for {e164}"),
+            Duration::from_secs(20),
+            async || {
+                let rows = self.stored(e164).await;
+                if rows.len() >= count {
+                    Ok(rows)
+                } else {
+                    Err(format!("{} messages", rows.len()))
+                }
+            },
+        )
+        .await
     }
 
     /// Stops the persister as a crash would: no drain, nothing acked.
@@ -457,22 +460,17 @@ impl TestApp {
         e164: &str,
         provider_message_id: &str,
     ) -> store::MessageRow {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(row) = self
-                .stored(e164)
-                .await
-                .into_iter()
-                .find(|r| r.provider_message_id == provider_message_id)
-            {
-                return row;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{provider_message_id} not stored for {e164} after 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until(
+            format_args!("{provider_message_id} stored for {e164}"),
+            Duration::from_secs(20),
+            async || {
+                self.stored(e164)
+                    .await
+                    .into_iter()
+                    .find(|r| r.provider_message_id == provider_message_id)
+            },
+        )
+        .await
     }
 }
 
@@ -505,7 +503,7 @@ pub async fn spawn_with_retention(
         app.infra.bus.clone(),
         store.clone(),
         std::sync::Arc::new(log_retention::SystemClock),
-        app.infra.settings.retention.retention_days,
+        app.infra.settings.retention.retention_days.get(),
         app.infra.settings.retention.batch_size,
         stop.clone(),
     ));

@@ -203,7 +203,7 @@ impl Bus {
                 NatsTransport::connect(
                     &settings.nats,
                     &settings.bus,
-                    settings.retention.retention_days,
+                    settings.retention.retention_days.get(),
                 )
                 .await?,
             )

@@ -32,7 +32,7 @@ impl MemoryCache {
             rates: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
-            len: settings.hot_list_len,
+            len: settings.hot_list_len.get(),
             ttl: Duration::from_secs(settings.fill_ttl_secs.max(1)),
         }
     }

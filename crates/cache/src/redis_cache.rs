@@ -101,7 +101,7 @@ impl RedisCache {
         Ok(Self {
             conn,
             prefix: settings.key_prefix.clone(),
-            len: settings.hot_list_len,
+            len: settings.hot_list_len.get(),
             ttl: settings.fill_ttl_secs.max(1),
         })
     }

@@ -1,5 +1,5 @@
-//! How settings are written for people to read (`Serialize`): never a
-//! secret, never a password in a URL.
+//! How settings are written for people to read (`Serialize`, `Debug`):
+//! never a secret, never a password in a URL.
 
 use serde::{Serialize, Serializer};
 
@@ -22,9 +22,25 @@ pub(crate) fn url<S: Serializer>(value: &str, serializer: S) -> Result<S::Ok, S:
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(shown(&self.0))
+        serializer.serialize_str(shown(self.expose()))
     }
 }
+
+/// Debug of a backend's settings: its URL without a password (the other
+/// fields are paths, names, or [`Secret`]s, which redact themselves).
+macro_rules! debug_redacting_url {
+    ($name:ident { $($field:ident),* }) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("url", &$crate::redact_url(&self.url))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish()
+            }
+        }
+    };
+}
+pub(crate) use debug_redacting_url;
 
 /// Query parameters whose values are credentials (`?password=`,
 /// `?sslpassword=`, `?token=`...).

@@ -13,7 +13,7 @@ fn defaults_are_embedded_mode() {
     assert_eq!(s.captcha.grpc_listen.port(), 50052);
     assert_eq!(s.captcha.listen.port(), 8082);
     assert_eq!(s.retention.grpc_listen.port(), 50053);
-    assert_eq!(s.retention.retention_days, 183);
+    assert_eq!(s.retention.retention_days.get(), 183);
     assert!(s.database_url().starts_with("sqlite://"));
 }
 
@@ -71,6 +71,94 @@ fn bad_values_name_their_key() {
 }
 
 #[test]
+fn values_that_must_be_positive_refuse_zero_by_key() {
+    for (section, key) in [
+        ("http", "max_connections"),
+        ("http", "header_read_timeout_secs"),
+        ("http", "request_timeout_secs"),
+        ("http", "max_concurrent_streams"),
+        ("cache", "hot_list_len"),
+        ("gateway.live", "max_streams"),
+        ("gateway.live", "max_streams_per_network"),
+        ("gateway.live", "max_stream_secs"),
+        ("captcha", "default_max_number"),
+        ("captcha", "challenge_ttl_secs"),
+        ("captcha", "token_ttl_secs"),
+        ("captcha", "window_secs"),
+        ("retention", "retention_days"),
+    ] {
+        let err = Settings::from_toml_overrides(&format!("[{section}]\n{key} = 0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("{section}.{key}")), "{err}");
+    }
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.set_env("CLOUDSMS_GATEWAY__LIVE__MAX_STREAMS", "0");
+        // Named as figment names environment keys: `GATEWAY.LIVE.MAX_STREAMS`.
+        let err = Settings::load(None).unwrap_err().to_string();
+        assert!(
+            err.to_lowercase().contains("gateway.live.max_streams"),
+            "{err}"
+        );
+        Ok(())
+    });
+    for (toml, key) in [
+        ("[bus]\nmax_deliver = 0", "bus.max_deliver"),
+        ("[http]\nmax_header_bytes = 100", "http.max_header_bytes"),
+        ("[gateway]\npage_size = 501", "gateway.page_size"),
+        ("[gateway.gate]\npuzzles = 0", "gateway.gate.puzzles"),
+        (
+            "[gateway.gate]\nenabled = true\npass_ttl_secs = 0",
+            "gateway.gate",
+        ),
+        (
+            "[gateway.gate]\nenabled = true\nsite_key = \"a b\"",
+            "gateway.gate.site_key",
+        ),
+    ] {
+        let err = Settings::from_toml_overrides(toml).unwrap_err().to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+    // A gate that is off may keep zeros.
+    Settings::from_toml_overrides("[gateway.gate]\nenabled = false\npass_ttl_secs = 0").unwrap();
+}
+
+#[test]
+fn prometheus_listen_is_an_address_or_empty() {
+    let s = Settings::defaults().unwrap();
+    assert_eq!(s.telemetry.prometheus_listen, None);
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        // What the chart sets with metrics off, and on.
+        jail.set_env("CLOUDSMS_TELEMETRY__PROMETHEUS_LISTEN", "");
+        assert_eq!(
+            Settings::load(None).unwrap().telemetry.prometheus_listen,
+            None
+        );
+        jail.set_env("CLOUDSMS_TELEMETRY__PROMETHEUS_LISTEN", "0.0.0.0:9464");
+        let s = Settings::load(None).unwrap();
+        assert_eq!(
+            s.telemetry.prometheus_listen,
+            Some("0.0.0.0:9464".parse().unwrap())
+        );
+        Ok(())
+    });
+    for bad in ["localhost:9464", "9464", " "] {
+        let err =
+            Settings::from_toml_overrides(&format!("[telemetry]\nprometheus_listen = {bad:?}"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("telemetry.prometheus_listen"), "{bad}: {err}");
+    }
+    let written = |s: &Settings| toml::to_string(&s.telemetry).unwrap();
+    assert!(written(&s).contains("prometheus_listen = \"\""));
+    let on =
+        Settings::from_toml_overrides("[telemetry]\nprometheus_listen = \"[::1]:9464\"").unwrap();
+    assert!(written(&on).contains("prometheus_listen = \"[::1]:9464\""));
+}
+
+#[test]
 fn trusted_proxies_come_as_a_list_of_addresses_or_blocks() {
     Jail::expect_with(|jail| {
         jail.clear_env();
@@ -115,8 +203,8 @@ fn captcha_sites_parse_and_hide_their_secrets() {
     )
     .unwrap();
     assert_eq!(s.captcha.sites[0].hostnames, vec!["example.org".to_owned()]);
-    assert_eq!(s.captcha.default_max_number, 100_000);
-    assert_eq!(s.captcha.token_ttl_secs, 300);
+    assert_eq!(s.captcha.default_max_number.get(), 100_000);
+    assert_eq!(s.captcha.token_ttl_secs.get(), 300);
     let debug = format!("{s:?}");
     assert!(!debug.contains("site-secret-abcdef"), "{debug}");
     assert!(!debug.contains("hmac-key-value"), "{debug}");

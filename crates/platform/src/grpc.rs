@@ -197,6 +197,25 @@ where
     result
 }
 
+/// Serves the gRPC services of `routes` on `listener`, traced with
+/// [`GrpcTraceLayer`], until `shutdown`.
+pub async fn serve(
+    routes: tonic::service::Routes,
+    listener: tokio::net::TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "grpc listening");
+    tonic::transport::Server::builder()
+        .layer(GrpcTraceLayer)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            shutdown.cancelled_owned(),
+        )
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

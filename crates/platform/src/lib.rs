@@ -1,9 +1,19 @@
 #![doc = include_str!("../README.md")]
 
-/// mimalloc in every binary built on the platform: less time in malloc/free
-/// than glibc's under many small allocations per request (see `make bench`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// Makes mimalloc the binary's allocator (one line in each shipped binary's
+/// `main.rs`; libraries and the fuzz targets keep the system's): less time in
+/// malloc/free than glibc's under many small allocations per request (see
+/// `make bench`).
+#[macro_export]
+macro_rules! mimalloc {
+    () => {
+        #[global_allocator]
+        static GLOBAL: $crate::MiMalloc = $crate::MiMalloc;
+    };
+}
+
+#[doc(hidden)]
+pub use mimalloc::MiMalloc;
 
 pub mod grpc;
 mod health;
@@ -16,7 +26,7 @@ mod trace;
 
 pub use health::{Readiness, health_routes};
 pub use infra::{Infra, Storage};
-pub use lifecycle::{Lifecycle, start};
+pub use lifecycle::{Lifecycle, run_process, start};
 pub use security::constant_time_eq;
 pub(crate) use serve::spawn_connection;
 pub use serve::{bind, serve, spawn};

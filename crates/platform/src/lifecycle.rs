@@ -13,6 +13,7 @@
 //!    requests in flight finish within `shutdown_grace_secs`, consumers ack
 //!    nothing unfinished.
 
+use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
@@ -94,6 +95,30 @@ async fn stop_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// A service as a process: from the first stop signal it drains for
+/// `shutdown_delay`; meanwhile `http` of its `listeners` answers as a
+/// starting service until the backends of `S` are connected (retried until
+/// they answer); then `run` serves with the infrastructure, the listeners and
+/// the stopping signal.
+pub async fn run_process<S, L, F, Fut>(
+    settings: Settings,
+    shutdown_delay: Duration,
+    listeners: L,
+    http: fn(&L) -> &TcpListener,
+    run: F,
+) -> anyhow::Result<()>
+where
+    S: Storage,
+    F: FnOnce(Infra<S>, L, CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let lifecycle = Lifecycle::on_signal(shutdown_delay);
+    let Some(infra) = start::<S>(settings, &[http(&listeners)], &lifecycle).await else {
+        return Ok(());
+    };
+    run(infra, listeners, lifecycle.stopping()).await
 }
 
 /// Connects the backends of `settings`, retrying with backoff until they

@@ -54,21 +54,21 @@ pub async fn serve(
     tracing::info!(%addr, "http listening");
     let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        Duration::from_secs(limits.request_timeout_secs),
+        Duration::from_secs(limits.request_timeout_secs.get()),
     ));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs))
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.get()))
         .max_buf_size(limits.max_header_bytes);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_concurrent_streams(limits.max_concurrent_streams.get())
         .keep_alive_interval(Some(Duration::from_secs(30)));
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.get()));
     let per_address = Arc::new(PerAddress::new(limits.max_connections_per_address));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {

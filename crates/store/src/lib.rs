@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod entities;
+mod event;
 mod extracted;
 mod failure;
 pub mod migration;

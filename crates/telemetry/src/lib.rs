@@ -163,8 +163,7 @@ pub fn init(settings: &Settings, service: &'static str) -> Result<Guard, Telemet
         // caller's sampled trace is still recorded.
         builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
     }
-    let prometheus_listen = settings.telemetry.prometheus_listen.trim();
-    if !prometheus_listen.is_empty() {
+    if let Some(prometheus_listen) = settings.telemetry.prometheus_listen {
         let registry = prometheus::Registry::new();
         let exporter = opentelemetry_prometheus::exporter()
             .with_registry(registry.clone())

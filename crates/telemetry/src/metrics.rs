@@ -59,7 +59,7 @@ pub fn meter() -> Meter {
 /// Serves `registry` as Prometheus text on `GET /metrics` at `addr`, on
 /// the current tokio runtime.
 pub(crate) fn serve_prometheus(
-    addr: &str,
+    addr: SocketAddr,
     registry: prometheus::Registry,
 ) -> Result<SocketAddr, TelemetryError> {
     let bind = |e: std::io::Error| TelemetryError::Prometheus(format!("{addr}: {e}"));

@@ -149,14 +149,6 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "grpc listening");
-    tonic::transport::Server::builder()
-        .layer(platform::grpc::GrpcTraceLayer)
-        .add_service(CaptchaServiceServer::new(Service { captcha }))
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown.cancelled_owned(),
-        )
-        .await?;
-    Ok(())
+    let routes = tonic::service::Routes::new(CaptchaServiceServer::new(Service { captcha }));
+    platform::grpc::serve(routes, listener, shutdown).await
 }

@@ -73,16 +73,12 @@ pub fn router_with(infra: &Infra<()>, captcha: Captcha) -> axum::Router {
 /// then serves until a stop signal, draining first for
 /// `captcha.shutdown_delay_secs` (see [`platform::Lifecycle`]).
 pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
-    let lifecycle =
-        platform::Lifecycle::on_signal(Duration::from_secs(settings.captcha.shutdown_delay_secs));
+    let delay = Duration::from_secs(settings.captcha.shutdown_delay_secs);
     let listeners = Listeners {
         http: platform::bind(settings.captcha.listen).await?,
         grpc: platform::bind(settings.captcha.grpc_listen).await?,
     };
-    let Some(infra) = platform::start::<()>(settings, &[&listeners.http], &lifecycle).await else {
-        return Ok(());
-    };
-    run(infra, listeners, lifecycle.stopping()).await
+    platform::run_process::<(), _, _, _>(settings, delay, listeners, |l| &l.http, run).await
 }
 
 /// Serves HTTP and gRPC until `shutdown`.

@@ -1,5 +1,7 @@
 //! `captcha-verification`: runs the service on its own.
 
+platform::mimalloc!();
+
 fn main() -> anyhow::Result<()> {
     platform::service_main(
         "captcha-verification",

@@ -155,7 +155,7 @@ impl Captcha {
     /// The `maxnumber` for this request: the default, raised by the highest
     /// traffic level its source or everyone reached in the current window.
     async fn max_number(&self, requester: &Requester) -> u64 {
-        let window = Duration::from_secs(self.settings.window_secs);
+        let window = Duration::from_secs(self.settings.window_secs.get());
         let mut source = 0;
         let mut keys = Vec::new();
         if let Some(ip) = requester.ip {
@@ -178,12 +178,12 @@ impl Captcha {
             }
         };
         level_for(
-            self.settings.default_max_number,
+            self.settings.default_max_number.get(),
             &self.settings.source_levels,
             source,
         )
         .max(level_for(
-            self.settings.default_max_number,
+            self.settings.default_max_number.get(),
             &self.settings.global_levels,
             global,
         ))
@@ -216,7 +216,7 @@ impl Captcha {
             return Err(ErrorCode::BadRequest);
         }
         let max = self.max_number(requester).await;
-        let expires = now_unix().saturating_add(self.settings.challenge_ttl_secs);
+        let expires = now_unix().saturating_add(self.settings.challenge_ttl_secs.get());
         let puzzles = pow::create_puzzles(&self.key, site_key, action, max, expires, parts);
         self.event(CaptchaOutcome::Issued, site_key, requester, max);
         Ok(puzzles)
@@ -321,7 +321,7 @@ impl Captcha {
         {
             return Err(ErrorCode::InvalidInputResponse);
         }
-        let lifetime = self.settings.challenge_ttl_secs.saturating_add(60);
+        let lifetime = self.settings.challenge_ttl_secs.get().saturating_add(60);
         let verified = payloads
             .iter()
             .map(|p| pow::verify_solution(&self.key, p, now, lifetime))
@@ -347,7 +347,7 @@ impl Captcha {
             hostname,
             action: verified.params.action.clone(),
             issued: now,
-            expires: now.saturating_add(self.settings.token_ttl_secs),
+            expires: now.saturating_add(self.settings.token_ttl_secs.get()),
             id: rand::random(),
         };
         let token =

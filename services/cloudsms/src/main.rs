@@ -2,6 +2,8 @@
 //! process, and the operator's commands (`migrate`, `numbers ...`, `config
 //! check`, `healthcheck`, `dlq ...`).
 
+platform::mimalloc!();
+
 mod config_check;
 mod demo;
 mod dlq;

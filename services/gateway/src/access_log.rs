@@ -16,6 +16,7 @@ use proto::events::v1::{CrashReported, RequestLogged};
 use serde::Deserialize;
 
 use crate::client::ClientAddr;
+use crate::routes::{Route, RouteKind};
 use crate::{AppState, ua};
 
 /// The visitor's unique identifier for this request (set by the site layer, `security::Visit`).
@@ -83,8 +84,10 @@ fn request_host(public_url: &str, headers: &HeaderMap) -> String {
     host.chars().take(255).collect()
 }
 
-fn logged(path: &str) -> bool {
-    !(path == "/healthz" || path == "/readyz" || path.starts_with("/static/"))
+/// Requests of a route of `kind` are logged: all but assets (health checks
+/// never reach the site layer).
+fn logged(kind: RouteKind) -> bool {
+    kind != RouteKind::Asset
 }
 
 /// A request being logged: its `RequestLogged`, completed with the status
@@ -95,15 +98,14 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Reads what the log keeps of `request`; none for health checks and
-    /// assets. Everything is read before the request is handed on, so its
-    /// headers need not be copied.
-    pub fn start(state: &AppState, request: &Request) -> Option<Self> {
-        let path = request.uri().path();
-        if !logged(path) {
+    /// Reads what the log keeps of `request`, which matched `route`; none
+    /// for assets. Everything is read before the request is handed on, so
+    /// its headers need not be copied.
+    pub fn start(state: &AppState, request: &Request, route: &Route) -> Option<Self> {
+        if !logged(route.kind) {
             return None;
         }
-        let path: String = path.chars().take(512).collect();
+        let path: String = request.uri().path().chars().take(512).collect();
         let started = Instant::now();
         let headers = request.headers();
         let ip = request
@@ -119,7 +121,7 @@ impl Entry {
         );
         // Requests to /my-data are logged without the id: looking at, exporting or
         // deleting one's data must not itself create new data under that id.
-        let visitor = if path.starts_with("/my-data") {
+        let visitor = if route.kind == RouteKind::MyData {
             String::new()
         } else {
             request
@@ -146,6 +148,17 @@ impl Entry {
             trace_id: telemetry::current_trace_id().unwrap_or_default(),
             utm_source: utm_source(request.uri().query()),
             host: request_host(&state.settings.gateway.public_url, headers),
+            route: route
+                .template
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            route_kind: route.kind.into(),
+            number: route
+                .number
+                .as_ref()
+                .map(|n| n.as_str().to_owned())
+                .unwrap_or_default(),
         };
         Some(Self { event, started })
     }

@@ -16,8 +16,11 @@ mod live;
 mod my_data;
 mod page_cache;
 mod pages;
+mod routes;
 mod security;
 mod seo;
+#[cfg(test)]
+mod tests;
 mod ua;
 mod views;
 
@@ -25,13 +28,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use platform::{Infra, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::PageError;
-pub use gate::{Gate, PASS_COOKIE};
+pub use gate::{Clock as GateClock, Gate, PASS_COOKIE};
 pub use i18n::{LANG_COOKIE, Lang, Tr};
 pub use live::Live;
 pub use my_data::visitor_keys;
@@ -95,6 +99,12 @@ impl AppState {
     /// State from the process's infrastructure, with its own live fan-out.
     /// Must run inside a tokio runtime (it starts the request-log task).
     pub fn new(infra: &Infra) -> Self {
+        Self::with_gate_clock(infra, GateClock::system())
+    }
+
+    /// As [`AppState::new`], the crawler gate timing its passes and
+    /// tickets by `clock` (tests advance it instead of sleeping).
+    pub fn with_gate_clock(infra: &Infra, clock: GateClock) -> Self {
         let (request_log, request_log_flush) = bus::Batcher::spawn(
             infra.bus.clone(),
             infra.settings.gateway.request_log_batch,
@@ -112,11 +122,11 @@ impl AppState {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
             cache: infra.cache.clone(),
-            live: Live::new(infra.settings.gateway.live.max_streams),
+            live: Live::new(infra.settings.gateway.live.max_streams.get()),
             bus: infra.bus.clone(),
             proxies: client::Proxies::new(&infra.settings.gateway.trusted_proxies),
             csp: security::csp_header(&infra.settings.gateway.ads),
-            gate: Gate::new(&infra.settings.gateway.gate, keys.clone()),
+            gate: Gate::new(&infra.settings.gateway.gate, keys.clone()).with_clock(clock),
             keys,
             registry: Arc::new(store::Registry::new(
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),
@@ -130,64 +140,79 @@ impl AppState {
     }
 }
 
-/// The gateway's router.
+/// The gateway's router: every route with the [`RouteKind`] it serves.
 pub fn router(infra: &Infra, state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/latest", get(pages::latest))
-        .route("/countries/{iso2}", get(pages::country))
-        .route("/numbers/{e164}", get(pages::number))
-        .route("/numbers/{e164}/events", get(live::events))
-        .route("/numbers/{e164}/feed.atom", get(seo::feed))
-        .route("/privacy", get(pages::privacy))
-        .route("/my-data", get(my_data::page))
-        .route("/my-data/export", get(my_data::export))
-        .route("/my-data/delete", axum::routing::post(my_data::delete))
-        .route("/gate", get(gate::page))
-        .route("/gate/challenge", axum::routing::post(gate::challenge))
+    use routes::RouteKind as K;
+    let (router, kinds) = routes::Routes::default()
+        .route("/", K::Page, get(pages::home))
+        .route("/latest", K::Page, get(pages::latest))
+        .route("/countries/{iso2}", K::CountryPage, get(pages::country))
+        .route("/numbers/{e164}", K::NumberPage, get(pages::number))
+        .route("/numbers/{e164}/events", K::Live, get(live::events))
+        .route("/numbers/{e164}/feed.atom", K::Feed, get(seo::feed))
+        .route("/privacy", K::InfoPage, get(pages::privacy))
+        .route("/my-data", K::MyData, get(my_data::page))
+        .route("/my-data/export", K::MyData, get(my_data::export))
+        .route("/my-data/delete", K::MyData, post(my_data::delete))
+        .route("/gate", K::Gate, get(gate::page))
+        .route("/gate/challenge", K::Gate, post(gate::challenge))
         .route(
             "/gate/pass",
-            axum::routing::post(gate::pass).layer(axum::extract::DefaultBodyLimit::max(8 * 1024)),
+            K::Gate,
+            post(gate::pass).layer(DefaultBodyLimit::max(8 * 1024)),
         )
-        .route("/gate/wait", get(gate::wait))
-        .route("/admin/stats", get(admin::stats).post(admin::login))
-        .route("/admin/stats.csv", get(admin::csv))
-        .route("/robots.txt", get(seo::robots))
-        .route("/ads.txt", get(seo::ads_txt))
-        .route("/sitemap.xml", get(seo::sitemap))
-        .route("/api/openapi.json", get(seo::openapi))
+        .route("/gate/wait", K::Gate, get(gate::wait))
+        .route(
+            "/admin/stats",
+            K::Admin,
+            get(admin::stats).post(admin::login),
+        )
+        .route("/admin/stats.csv", K::Admin, get(admin::csv))
+        .route("/robots.txt", K::SiteFile, get(seo::robots))
+        .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
+        .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))
+        .route("/api/openapi.json", K::SiteFile, get(seo::openapi))
         .route(
             "/api/v1/crash",
-            axum::routing::post(access_log::crash).layer(axum::extract::DefaultBodyLimit::max(
-                access_log::MAX_CRASH_BYTES,
-            )),
+            K::CrashBeacon,
+            post(access_log::crash).layer(DefaultBodyLimit::max(access_log::MAX_CRASH_BYTES)),
         )
-        .route("/api/v1/numbers", get(api::numbers))
-        .route("/api/v1/numbers/{e164}/messages", get(api::messages))
-        .route("/static/{file}", get(assets::serve))
+        .route("/api/v1/numbers", K::Api, get(api::numbers))
+        .route(
+            "/api/v1/numbers/{e164}/messages",
+            K::Api,
+            get(api::messages),
+        )
+        .route("/static/{file}", K::Asset, get(assets::serve))
+        .into_parts();
+    router
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), kinds),
             site_layer,
         ))
         // Leaves event streams alone (tower-http's default predicate).
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(platform::trace_requests))
         .with_state(state)
+        // Health checks are outside the site layer: never logged, gated or
+        // given a cookie.
         .merge(platform::health_routes(Readiness::all(infra)))
 }
 
 /// Middleware: what the site does around every request, in one layer (one
-/// clone of the inner service per request instead of one per concern): who
-/// the client is (`client`: forwarded headers believed only from trusted
-/// proxies), the visitor cookie, language and security headers (`security`), the request
+/// clone of the inner service per request instead of one per concern): the
+/// route that matched and what it serves (`routes`), who the client is
+/// (`client`: forwarded headers believed only from trusted proxies), the
+/// visitor cookie, language and security headers (`security`), the request
 /// log (`access_log`), and the crawler gate (`gate`), in that order from the
 /// outside in, so a gate answer is logged and carries the headers too.
 async fn site_layer(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State((state, kinds)): axum::extract::State<(AppState, routes::RouteKinds)>,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let route = kinds.route(&mut request).await;
     let peer = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -205,13 +230,13 @@ async fn site_layer(
     }
     let client = state.proxies.resolve(request.headers_mut(), peer);
     request.extensions_mut().insert(client);
-    let visit = security::Visit::start(&state, &mut request);
+    let visit = security::Visit::start(&state, &mut request, route.kind);
     let response = i18n::REQUEST_LANG
         .scope(visit.lang, async {
-            let entry = access_log::Entry::start(&state, &request);
-            let response = if gate::applies(&state, request.uri().path()) {
+            let entry = access_log::Entry::start(&state, &request, &route);
+            let response = if gate::applies(&state, route.kind) {
                 let (parts, body) = request.into_parts();
-                match gate::check(&state, &parts).await {
+                match gate::check(&state, &parts, route.kind).await {
                     Some(answer) => answer,
                     None => {
                         next.run(axum::extract::Request::from_parts(parts, body))
@@ -235,13 +260,9 @@ async fn site_layer(
 /// then serves until a stop signal, draining first for
 /// `gateway.shutdown_delay_secs` (see [`platform::Lifecycle`]).
 pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
-    let lifecycle =
-        platform::Lifecycle::on_signal(Duration::from_secs(settings.gateway.shutdown_delay_secs));
+    let delay = Duration::from_secs(settings.gateway.shutdown_delay_secs);
     let listener = platform::bind(settings.gateway.listen).await?;
-    let Some(infra) = platform::start(settings, &[&listener], &lifecycle).await else {
-        return Ok(());
-    };
-    run(infra, listener, lifecycle.stopping()).await
+    platform::run_process::<store::Store, _, _, _>(settings, delay, listener, |l| l, run).await
 }
 
 /// Serves the site until `shutdown`.

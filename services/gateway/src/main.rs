@@ -1,5 +1,7 @@
 //! `gateway`: serves the visitor site.
 
+platform::mimalloc!();
+
 fn main() -> anyhow::Result<()> {
     platform::service_main(
         "gateway",

@@ -13,7 +13,7 @@ use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
-use crate::views::{code_of, cursor_after, received_at, service_of, to_event};
+use crate::views::{code_of, cursor_after, received_at, service_of};
 use crate::{AppState, PageError, assets};
 
 /// What every page's frame needs: assets, language, title and links.
@@ -281,7 +281,7 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
         .store
         .recent_messages(number, state.settings.gateway.page_size, None)
         .await?;
-    let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
+    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
     if state.live.pages.generation(number) == generation
         && let Err(err) = state.cache.fill(HotList::Number(number), &messages).await
     {
@@ -311,7 +311,7 @@ pub async fn page_of(
             .recent_messages_from(number, sender, size, before)
             .await?
             .iter()
-            .map(to_event)
+            .map(store::MessageRow::to_event)
             .collect(),
     };
     let full = u64::try_from(messages.len()).unwrap_or(u64::MAX) >= size;
@@ -454,7 +454,7 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
         .store
         .latest_messages(state.settings.gateway.page_size)
         .await?;
-    let messages: Vec<MessageStored> = rows.iter().map(to_event).collect();
+    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
     if state.live.pages.generation(crate::live::LATEST) == generation
         && let Err(err) = state.cache.fill(HotList::Latest, &messages).await
     {

@@ -11,6 +11,7 @@ use platform::security::{CookieAttrs, Origin, SameSite, set_cookie};
 use rand::Rng;
 
 use crate::AppState;
+use crate::routes::RouteKind;
 
 /// Name of the unique-identifier cookie.
 pub const VISITOR_COOKIE: &str = "cloudsms_vid";
@@ -121,14 +122,11 @@ pub struct Visit {
 }
 
 impl Visit {
-    /// Gives the request its visitor id (the cookie's, or a new one) and
-    /// reads its language.
-    pub fn start(state: &AppState, request: &mut Request) -> Self {
-        let path = request.uri().path();
-        let cookie_path =
-            !(path.starts_with("/static/") || path == "/healthz" || path == "/readyz");
+    /// Gives the request, of a route of `kind`, its visitor id (the
+    /// cookie's, or a new one but not for an asset) and reads its language.
+    pub fn start(state: &AppState, request: &mut Request, kind: RouteKind) -> Self {
         let existing = visitor_id(request.headers());
-        let new_id = (cookie_path && existing.is_none()).then(new_visitor_id);
+        let new_id = (kind != RouteKind::Asset && existing.is_none()).then(new_visitor_id);
         if let Some(id) = existing.or_else(|| new_id.clone()) {
             request
                 .extensions_mut()

@@ -64,27 +64,6 @@ pub fn service_of(message: &MessageStored) -> Option<String> {
         .cloned()
 }
 
-/// The bus / cache form of a stored row.
-pub fn to_event(row: &store::MessageRow) -> MessageStored {
-    MessageStored {
-        id: row.id,
-        provider: row.provider.clone(),
-        provider_message_id: row.provider_message_id.clone(),
-        number: row.number.clone(),
-        country: String::new(),
-        from: row.sender.clone(),
-        body: row.body.clone(),
-        received_at: Some(proto::timestamp_from_unix_millis(
-            row.received_at.timestamp_millis(),
-        )),
-        stored_at: Some(proto::timestamp_from_unix_millis(
-            row.stored_at.timestamp_millis(),
-        )),
-        code: row.code.clone().unwrap_or_default(),
-        service: row.service.clone().unwrap_or_default(),
-    }
-}
-
 /// The cursor after `message`, for "older messages".
 pub fn cursor_after(message: &MessageStored) -> store::Cursor {
     store::Cursor {

@@ -380,18 +380,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "retention grpc listening");
     let api = Api::new(store);
-    tonic::transport::Server::builder()
-        .layer(platform::grpc::GrpcTraceLayer)
-        .add_service(VisitorDataServiceServer::new(api.clone()))
-        .add_service(StatsServiceServer::new(api))
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown.cancelled_owned(),
-        )
-        .await?;
-    Ok(())
+    let routes = tonic::service::Routes::new(VisitorDataServiceServer::new(api.clone()))
+        .add_service(StatsServiceServer::new(api));
+    platform::grpc::serve(routes, listener, shutdown).await
 }
 
 #[cfg(test)]

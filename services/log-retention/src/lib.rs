@@ -94,17 +94,12 @@ impl platform::Storage for LogStore {
 /// then serves until a stop signal, draining first for
 /// `retention.shutdown_delay_secs` (see [`platform::Lifecycle`]).
 pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
-    let lifecycle =
-        platform::Lifecycle::on_signal(Duration::from_secs(settings.retention.shutdown_delay_secs));
+    let delay = Duration::from_secs(settings.retention.shutdown_delay_secs);
     let listeners = Listeners {
         http: platform::bind(settings.retention.listen).await?,
         grpc: platform::bind(settings.retention.grpc_listen).await?,
     };
-    let Some(infra) = platform::start::<LogStore>(settings, &[&listeners.http], &lifecycle).await
-    else {
-        return Ok(());
-    };
-    run(infra, listeners, lifecycle.stopping()).await
+    platform::run_process::<LogStore, _, _, _>(settings, delay, listeners, |l| &l.http, run).await
 }
 
 /// Runs the health server, the gRPC server, the LOGS consumer and the
@@ -132,14 +127,14 @@ pub async fn run(
         infra.bus.clone(),
         store.clone(),
         clock.clone(),
-        settings.retention_days,
+        settings.retention_days.get(),
         settings.batch_size,
         shutdown.clone(),
     ));
     let sweeper = tokio::spawn(sweep::run(
         store,
         clock,
-        settings.retention_days,
+        settings.retention_days.get(),
         Duration::from_secs(settings.sweep_interval_secs),
         shutdown.clone(),
     ));

@@ -1,5 +1,7 @@
 //! `log-retention`: runs the service on its own.
 
+platform::mimalloc!();
+
 fn main() -> anyhow::Result<()> {
     platform::service_main(
         "log-retention",

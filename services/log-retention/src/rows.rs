@@ -2,7 +2,9 @@
 //! conversions from the LOGS stream's events, with their caps on text.
 
 use chrono::{DateTime, Utc};
-use proto::events::v1::{CaptchaEvent, CaptchaOutcome, CrashReported, DeviceClass, RequestLogged};
+use proto::events::v1::{
+    CaptchaEvent, CaptchaOutcome, CrashReported, DeviceClass, RequestLogged, RouteKind,
+};
 use sea_orm::{EntityTrait, Iterable, ModelTrait, Value};
 
 use crate::entities::{access_log, captcha_event, crash_report};
@@ -16,6 +18,10 @@ pub struct RequestExtra {
     pub utm_source: String,
     /// Host the request was addressed to.
     pub host: String,
+    /// What the gateway's route serves (unspecified from older gateways).
+    pub route_kind: RouteKind,
+    /// The number the route names, in E.164 (at most 16 characters).
+    pub number: String,
 }
 
 /// A decoded log event, ready to store.
@@ -79,19 +85,25 @@ fn values_after_key<M: ModelTrait>(model: &M) -> Vec<Value> {
 /// Text fields are capped so a hostile client cannot bloat the log.
 const MAX_TEXT: usize = 2048;
 
-fn cap(mut text: String) -> String {
+fn cap(text: String) -> String {
+    cap_bytes(text, MAX_TEXT)
+}
+
+/// `text` without NUL, cut to at most `max` bytes on a character boundary.
+pub(crate) fn cap_bytes(mut text: String, max: usize) -> String {
     // Postgres refuses NUL in text; one such event must not block a batch.
     if text.contains('\0') {
         text = text.replace('\0', "");
     }
-    if text.len() <= MAX_TEXT {
+    if text.len() <= max {
         return text;
     }
-    let mut end = MAX_TEXT;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end].to_owned()
+    text.truncate(end);
+    text
 }
 
 fn ts_of(ts: Option<&proto::Timestamp>, fallback: DateTime<Utc>) -> DateTime<Utc> {
@@ -126,6 +138,9 @@ impl LogRow {
         let extra = RequestExtra {
             utm_source: e.utm_source.chars().take(64).collect(),
             host: e.host.chars().take(255).collect(),
+            // A kind this release does not know yet counts as unspecified.
+            route_kind: RouteKind::try_from(e.route_kind).unwrap_or_default(),
+            number: e.number.chars().take(16).collect(),
         };
         LogRow::Request(
             access_log::Model {

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged};
+use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged, RouteKind};
 
 use crate::{Kind, LogRow, LogStore};
 
@@ -38,6 +38,8 @@ pub(crate) fn rows_at(t: DateTime<Utc>, visitor: &str) -> Vec<LogRow> {
                 method: "GET".into(),
                 path: "/latest".into(),
                 status: 200,
+                route: "/latest".into(),
+                route_kind: RouteKind::Page.into(),
                 ..Default::default()
             },
             t,

@@ -161,19 +161,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "grpc listening");
     let service = Service {
         state: AppState::new(infra),
     };
-    tonic::transport::Server::builder()
-        .layer(platform::grpc::GrpcTraceLayer)
-        .add_service(IngestServiceServer::new(service))
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown.cancelled_owned(),
-        )
-        .await?;
-    Ok(())
+    let routes = tonic::service::Routes::new(IngestServiceServer::new(service));
+    platform::grpc::serve(routes, listener, shutdown).await
 }
 
 #[cfg(test)]

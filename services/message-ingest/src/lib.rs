@@ -46,16 +46,13 @@ pub fn router(infra: &Infra) -> Router {
 /// then serves until a stop signal, draining first for
 /// `ingest.shutdown_delay_secs` (see [`platform::Lifecycle`]).
 pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
-    let lifecycle =
-        platform::Lifecycle::on_signal(Duration::from_secs(settings.ingest.shutdown_delay_secs));
+    let delay = Duration::from_secs(settings.ingest.shutdown_delay_secs);
     let listeners = Listeners {
         http: platform::bind(settings.ingest.listen).await?,
         grpc: platform::bind(settings.ingest.grpc_listen).await?,
     };
-    let Some(infra) = platform::start(settings, &[&listeners.http], &lifecycle).await else {
-        return Ok(());
-    };
-    run(infra, listeners, lifecycle.stopping()).await
+    platform::run_process::<store::Store, _, _, _>(settings, delay, listeners, |l| &l.http, run)
+        .await
 }
 
 /// Runs the webhook server, the gRPC server and the persister until `shutdown`.

@@ -1,5 +1,7 @@
 //! `message-ingest`: runs the webhook server, gRPC server and persister.
 
+platform::mimalloc!();
+
 fn main() -> anyhow::Result<()> {
     platform::service_main(
         "message-ingest",

@@ -69,20 +69,11 @@ pub fn outcome(status: StatusCode) -> &'static str {
 /// Known provider from `/webhooks/<provider>`, `other` for anything else
 /// (keeps the label set bounded whatever paths clients try).
 fn provider(path: &str) -> &'static str {
-    const KNOWN: [&str; 8] = [
-        "generic",
-        "twilio",
-        "vonage",
-        "telnyx",
-        "plivo",
-        "sms-gateway",
-        "httpsms",
-        "jasmin",
-    ];
     let name = path.strip_prefix("/webhooks/").unwrap_or_default();
-    KNOWN
-        .into_iter()
-        .find(|known| *known == name)
+    crate::providers::NAMES
+        .iter()
+        .find(|known| **known == name)
+        .copied()
         .unwrap_or("other")
 }
 

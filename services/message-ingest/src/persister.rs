@@ -13,8 +13,8 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use domain::E164;
 use platform::Infra;
 use prost::Message;
-use proto::events::v1::{MessageStored, SmsReceived};
-use store::{Inserted, MessageRow, NewMessage, Store, StoreError};
+use proto::events::v1::SmsReceived;
+use store::{Inserted, NewMessage, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -96,30 +96,6 @@ pub async fn run(infra: Infra, shutdown: CancellationToken) -> anyhow::Result<()
     )
     .await?;
     Ok(())
-}
-
-/// Converts a stored row into the event the gateway and the cache carry.
-pub fn message_stored(row: &MessageRow) -> MessageStored {
-    let country = E164::parse(&row.number)
-        .map(|n| n.country().iso2.to_owned())
-        .unwrap_or_default();
-    MessageStored {
-        id: row.id,
-        provider: row.provider.clone(),
-        provider_message_id: row.provider_message_id.clone(),
-        number: row.number.clone(),
-        country,
-        from: row.sender.clone(),
-        body: row.body.clone(),
-        received_at: Some(proto::timestamp_from_unix_millis(
-            row.received_at.timestamp_millis(),
-        )),
-        stored_at: Some(proto::timestamp_from_unix_millis(
-            row.stored_at.timestamp_millis(),
-        )),
-        code: row.code.clone().unwrap_or_default(),
-        service: row.service.clone().unwrap_or_default(),
-    }
 }
 
 /// Handles one `SmsReceived` as a batch of one: the whole persister step,
@@ -252,7 +228,7 @@ async fn process_batch_in(
             }
         };
         outcomes[index] = Ok(outcome);
-        stored.push(message_stored(inserted.row()));
+        stored.push(inserted.row().to_event());
         announcers.push(message);
     }
     if let Err(err) = infra.cache.push_many(&stored).await {

@@ -23,7 +23,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 // The server runs in this process, with the allocator the
-// captcha-verification binary ships with (platform sets it).
+// captcha-verification binary ships with.
+platform::mimalloc!();
 
 const SECRET: &str = "bench-secret-0123456789";
 const SITE: &str = "bench";

@@ -26,7 +26,7 @@ use anyhow::{Context, bail};
 use cloudsms_tests::drive::{env_or, required};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use proto::events::v1::{DeviceClass, RequestLogged, RequestsLogged};
+use proto::events::v1::{DeviceClass, RequestLogged, RequestsLogged, RouteKind};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 fn say(message: &str) {
@@ -59,16 +59,38 @@ fn request(run: &str, i: u64, ts: proto::Timestamp) -> RequestLogged {
     let r = mix(i);
     let visitor = mix(r % 20_000);
     let (browser, version, os, device) = AGENTS[usize::try_from(r % 5).unwrap_or(0)];
-    let (path, status) = match r % 20 {
-        0..=13 => (format!("/numbers/+4477009{:05}", r % 400), 200),
-        14 => ("/".to_owned(), 200),
-        15 => ("/latest".to_owned(), 200),
-        16 => ("/countries/gb".to_owned(), 200),
-        17 | 18 => (
-            format!("/api/v1/numbers/+4477009{:05}/messages", r % 400),
+    let number = match r % 20 {
+        0..=13 | 17 | 18 => format!("+4477009{:05}", r % 400),
+        19 => format!("+1555{:07}", r % 10_000_000),
+        _ => String::new(),
+    };
+    let (path, route, kind, status) = match r % 20 {
+        0..=13 => (
+            format!("/numbers/{number}"),
+            "/numbers/{e164}",
+            RouteKind::NumberPage,
             200,
         ),
-        _ => (format!("/numbers/+1555{:07}", r % 10_000_000), 404),
+        14 => ("/".to_owned(), "/", RouteKind::Page, 200),
+        15 => ("/latest".to_owned(), "/latest", RouteKind::Page, 200),
+        16 => (
+            "/countries/gb".to_owned(),
+            "/countries/{iso2}",
+            RouteKind::CountryPage,
+            200,
+        ),
+        17 | 18 => (
+            format!("/api/v1/numbers/{number}/messages"),
+            "/api/v1/numbers/{e164}/messages",
+            RouteKind::Api,
+            200,
+        ),
+        _ => (
+            format!("/numbers/{number}"),
+            "/numbers/{e164}",
+            RouteKind::NumberPage,
+            404,
+        ),
     };
     RequestLogged {
         event_id: uuid::Uuid::now_v7().to_string(),
@@ -97,6 +119,9 @@ fn request(run: &str, i: u64, ts: proto::Timestamp) -> RequestLogged {
             String::new()
         },
         host: "sms.example".into(),
+        route: route.into(),
+        route_kind: kind.into(),
+        number,
     }
 }
 

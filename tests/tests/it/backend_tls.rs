@@ -6,9 +6,10 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cloudsms_tests::pki::Pki;
+use cloudsms_tests::wait_until;
 use proto::events::v1::{MessageStored, RequestLogged};
 
 /// A server process, killed when dropped.
@@ -31,14 +32,16 @@ fn free_port() -> u16 {
 
 /// Waits until something listens on `port` (20 s at most).
 async fn listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "nothing on port {port}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        format_args!("something on port {port}"),
+        Duration::from_secs(20),
+        async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        },
+    )
+    .await;
 }
 
 /// `redis-server` with TLS only on a free port, a password, and client
@@ -236,11 +239,12 @@ async fn round_trip(settings: &config::Settings) {
             .await
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the event never came back");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the event to come back",
+        Duration::from_secs(10),
+        async || !seen.lock().unwrap().is_empty(),
+    )
+    .await;
     stop.cancel();
     consumer.await.unwrap().unwrap();
 }

@@ -3,9 +3,9 @@
 //! retried message is stored and shown once.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode, TestApp};
+use cloudsms_tests::{Isolation, Mode, TestApp, wait_until, wait_until_blocking};
 
 const NUMBER: &str = "+33639981234";
 
@@ -22,11 +22,9 @@ impl NatsServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server on PATH (make services installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_blocking("nats-server to start", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         Self { child }
     }
 
@@ -83,37 +81,36 @@ async fn bus_outage_answers_503_and_the_retry_lands_once() {
         "{err}"
     );
 
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let resp = app
-            .client
-            .get(format!("{}/readyz", app.ingest_url))
-            .send()
-            .await
-            .unwrap();
-        if resp.status() == 503 {
-            let body: serde_json::Value = resp.json().await.unwrap();
-            assert_eq!(body["checks"]["bus"], false);
-            break;
-        }
-        assert!(Instant::now() < deadline, "readyz stayed 200 without NATS");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let body: serde_json::Value = wait_until(
+        "readyz to answer 503 without NATS",
+        Duration::from_secs(15),
+        async || {
+            let resp = app
+                .client
+                .get(format!("{}/readyz", app.ingest_url))
+                .send()
+                .await
+                .unwrap();
+            match resp.status().as_u16() {
+                503 => Ok(resp.json().await.unwrap()),
+                status => Err(status),
+            }
+        },
+    )
+    .await;
+    assert_eq!(body["checks"]["bus"], false);
 
     // The provider retries (same id, fresh signature) until we accept.
     let _nats = NatsServer::start(port, store.path());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let retry = app.signed(&hook.body);
-        if app.post(&retry).await.status() == 202 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "webhooks still refused 30 s after NATS came back"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_until(
+        "webhooks accepted again after NATS came back",
+        Duration::from_secs(30),
+        async || match app.post(&app.signed(&hook.body)).await.status().as_u16() {
+            202 => Ok(()),
+            status => Err(status),
+        },
+    )
+    .await;
     let html = app.wait_for_page(NUMBER, "during the outage").await;
     assert_eq!(html.matches("during the outage").count(), 1);
     assert_eq!(app.stored(NUMBER).await.len(), 2);

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::HeaderMap;
-use cloudsms_tests::{Isolation, Mode, TestApp, both_modes};
+use cloudsms_tests::{Isolation, Mode, TestApp, both_modes, wait_until};
 use prost::Message;
 use proto::events::v1::SmsReceived;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -291,19 +291,19 @@ async fn dlq_json(env: &[(String, String)]) -> Vec<serde_json::Value> {
 
 /// Polls `dlq list --json` until it holds `count` dead letters.
 async fn wait_for_dead_letters(env: &[(String, String)], count: usize) -> Vec<serde_json::Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let listed = dlq_json(env).await;
-        if listed.len() == count {
-            return listed;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} dead letters after 20 s, expected {count}: {listed:?}",
-            listed.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until(
+        format_args!("{count} dead letters"),
+        Duration::from_secs(20),
+        async || {
+            let listed = dlq_json(env).await;
+            if listed.len() == count {
+                Ok(listed)
+            } else {
+                Err(format!("{} dead letters: {listed:?}", listed.len()))
+            }
+        },
+    )
+    .await
 }
 
 fn seq_of(entry: &serde_json::Value) -> String {

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 
 use crate::held_up::spawn_with_retention;
 
@@ -44,18 +44,19 @@ async fn formula_cells_are_defused_in_every_csv_export(mode: Mode) {
         assert!(r.status().is_success(), "{}", r.status());
     }
     // The visitor's export, once log-retention stored both reports.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let export = loop {
-        let csv = get(&app, "/my-data/export?format=csv", None).await;
-        if csv.contains("HYPERLINK") && csv.contains("1+1") {
-            break csv;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the crash reports never reached the export:\n{csv}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let export = wait_until(
+        "the crash reports to reach the export",
+        Duration::from_secs(20),
+        async || {
+            let csv = get(&app, "/my-data/export?format=csv", None).await;
+            if csv.contains("HYPERLINK") && csv.contains("1+1") {
+                Ok(csv)
+            } else {
+                Err(format!("\n{csv}"))
+            }
+        },
+    )
+    .await;
     let today = Utc::now().date_naive();
     let stats = get(
         &app,

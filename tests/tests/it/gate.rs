@@ -4,7 +4,8 @@
 //! pass cookie; the JSON API answers 429 with `Retry-After`; visitors
 //! without JavaScript wait for a shorter pass; verified crawlers pass.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use captcha_verification::pow::{self, Challenge};
 use cloudsms_tests::{Isolation, Mode, TestApp, both_modes};
@@ -17,11 +18,16 @@ use tokio_util::sync::CancellationToken;
 const PHONE: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
 
 /// The site with the gate on (visitor burst 2) and captcha-verification
-/// running beside it, on this test's infrastructure.
+/// running beside it, on this test's infrastructure; the gate reads a clock
+/// the test advances.
 struct GatedSite {
     app: TestApp,
     http: reqwest::Client,
-    captcha_stop: CancellationToken,
+    /// `http://127.0.0.1:<port>` of the gateway whose gate reads `clock`.
+    url: String,
+    /// The gate's time, Unix seconds.
+    clock: Arc<AtomicU64>,
+    stop: CancellationToken,
 }
 
 impl GatedSite {
@@ -52,11 +58,25 @@ impl GatedSite {
         );
         let isolation = Isolation::with_overrides(mode, &overrides).await;
         let app = TestApp::spawn_isolated(isolation, mode, true).await;
-        let captcha_stop = CancellationToken::new();
+        let stop = CancellationToken::new();
         tokio::spawn(captcha_verification::run(
             app.infra.with_store(()),
             captcha_verification::Listeners { http, grpc },
-            captcha_stop.clone(),
+            stop.clone(),
+        ));
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+        let clock = Arc::new(AtomicU64::new(now));
+        let gate_clock = gateway::GateClock::from_fn({
+            let clock = clock.clone();
+            move || clock.load(Ordering::SeqCst)
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(gateway::serve(
+            app.infra.clone(),
+            gateway::AppState::with_gate_clock(&app.infra, gate_clock),
+            listener,
+            stop.clone(),
         ));
         app.add_number("+15555550123").await;
         let http = reqwest::Client::builder()
@@ -66,12 +86,19 @@ impl GatedSite {
         Self {
             app,
             http,
-            captcha_stop,
+            url,
+            clock,
+            stop,
         }
     }
 
+    /// Moves the gate's clock on by `secs`.
+    fn advance(&self, secs: u64) {
+        self.clock.fetch_add(secs, Ordering::SeqCst);
+    }
+
     async fn stop(self) {
-        self.captcha_stop.cancel();
+        self.stop.cancel();
         self.app.stop().await;
     }
 }
@@ -121,7 +148,7 @@ impl Browser {
             .join("; ");
         let mut request = site
             .http
-            .request(method, format!("{}{path}", site.app.gateway_url))
+            .request(method, format!("{}{path}", site.url))
             .header("user-agent", &self.ua)
             .header("accept-language", "en-GB,en;q=0.9");
         if !cookie.is_empty() {
@@ -378,7 +405,7 @@ async fn without_javascript_a_wait_earns_a_short_pass_a_few_times_per_network(mo
     let (status, headers, _) = old_phone.get(&site, &wait).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.contains_key("retry-after"));
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    site.advance(3);
     let (status, headers, _) = old_phone.get(&site, &wait).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers["location"], "/numbers/+15555550123");
@@ -394,7 +421,7 @@ async fn without_javascript_a_wait_earns_a_short_pass_a_few_times_per_network(mo
     // ...and the network's hourly allowance (1) is spent.
     let (_, _, page) = stranger.get(&site, PAGE).await;
     let wait = refresh_url(&page);
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    site.advance(3);
     let (status, headers, body) = stranger.get(&site, &wait).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(headers["retry-after"], "3600");

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloudsms_tests::{Isolation, Mode, TestApp};
+use cloudsms_tests::{Isolation, Mode, TestApp, wait_until};
 use tokio::net::TcpListener;
 
 use crate::processes::{NUMBER, Ports, Proc, add_number, env_for, wait_ready};
@@ -126,29 +126,29 @@ async fn a_draining_ingest_keeps_accepting_until_it_stops_and_loses_nothing() {
     let store = store::Store::connect(&iso.settings.database_url(), 2)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let rows = store.recent_messages(NUMBER, 100_000, None).await.unwrap();
-        let ids: Vec<&str> = rows
-            .iter()
-            .map(|r| r.provider_message_id.as_str())
-            .collect();
-        let unique: HashSet<&str> = ids.iter().copied().collect();
-        assert_eq!(unique.len(), ids.len(), "a message stored twice");
-        if accepted.iter().all(|id| unique.contains(id.as_str())) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} accepted webhooks stored after 30 s",
-            accepted
+    wait_until(
+        "every accepted webhook to be stored",
+        Duration::from_secs(30),
+        async || {
+            let rows = store.recent_messages(NUMBER, 100_000, None).await.unwrap();
+            let ids: Vec<&str> = rows
+                .iter()
+                .map(|r| r.provider_message_id.as_str())
+                .collect();
+            let unique: HashSet<&str> = ids.iter().copied().collect();
+            assert_eq!(unique.len(), ids.len(), "a message stored twice");
+            let stored = accepted
                 .iter()
                 .filter(|id| unique.contains(id.as_str()))
-                .count(),
-            accepted.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+                .count();
+            if stored == accepted.len() {
+                Ok(())
+            } else {
+                Err(format!("{stored} of {} stored", accepted.len()))
+            }
+        },
+    )
+    .await;
     next.terminate();
     iso.cleanup().await;
 }
@@ -193,16 +193,14 @@ async fn a_service_waits_for_its_database_alive_and_not_ready() {
     let mut retention = Proc::spawn("log-retention", &[], &env);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{}", ports.retention);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "/healthz never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("/healthz to answer", Duration::from_secs(20), async || {
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
     for _ in 0..3 {
         let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
         assert_eq!(ready.status(), 503);

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 
 const NUMBER: &str = "+447700900777";
 
@@ -85,18 +85,12 @@ async fn one_message_is_serialised_once_and_streams_are_capped(mode: Mode) {
 
     // A stream that closes gives its network's slot back.
     drop(streams.remove(0));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let again = open(&app, 100).await;
-        if again.status() == 200 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "slot not given back"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "the slot to be given back",
+        Duration::from_secs(10),
+        async || open(&app, 100).await.status() == 200,
+    )
+    .await;
     drop(streams);
     app.stop().await;
 }
@@ -172,11 +166,10 @@ async fn an_http2_connection_carries_a_bounded_number_of_streams(mode: Mode) {
             while body.data().await.is_some() {}
         }));
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while answered.load(std::sync::atomic::Ordering::SeqCst) < 10 {
-        assert!(tokio::time::Instant::now() < deadline, "streams not served");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("10 streams served", Duration::from_secs(20), async || {
+        answered.load(std::sync::atomic::Ordering::SeqCst) >= 10
+    })
+    .await;
     // The server announced 10: the other requests wait for a free stream.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(answered.load(std::sync::atomic::Ordering::SeqCst), 10);
@@ -282,11 +275,12 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     let addr = format!("127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let healthz = format!("http://{addr}/healthz");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while client.get(&healthz).send().await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "gateway not up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "the gateway to be up",
+        Duration::from_secs(60),
+        async || client.get(&healthz).send().await.is_ok(),
+    )
+    .await;
     // Warm up: one stream and a page, so lazily built state is counted before.
     drop(raw_stream(&addr, 9999).await);
     let before = rss_kib(gateway.id());

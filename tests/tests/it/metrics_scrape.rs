@@ -4,9 +4,9 @@
 //! webhooks, persister batch sizes, consumer lag and pending, dead letters,
 //! retention sweeps — with the instance's id on `target_info`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode};
+use cloudsms_tests::{Isolation, Mode, wait_until};
 
 use crate::processes::{Ports, Proc, add_number, env_for, pass_the_gate, send_and_see, wait_ready};
 
@@ -68,18 +68,22 @@ async fn scrape_until(
     what: &str,
     ready: impl Fn(&str) -> bool,
 ) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = client.get(url).send().await {
+    wait_until(
+        format_args!("{what} scraped from {url}"),
+        Duration::from_secs(30),
+        async || {
+            let Ok(response) = client.get(url).send().await else {
+                return Err("no answer".to_owned());
+            };
             let text = response.text().await.unwrap_or_default();
             if ready(&text) {
-                return text;
+                Ok(text)
+            } else {
+                Err(format!("\n{text}"))
             }
-            assert!(Instant::now() < deadline, "{what} never scraped:\n{text}");
-        }
-        assert!(Instant::now() < deadline, "{url} never answered");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

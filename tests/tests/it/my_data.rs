@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use proto::captcha::v1::{ForgetVisitorRequest, IssueChallengeRequest};
 use tokio::net::TcpListener;
@@ -76,18 +76,19 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
         assert_eq!(resp.status(), 200);
     }
     // The summary appears once log-retention stored the page views.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let html = loop {
-        let html = page(&app, visitor).await;
-        if html.contains("<td>Server log (page requests)</td><td>2</td>") {
-            break html;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "summary never showed 2 requests:\n{html}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let html = wait_until(
+        "the summary to show 2 requests",
+        Duration::from_secs(20),
+        async || {
+            let html = page(&app, visitor).await;
+            if html.contains("<td>Server log (page requests)</td><td>2</td>") {
+                Ok(html)
+            } else {
+                Err(format!("\n{html}"))
+            }
+        },
+    )
+    .await;
     assert!(html.contains(visitor));
 
     let export = app

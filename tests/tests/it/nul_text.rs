@@ -2,7 +2,7 @@
 //! 22021), so it is dropped before anything is stored; one sender's NUL
 //! never costs anyone else their message, whichever provider decoded it.
 
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 use proto::events::v1::SmsReceived;
 use proto::ingest::v1::ingest_service_client::IngestServiceClient;
 
@@ -327,27 +327,23 @@ both_modes!(every_decoding_path_stores_text_without_nul);
 
 /// The stored row `want` describes; panics after 20 s.
 async fn wait_for(app: &TestApp, want: &Expected) -> store::MessageRow {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let found = app.stored(want.number).await.into_iter().find(|r| {
-            r.provider == want.provider
-                && want
-                    .id
-                    .as_ref()
-                    .is_none_or(|id| *id == r.provider_message_id)
-        });
-        if let Some(row) = found {
-            return row;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} message {:?} not stored for {} after 20 s",
-            want.provider,
-            want.id,
-            want.number
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_until(
+        format_args!(
+            "{} message {:?} stored for {}",
+            want.provider, want.id, want.number
+        ),
+        std::time::Duration::from_secs(20),
+        async || {
+            app.stored(want.number).await.into_iter().find(|r| {
+                r.provider == want.provider
+                    && want
+                        .id
+                        .as_ref()
+                        .is_none_or(|id| *id == r.provider_message_id)
+            })
+        },
+    )
+    .await
 }
 
 async fn a_legacy_event_with_nul_is_stored_without_it(mode: Mode) {

@@ -1,6 +1,8 @@
 //! Only registered numbers receive; retired ones stop; auto-registration when configured.
 
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use std::time::{Duration, Instant};
+
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 
 async fn retired_numbers_stop_receiving_and_disappear(mode: Mode) {
     let app = TestApp::spawn(mode).await;
@@ -16,40 +18,37 @@ async fn retired_numbers_stop_receiving_and_disappear(mode: Mode) {
 
     let e164 = domain::E164::parse(number).unwrap();
     assert!(app.infra.store.retire_number(&e164).await.unwrap());
-    let retired_at = std::time::Instant::now();
+    let retired_at = Instant::now();
+    let left = || Duration::from_millis(1500).saturating_sub(retired_at.elapsed());
     // Ingest remembers registrations for `ingest.registry_cache_ms` (1 s):
     // webhooks are refused within that, and what slips through is dropped by
     // the persister, which asks the database.
-    for attempt in 0.. {
+    let mut attempt = 0;
+    let refused = wait_until("the retired number to be refused", left(), async || {
         let resp = app
             .send_sms(number, "Bank", "after retiring", &format!("r-2-{attempt}"))
             .await;
+        attempt += 1;
         if resp.status() == 422 {
-            let err: serde_json::Value = resp.json().await.unwrap();
-            assert!(err["error"].as_str().unwrap().contains("retired"), "{err}");
-            break;
+            return Some(resp);
         }
         assert_eq!(resp.status(), 202);
-        assert!(
-            retired_at.elapsed() < std::time::Duration::from_millis(1500),
-            "the retired number still receives"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        None
+    })
+    .await;
+    let err: serde_json::Value = refused.json().await.unwrap();
+    assert!(err["error"].as_str().unwrap().contains("retired"), "{err}");
     // Each gateway remembers registrations for `gateway.registry_cache_ms`
     // (1 s): the page is gone within that.
-    loop {
+    wait_until("the retired number's page to be gone", left(), async || {
         let (status, _) = app.get(&format!("/numbers/{number}")).await;
         if status == 404 {
-            break;
+            return true;
         }
         assert_eq!(status, 200);
-        assert!(
-            retired_at.elapsed() < std::time::Duration::from_millis(1500),
-            "the retired number's page is still served"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        false
+    })
+    .await;
     let (_, home) = app.get("/").await;
     assert!(!home.contains(number));
     assert_eq!(app.stored(number).await.len(), 1, "old messages are kept");

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bus::{BatchMessage, BatchOptions, HandlerError, StreamKind};
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 use message_ingest::persister::Outcome;
 use prost::Message as _;
 use proto::events::v1::SmsReceived;
@@ -154,14 +154,12 @@ async fn only_the_refused_message_is_dead_lettered(mode: Mode) {
 
     let rows = app.wait_for_stored(BUS_NUMBER, 40).await;
     assert_eq!(rows.len(), 40);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while dead.lock().unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nothing dead-lettered after 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "something dead-lettered",
+        Duration::from_secs(20),
+        async || !dead.lock().unwrap().is_empty(),
+    )
+    .await;
     // Longer than ack_wait: a message left unsettled would be back by now.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let ids: Vec<String> = dead

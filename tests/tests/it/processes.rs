@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode, TestApp};
+use cloudsms_tests::{Isolation, Mode, TestApp, wait_until, wait_until_blocking};
 
 pub(crate) const NUMBER: &str = "+61491570156";
 
@@ -165,22 +165,17 @@ impl Proc {
 
     /// Waits for the process to exit, successfully, within 20 s.
     pub(crate) fn wait_success(mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "{} exited with {status} after SIGTERM",
-                    self.name
-                );
-                return;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("{} did not stop within 20 s of SIGTERM", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // On time-out the panic drops `self`, which kills the process.
+        let status = wait_until_blocking(
+            format!("{} to stop after SIGTERM", self.name),
+            Duration::from_secs(20),
+            || self.child.try_wait().unwrap(),
+        );
+        assert!(
+            status.success(),
+            "{} exited with {status} after SIGTERM",
+            self.name
+        );
     }
 }
 
@@ -193,16 +188,21 @@ impl Drop for Proc {
 
 pub(crate) async fn wait_ready(client: &reqwest::Client, port: u16) {
     let url = format!("http://127.0.0.1:{port}/readyz");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(resp) = client.get(&url).send().await
-            && resp.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{url} not ready after 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        format_args!("{url} to be ready"),
+        Duration::from_secs(60),
+        async || match client.get(&url).send().await {
+            Ok(resp) if resp.status() == 200 => Ok(()),
+            Ok(resp) => Err(resp.status().to_string()),
+            Err(err) => Err(err.to_string()),
+        },
+    )
+    .await;
+}
+
+/// The body of `GET url`.
+async fn text_of(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 pub(crate) async fn send_and_see(
@@ -232,25 +232,12 @@ pub(crate) async fn send_and_see(
         .unwrap();
     assert_eq!(resp.status(), 202);
     let page = format!("http://127.0.0.1:{}/numbers/{NUMBER}", ports.gateway);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let html = client
-            .get(&page)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if html.contains(text) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{text:?} not on {page} after 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        format_args!("{text:?} on {page}"),
+        Duration::from_secs(20),
+        async || text_of(client, &page).await.contains(text),
+    )
+    .await;
 }
 
 /// The gateway process gets a challenge from the captcha process over gRPC,
@@ -368,27 +355,21 @@ async fn all_in_one_demo_serves_a_living_site_and_stops_on_sigterm() {
     )
     .await;
     // The demo feeds its own numbers through the same webhook path.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let home = client
-            .get(format!("http://127.0.0.1:{}/", ports.gateway))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if home.contains("+1 202 555 0143")
-            && home.contains("last SMS")
-            && home.matches("no SMS yet").count() < 3
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "demo numbers did not fill:\n{home}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until(
+        "the demo numbers to fill",
+        Duration::from_secs(30),
+        async || {
+            let home = text_of(&client, &format!("http://127.0.0.1:{}/", ports.gateway)).await;
+            if home.contains("+1 202 555 0143")
+                && home.contains("last SMS")
+                && home.matches("no SMS yet").count() < 3
+            {
+                Ok(())
+            } else {
+                Err(format!("\n{home}"))
+            }
+        },
+    )
+    .await;
     all.terminate();
 }

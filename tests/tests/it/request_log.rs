@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes};
-use proto::events::v1::{CrashReported, DeviceClass, RequestLogged, RequestsLogged};
+use proto::events::v1::{CrashReported, DeviceClass, RequestLogged, RequestsLogged, RouteKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -106,6 +106,14 @@ async fn page_views_are_logged_with_the_visitor_id(mode: Mode) {
     assert_eq!(event.device_class, i32::from(DeviceClass::Mobile));
     assert_eq!(event.language, "zh-CN");
     assert!(!event.path.contains('?'), "no query strings in the log");
+    assert_eq!(
+        (
+            event.route.as_str(),
+            event.route_kind(),
+            event.number.as_str()
+        ),
+        ("/latest", RouteKind::Page, "")
+    );
 
     // A returning visitor is logged under the same id; health checks are not logged.
     let _ = app
@@ -121,6 +129,24 @@ async fn page_views_are_logged_with_the_visitor_id(mode: Mode) {
     .await;
     assert_eq!(again.visitor_id, visitor);
     assert_eq!(again.status, 404);
+    assert_eq!(
+        (again.route.as_str(), again.route_kind()),
+        ("", RouteKind::NotFound)
+    );
+    // A number's route names its number, however the path spells it.
+    let _ = app.get("/numbers/%2B447700900123").await;
+    let number = next_matching(&mut logs, "request log of a number", |e| {
+        e.path == "/numbers/%2B447700900123"
+    })
+    .await;
+    assert_eq!(
+        (
+            number.route.as_str(),
+            number.route_kind(),
+            number.number.as_str()
+        ),
+        ("/numbers/{e164}", RouteKind::NumberPage, "+447700900123")
+    );
     while let Ok(event) = logs.try_recv() {
         assert_ne!(event.path, "/healthz");
     }
@@ -179,31 +205,48 @@ async fn a_redelivered_log_batch_is_stored_once(mode: Mode) {
     let store = app.log_store().await;
     let now = chrono::Utc::now();
     let visitor = format!("copy-{}", uuid::Uuid::new_v4().simple());
-    let request = |i: usize| RequestLogged {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        ts: Some(proto::timestamp_from_unix_millis(
-            now.timestamp_millis() - i64::try_from(i).unwrap(),
-        )),
-        visitor_id: visitor.clone(),
-        ip: "203.0.113.7".into(),
-        method: "GET".into(),
+    let request = |i: usize| {
         // Two requests in three are pages (statistics rows), one an API call.
-        path: if i.is_multiple_of(3) {
-            "/api/v1/numbers".into()
+        let number = format!("+4477009{:05}", i % 100);
+        let (path, route, kind, number) = if i.is_multiple_of(3) {
+            (
+                "/api/v1/numbers".into(),
+                "/api/v1/numbers",
+                RouteKind::Api,
+                String::new(),
+            )
         } else {
-            format!("/numbers/+4477009{:05}", i % 100)
-        },
-        status: 200,
-        latency_us: 1_234,
-        referrer: "https://www.example.org".into(),
-        browser_family: "Firefox".into(),
-        browser_version: "133".into(),
-        os_family: "Linux".into(),
-        device_class: DeviceClass::Desktop.into(),
-        language: "en".into(),
-        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-        utm_source: "newsletter".into(),
-        host: "sms.example".into(),
+            (
+                format!("/numbers/{number}"),
+                "/numbers/{e164}",
+                RouteKind::NumberPage,
+                number,
+            )
+        };
+        RequestLogged {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            ts: Some(proto::timestamp_from_unix_millis(
+                now.timestamp_millis() - i64::try_from(i).unwrap(),
+            )),
+            visitor_id: visitor.clone(),
+            ip: "203.0.113.7".into(),
+            method: "GET".into(),
+            path,
+            status: 200,
+            latency_us: 1_234,
+            referrer: "https://www.example.org".into(),
+            browser_family: "Firefox".into(),
+            browser_version: "133".into(),
+            os_family: "Linux".into(),
+            device_class: DeviceClass::Desktop.into(),
+            language: "en".into(),
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            utm_source: "newsletter".into(),
+            host: "sms.example".into(),
+            route: route.into(),
+            route_kind: kind.into(),
+            number,
+        }
     };
     let messages = |requests: Vec<RequestLogged>, delivered: i64| {
         vec![bus::BatchMessage {

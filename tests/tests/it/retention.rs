@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
 use log_retention::{Kind, LogRow, LogStore, SystemClock};
 use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged};
 use proto::retention::v1::stats_service_client::StatsServiceClient;
@@ -65,7 +65,7 @@ impl Retention {
             app.infra.bus.clone(),
             store.clone(),
             Arc::new(SystemClock),
-            app.infra.settings.retention.retention_days,
+            app.infra.settings.retention.retention_days.get(),
             app.infra.settings.retention.batch_size,
             stop.clone(),
         ))
@@ -96,18 +96,19 @@ impl Retention {
         visitor: &str,
         want: impl Fn(&SummarizeResponse) -> bool,
     ) -> SummarizeResponse {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let summary = self.summarize(visitor).await;
-            if want(&summary) {
-                return summary;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "summary of {visitor} after 20 s: {summary:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until(
+            format_args!("the awaited summary of {visitor}"),
+            Duration::from_secs(20),
+            async || {
+                let summary = self.summarize(visitor).await;
+                if want(&summary) {
+                    Ok(summary)
+                } else {
+                    Err(format!("{summary:?}"))
+                }
+            },
+        )
+        .await
     }
 
     async fn export(&mut self, visitor: &str, format: ExportFormat) -> String {
@@ -416,7 +417,7 @@ async fn the_sweep_removes_everything_past_the_retention_once(mode: Mode) {
     }
 
     let future = chrono::Utc::now() + chrono::Duration::days(1000);
-    let retention_days = app.infra.settings.retention.retention_days;
+    let retention_days = app.infra.settings.retention.retention_days.get();
     let report = store.sweep(future, retention_days).await.unwrap();
     let cut = log_retention::logstore::cutoff(future, retention_days);
     for kind in Kind::ALL {

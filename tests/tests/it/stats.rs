@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use cloudsms_tests::{Mode, TestApp, both_modes};
 use log_retention::{Kind, LogRow, LogStore};
-use proto::events::v1::{CrashReported, DeviceClass, RequestLogged};
+use proto::events::v1::{CrashReported, DeviceClass, RequestLogged, RouteKind};
 use proto::retention::v1::stats_service_client::StatsServiceClient;
 use proto::retention::v1::{Breakdown, StatsRequest, StatsResponse};
 use tokio_util::sync::CancellationToken;
@@ -101,8 +101,25 @@ struct Hit<'a> {
     device: DeviceClass,
 }
 
+/// The route, its kind and its number, as the gateway logs them, of the
+/// paths the generated traffic visits.
+fn gateway_route(path: &str) -> (&'static str, RouteKind, &str) {
+    match path {
+        "/" => ("/", RouteKind::Page, ""),
+        "/latest" => ("/latest", RouteKind::Page, ""),
+        "/static/site.css" => ("/static/{file}", RouteKind::Asset, ""),
+        "/api/v1/numbers" => ("/api/v1/numbers", RouteKind::Api, ""),
+        "/admin/stats" => ("/admin/stats", RouteKind::Admin, ""),
+        _ => match path.strip_prefix("/numbers/") {
+            Some(number) => ("/numbers/{e164}", RouteKind::NumberPage, number),
+            None => ("", RouteKind::NotFound, ""),
+        },
+    }
+}
+
 impl Hit<'_> {
     fn at(&self, id: String, at: DateTime<Utc>) -> RequestLogged {
+        let (route, kind, number) = gateway_route(self.path);
         RequestLogged {
             event_id: id,
             ts: ts(at),
@@ -118,6 +135,9 @@ impl Hit<'_> {
             device_class: self.device.into(),
             utm_source: self.utm.into(),
             host: HOST.into(),
+            route: route.into(),
+            route_kind: kind.into(),
+            number: number.into(),
             ..Default::default()
         }
     }
@@ -189,7 +209,7 @@ fn month_of_traffic() -> (Vec<RequestLogged>, Vec<CrashReported>, u64) {
         events.push(a("/admin/stats").at(id(), at(day, 10, 6)));
         events.push(a(N2).at(id(), at(day, 10, 10)));
         events.push(a("/latest").at(id(), at(day, 11, 0)));
-        rows += 5; // three pages, the 404 and /latest
+        rows += 4; // three pages and /latest (a path no route matched is no page)
         if i % 2 == 0 {
             let visitor = format!("b{i:031}");
             let mut b = human(&visitor, N1);
@@ -425,6 +445,86 @@ async fn visitor_hashes_cannot_be_joined_across_days(mode: Mode) {
     app.stop().await;
 }
 both_modes!(visitor_hashes_cannot_be_joined_across_days);
+
+/// During a rolling upgrade an older gateway logs requests without their
+/// route: the access log keeps them, the statistics do not count them.
+async fn an_older_gateways_requests_are_logged_but_not_counted(mode: Mode) {
+    let app = TestApp::spawn_with(mode, false).await;
+    let store = app.log_store().await;
+    let now = Utc::now();
+    let mut old = human(VISITOR_A, "/latest").at("old-1".into(), now);
+    (old.route, old.route_kind, old.number) = (String::new(), 0, String::new());
+    let new = human(VISITOR_A, "/latest").at("new-1".into(), now);
+    let rows: Vec<LogRow> = [old, new]
+        .into_iter()
+        .map(|e| LogRow::from_request(e, now))
+        .collect();
+    assert_eq!(store.insert_batch(&rows).await.unwrap(), 2);
+    assert_eq!(store.count(Kind::Request).await.unwrap(), 2);
+    assert_eq!(store.stat_rows().await.unwrap(), 1, "only the new event");
+    app.stop().await;
+}
+both_modes!(an_older_gateways_requests_are_logged_but_not_counted);
+
+/// The gateway's own request logs: pages count by the route that answered
+/// (a number's page under its number however its path was written), other
+/// routes and unmatched paths do not.
+async fn requests_through_the_gateway_count_by_their_route(mode: Mode) {
+    let mut setup = Setup::start(mode, "").await;
+    setup.app.add_number("+447700900001").await;
+    let visits = [
+        ("/", 200),
+        ("/latest", 200),
+        ("/numbers/+447700900001", 200),
+        ("/numbers/%2B447700900001", 200),
+        ("/numbers/+447700900001/feed.atom", 200),
+        ("/privacy", 200),
+        // Assets are served under fingerprinted names: an asset route's 404.
+        ("/static/site.css", 404),
+        ("/api/v1/numbers", 200),
+        ("/robots.txt", 200),
+        ("/my-data", 200),
+        ("/nowhere", 404),
+    ];
+    let started = Utc::now() - chrono::Duration::seconds(1);
+    for (path, status) in visits {
+        let resp = browser(
+            setup
+                .app
+                .client
+                .get(format!("{}{path}", setup.app.gateway_url)),
+        )
+        .header("cookie", format!("{}={VISITOR_A}", gateway::VISITOR_COOKIE))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+    }
+    // Every request but the asset's is logged; its page views are stored
+    // with it, in the same transaction.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while setup.store.count(Kind::Request).await.unwrap() < 10 {
+        assert!(tokio::time::Instant::now() < deadline, "not logged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(setup.store.stat_rows().await.unwrap(), 5, "the five pages");
+    let report = setup
+        .report(started, Utc::now() + chrono::Duration::seconds(1), false)
+        .await;
+    assert_eq!(
+        entries(&report.top_pages),
+        [
+            ("/", 1),
+            ("/latest", 1),
+            ("/numbers/%2B447700900001", 1),
+            ("/numbers/+447700900001", 1),
+            ("/privacy", 1),
+        ]
+    );
+    assert_eq!(entries(&report.top_numbers), [("+447700900001", 2)]);
+    setup.stop().await;
+}
+both_modes!(requests_through_the_gateway_count_by_their_route);
 
 fn browser(req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     req.header(

@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode};
+use cloudsms_tests::{Isolation, Mode, wait_until};
 
 use crate::processes::{
     Ports, Proc, add_number, env_for, free_port, pass_the_gate, send_and_see, spawn_four,
@@ -76,18 +76,17 @@ async fn wait_for_span(
     receiver: &Receiver,
     matches: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(span) = receiver
-            .records()
-            .into_iter()
-            .find(|r| r["type"] == "span" && matches(r))
-        {
-            return span;
-        }
-        assert!(Instant::now() < deadline, "span not exported after 30 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until(
+        "the span to be exported",
+        Duration::from_secs(30),
+        async || {
+            receiver
+                .records()
+                .into_iter()
+                .find(|r| r["type"] == "span" && matches(r))
+        },
+    )
+    .await
 }
 
 const SERVER: i64 = 2;
@@ -108,51 +107,53 @@ async fn wait_for_chain(
     let is = |s: &serde_json::Value, (service, name, kind): (&str, &str, i64)| {
         s["service"] == service && s["name"] == name && s["kind"] == kind
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let spans: Vec<serde_json::Value> = receiver
-            .records()
-            .into_iter()
-            .filter(|r| r["type"] == "span")
-            .collect();
-        let by_id: std::collections::HashMap<&str, &serde_json::Value> = spans
-            .iter()
-            .map(|s| (s["span_id"].as_str().unwrap_or_default(), s))
-            .collect();
-        for start in spans.iter().filter(|s| is(s, leaf)) {
-            let mut chain = vec![start];
-            while let Some(parent) = chain
-                .last()
-                .and_then(|s| s["parent_span_id"].as_str())
-                .and_then(|id| by_id.get(id))
-            {
-                assert_eq!(parent["trace_id"], start["trace_id"], "one trace");
-                chain.push(parent);
-            }
-            if chain.last().is_some_and(|top| is(top, root)) {
-                return chain
-                    .iter()
-                    .rev()
-                    .map(|s| {
-                        (
-                            s["service"].as_str().unwrap_or_default().to_owned(),
-                            s["name"].as_str().unwrap_or_default().to_owned(),
-                            s["kind"].as_i64().unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no trace from {root:?} to {leaf:?} after 30 s; spans: {:#?}",
-            spans
+    wait_until(
+        format_args!("a trace from {root:?} to {leaf:?}"),
+        Duration::from_secs(30),
+        async || {
+            let spans: Vec<serde_json::Value> = receiver
+                .records()
+                .into_iter()
+                .filter(|r| r["type"] == "span")
+                .collect();
+            let by_id: std::collections::HashMap<&str, &serde_json::Value> = spans
                 .iter()
-                .map(|s| (s["service"].clone(), s["name"].clone(), s["kind"].clone()))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+                .map(|s| (s["span_id"].as_str().unwrap_or_default(), s))
+                .collect();
+            for start in spans.iter().filter(|s| is(s, leaf)) {
+                let mut chain = vec![start];
+                while let Some(parent) = chain
+                    .last()
+                    .and_then(|s| s["parent_span_id"].as_str())
+                    .and_then(|id| by_id.get(id))
+                {
+                    assert_eq!(parent["trace_id"], start["trace_id"], "one trace");
+                    chain.push(parent);
+                }
+                if chain.last().is_some_and(|top| is(top, root)) {
+                    return Ok(chain
+                        .iter()
+                        .rev()
+                        .map(|s| {
+                            (
+                                s["service"].as_str().unwrap_or_default().to_owned(),
+                                s["name"].as_str().unwrap_or_default().to_owned(),
+                                s["kind"].as_i64().unwrap_or_default(),
+                            )
+                        })
+                        .collect());
+                }
+            }
+            Err(format!(
+                "spans: {:#?}",
+                spans
+                    .iter()
+                    .map(|s| (s["service"].clone(), s["name"].clone(), s["kind"].clone()))
+                    .collect::<Vec<_>>()
+            ))
+        },
+    )
+    .await
 }
 
 /// `span` descends from a span `ancestor` (service, name, kind).

@@ -66,7 +66,6 @@ pub(super) struct StatsPage {
 
 fn duration(secs: f64) -> String {
     // Whole seconds are enough for a mean.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let secs = secs.max(0.0).round() as u64;
     if secs >= 60 {
         format!("{}m {:02}s", secs / 60, secs % 60)
@@ -99,7 +98,6 @@ fn change(now: f64, before: f64) -> (String, &'static str) {
     (format!("{pct:+.0}%"), class)
 }
 
-#[allow(clippy::cast_precision_loss)] // counts far below 2^52
 pub(super) fn kpis(now: &StatsTotals, before: &StatsTotals, current: u64) -> Vec<Kpi> {
     let count = |label, a: u64, b: u64| {
         let (change, class) = change(a as f64, b as f64);
@@ -208,7 +206,6 @@ fn axis_labels(first: i64, last: i64, max: u64, hours: bool) -> Vec<Label> {
 }
 
 /// Visitors per day as bars.
-#[allow(clippy::cast_precision_loss)]
 pub(super) fn day_chart(days: &[SeriesPoint]) -> Chart {
     let max = days.iter().map(|d| d.visitors).max().unwrap_or(0).max(1);
     let plot_w = W - LEFT - RIGHT;
@@ -250,7 +247,6 @@ pub(super) fn day_chart(days: &[SeriesPoint]) -> Chart {
 }
 
 /// Pageviews per hour as a line over an area.
-#[allow(clippy::cast_precision_loss)]
 pub(super) fn hour_chart(hours: &[SeriesPoint]) -> Chart {
     let max = hours.iter().map(|h| h.pageviews).max().unwrap_or(0).max(1);
     let plot_w = W - LEFT - RIGHT;

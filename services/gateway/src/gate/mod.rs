@@ -11,6 +11,7 @@
 //! JSON API clients get 429 with `Retry-After` and a link to the challenge.
 //! Search engines that verify by reverse and forward DNS are let through.
 
+mod clock;
 mod crawlers;
 mod pages;
 mod tokens;
@@ -28,12 +29,14 @@ use proto::captcha::v1::ForgetVisitorRequest;
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
+pub use clock::Clock;
 pub use pages::{challenge, page, pass, wait};
 
 use crate::AppState;
 use crate::access_log::VisitorId;
 use crate::client::ClientAddr;
 use crate::keys::Keys;
+use crate::routes::RouteKind;
 use pages::interstitial;
 
 /// The gRPC service the gate calls, for spans and metrics.
@@ -49,10 +52,12 @@ const TICKET_SLACK_SECS: u64 = 600;
 /// Whether an address verified as a crawler, and when that was learnt.
 type CrawlerChecks = HashMap<(IpAddr, String), (bool, Instant)>;
 
-/// The gate's keys, its captcha client and what it learnt about crawlers.
+/// The gate's keys, its clock, its captcha client and what it learnt
+/// about crawlers.
 #[derive(Clone)]
 pub struct Gate {
     keys: Keys,
+    clock: Clock,
     captcha: Option<CaptchaServiceClient<Channel>>,
     crawlers: Arc<Mutex<CrawlerChecks>>,
 }
@@ -75,7 +80,7 @@ impl Gate {
         .map(|response| response.into_inner().deleted)
     }
 
-    /// The gate for `settings`, signing with `keys`.
+    /// The gate for `settings`, signing with `keys`, on the system's clock.
     pub fn new(settings: &config::GateSettings, keys: Keys) -> Self {
         let captcha = (settings.enabled && !settings.captcha_url.trim().is_empty())
             .then(|| Endpoint::from_shared(settings.captcha_url.clone()).ok())
@@ -90,9 +95,17 @@ impl Gate {
             });
         Self {
             keys,
+            clock: Clock::system(),
             captcha,
             crawlers: Arc::default(),
         }
+    }
+
+    /// The same gate, timing passes and tickets by `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -100,17 +113,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn now_unix() -> u64 {
-    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
-}
-
-/// Paths the gate counts: pages with messages, feeds and the JSON API.
-fn gated(path: &str) -> bool {
-    path == "/"
-        || path == "/latest"
-        || path.starts_with("/countries/")
-        || (path.starts_with("/numbers/") && !path.ends_with("/events"))
-        || (path.starts_with("/api/v1/") && path != "/api/v1/crash")
+/// Routes the gate counts: pages with messages, feeds and the JSON API
+/// (not the privacy policy, `/my-data`, the gate's own pages, assets, files,
+/// live streams, the crash beacon, the operator's pages or a 404).
+fn gated(kind: RouteKind) -> bool {
+    matches!(
+        kind,
+        RouteKind::Page
+            | RouteKind::NumberPage
+            | RouteKind::CountryPage
+            | RouteKind::Feed
+            | RouteKind::Api
+    )
 }
 
 /// Looks like a program rather than a person's browser: no user agent, no
@@ -139,17 +153,18 @@ fn client_ip(request: &Parts) -> Option<IpAddr> {
     request.extensions.get::<ClientAddr>().and_then(|c| c.0)
 }
 
-/// The gate stands in front of this path (it is on and the path is gated).
-pub fn applies(state: &AppState, path: &str) -> bool {
-    state.settings.gateway.gate.enabled && gated(path)
+/// The gate stands in front of a route of this kind (it is on and the
+/// kind is gated).
+pub fn applies(state: &AppState, kind: RouteKind) -> bool {
+    state.settings.gateway.gate.enabled && gated(kind)
 }
 
-/// The gate's decision on a request the gate [`applies`] to: `None` lets it
-/// through, else the answer (the challenge page, or a 429 for the API).
-pub async fn check(state: &AppState, request: &Parts) -> Option<Response> {
+/// The gate's decision on a request of a route of `kind` the gate
+/// [`applies`] to: `None` lets it through, else the answer (the challenge
+/// page, or a 429 for the API).
+pub async fn check(state: &AppState, request: &Parts, kind: RouteKind) -> Option<Response> {
     let settings = &state.settings.gateway.gate;
-    let path = request.uri.path();
-    let api = path.starts_with("/api/");
+    let api = kind == RouteKind::Api;
     let visitor = request
         .extensions
         .get::<VisitorId>()
@@ -162,7 +177,7 @@ pub async fn check(state: &AppState, request: &Parts) -> Option<Response> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let now = now_unix();
+    let now = state.gate.clock.now();
     let cache = &state.cache;
     let mut wait = None;
 
@@ -283,26 +298,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gated_paths_are_the_content() {
-        for path in [
-            "/",
-            "/latest",
-            "/countries/us",
-            "/numbers/+1555",
-            "/api/v1/numbers",
-        ] {
-            assert!(gated(path), "{path}");
+    fn gated_routes_are_the_content() {
+        let gated_kinds = [
+            RouteKind::Page,
+            RouteKind::NumberPage,
+            RouteKind::CountryPage,
+            RouteKind::Feed,
+            RouteKind::Api,
+        ];
+        for kind in gated_kinds {
+            assert!(gated(kind), "{kind:?}");
         }
-        for path in [
-            "/numbers/+1555/events",
-            "/static/site.css",
-            "/privacy",
-            "/my-data",
-            "/gate",
-            "/api/v1/crash",
-            "/robots.txt",
+        for kind in [
+            RouteKind::Live,
+            RouteKind::Asset,
+            RouteKind::InfoPage,
+            RouteKind::MyData,
+            RouteKind::Gate,
+            RouteKind::CrashBeacon,
+            RouteKind::SiteFile,
+            RouteKind::Admin,
+            RouteKind::NotFound,
         ] {
-            assert!(!gated(path), "{path}");
+            assert!(!gated(kind), "{kind:?}");
         }
     }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::tokens::PassKind;
 use super::{
-    ACTION, CAPTCHA, PASS_COOKIE, TICKET_SLACK_SECS, encode, network_key, now_unix, set_retry_after,
+    ACTION, CAPTCHA, PASS_COOKIE, TICKET_SLACK_SECS, encode, network_key, set_retry_after,
 };
 use crate::access_log::VisitorId;
 use crate::client::ClientAddr;
@@ -46,7 +46,7 @@ pub(super) fn interstitial(
     let settings = &state.settings.gateway.gate;
     let t = crate::i18n::current();
     let next = safe_next(next);
-    let ticket = state.gate.ticket(now_unix(), visitor);
+    let ticket = state.gate.ticket(state.gate.clock.now(), visitor);
     let nojs_url = format!(
         "/gate/wait?ticket={}&next={}",
         encode(&ticket),
@@ -292,7 +292,7 @@ fn set_pass(
 ) {
     let pass = state
         .gate
-        .pass(kind, now_unix().saturating_add(ttl), visitor);
+        .pass(kind, state.gate.clock.now().saturating_add(ttl), visitor);
     let attrs = platform::security::CookieAttrs {
         path: "/",
         max_age: Duration::from_secs(ttl),
@@ -328,7 +328,7 @@ pub async fn wait(
     if !settings.enabled {
         return redirect(&next);
     }
-    let now = now_unix();
+    let now = state.gate.clock.now();
     let Some((issued, nonce)) = state.gate.check_ticket(&query.ticket, &visitor) else {
         // A stale or foreign ticket: start again with a fresh one.
         return interstitial(&state, &visitor, &next, StatusCode::FORBIDDEN);

@@ -92,10 +92,10 @@ async fn take_slots(state: &AppState, client: ClientAddr) -> Result<Slots, Respo
     // Held before the cache is asked: an abandoned request gives it back.
     slots.network = Some((state.cache.clone(), key.clone(), holder.clone()));
     // A little longer than a stream lives, so a crashed replica's slots lapse.
-    let ttl = Duration::from_secs(settings.max_stream_secs.saturating_add(30));
+    let ttl = Duration::from_secs(settings.max_stream_secs.get().saturating_add(30));
     match state
         .cache
-        .acquire_slot(&key, &holder, settings.max_streams_per_network, ttl)
+        .acquire_slot(&key, &holder, settings.max_streams_per_network.get(), ttl)
         .await
     {
         Ok(true) => Ok(slots),
@@ -134,7 +134,7 @@ pub async fn events(
         Ok(slots) => slots,
         Err(refused) => return Ok(refused),
     };
-    let lifetime = Duration::from_secs(state.settings.gateway.live.max_stream_secs);
+    let lifetime = Duration::from_secs(state.settings.gateway.live.max_stream_secs.get());
     // Subscribed before the replay is read: nothing falls in between.
     let live = state.live.for_number(number.as_str().to_owned());
     let replay = last_event_id(&headers)

@@ -11,8 +11,8 @@
 //! The rows share the event id and time of their access-log row, the same
 //! unique key and the same retention (day partitions on Postgres).
 //!
-//! - `pageview`: which requests are page views, the row each becomes, the
-//!   daily salts.
+//! - `pageview`: which requests are page views (by the route kind the
+//!   gateway logged), the row each becomes, the daily salts.
 //! - `report`: the operator's report over those rows.
 //! - `geo`: the visitor's country, from a CSV country database.
 //!
@@ -30,8 +30,7 @@ use chrono::NaiveDate;
 
 pub use self::geo::{CountryLookup, CsvCountries, GeoError};
 pub use self::pageview::{
-    PageView, SALT_KEEP_DAYS, is_page, number_of, page_view, referrer_domain, route_path,
-    visitor_hash,
+    PageView, SALT_KEEP_DAYS, is_page, page_view, referrer_domain, visitor_hash,
 };
 pub use self::report::{
     CURRENT_WINDOW_SECS, DayStats, Entry, MAX_RANGE_DAYS, Point, Query, Report, Totals,

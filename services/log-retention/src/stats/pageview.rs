@@ -1,12 +1,12 @@
 //! A page view derived from a logged request: which requests are pages
-//! ([`is_page`], [`route_path`], [`number_of`]: the gateway's routes read
-//! back from raw paths, until the request log carries its route), the
-//! referrer and the visitor's daily salted hash, and the daily salts.
+//! (by the route kind the gateway logged, [`is_page`]), the referrer and
+//! the visitor's daily salted hash, and the daily salts.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use proto::events::v1::RouteKind;
 use rand::Rng;
 use sea_orm::{DbErr, Value};
 use sha2::{Digest, Sha256};
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::Stats;
 use crate::db::lock;
 use crate::entities::access_log;
-use crate::rows::{LogRow, RequestExtra};
+use crate::rows::{LogRow, RequestExtra, cap_bytes};
 use crate::schema::SALT_TABLE;
 
 /// A day's salt is deleted once this many days have begun after it.
@@ -31,9 +31,9 @@ pub struct PageView {
     pub day: NaiveDate,
     /// SHA-256 of the visitor with the day's salt (hex, 128 bits).
     pub visitor_hash: String,
-    /// The path, no query, no trailing slash.
+    /// The path as the gateway logged it (no query), at most 200 bytes.
     pub path: String,
-    /// The number viewed, for `/numbers/{e164}`.
+    /// The number viewed, on a number's page (as the gateway logged it).
     pub number: String,
     /// The outside referring site's host, without `www.`.
     pub referrer: String,
@@ -79,51 +79,22 @@ impl PageView {
     }
 }
 
-// The gateway's routes read back from the raw path: `is_page`,
-// `route_path` and `number_of` go once `RequestLogged` carries the route
-// and its kind (issue 21, item 1).
+/// Longest path the statistics keep, in bytes.
+const MAX_PATH: usize = 200;
 
-/// True for requests of pages: not assets, API, feeds, live streams, files,
-/// the crawler gate's interstitial, the operator's pages or `/my-data`
-/// (looking at one's data creates none).
-pub fn is_page(method: &str, path: &str) -> bool {
-    const SKIPPED: [&str; 7] = [
-        "/static/", "/api/", "/admin", "/my-data", "/gate", "/healthz", "/readyz",
-    ];
-    if method != "GET" || !path.starts_with('/') {
-        return false;
-    }
-    if SKIPPED.iter().any(|p| path.starts_with(p)) || path.ends_with("/events") {
-        return false;
-    }
-    let last = path.rsplit('/').next().unwrap_or_default();
-    !last.contains('.')
-}
-
-/// The path as the statistics show it: no trailing slash, at most 200 bytes.
-pub fn route_path(path: &str) -> String {
-    let trimmed = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
-    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-    let mut end = trimmed.len().min(200);
-    while !trimmed.is_char_boundary(end) {
-        end -= 1;
-    }
-    trimmed[..end].to_owned()
-}
-
-/// The number of `/numbers/{e164}`, when the path is a number's page.
-pub fn number_of(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/numbers/")?;
-    let digits = rest
-        .strip_prefix("%2B")
-        .or_else(|| rest.strip_prefix("%2b"))
-        .or_else(|| rest.strip_prefix('+'))?;
-    let ok = (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-    ok.then(|| format!("+{digits}"))
+/// True for requests of pages: a `GET` of a route the gateway logged as a
+/// page (`/`, `/latest`, a country's or a number's page, `/privacy`); not
+/// assets, the API, feeds, live streams, files, the crawler gate's
+/// interstitial, the operator's pages, `/my-data` (looking at one's data
+/// creates none) or a path no route matched. An event from a gateway that
+/// did not log the route yet (unspecified kind) is stored in the access log
+/// but is no page view.
+pub fn is_page(method: &str, kind: RouteKind) -> bool {
+    let page = matches!(
+        kind,
+        RouteKind::Page | RouteKind::NumberPage | RouteKind::CountryPage | RouteKind::InfoPage
+    );
+    page && method == "GET"
 }
 
 /// Host of a referring site (`scheme://host[:port]`), lower case, no port, no `www.`.
@@ -177,17 +148,16 @@ pub fn page_view(
     salt: &str,
     country: Option<String>,
 ) -> Option<PageView> {
-    if !is_page(&row.method, &row.path) {
+    if !is_page(&row.method, extra.route_kind) {
         return None;
     }
-    let path = route_path(&row.path);
     Some(PageView {
         event_id: row.event_id.clone(),
         ts: row.ts,
         day: row.ts.date_naive(),
         visitor_hash: visitor_hash(salt, row),
-        number: number_of(&path).unwrap_or_default(),
-        path,
+        number: extra.number.clone(),
+        path: cap_bytes(row.path.clone(), MAX_PATH),
         referrer: referrer_domain(&row.referrer, &extra.host),
         utm_source: extra
             .utm_source
@@ -291,7 +261,7 @@ impl Stats {
             let LogRow::Request(model, extra) = row else {
                 continue;
             };
-            if !is_page(&model.method, &model.path) {
+            if !is_page(&model.method, extra.route_kind) {
                 continue;
             }
             let day = model.ts.date_naive();
@@ -321,36 +291,31 @@ mod tests {
     use crate::schema::STAT_PAGEVIEWS;
 
     #[test]
-    fn pages_are_told_from_other_requests() {
-        assert!(is_page("GET", "/"));
-        assert!(is_page("GET", "/numbers/+447700900461"));
-        assert!(is_page("GET", "/countries/gb"));
-        assert!(!is_page("POST", "/"));
-        assert!(!is_page("GET", "/static/site.css"));
-        assert!(!is_page("GET", "/api/v1/numbers"));
-        assert!(!is_page("GET", "/admin/stats"));
-        assert!(!is_page("GET", "/my-data"));
-        assert!(!is_page("GET", "/gate"));
-        assert!(!is_page("GET", "/numbers/+447700900461/events"));
-        assert!(!is_page("GET", "/numbers/+447700900461/feed.atom"));
-        assert!(!is_page("GET", "/robots.txt"));
-        assert!(!is_page("GET", "/wp-login.php"));
-    }
-
-    #[test]
-    fn numbers_and_paths_are_route_shaped() {
-        assert_eq!(route_path("/latest/"), "/latest");
-        assert_eq!(route_path("/"), "/");
-        assert_eq!(
-            number_of("/numbers/+447700900461").as_deref(),
-            Some("+447700900461")
-        );
-        assert_eq!(
-            number_of("/numbers/%2B447700900461").as_deref(),
-            Some("+447700900461")
-        );
-        assert_eq!(number_of("/numbers/abc"), None);
-        assert_eq!(number_of("/latest"), None);
+    fn pages_are_told_from_other_requests_by_their_route() {
+        for kind in [
+            RouteKind::Page,
+            RouteKind::NumberPage,
+            RouteKind::CountryPage,
+            RouteKind::InfoPage,
+        ] {
+            assert!(is_page("GET", kind), "{kind:?}");
+            assert!(!is_page("POST", kind), "{kind:?}");
+        }
+        for kind in [
+            RouteKind::Unspecified,
+            RouteKind::Feed,
+            RouteKind::Live,
+            RouteKind::Api,
+            RouteKind::CrashBeacon,
+            RouteKind::SiteFile,
+            RouteKind::Asset,
+            RouteKind::Gate,
+            RouteKind::MyData,
+            RouteKind::Admin,
+            RouteKind::NotFound,
+        ] {
+            assert!(!is_page("GET", kind), "{kind:?}");
+        }
     }
 
     #[test]
@@ -399,21 +364,53 @@ mod tests {
         assert_ne!(a, visitor_hash("salt-2", &row));
     }
 
-    #[test]
-    fn page_view_values_fit_the_statistics_table() {
-        let row = LogRow::from_request(
-            proto::events::v1::RequestLogged {
-                method: "GET".into(),
-                path: "/numbers/+447700900461".into(),
-                status: 200,
-                ..Default::default()
-            },
-            Utc::now(),
-        );
-        let LogRow::Request(model, extra) = row else {
+    fn request_row(event: proto::events::v1::RequestLogged) -> (access_log::Model, RequestExtra) {
+        let LogRow::Request(model, extra) = LogRow::from_request(event, Utc::now()) else {
             unreachable!("a request row")
         };
+        (model, extra)
+    }
+
+    #[test]
+    fn a_number_page_view_keeps_the_path_and_the_logged_number() {
+        let (model, extra) = request_row(proto::events::v1::RequestLogged {
+            method: "GET".into(),
+            path: "/numbers/%2B447700900461".into(),
+            status: 200,
+            route: "/numbers/{e164}".into(),
+            route_kind: RouteKind::NumberPage.into(),
+            number: "+447700900461".into(),
+            ..Default::default()
+        });
         let view = page_view(&model, &extra, "salt", None).unwrap();
+        assert_eq!(view.path, "/numbers/%2B447700900461");
+        assert_eq!(view.number, "+447700900461");
+        assert!(view.pageview);
         STAT_PAGEVIEWS.assert_fits(&view.values());
+    }
+
+    #[test]
+    fn an_older_gateways_request_is_no_page_view() {
+        let (model, extra) = request_row(proto::events::v1::RequestLogged {
+            method: "GET".into(),
+            path: "/numbers/+447700900461".into(),
+            status: 200,
+            ..Default::default()
+        });
+        assert_eq!(page_view(&model, &extra, "salt", None), None);
+    }
+
+    #[test]
+    fn long_paths_are_cut_on_a_character_boundary() {
+        let (model, extra) = request_row(proto::events::v1::RequestLogged {
+            method: "GET".into(),
+            path: format!("/countries/{}", "é".repeat(200)),
+            status: 404,
+            route_kind: RouteKind::CountryPage.into(),
+            ..Default::default()
+        });
+        let view = page_view(&model, &extra, "salt", None).unwrap();
+        assert!(view.path.len() <= MAX_PATH && view.path.ends_with('é'));
+        assert!(!view.pageview);
     }
 }

@@ -68,7 +68,6 @@ impl Totals {
     }
 }
 
-#[allow(clippy::cast_precision_loss)] // counts far below 2^52
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }

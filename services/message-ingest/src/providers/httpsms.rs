@@ -102,9 +102,7 @@ pub fn verify_token(
 
     let claims = decode_json(claims_b64, "claims")?;
     // Fractions of a second do not matter at this leeway.
-    #[allow(clippy::cast_precision_loss)]
     let now = now.timestamp() as f64;
-    #[allow(clippy::cast_precision_loss)]
     let leeway = LEEWAY_SECS as f64;
     if let Some(exp) = numeric_claim(&claims, "exp")?
         && now > exp + leeway

@@ -23,19 +23,31 @@ pub use provider::{Deliver, Parsed, Provider, Webhook};
 use crate::accept::AppState;
 use crate::error::IngestError;
 
-/// Every provider route, under `/webhooks/<provider>`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(route::<generic::Generic>())
-        .merge(route::<twilio::Twilio>())
-        .merge(route::<vonage::Vonage>())
-        .merge(route::<telnyx::Telnyx>())
-        .merge(route::<plivo::Plivo>())
-        .merge(route::<sms_gateway::SmsGateway>())
-        .merge(route::<httpsms::Httpsms>())
-        .merge(route::<jasmin::Jasmin>())
-        .fallback(|| async { IngestError::NoRoute })
+/// The providers, each once: their routes and their names come from this list.
+macro_rules! providers {
+    ($($provider:ty),+ $(,)?) => {
+        /// Every provider's name (`/webhooks/<name>`, the metrics label).
+        pub const NAMES: &[&str] = &[$(<$provider as Provider>::NAME),+];
+
+        /// Every provider route, under `/webhooks/<provider>`.
+        pub fn routes() -> Router<AppState> {
+            Router::new()
+                $(.merge(route::<$provider>()))+
+                .fallback(|| async { IngestError::NoRoute })
+        }
+    };
 }
+
+providers!(
+    generic::Generic,
+    twilio::Twilio,
+    vonage::Vonage,
+    telnyx::Telnyx,
+    plivo::Plivo,
+    sms_gateway::SmsGateway,
+    httpsms::Httpsms,
+    jasmin::Jasmin,
+);
 
 /// `/webhooks/<P::NAME>` through [`handle::handle`]: `POST`, or any method
 /// when the provider also calls with `GET`.
