@@ -16,10 +16,11 @@
 //! growing without bound. A batch that cannot be published after a few
 //! attempts is dropped with an error.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::Context;
+use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -60,11 +61,7 @@ impl Flush {
     /// Waits, at most `limit`, for the last batch to be published (the
     /// first call does; later ones return at once).
     pub async fn wait(&self, limit: Duration) {
-        let task = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let task = self.0.lock().take();
         if let Some(task) = task {
             let _ = tokio::time::timeout(limit, task).await;
         }

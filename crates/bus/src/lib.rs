@@ -3,6 +3,7 @@
 mod batch;
 mod batcher;
 mod dlq;
+mod error;
 mod events;
 mod memory;
 mod metrics;
@@ -22,27 +23,11 @@ use tracing::Instrument;
 pub use batch::{BatchMessage, BatchOptions};
 pub use batcher::{Batcher, Flush};
 pub use dlq::{DEAD_REASON_HEADER, DeadLetter, DeadLetters, Replayed, StoredMessage};
+pub use error::{BusError, Cause, HandlerError};
 pub use events::{Event, Route, StreamKind};
 pub use memory::MemoryTransport;
 pub use nats::NatsTransport;
 pub use subject::subject_matches;
-
-/// What can go wrong on the bus.
-#[derive(Debug, thiserror::Error)]
-pub enum BusError {
-    /// The server could not be reached or refused the connection.
-    #[error("bus connection failed: {0}")]
-    Connect(String),
-    /// The stream did not acknowledge in time, or refused the message.
-    #[error("bus publish failed: {0}")]
-    Publish(String),
-    /// A stream or consumer could not be created or read.
-    #[error("bus consumer failed: {0}")]
-    Consume(String),
-    /// An ack, nak or term could not be sent.
-    #[error("bus acknowledgement failed: {0}")]
-    Ack(String),
-}
 
 /// Result of a publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,17 +164,6 @@ fn unsupported(stream: &str) -> BusError {
     BusError::Consume(format!(
         "stream {stream}: this transport does not give access to stored messages"
     ))
-}
-
-/// Why a handler did not finish a message.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// Worth retrying (a dependency was down).
-    #[error("transient: {0}")]
-    Transient(String),
-    /// Will never succeed: dead-letter it at once.
-    #[error("permanent: {0}")]
-    Permanent(String),
 }
 
 /// Facts about one delivery, for handlers.

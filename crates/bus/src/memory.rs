@@ -1,11 +1,12 @@
 //! The in-process transport: JetStream semantics without a server.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
 
 use crate::{
@@ -60,11 +61,6 @@ struct Pending {
     delivered: i64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves plain data; keep serving.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl MemoryTransport {
     /// A new, empty bus.
     pub fn new(settings: &config::BusSettings) -> Self {
@@ -81,7 +77,7 @@ impl MemoryTransport {
 impl Consumer {
     fn offer(&self, seq: u64, envelope: &Envelope) {
         if subject_matches(&self.filter, &envelope.subject) {
-            lock(&self.queue).ready.push_back(Pending {
+            self.queue.lock().ready.push_back(Pending {
                 seq,
                 envelope: envelope.clone(),
                 delivered: 0,
@@ -93,7 +89,7 @@ impl Consumer {
     /// Next message to deliver, or how long to wait before looking again.
     fn take(&self) -> Result<Pending, Duration> {
         let now = Instant::now();
-        let mut q = lock(&self.queue);
+        let mut q = self.queue.lock();
         let expired: Vec<u64> = q
             .in_flight
             .iter()
@@ -131,12 +127,12 @@ struct MemAcker {
 #[async_trait::async_trait]
 impl Acker for MemAcker {
     async fn ack(&self) -> Result<(), BusError> {
-        lock(&self.consumer.queue).in_flight.remove(&self.seq);
+        self.consumer.queue.lock().in_flight.remove(&self.seq);
         Ok(())
     }
 
     async fn nak(&self, delay: Duration) -> Result<(), BusError> {
-        if let Some((_, deadline)) = lock(&self.consumer.queue).in_flight.get_mut(&self.seq) {
+        if let Some((_, deadline)) = self.consumer.queue.lock().in_flight.get_mut(&self.seq) {
             *deadline = Instant::now() + delay;
         }
         self.consumer.notify.notify_one();
@@ -147,7 +143,7 @@ impl Acker for MemAcker {
 #[async_trait::async_trait]
 impl Transport for MemoryTransport {
     async fn ensure_streams(&self, prefix: &str) -> Result<(), BusError> {
-        let mut state = lock(&self.inner);
+        let mut state = self.inner.lock();
         for kind in StreamKind::ALL {
             state
                 .streams
@@ -165,7 +161,7 @@ impl Transport for MemoryTransport {
     }
 
     async fn publish_durable(&self, env: Envelope) -> Result<Published, BusError> {
-        let mut state = lock(&self.inner);
+        let mut state = self.inner.lock();
         let stream = state
             .streams
             .values_mut()
@@ -215,7 +211,7 @@ impl Transport for MemoryTransport {
         filter: &str,
     ) -> Result<BoxStream<'static, Result<Incoming, BusError>>, BusError> {
         let consumer = {
-            let mut state = lock(&self.inner);
+            let mut state = self.inner.lock();
             let s = state
                 .streams
                 .get_mut(stream)
@@ -283,7 +279,7 @@ impl Transport for MemoryTransport {
     }
 
     async fn stored_count(&self, stream: &str) -> Result<u64, BusError> {
-        let state = lock(&self.inner);
+        let state = self.inner.lock();
         let s = state.streams.get(stream).ok_or_else(|| no_stream(stream))?;
         Ok(s.log.len() as u64)
     }
@@ -295,7 +291,7 @@ impl Transport for MemoryTransport {
         from: u64,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, BusError> {
-        let state = lock(&self.inner);
+        let state = self.inner.lock();
         let s = state.streams.get(stream).ok_or_else(|| no_stream(stream))?;
         Ok(s.log
             .iter()
@@ -310,13 +306,13 @@ impl Transport for MemoryTransport {
         stream: &str,
         seq: u64,
     ) -> Result<Option<StoredMessage>, BusError> {
-        let state = lock(&self.inner);
+        let state = self.inner.lock();
         let s = state.streams.get(stream).ok_or_else(|| no_stream(stream))?;
         Ok(s.log.iter().find(|(at, _, _)| *at == seq).map(stored))
     }
 
     async fn delete_stored(&self, stream: &str, seq: u64) -> Result<bool, BusError> {
-        let mut state = lock(&self.inner);
+        let mut state = self.inner.lock();
         let s = state
             .streams
             .get_mut(stream)
@@ -327,7 +323,7 @@ impl Transport for MemoryTransport {
         s.log.remove(index);
         // As on JetStream, consumers no longer deliver a deleted message.
         for consumer in s.consumers.values() {
-            lock(&consumer.queue).ready.retain(|p| p.seq != seq);
+            consumer.queue.lock().ready.retain(|p| p.seq != seq);
         }
         Ok(true)
     }
@@ -374,7 +370,7 @@ mod tests {
         // Expired ids are forgotten (and published again), others still count.
         assert!(!bus.publish_durable(envelope("7")).await.unwrap().duplicate);
         assert!(bus.publish_durable(envelope("7")).await.unwrap().duplicate);
-        let state = lock(&bus.inner);
+        let state = bus.inner.lock();
         let stream = state
             .streams
             .values()

@@ -3,10 +3,11 @@
 //! messages each JetStream consumer has still to process (polled).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
+use parking_lot::Mutex;
 
 /// `cloudsms.bus.dead_lettered`: events moved to the dead-letter stream.
 pub(crate) fn dead_lettered(destination: &str) {
@@ -67,7 +68,7 @@ fn pending() -> &'static Mutex<Pending> {
                 "Messages a durable consumer has not yet been delivered or not yet acked",
             )
             .with_callback(|observer| {
-                let pending = lock().clone();
+                let pending = pending().lock().clone();
                 for ((stream, consumer), count) in pending {
                     observer.observe(
                         count,
@@ -83,18 +84,16 @@ fn pending() -> &'static Mutex<Pending> {
     })
 }
 
-fn lock() -> std::sync::MutexGuard<'static, Pending> {
-    pending()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Records what a consumer has still to process.
 pub(crate) fn set_pending(stream: &str, consumer: &str, count: u64) {
-    lock().insert((stream.to_owned(), consumer.to_owned()), count);
+    pending()
+        .lock()
+        .insert((stream.to_owned(), consumer.to_owned()), count);
 }
 
 /// The consumer stopped in this process: its count is no longer reported.
 pub(crate) fn forget_pending(stream: &str, consumer: &str) {
-    lock().remove(&(stream.to_owned(), consumer.to_owned()));
+    pending()
+        .lock()
+        .remove(&(stream.to_owned(), consumer.to_owned()));
 }

@@ -10,7 +10,9 @@ use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use crate::{Acker, BusError, Envelope, Incoming, Published, StoredMessage, StreamKind, Transport};
+use crate::{
+    Acker, BusError, Cause, Envelope, Incoming, Published, StoredMessage, StreamKind, Transport,
+};
 
 const MSG_ID: &str = "Nats-Msg-Id";
 
@@ -32,13 +34,13 @@ impl NatsTransport {
         let url = config::redact_url(&nats.url);
         let options = connect_options(nats)
             .await
-            .map_err(|e| BusError::Connect(format!("{url}: {e}")))?;
+            .map_err(|e| connect_error(&url, e))?;
         let client = options
             .name("cloudsms")
             .connection_timeout(Duration::from_secs(5))
             .connect(nats.url.as_str())
             .await
-            .map_err(|e| BusError::Connect(format!("{url}: {e}")))?;
+            .map_err(|e| connect_error(&url, e))?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(Duration::from_secs(settings.publish_timeout_secs.max(1)));
         Ok(Self {
@@ -138,14 +140,14 @@ impl Acker for NatsAcker {
         // consumer of ours treats as such (stores once, redoes only the
         // side effects); waiting for the server's confirmation instead cost
         // a round trip per message before the next batch could start.
-        self.0.ack().await.map_err(|e| BusError::Ack(e.to_string()))
+        self.0.ack().await.map_err(BusError::Ack)
     }
 
     async fn nak(&self, delay: Duration) -> Result<(), BusError> {
         self.0
             .ack_with(AckKind::Nak(Some(delay)))
             .await
-            .map_err(|e| BusError::Ack(e.to_string()))
+            .map_err(BusError::Ack)
     }
 }
 
@@ -167,9 +169,10 @@ impl Transport for NatsTransport {
                 storage: stream::StorageType::File,
                 ..Default::default()
             };
-            self.js.get_or_create_stream(config).await.map_err(|e| {
-                BusError::Consume(format!("stream {}: {e}", kind.stream_name(prefix)))
-            })?;
+            self.js
+                .get_or_create_stream(config)
+                .await
+                .map_err(|e| stream_error(&kind.stream_name(prefix), e))?;
         }
         Ok(())
     }
@@ -180,9 +183,9 @@ impl Transport for NatsTransport {
             .js
             .publish_with_headers(env.subject, headers, env.payload)
             .await
-            .map_err(|e| BusError::Publish(e.to_string()))?
+            .map_err(|e| BusError::PublishFailed(e.into()))?
             .await
-            .map_err(|e| BusError::Publish(e.to_string()))?;
+            .map_err(|e| BusError::PublishFailed(e.into()))?;
         Ok(Published {
             duplicate: ack.duplicate,
         })
@@ -193,7 +196,7 @@ impl Transport for NatsTransport {
         self.client
             .publish_with_headers(env.subject, headers, env.payload)
             .await
-            .map_err(|e| BusError::Publish(e.to_string()))
+            .map_err(|e| BusError::PublishFailed(e.into()))
     }
 
     async fn consume(
@@ -206,7 +209,7 @@ impl Transport for NatsTransport {
             .js
             .get_stream(stream)
             .await
-            .map_err(|e| BusError::Consume(format!("stream {stream}: {e}")))?;
+            .map_err(|e| stream_error(stream, e))?;
         let consumer: jetstream::consumer::Consumer<pull::Config> = stream
             .get_or_create_consumer(
                 durable,
@@ -222,11 +225,11 @@ impl Transport for NatsTransport {
                 },
             )
             .await
-            .map_err(|e| BusError::Consume(format!("consumer {durable}: {e}")))?;
+            .map_err(|e| consumer_error(durable, e))?;
         let messages = consumer
             .messages()
             .await
-            .map_err(|e| BusError::Consume(e.to_string()))?;
+            .map_err(|e| consumer_error(durable, e))?;
         // Reported while the consumer's stream of messages lives.
         let alive = Arc::new(());
         tokio::spawn(poll_pending(
@@ -235,10 +238,11 @@ impl Transport for NatsTransport {
             durable.to_owned(),
             Arc::downgrade(&alive),
         ));
+        let durable = durable.to_owned();
         Ok(messages
             .map(move |item| {
                 let _alive = &alive;
-                let msg = item.map_err(|e| BusError::Consume(e.to_string()))?;
+                let msg = item.map_err(|e| consumer_error(&durable, e))?;
                 let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
                 let envelope = from_message(&msg.message);
                 Ok(Incoming::with_acker(
@@ -255,7 +259,10 @@ impl Transport for NatsTransport {
             .client
             .subscribe(filter.to_owned())
             .await
-            .map_err(|e| BusError::Consume(e.to_string()))?;
+            .map_err(|e| BusError::ConsumeFailed {
+                what: format!("subscription {filter}"),
+                source: e.into(),
+            })?;
         Ok(sub.map(|msg| Incoming::unacked(from_message(&msg))).boxed())
     }
 
@@ -335,8 +342,25 @@ impl Transport for NatsTransport {
     }
 }
 
-fn stream_error(stream: &str, err: impl std::fmt::Display) -> BusError {
-    BusError::Consume(format!("stream {stream}: {err}"))
+fn connect_error(url: &str, err: impl Into<Cause>) -> BusError {
+    BusError::Connect {
+        url: url.to_owned(),
+        source: err.into(),
+    }
+}
+
+fn stream_error(stream: &str, err: impl Into<Cause>) -> BusError {
+    BusError::ConsumeFailed {
+        what: format!("stream {stream}"),
+        source: err.into(),
+    }
+}
+
+fn consumer_error(durable: &str, err: impl Into<Cause>) -> BusError {
+    BusError::ConsumeFailed {
+        what: format!("consumer {durable}"),
+        source: err.into(),
+    }
 }
 
 /// A `STREAM.MSG.DELETE` of a sequence the stream does not hold.

@@ -1,6 +1,10 @@
+//! The in-process cache of the embedded mode: hot lists, claims, counters,
+//! throttles and live-stream slots kept in memory, with their expiry.
+
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use proto::events::v1::MessageStored;
 
@@ -37,10 +41,7 @@ impl MemoryCache {
         &self,
         f: impl FnOnce(&mut HashMap<String, (Vec<MessageStored>, Instant)>) -> R,
     ) -> R {
-        let mut lists = self
-            .lists
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lists = self.lists.lock();
         let now = Instant::now();
         lists.retain(|_, (_, expires)| *expires > now);
         f(&mut lists)
@@ -50,10 +51,8 @@ impl MemoryCache {
 /// Locks `map`, dropping expired entries first.
 fn live<V>(
     map: &Mutex<HashMap<String, (V, Instant)>>,
-) -> std::sync::MutexGuard<'_, HashMap<String, (V, Instant)>> {
-    let mut map = map
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+) -> MutexGuard<'_, HashMap<String, (V, Instant)>> {
+    let mut map = map.lock();
     let now = Instant::now();
     map.retain(|_, (_, expires)| *expires > now);
     map
@@ -160,10 +159,7 @@ impl HotCache for MemoryCache {
         let mut claims = live(&self.claims);
         let mut counters = live(&self.counters);
         let mut rates = live(&self.rates);
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slots = self.slots.lock();
         for key in keys {
             found += u64::from(claims.remove(key).is_some())
                 + u64::from(counters.remove(key).is_some())
@@ -192,10 +188,7 @@ impl HotCache for MemoryCache {
         limit: u64,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slots = self.slots.lock();
         let now = Instant::now();
         let held = slots.entry(key.to_owned()).or_default();
         held.retain(|_, expires| *expires > now);
@@ -207,10 +200,7 @@ impl HotCache for MemoryCache {
     }
 
     async fn release_slot(&self, key: &str, holder: &str) -> Result<(), CacheError> {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slots = self.slots.lock();
         if let Some(held) = slots.get_mut(key) {
             held.remove(holder);
             if held.is_empty() {

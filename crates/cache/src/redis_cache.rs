@@ -1,11 +1,62 @@
+//! The Redis cache shared by every replica: hot lists, claims, counters,
+//! throttles (server-side scripts) and live-stream slots.
+
 use prost::Message;
 use proto::events::v1::MessageStored;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::{CacheError, HotCache, HotList, normalise};
+
+// The scripts are built (and their SHA1 computed) once; `invoke_async`
+// sends EVALSHA and loads a script only when the server lacks it.
+
+/// Sets the key to the owner when free; true when the owner holds it.
+static CLAIM_AS: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0",
+    )
+});
+
+/// GCRA on the server's clock (µs); the key holds the theoretical arrival
+/// time and expires when it is in the past. Returns the wait, 0 when allowed.
+static THROTTLE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+if tat - now > tolerance then return tat - now - tolerance end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+return 0",
+    )
+});
+
+/// A sorted set of holders scored by when their slot lapses (the server's
+/// clock, ms): lapsed ones are dropped before counting.
+static ACQUIRE_SLOT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1",
+    )
+});
 
 /// Hot lists in Redis, shared by every replica.
 #[derive(Clone)]
@@ -152,17 +203,8 @@ impl HotCache for RedisCache {
 
     #[tracing::instrument(name = "EVALSHA", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "EVALSHA"))]
     async fn claim_as(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError> {
-        let script = redis::Script::new(
-            r"local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  return 1
-end
-if v == ARGV[1] then return 1 end
-return 0",
-        );
         let mut conn = self.conn.clone();
-        let won: i64 = script
+        let won: i64 = CLAIM_AS
             .key(format!("{}{key}", self.prefix))
             .arg(owner)
             .arg(secs(ttl))
@@ -197,22 +239,8 @@ return 0",
         interval: Duration,
         burst: u32,
     ) -> Result<Option<Duration>, CacheError> {
-        // GCRA on the server's clock (µs); the key holds the theoretical
-        // arrival time and expires when it is in the past.
-        let script = redis::Script::new(
-            r"local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = interval * tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-if tat - now > tolerance then return tat - now - tolerance end
-tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
-return 0",
-        );
         let mut conn = self.conn.clone();
-        let wait: u64 = script
+        let wait: u64 = THROTTLE
             .key(format!("{}{key}", self.prefix))
             .arg(
                 u64::try_from(interval.as_micros())
@@ -268,19 +296,8 @@ return 0",
         limit: u64,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        // A sorted set of holders scored by when their slot lapses (the
-        // server's clock, ms): lapsed ones are dropped before counting.
-        let script = redis::Script::new(
-            r"local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1",
-        );
         let mut conn = self.conn.clone();
-        let won: i64 = script
+        let won: i64 = ACQUIRE_SLOT
             .key(format!("{}{key}", self.prefix))
             .arg(holder)
             .arg(limit)

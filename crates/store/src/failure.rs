@@ -38,9 +38,10 @@ impl StoreError {
     fn failure(&self) -> Failure {
         match self {
             StoreError::Db(err) => db_failure(err),
-            StoreError::Url(_) | StoreError::UnknownNumber(_) | StoreError::Extraction(_) => {
-                Failure::Transient
-            }
+            StoreError::Url(_)
+            | StoreError::Folder { .. }
+            | StoreError::UnknownNumber(_)
+            | StoreError::Extraction(_) => Failure::Transient,
         }
     }
 }

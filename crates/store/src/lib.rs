@@ -37,6 +37,15 @@ pub enum StoreError {
     /// The database URL is not usable.
     #[error("database.url: {0}")]
     Url(String),
+    /// The folder of the SQLite file could not be created.
+    #[error("database.url: {}: {source}", path.display())]
+    Folder {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A number the operation needs is not registered.
     #[error("number {0} is not registered")]
     UnknownNumber(String),
@@ -180,8 +189,10 @@ impl Store {
             if let Some(parent) = std::path::Path::new(file).parent()
                 && !parent.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Url(format!("{}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+                    path: parent.to_owned(),
+                    source,
+                })?;
             }
         } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             return Err(StoreError::Url(format!(

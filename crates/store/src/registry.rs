@@ -4,8 +4,9 @@
 //! retired number still disappears within that time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::{Store, StoreError};
 
@@ -44,10 +45,8 @@ impl Registry {
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Registration, Instant)>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, (Registration, Instant)>> {
+        self.entries.lock()
     }
 
     /// What the registry says of `e164`, from memory when fresh.

@@ -1,7 +1,7 @@
 //! `cloudsms all --demo`: a few numbers and a steady trickle of realistic
-//! messages, sent through the real, signed webhook path.
+//! messages, sent through the real, signed webhook path: message-ingest's
+//! router, called in-process (no HTTP client in the binary).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use domain::E164;
@@ -9,6 +9,7 @@ use platform::Infra;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 /// Numbers from ranges set aside for fiction and documentation.
 const NUMBERS: &[(&str, &str)] = &[
@@ -84,19 +85,12 @@ fn fill(template: &str, rng: &mut impl Rng) -> String {
 }
 
 /// Seeds the numbers, then posts a message every few seconds until `shutdown`.
-pub async fn run(
-    infra: &Infra,
-    ingest: SocketAddr,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(infra: &Infra, shutdown: CancellationToken) -> anyhow::Result<()> {
     for (e164, label) in NUMBERS {
         infra.store.add_number(&E164::parse(e164)?, label).await?;
     }
     let secret = infra.settings.ingest.providers.generic.secret.clone();
-    let url = format!("http://127.0.0.1:{}/webhooks/generic", ingest.port());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
+    let webhooks = message_ingest::router(infra);
     tracing::info!(numbers = NUMBERS.len(), "demo feeder started");
     let mut sent: u64 = 0;
     loop {
@@ -120,18 +114,17 @@ pub async fn run(
         };
         let ts = chrono::Utc::now().timestamp();
         let signature = message_ingest::providers::generic::sign(&secret, ts, body.as_bytes());
-        let result = client
-            .post(&url)
+        let request = http::Request::post("/webhooks/generic")
             .header("content-type", "application/json")
             .header("x-cloudsms-timestamp", ts.to_string())
             .header("x-cloudsms-signature", signature)
-            .body(body)
-            .send()
-            .await;
-        match result {
-            Ok(resp) if resp.status().is_success() => sent += 1,
-            Ok(resp) => tracing::warn!(status = %resp.status(), "demo webhook refused"),
-            Err(err) => tracing::warn!(error = %err, "demo webhook failed"),
+            .body(body)?;
+        // The router answers every request (its error type is Infallible).
+        let Ok(response) = webhooks.clone().oneshot(request).await;
+        if response.status().is_success() {
+            sent += 1;
+        } else {
+            tracing::warn!(status = %response.status(), "demo webhook refused");
         }
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),

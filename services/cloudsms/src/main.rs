@@ -177,7 +177,6 @@ async fn run_all(settings: Settings, demo: bool) -> anyhow::Result<()> {
         http: platform::bind(settings.retention.listen).await?,
         grpc: platform::bind(settings.retention.grpc_listen).await?,
     };
-    let ingest_addr = ingest.http.local_addr()?;
     // The gateway reaches this process's own log-retention.
     let mut settings = settings;
     let retention_addr = retention_listeners.grpc.local_addr()?;
@@ -201,7 +200,7 @@ async fn run_all(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let infra = infra.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(err) = demo::run(&infra, ingest_addr, shutdown).await {
+            if let Err(err) = demo::run(&infra, shutdown).await {
                 tracing::error!(error = %err, "demo feeder stopped");
             }
         })

@@ -50,7 +50,7 @@ pub async fn numbers(State(state): State<AppState>) -> Result<Json<Vec<NumberJso
         .store
         .numbers_overview()
         .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+        .map_err(PageError::Unavailable)?;
     Ok(Json(
         overview
             .into_iter()

@@ -16,9 +16,9 @@ pub enum PageError {
     /// The request is malformed (a bad page link).
     #[error("{0}")]
     BadRequest(&'static str),
-    /// The database is unreachable.
+    /// The database is unreachable (the cause is logged, never shown).
     #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[from] store::StoreError),
     /// A template failed to render.
     #[error("render failed: {0}")]
     Render(#[from] askama::Error),

@@ -4,10 +4,10 @@
 //! not be cached without a message that had already been announced.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::i18n::Lang;
 
@@ -44,9 +44,7 @@ pub struct PageCache {
 
 impl PageCache {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock()
     }
 
     /// A fresh page, if cached (shared, not copied).

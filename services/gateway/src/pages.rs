@@ -91,11 +91,7 @@ struct HomePage {
 }
 
 async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, PageError> {
-    let overview = state
-        .store
-        .numbers_overview()
-        .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+    let overview = state.store.numbers_overview().await?;
     let now = Utc::now();
     let offline_after = chrono::Duration::seconds(
         i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
@@ -284,8 +280,7 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
     let rows = state
         .store
         .recent_messages(number, state.settings.gateway.page_size, None)
-        .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+        .await?;
     let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
     if state.live.pages.generation(number) == generation
         && let Err(err) = state.cache.fill(HotList::Number(number), &messages).await
@@ -314,8 +309,7 @@ pub async fn page_of(
         _ => state
             .store
             .recent_messages_from(number, sender, size, before)
-            .await
-            .map_err(|e| PageError::Unavailable(e.to_string()))?
+            .await?
             .iter()
             .map(store::MessageRow::to_event)
             .collect(),
@@ -336,8 +330,7 @@ pub async fn registered_number(state: &AppState, raw: &str) -> Result<E164, Page
     let active = state
         .registry
         .is_active(&state.store, number.as_str())
-        .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+        .await?;
     if active { Ok(number) } else { Err(not_found()) }
 }
 
@@ -393,11 +386,7 @@ pub async fn number(
     }
     let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
-    let senders = state
-        .store
-        .recent_senders(number.as_str(), 30)
-        .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+    let senders = state.store.recent_senders(number.as_str(), 30).await?;
     let now = Utc::now();
     let country = number.country();
     let country_name = t.country(country);
@@ -464,8 +453,7 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
     let rows = state
         .store
         .latest_messages(state.settings.gateway.page_size)
-        .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+        .await?;
     let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
     if state.live.pages.generation(crate::live::LATEST) == generation
         && let Err(err) = state.cache.fill(HotList::Latest, &messages).await

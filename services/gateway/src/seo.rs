@@ -64,11 +64,7 @@ pub async fn sitemap(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let base = base_url(&state, &headers);
-    let numbers = state
-        .store
-        .numbers_overview()
-        .await
-        .map_err(|e| PageError::Unavailable(e.to_string()))?;
+    let numbers = state.store.numbers_overview().await?;
     let mut urls = vec![(format!("{base}/"), None), (format!("{base}/latest"), None)];
     let mut countries: Vec<String> = numbers
         .iter()

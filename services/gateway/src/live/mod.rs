@@ -10,12 +10,13 @@
 mod stream;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use parking_lot::Mutex;
 use proto::events::v1::MessageStored;
 use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -191,7 +192,7 @@ impl Live {
         self.pages.invalidate(LATEST);
         let frame = Arc::new(self.frame(message));
         {
-            let mut recent = lock(&self.recent);
+            let mut recent = self.recent.lock();
             recent.bytes += frame.bytes.len();
             recent.frames.push_back(frame.clone());
             while recent.bytes > REPLAY_BYTES
@@ -213,7 +214,7 @@ impl Live {
     /// The kept frames of `number` after message `last` (ids above it),
     /// oldest first, at most `most`: what a reopened stream missed.
     fn missed(&self, number: &str, last: i64, most: usize) -> Vec<Bytes> {
-        let recent = lock(&self.recent);
+        let recent = self.recent.lock();
         let mut frames: Vec<&Arc<Frame>> = recent
             .frames
             .iter()
@@ -246,10 +247,6 @@ impl Live {
         })
         .take_until(self.closing.clone().cancelled_owned())
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -292,7 +289,7 @@ mod tests {
         for id in 0..200 {
             live.announce(&message(id, "+1", &body));
         }
-        let recent = lock(&live.recent);
+        let recent = live.recent.lock();
         assert!(recent.bytes <= REPLAY_BYTES, "{}", recent.bytes);
         assert!(recent.frames.len() < 200);
         assert_eq!(recent.frames.back().unwrap().id, 199);
