@@ -279,10 +279,18 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     let addr = format!("127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let healthz = format!("http://{addr}/healthz");
+    let readyz = format!("http://{addr}/readyz");
     wait_until(
         "the gateway to be up",
         Duration::from_secs(60),
-        async || client.get(&healthz).send().await.is_ok(),
+        // Ready, not only alive: a starting service answers 503 to streams.
+        async || {
+            client
+                .get(&readyz)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
     )
     .await;
     // Warm up: one stream and a page, so lazily built state is counted before.
