@@ -595,3 +595,8 @@ pub mod drive {
         std::env::var(name).with_context(|| format!("{name} is required"))
     }
 }
+
+/// Sends `request` and reads its answer as JSON (any status).
+pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}

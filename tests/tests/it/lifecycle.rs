@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloudsms_tests::{Isolation, Mode, TestApp, wait_until};
+use cloudsms_tests::{Isolation, Mode, TestApp, json, wait_until};
 use tokio::net::TcpListener;
 
 use crate::processes::{NUMBER, Ports, Proc, add_number, env_for, wait_ready};
@@ -251,36 +251,24 @@ async fn captcha_verification_needs_no_database() {
     let client = reqwest::Client::new();
     wait_ready(&client, ports.captcha).await;
     let base = format!("http://127.0.0.1:{}", ports.captcha);
-    let challenge: Challenge = client
-        .get(format!("{base}/challenge?sitekey=site-a&action=login"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let challenge: Challenge =
+        json(client.get(format!("{base}/challenge?sitekey=site-a&action=login"))).await;
     let payload = pow::encode_payload(&challenge, pow::solve(&challenge).unwrap());
-    let redeemed: serde_json::Value = client
-        .post(format!("{base}/redeem"))
-        .header("origin", "https://example.org")
-        .json(&serde_json::json!({ "payload": payload, "sitekey": "site-a" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let redeemed: serde_json::Value = json(
+        client
+            .post(format!("{base}/redeem"))
+            .header("origin", "https://example.org")
+            .json(&serde_json::json!({ "payload": payload, "sitekey": "site-a" })),
+    )
+    .await;
     assert_eq!(redeemed["ok"], true, "{redeemed}");
     let token = redeemed["token"].as_str().unwrap();
-    let verified: serde_json::Value = client
-        .post(format!("{base}/siteverify"))
-        .form(&[("secret", "site-secret-1234"), ("response", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verified: serde_json::Value = json(
+        client
+            .post(format!("{base}/siteverify"))
+            .form(&[("secret", "site-secret-1234"), ("response", token)]),
+    )
+    .await;
     assert_eq!(verified["success"], true, "{verified}");
     assert_eq!(verified["hostname"], "example.org", "{verified}");
     captcha.terminate();
