@@ -155,7 +155,7 @@ pub(crate) fn spawn_connection(
 /// Open connections per client address.
 struct PerAddress {
     limit: usize,
-    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    open: parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
 }
 
 /// One open connection of an address; counted until dropped.
@@ -168,16 +168,14 @@ impl PerAddress {
     fn new(limit: usize) -> Self {
         Self {
             limit,
-            open: std::sync::Mutex::default(),
+            open: parking_lot::Mutex::default(),
         }
     }
 
     fn counts(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::net::IpAddr, usize>> {
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    ) -> parking_lot::MutexGuard<'_, std::collections::HashMap<std::net::IpAddr, usize>> {
+        self.open.lock()
     }
 
     /// A slot for one more connection from `ip`, unless it has `limit` open.

@@ -3,8 +3,8 @@
 //! optional Prometheus scrape endpoint (`telemetry.prometheus_listen`), and
 //! a limiter for warnings that would otherwise repeat once per event.
 
+use parking_lot::Mutex;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -115,10 +115,7 @@ impl Throttled {
     /// `Some(held back since the last one)` when a warning may be logged
     /// now, `None` when it is held back.
     pub fn allow(&self) -> Option<u64> {
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = self.last.lock();
         let now = Instant::now();
         if last.is_some_and(|at| now.duration_since(at) < self.period) {
             self.held.fetch_add(1, Ordering::Relaxed);

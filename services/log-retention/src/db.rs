@@ -2,8 +2,6 @@
 //! (`stats`) share: the connection, statements written for its backend
 //! (placeholders differ), and the small helpers both sides' queries use.
 
-use std::sync::{Mutex, MutexGuard};
-
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, Value,
@@ -91,10 +89,4 @@ pub(crate) fn get_u64(row: &QueryResult, col: &str) -> Result<u64, DbErr> {
 /// queries.
 pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
-}
-
-/// Locks one of the handles' caches; a poisoned lock is taken as is (the
-/// caches hold plain values, valid whatever panicked).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

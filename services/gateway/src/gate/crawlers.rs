@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::{Gate, lock};
+use super::Gate;
 
 impl Gate {
     /// The crawler's name when `ip` resolves into the domains of the
@@ -18,7 +18,9 @@ impl Gate {
         ip: Option<IpAddr>,
     ) -> Option<String> {
         let key = (ip?, crawler.name.clone());
-        let known = lock(&self.crawlers)
+        let known = self
+            .crawlers
+            .lock()
             .get(&key)
             .filter(|(_, at)| at.elapsed() < Duration::from_secs(3600))
             .map(|(verified, _)| *verified);
@@ -26,7 +28,7 @@ impl Gate {
             Some(verified) => verified,
             None => {
                 let verified = verify_by_dns(key.0, &crawler.domains).await;
-                let mut known = lock(&self.crawlers);
+                let mut known = self.crawlers.lock();
                 if known.len() > 10_000 {
                     known.clear();
                 }

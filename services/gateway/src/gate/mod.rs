@@ -18,7 +18,9 @@ mod tokens;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -107,10 +109,6 @@ impl Gate {
         self.clock = clock;
         self
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Routes the gate counts: pages with messages, feeds and the JSON API

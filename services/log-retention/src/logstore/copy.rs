@@ -9,7 +9,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait, Value};
 
 use super::LogStore;
-use crate::db::lock;
 use crate::rows::LogRow;
 use crate::schema::{KEY_COLUMNS, Kind, STAT_PAGEVIEWS, TableSpec};
 use crate::stats::PageView;
@@ -94,7 +93,7 @@ impl LogStore {
         };
         if result.is_err() {
             // A partition may have been dropped under us: look again next time.
-            lock(&self.partitions).clear();
+            self.partitions.lock().clear();
         }
         result
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use super::LogStore;
-use crate::db::{day_start, lock};
+use crate::db::day_start;
 use crate::schema::{EVENT_TABLES, Kind, STAT_TABLE};
 
 /// Rows per `DELETE` when SQLite sweeps by timestamp.
@@ -89,7 +89,7 @@ impl LogStore {
             return Ok(());
         }
         let name = table_partition_name(table, day);
-        if lock(&self.partitions).contains(&name) {
+        if self.partitions.lock().contains(&name) {
             return Ok(());
         }
         let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
@@ -104,7 +104,7 @@ impl LogStore {
             // Another replica may have created it at the same moment.
             db.execute_unprepared(&sql).await.map_err(|_| first)?;
         }
-        lock(&self.partitions).insert(name);
+        self.partitions.lock().insert(name);
         Ok(())
     }
 
@@ -249,7 +249,7 @@ impl LogStore {
                              ALTER TABLE {name} RENAME TO {EXPIRED_PREFIX}{name}"
                         ))
                         .await;
-                    lock(&self.partitions).remove(&name);
+                    self.partitions.lock().remove(&name);
                     match detached {
                         Ok(_) => dropped.push(name),
                         // Another replica's sweep got there first.

@@ -24,7 +24,9 @@ mod pageview;
 mod report;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use chrono::NaiveDate;
 

@@ -12,7 +12,6 @@ use sea_orm::{DbErr, Value};
 use sha2::{Digest, Sha256};
 
 use super::Stats;
-use crate::db::lock;
 use crate::entities::access_log;
 use crate::rows::{LogRow, RequestExtra, cap_bytes};
 use crate::schema::SALT_TABLE;
@@ -185,7 +184,7 @@ impl Stats {
     /// The salt of `day`, created when missing (every replica agrees: the
     /// first insert wins).
     pub async fn day_salt(&self, day: NaiveDate) -> Result<String, DbErr> {
-        if let Some(salt) = lock(&self.salts).get(&day) {
+        if let Some(salt) = self.salts.lock().get(&day) {
             return Ok(salt.clone());
         }
         let key = day_key(day);
@@ -208,7 +207,7 @@ impl Stats {
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(format!("salt of {day}")))?;
         let salt: String = row.try_get("", "salt")?;
-        let mut salts = lock(&self.salts);
+        let mut salts = self.salts.lock();
         // Only recent days are ever asked for again.
         if salts.len() > 16 {
             salts.retain(|d, _| *d + Days::new(SALT_KEEP_DAYS + 1) >= day);
@@ -248,7 +247,7 @@ impl Stats {
             .db
             .execute(sql, vec![Value::from(day_key(keep_from))])
             .await?;
-        lock(&self.salts).retain(|day, _| *day >= keep_from);
+        self.salts.lock().retain(|day, _| *day >= keep_from);
         Ok(deleted)
     }
 
