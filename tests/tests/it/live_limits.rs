@@ -260,7 +260,8 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     }
     // Killed when the test ends, passed or failed (a failed assertion
     // must not leave a gateway holding the test's output open).
-    let gateway = KillOnDrop(
+    let gateway = crate::processes::Proc::adopt(
+        "gateway",
         command
             .current_dir(dir.path())
             .env("CLOUDSMS_DATA_DIR", dir.path())
@@ -295,7 +296,7 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     .await;
     // Warm up: one stream and a page, so lazily built state is counted before.
     drop(raw_stream(&addr, 9999).await);
-    let before = rss_kib(gateway.0.id());
+    let before = rss_kib(gateway.id());
 
     let mut open = Vec::new();
     let mut refused = 0;
@@ -308,21 +309,11 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     assert_eq!(refused, 20 * 505 + 50 * 40 - 2000);
     let health = client.get(&healthz).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let grown_mib = rss_kib(gateway.0.id()).saturating_sub(before) / 1024;
+    let grown_mib = rss_kib(gateway.id()).saturating_sub(before) / 1024;
     assert!(
         grown_mib < 160,
         "the gateway grew by {grown_mib} MiB holding {} streams",
         open.len()
     );
     drop(open);
-}
-
-/// A child process killed (and reaped) when dropped.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -128,6 +128,19 @@ pub(crate) struct Proc {
 }
 
 impl Proc {
+    /// A process started elsewhere, killed when dropped like the others.
+    pub(crate) fn adopt(name: &str, child: Child) -> Self {
+        Self {
+            name: name.to_owned(),
+            child,
+        }
+    }
+
+    /// Its process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn spawn(name: &str, args: &[&str], env: &[(String, String)]) -> Self {
         let child = command(name, args, env)
             .stdout(Stdio::null())
