@@ -204,7 +204,7 @@ impl TestApp {
         let gateway_url = format!("http://{}", gateway_listener.local_addr().unwrap());
         let ingest_url = format!("http://{}", ingest_listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let gateway = gateway::AppState::new(&infra);
+        let gateway = gateway::Shared::new(&infra);
         let live = gateway.live.clone();
         let tasks = vec![
             tokio::spawn(gateway::serve(
@@ -502,7 +502,7 @@ pub async fn spawn_with_retention(
     tokio::spawn(log_retention::consumer::run(
         app.infra.bus.clone(),
         store.clone(),
-        std::sync::Arc::new(log_retention::SystemClock),
+        platform::Clock::system(),
         app.infra.settings.retention.retention_days.get(),
         app.infra.settings.retention.batch_size,
         stop.clone(),

@@ -15,6 +15,7 @@ macro_rules! mimalloc {
 #[doc(hidden)]
 pub use mimalloc::MiMalloc;
 
+mod clock;
 pub mod grpc;
 mod health;
 mod infra;
@@ -24,6 +25,7 @@ mod serve;
 mod service_main;
 mod trace;
 
+pub use clock::Clock;
 pub use health::{Readiness, health_routes};
 pub use infra::{Infra, Storage};
 pub use lifecycle::{Lifecycle, run_process, start};

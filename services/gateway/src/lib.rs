@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::PageError;
-pub use gate::{Clock as GateClock, Gate, PASS_COOKIE};
+pub use gate::{Gate, PASS_COOKIE};
 pub use i18n::{LANG_COOKIE, Lang, Tr};
 pub use live::Live;
 pub use my_data::visitor_keys;
@@ -44,16 +44,7 @@ pub use security::VISITOR_COOKIE;
 /// Shared state of the gateway's handlers: one pointer, cloned by every
 /// middleware and handler of every request (cloning the fields themselves,
 /// gRPC clients and cancellation tokens among them, cost more than the page).
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
+pub type AppState = Arc<Shared>;
 
 /// What [`AppState`] points at.
 pub struct Shared {
@@ -95,16 +86,16 @@ pub struct Shared {
     >,
 }
 
-impl AppState {
+impl Shared {
     /// State from the process's infrastructure, with its own live fan-out.
     /// Must run inside a tokio runtime (it starts the request-log task).
-    pub fn new(infra: &Infra) -> Self {
-        Self::with_gate_clock(infra, GateClock::system())
+    pub fn new(infra: &Infra) -> AppState {
+        Self::with_gate_clock(infra, platform::Clock::system())
     }
 
-    /// As [`AppState::new`], the crawler gate timing its passes and
+    /// As [`Shared::new`], the crawler gate timing its passes and
     /// tickets by `clock` (tests advance it instead of sleeping).
-    pub fn with_gate_clock(infra: &Infra, clock: GateClock) -> Self {
+    pub fn with_gate_clock(infra: &Infra, clock: platform::Clock) -> AppState {
         let (request_log, request_log_flush) = bus::Batcher::spawn(
             infra.bus.clone(),
             infra.settings.gateway.request_log_batch,
@@ -118,7 +109,7 @@ impl AppState {
             },
         );
         let keys = keys::Keys::new(&infra.settings.gateway.gate);
-        Self(Arc::new(Shared {
+        Arc::new(Shared {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
             cache: infra.cache.clone(),
@@ -136,7 +127,7 @@ impl AppState {
             request_log_flush,
             retention: my_data::client(&infra.settings.gateway.retention_url),
             stats: admin::client(&infra.settings.gateway.retention_url),
-        }))
+        })
     }
 }
 
@@ -271,11 +262,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let state = AppState::new(&infra);
+    let state = Shared::new(&infra);
     serve(infra, state, listener, shutdown).await
 }
 
-/// Serves the site with `state` (made by [`AppState::new`] from `infra`;
+/// Serves the site with `state` (made by [`Shared::new`] from `infra`;
 /// tests keep a clone to look inside) until `shutdown`.
 pub async fn serve(
     infra: Infra,

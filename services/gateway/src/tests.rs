@@ -20,7 +20,7 @@ async fn router() -> (Router, platform::Infra, tempfile::TempDir) {
     );
     let settings = config::Settings::from_toml_overrides(&toml).unwrap();
     let infra = platform::Infra::connect(settings).await.unwrap();
-    let router = crate::router(&infra, crate::AppState::new(&infra));
+    let router = crate::router(&infra, crate::Shared::new(&infra));
     (router, infra, dir)
 }
 

@@ -130,53 +130,41 @@ mod tests {
 
     #[test]
     fn common_agents_are_classified() {
-        let android = parse(
-            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
-        );
-        assert_eq!(
+        // (user agent, browser, major version, os, device)
+        let cases = [
             (
-                android.browser,
-                android.version.as_str(),
-                android.os,
-                android.device
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+                ("Chrome", "131", "Android", DeviceClass::Mobile),
             ),
-            ("Chrome", "131", "Android", DeviceClass::Mobile)
-        );
-        let iphone = parse(
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-        );
-        assert_eq!(
             (
-                iphone.browser,
-                iphone.version.as_str(),
-                iphone.os,
-                iphone.device
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+                ("Safari", "18", "iOS", DeviceClass::Mobile),
             ),
-            ("Safari", "18", "iOS", DeviceClass::Mobile)
-        );
-        let edge = parse(
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
-        );
-        assert_eq!(
-            (edge.browser, edge.os, edge.device),
-            ("Edge", "Windows", DeviceClass::Desktop)
-        );
-        let ipad = parse(
-            "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
-        );
-        assert_eq!(ipad.device, DeviceClass::Tablet);
-        let bot = parse("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
-        assert_eq!((bot.browser, bot.device), ("Bot", DeviceClass::Bot));
-        let firefox =
-            parse("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
-        assert_eq!(
-            (firefox.browser, firefox.version.as_str(), firefox.os),
-            ("Firefox", "133", "Linux")
-        );
-        let odd = parse("");
-        assert_eq!(
-            (odd.browser, odd.os, odd.device),
-            ("Other", "Other", DeviceClass::Unspecified)
-        );
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+                ("Edge", "131", "Windows", DeviceClass::Desktop),
+            ),
+            (
+                "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+                ("Safari", "17", "iOS", DeviceClass::Tablet),
+            ),
+            (
+                "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                ("Bot", "", "Other", DeviceClass::Bot),
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                ("Firefox", "133", "Linux", DeviceClass::Desktop),
+            ),
+            ("", ("Other", "", "Other", DeviceClass::Unspecified)),
+        ];
+        for (agent, expected) in cases {
+            let ua = parse(agent);
+            assert_eq!(
+                (ua.browser, ua.version.as_str(), ua.os, ua.device),
+                expected,
+                "{agent}"
+            );
+        }
     }
 }

@@ -8,7 +8,6 @@
 //! ts)` (SQLite: `event_id`) keeps the redelivered rows from being stored
 //! twice.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{BatchMessage, BatchOptions, Event as _, HandlerError, StreamKind};
@@ -19,9 +18,9 @@ use proto::events::v1::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::Clock;
 use crate::logstore::{LogStore, cutoff};
 use crate::rows::LogRow;
+use platform::Clock;
 
 /// Durable consumer name shared by every replica.
 pub const CONSUMER: &str = "log-retention";
@@ -220,7 +219,7 @@ pub async fn handle_batch(
 pub async fn run(
     bus: bus::Bus,
     store: LogStore,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     retention_days: u32,
     batch_size: usize,
     shutdown: CancellationToken,

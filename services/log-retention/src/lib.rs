@@ -37,7 +37,6 @@ use tokio_util::sync::CancellationToken;
 pub use logstore::{LogStore, SweepReport};
 pub use rows::LogRow;
 pub use schema::Kind;
-pub use sweep::{Clock, FixedClock, SystemClock};
 
 /// Listeners of the service, bound by the caller (tests bind port 0).
 pub struct Listeners {
@@ -112,7 +111,7 @@ pub async fn run(
     let settings = &infra.settings.retention;
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let store = infra.store.clone();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = platform::Clock::system();
     let http = platform::serve(
         listeners.http,
         router(&infra),

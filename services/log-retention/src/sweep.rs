@@ -2,45 +2,18 @@
 //! `retention.sweep_interval_secs`. The clock is injected so tests can sweep
 //! at a fake `now`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use platform::Clock;
 use tokio_util::sync::CancellationToken;
 
 use crate::logstore::{LogStore, SweepReport};
-
-/// Where the current time comes from.
-pub trait Clock: Send + Sync {
-    /// Now.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock stopped at a given instant (tests).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
 
 /// One sweep at the clock's `now`, then the drop of the partitions it
 /// detached, logged.
 pub async fn sweep_once(
     store: &LogStore,
-    clock: &dyn Clock,
+    clock: &Clock,
     retention_days: u32,
 ) -> Result<SweepReport, sea_orm::DbErr> {
     let now = clock.now();
@@ -105,7 +78,7 @@ fn record_sweep(took: Duration, ok: bool) {
 /// sweep is logged and retried at the next tick.
 pub async fn run(
     store: LogStore,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     retention_days: u32,
     interval: Duration,
     shutdown: CancellationToken,
@@ -118,7 +91,7 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             _ = ticker.tick() => {
                 let started = std::time::Instant::now();
-                let result = sweep_once(&store, clock.as_ref(), retention_days).await;
+                let result = sweep_once(&store, &clock, retention_days).await;
                 record_sweep(started.elapsed(), result.is_ok());
                 if let Err(err) = result {
                     tracing::warn!(error = %err, "retention sweep failed");
@@ -132,7 +105,7 @@ pub async fn run(
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
     use proto::events::v1::RequestLogged;
 
     use super::*;
@@ -166,7 +139,7 @@ mod tests {
         let stop = CancellationToken::new();
         let task = tokio::spawn(run(
             store.clone(),
-            Arc::new(FixedClock(now)),
+            Clock::fixed(now),
             183,
             Duration::from_secs(1),
             stop.clone(),

@@ -12,16 +12,7 @@ use store::{Registration, Store};
 use crate::error::IngestError;
 
 /// Shared state of the webhook routes: one pointer, cheap to clone per request.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
+pub type AppState = Arc<Shared>;
 
 /// What [`AppState`] points at.
 pub struct Shared {
@@ -35,10 +26,10 @@ pub struct Shared {
     pub registry: Arc<store::Registry>,
 }
 
-impl AppState {
+impl Shared {
     /// State from the process's infrastructure.
-    pub fn new(infra: &platform::Infra) -> Self {
-        Self(Arc::new(Shared {
+    pub fn new(infra: &platform::Infra) -> AppState {
+        Arc::new(Shared {
             settings: infra.settings.clone(),
             bus: infra.bus.clone(),
             store: infra.store.clone(),
@@ -46,7 +37,7 @@ impl AppState {
                 std::time::Duration::from_millis(infra.settings.ingest.registry_cache_ms),
                 false,
             )),
-        }))
+        })
     }
 }
 

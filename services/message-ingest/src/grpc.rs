@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status};
 
-use crate::accept::{AppState, InboundSms, accept};
+use crate::accept::{AppState, InboundSms, Shared, accept};
 use crate::error::IngestError;
 
 /// Messages from gRPC producers are stored under this provider name, with
@@ -162,7 +162,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let service = Service {
-        state: AppState::new(infra),
+        state: Shared::new(infra),
     };
     let routes = tonic::service::Routes::new(IngestServiceServer::new(service));
     platform::grpc::serve(routes, listener, shutdown).await
@@ -182,7 +182,7 @@ mod tests {
     async fn only_the_exact_token_is_authorized() {
         let (infra, _dir) = crate::accept::test_infra("[ingest]\ngrpc_token = \"abc\"\n").await;
         let service = Service {
-            state: AppState::new(&infra),
+            state: Shared::new(&infra),
         };
         let call = |token: &str| {
             let mut request = Request::new(());

@@ -31,7 +31,7 @@ pub struct Listeners {
 
 /// The webhook router (also used in-process by tests and the demo).
 pub fn router(infra: &Infra) -> Router {
-    let state = accept::AppState::new(infra);
+    let state = accept::Shared::new(infra);
     Router::new()
         .merge(providers::routes())
         .with_state(state)
@@ -78,7 +78,7 @@ pub async fn run(
     // runs one, which is safe (the bus keeps one copy per provider message id).
     let sweeper_stop = shutdown.child_token();
     let concat_sweeper = tokio::spawn(providers::vonage::run_concat_sweeper(
-        accept::AppState::new(&infra),
+        accept::Shared::new(&infra),
         sweeper_stop.clone(),
     ));
     let (http, grpc, persister) = tokio::join!(http, grpc, persister);

@@ -66,15 +66,18 @@ impl GatedSite {
         ));
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
         let clock = Arc::new(AtomicU64::new(now));
-        let gate_clock = gateway::GateClock::from_fn({
+        let gate_clock = platform::Clock::from_fn({
             let clock = clock.clone();
-            move || clock.load(Ordering::SeqCst)
+            move || {
+                let secs = i64::try_from(clock.load(Ordering::SeqCst)).unwrap();
+                chrono::DateTime::from_timestamp(secs, 0).unwrap()
+            }
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(gateway::serve(
             app.infra.clone(),
-            gateway::AppState::with_gate_clock(&app.infra, gate_clock),
+            gateway::Shared::with_gate_clock(&app.infra, gate_clock),
             listener,
             stop.clone(),
         ));

@@ -275,7 +275,7 @@ async fn parts_in_any_order_are_shown_as_one_message(mode: Mode) {
     for s in &signed {
         assert_eq!(get(&app, &s.query).await.status(), 204);
     }
-    let state = message_ingest::accept::AppState::new(&app.infra);
+    let state = message_ingest::accept::Shared::new(&app.infra);
     let later = chrono::Utc::now() + chrono::Duration::seconds(5);
     let flushed = message_ingest::providers::vonage::flush_stale_parts(&state, later)
         .await
@@ -308,7 +308,7 @@ async fn a_lost_part_is_marked_after_the_timeout(mode: Mode) {
     assert_eq!(get(&app, &three.query).await.status(), 204);
     assert_eq!(get(&app, &one.query).await.status(), 204);
 
-    let state = message_ingest::accept::AppState::new(&app.infra);
+    let state = message_ingest::accept::Shared::new(&app.infra);
     let before = chrono::Utc::now() - chrono::Duration::seconds(60);
     let flushed = message_ingest::providers::vonage::flush_stale_parts(&state, before)
         .await

@@ -3,11 +3,10 @@
 //! retention sweep removes what is older than the retention (on Postgres by
 //! dropping whole day partitions).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
-use log_retention::{Kind, LogRow, LogStore, SystemClock};
+use log_retention::{Kind, LogRow, LogStore};
 use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged};
 use proto::retention::v1::stats_service_client::StatsServiceClient;
 use proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient;
@@ -64,7 +63,7 @@ impl Retention {
         tokio::spawn(log_retention::consumer::run(
             app.infra.bus.clone(),
             store.clone(),
-            Arc::new(SystemClock),
+            platform::Clock::system(),
             app.infra.settings.retention.retention_days.get(),
             app.infra.settings.retention.batch_size,
             stop.clone(),

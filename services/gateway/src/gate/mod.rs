@@ -11,7 +11,6 @@
 //! JSON API clients get 429 with `Retry-After` and a link to the challenge.
 //! Search engines that verify by reverse and forward DNS are let through.
 
-mod clock;
 mod crawlers;
 mod pages;
 mod tokens;
@@ -31,8 +30,8 @@ use proto::captcha::v1::ForgetVisitorRequest;
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
-pub use clock::Clock;
 pub use pages::{challenge, page, pass, wait};
+pub use platform::Clock;
 
 use crate::AppState;
 use crate::access_log::VisitorId;
@@ -175,7 +174,7 @@ pub async fn check(state: &AppState, request: &Parts, kind: RouteKind) -> Option
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let now = state.gate.clock.now();
+    let now = state.gate.clock.unix_secs();
     let cache = &state.cache;
     let mut wait = None;
 

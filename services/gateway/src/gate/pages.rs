@@ -46,7 +46,7 @@ pub(super) fn interstitial(
     let settings = &state.settings.gateway.gate;
     let t = crate::i18n::current();
     let next = safe_next(next);
-    let ticket = state.gate.ticket(state.gate.clock.now(), visitor);
+    let ticket = state.gate.ticket(state.gate.clock.unix_secs(), visitor);
     let nojs_url = format!(
         "/gate/wait?ticket={}&next={}",
         encode(&ticket),
@@ -290,9 +290,11 @@ fn set_pass(
     ttl: u64,
     visitor: &str,
 ) {
-    let pass = state
-        .gate
-        .pass(kind, state.gate.clock.now().saturating_add(ttl), visitor);
+    let pass = state.gate.pass(
+        kind,
+        state.gate.clock.unix_secs().saturating_add(ttl),
+        visitor,
+    );
     let attrs = platform::security::CookieAttrs {
         path: "/",
         max_age: Duration::from_secs(ttl),
@@ -328,7 +330,7 @@ pub async fn wait(
     if !settings.enabled {
         return redirect(&next);
     }
-    let now = state.gate.clock.now();
+    let now = state.gate.clock.unix_secs();
     let Some((issued, nonce)) = state.gate.check_ticket(&query.ticket, &visitor) else {
         // A stale or foreign ticket: start again with a fresh one.
         return interstitial(&state, &visitor, &next, StatusCode::FORBIDDEN);

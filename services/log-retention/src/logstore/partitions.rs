@@ -288,7 +288,7 @@ mod tests {
 
     use super::*;
     use crate::LogRow;
-    use crate::sweep::{FixedClock, sweep_once};
+    use crate::sweep::sweep_once;
     use crate::testutil::{now, rows_at, sqlite, total};
 
     #[tokio::test]
@@ -313,7 +313,7 @@ mod tests {
             assert_eq!(store.count_older(kind, cut).await.unwrap(), 3);
         }
 
-        let clock = FixedClock(now);
+        let clock = platform::Clock::fixed(now);
         let report = sweep_once(&store, &clock, retention).await.unwrap();
         assert_eq!(report.deleted_rows, 9);
         assert!(

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::provider::{JSON, Parsed, Provider, Webhook, json_answer};
+use super::provider::{JSON, Parsed, Provider, Webhook, json_answer, required_header};
 use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
@@ -65,14 +65,6 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, IngestError> {
-    headers
-        .get(name)
-        .ok_or_else(|| IngestError::Unauthorized(format!("missing {name} header")))?
-        .to_str()
-        .map_err(|_| IngestError::Unauthorized(format!("{name} header is not text")))
-}
-
 /// Checks signature and freshness of a generic webhook.
 pub fn verify(
     secret: &str,
@@ -81,13 +73,13 @@ pub fn verify(
     tolerance_secs: u64,
     now: DateTime<Utc>,
 ) -> Result<(), IngestError> {
-    let timestamp: i64 = header(headers, TIMESTAMP_HEADER)?
+    let timestamp: i64 = required_header(headers, TIMESTAMP_HEADER)?
         .trim()
         .parse()
         .map_err(|_| {
             IngestError::Unauthorized(format!("{TIMESTAMP_HEADER} must be Unix seconds"))
         })?;
-    let signature = header(headers, SIGNATURE_HEADER)?.trim();
+    let signature = required_header(headers, SIGNATURE_HEADER)?.trim();
     let hex_sig = signature.strip_prefix("sha256=").ok_or_else(|| {
         IngestError::Unauthorized(format!("{SIGNATURE_HEADER} must start with sha256="))
     })?;

@@ -15,7 +15,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::json::{self, missing, text};
-use super::provider::{JSON, Parsed, Provider, Webhook};
+use super::provider::{JSON, Parsed, Provider, Webhook, required_header};
 use crate::accept::InboundSms;
 use crate::error::IngestError;
 /// The only event type that carries an inbound SMS.
@@ -29,12 +29,7 @@ fn unauthorized(msg: &str) -> IngestError {
 
 /// The bearer token of `Authorization`.
 fn bearer(headers: &HeaderMap) -> Result<&str, IngestError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthorized("missing authorization header"))?
-        .to_str()
-        .map_err(|_| unauthorized("authorization header is not text"))?
-        .trim();
+    let value = required_header(headers, header::AUTHORIZATION.as_str())?.trim();
     let (scheme, token) = value
         .split_once(' ')
         .ok_or_else(|| unauthorized("authorization must be `Bearer <token>`"))?;

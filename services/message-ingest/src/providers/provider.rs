@@ -86,6 +86,28 @@ pub trait Provider: Send + Sync + 'static {
     }
 }
 
+/// A header's text, `None` when it is absent; a header that is not text is
+/// refused (401).
+pub fn optional_header<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> Result<Option<&'a str>, IngestError> {
+    headers
+        .get(name)
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| IngestError::Unauthorized(format!("{name} header is not text")))
+        })
+        .transpose()
+}
+
+/// A header's text; a missing header, or one that is not text, is refused (401).
+pub fn required_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, IngestError> {
+    optional_header(headers, name)?
+        .ok_or_else(|| IngestError::Unauthorized(format!("missing {name} header")))
+}
+
 /// A webhook request as received, for [`Provider::verify`] and [`Provider::parse`].
 #[derive(Debug, Clone)]
 pub struct Webhook {

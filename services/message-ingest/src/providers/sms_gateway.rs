@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::json::{self, missing, text};
-use super::provider::{JSON, Parsed, Provider, Webhook};
+use super::provider::{JSON, Parsed, Provider, Webhook, required_header};
 use crate::accept::InboundSms;
 use crate::error::IngestError;
 /// Header with the hex HMAC-SHA256 signature.
@@ -27,14 +27,6 @@ pub const TIMESTAMP_HEADER: &str = "x-timestamp";
 pub const RECEIVED_EVENT: &str = "sms:received";
 /// Prefix of the message ids we derive, so they never collide with the app's own.
 const ID_PREFIX: &str = "sgw-";
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, IngestError> {
-    headers
-        .get(name)
-        .ok_or_else(|| IngestError::Unauthorized(format!("missing {name} header")))?
-        .to_str()
-        .map_err(|_| IngestError::Unauthorized(format!("{name} header is not text")))
-}
 
 fn mac(key: &str, body: &[u8], timestamp: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
@@ -58,11 +50,11 @@ pub fn verify(
     now: DateTime<Utc>,
 ) -> Result<(), IngestError> {
     // The app signs the header text as sent, so that text is what we hash.
-    let timestamp_text = header(headers, TIMESTAMP_HEADER)?;
+    let timestamp_text = required_header(headers, TIMESTAMP_HEADER)?;
     let timestamp: i64 = timestamp_text.trim().parse().map_err(|_| {
         IngestError::Unauthorized(format!("{TIMESTAMP_HEADER} must be Unix seconds"))
     })?;
-    let expected = hex::decode(header(headers, SIGNATURE_HEADER)?.trim())
+    let expected = hex::decode(required_header(headers, SIGNATURE_HEADER)?.trim())
         .map_err(|_| IngestError::Unauthorized(format!("{SIGNATURE_HEADER} is not hex")))?;
     mac(key, body, timestamp_text)
         .verify_slice(&expected)

@@ -14,7 +14,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 
 use super::json::{self, missing, text};
-use super::provider::{JSON, Parsed, Provider, Webhook};
+use super::provider::{JSON, Parsed, Provider, Webhook, required_header};
 use crate::accept::InboundSms;
 use crate::error::IngestError;
 /// Header with the base64 Ed25519 signature.
@@ -23,14 +23,6 @@ pub const SIGNATURE_HEADER: &str = "telnyx-signature-ed25519";
 pub const TIMESTAMP_HEADER: &str = "telnyx-timestamp";
 /// The only event that carries an inbound SMS.
 pub const RECEIVED_EVENT: &str = "message.received";
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, IngestError> {
-    headers
-        .get(name)
-        .ok_or_else(|| IngestError::Unauthorized(format!("missing {name} header")))?
-        .to_str()
-        .map_err(|_| IngestError::Unauthorized(format!("{name} header is not text")))
-}
 
 /// Parses the configured public key (base64 of the 32 key bytes).
 ///
@@ -57,12 +49,12 @@ pub fn verify(
 ) -> Result<(), IngestError> {
     let key = public_key(public_key_b64)?;
     // The signed text holds the header exactly as sent, so it is not reformatted.
-    let timestamp_text = header(headers, TIMESTAMP_HEADER)?;
+    let timestamp_text = required_header(headers, TIMESTAMP_HEADER)?;
     let timestamp: i64 = timestamp_text.trim().parse().map_err(|_| {
         IngestError::Unauthorized(format!("{TIMESTAMP_HEADER} must be Unix seconds"))
     })?;
     let signature = STANDARD
-        .decode(header(headers, SIGNATURE_HEADER)?.trim())
+        .decode(required_header(headers, SIGNATURE_HEADER)?.trim())
         .ok()
         .and_then(|bytes| Signature::from_slice(&bytes).ok())
         .ok_or_else(|| {

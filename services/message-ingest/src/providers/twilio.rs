@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::provider::{FORM, JSON, Parsed, Provider, Webhook, answer_with};
+use super::provider::{FORM, JSON, Parsed, Provider, Webhook, answer_with, optional_header};
 use crate::accept::{Accepted, InboundSms};
 use crate::error::IngestError;
 
@@ -298,17 +298,7 @@ impl Provider for Twilio {
         webhook: &Webhook,
     ) -> Result<Vec<(String, String)>, IngestError> {
         let auth_token = &settings.providers.twilio.auth_token;
-        let text_header = |name: &str| -> Result<Option<&str>, IngestError> {
-            webhook
-                .headers
-                .get(name)
-                .map(|v| {
-                    v.to_str().map_err(|_| {
-                        IngestError::Unauthorized(format!("{name} header is not text"))
-                    })
-                })
-                .transpose()
-        };
+        let text_header = |name: &str| optional_header(&webhook.headers, name);
         let signature = text_header(SIGNATURE_HEADER)?
             .ok_or_else(|| IngestError::Unauthorized("missing X-Twilio-Signature header".into()))?;
         let algorithm = signature_algorithm(text_header(SIGNATURE_SETTINGS_HEADER)?)?;
