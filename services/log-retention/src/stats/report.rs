@@ -1,6 +1,6 @@
 //! The operator's report: the SQL over `stat_pageviews` (and the crash
-//! reports) behind `StatsService`, and the daily counts of page views from
-//! the access log behind `VisitorStats`.
+//! reports) behind `StatsService`, its `Stats` report and its daily
+//! `VisitorStats`.
 
 use std::collections::HashMap;
 
@@ -187,42 +187,33 @@ impl Stats {
     }
 
     /// Daily unique visitors and page views for every day from `from` to
-    /// `to`, both included, counted from the access log.
+    /// `to`, both included: the report's daily series (page views by route
+    /// kind, crawlers left out), days without traffic as zeros.
     pub async fn daily_stats(
         &self,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DayStats>, DbErr> {
-        let sql = format!(
-            "SELECT COUNT(*) AS views, \
-             COUNT(DISTINCT CASE WHEN visitor_id <> '' THEN visitor_id END) AS visitors \
-             FROM access_log WHERE {range} AND method = 'GET' \
-             AND status >= 200 AND status < 400 AND device_class <> 'bot' \
-             AND path NOT LIKE '/static/%' AND path NOT LIKE '/api/%'",
-            range = self.in_range()
-        );
-        let mut days = Vec::new();
-        let mut day = from;
-        while day <= to {
-            let Some(next) = day.checked_add_days(Days::new(1)) else {
-                break;
-            };
-            let row = self
-                .db
-                .one(sql.clone(), range_values(day_start(day), day_start(next)))
-                .await?;
-            let (page_views, visitors) = match row {
-                Some(row) => (get_u64(&row, "views")?, get_u64(&row, "visitors")?),
-                None => (0, 0),
-            };
-            days.push(DayStats {
-                day,
-                visitors,
-                page_views,
-            });
-            day = next;
+        let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
+        let query = Query {
+            from: day_start(from),
+            to: day_start(end),
+            include_bots: false,
+            limit: 0,
+        };
+        if query.to <= query.from {
+            return Ok(Vec::new());
         }
-        Ok(days)
+        Ok(self
+            .series(&query, 86_400)
+            .await?
+            .into_iter()
+            .map(|point| DayStats {
+                day: point.start.date_naive(),
+                visitors: point.visitors,
+                page_views: point.pageviews,
+            })
+            .collect())
     }
 
     /// `ts` in the range of the first two parameters.
@@ -436,7 +427,10 @@ mod tests {
 
     use chrono::Duration;
 
-    use crate::testutil::{now, rows_at, sqlite};
+    use proto::events::v1::{DeviceClass, RequestLogged, RouteKind};
+
+    use crate::LogRow;
+    use crate::testutil::{now, rows_at, sqlite, ts};
 
     #[tokio::test]
     async fn daily_stats_count_page_views_and_distinct_visitors() {
@@ -446,6 +440,26 @@ mod tests {
         rows.extend(rows_at(day, "a"));
         rows.extend(rows_at(day, "b"));
         rows.extend(rows_at(day - Duration::days(1), "a"));
+        // Not page views: an API call, a crawler's page, a page answered 404.
+        let request = |id: &str, kind: RouteKind, device: DeviceClass, status: u32| {
+            LogRow::from_request(
+                RequestLogged {
+                    event_id: id.into(),
+                    ts: ts(day),
+                    visitor_id: "c".into(),
+                    method: "GET".into(),
+                    path: "/x".into(),
+                    status,
+                    route_kind: kind.into(),
+                    device_class: device.into(),
+                    ..Default::default()
+                },
+                day,
+            )
+        };
+        rows.push(request("api", RouteKind::Api, DeviceClass::Desktop, 200));
+        rows.push(request("bot", RouteKind::Page, DeviceClass::Bot, 200));
+        rows.push(request("gone", RouteKind::Page, DeviceClass::Desktop, 404));
         store.insert_batch(&rows).await.unwrap();
         let stats = store
             .daily_stats((day - Duration::days(2)).date_naive(), day.date_naive())
