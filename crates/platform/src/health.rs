@@ -31,7 +31,7 @@ impl Readiness {
     pub fn all<S: Storage>(infra: &Infra<S>) -> Self {
         Self {
             database: infra.store.database().cloned(),
-            cache: Some(infra.cache.clone()),
+            cache: S::USES_HOT_CACHE.then(|| infra.cache.clone()),
             bus: Some(infra.bus.clone()),
             draining: Some(infra.draining.clone()),
         }

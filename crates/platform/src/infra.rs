@@ -18,6 +18,12 @@ pub trait Storage: Clone + Send + Sync + Sized + 'static {
 
     /// The database connection readiness checks, when there is one.
     fn database(&self) -> Option<&store::DatabaseConnection>;
+
+    /// Whether the service reads or writes the hot cache. One that does not
+    /// (log-retention) gets an in-process cache it never touches: Redis is
+    /// neither connected nor checked, so an outage of it does not hold the
+    /// service's start or readiness.
+    const USES_HOT_CACHE: bool = true;
 }
 
 impl Storage for Store {
@@ -71,7 +77,11 @@ impl<S: Storage> Infra<S> {
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let store = S::connect(&settings).await?;
         let bus = Bus::connect(&settings).await?;
-        let cache = cache::connect(&settings).await?;
+        let cache = if S::USES_HOT_CACHE {
+            cache::connect(&settings).await?
+        } else {
+            Arc::new(cache::MemoryCache::new(&settings.cache))
+        };
         Ok(Self {
             settings: Arc::new(settings),
             bus,

@@ -48,10 +48,7 @@ pub struct Listeners {
 
 /// The HTTP router (health only: log-retention has no public HTTP API).
 pub fn router(infra: &Infra<LogStore>) -> axum::Router {
-    platform::health_routes(Readiness {
-        cache: None,
-        ..Readiness::all(infra)
-    })
+    platform::health_routes(Readiness::all(infra))
 }
 
 /// log-retention's tables on `database`, migrated. With
@@ -86,6 +83,8 @@ impl platform::Storage for LogStore {
     fn database(&self) -> Option<&store::DatabaseConnection> {
         Some(self.connection())
     }
+
+    const USES_HOT_CACHE: bool = false;
 }
 
 /// The service as a process: binds its listeners, answers as a starting

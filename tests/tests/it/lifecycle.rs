@@ -3,7 +3,7 @@
 //! accepted for the drain delay, and every accepted one is stored once), and
 //! a service whose backends are not reachable yet waits for them, alive and
 //! not ready, instead of exiting; captcha-verification, which keeps nothing
-//! in the database, does not wait for it.
+//! in the database, does not wait for it, nor log-retention for Redis.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -272,5 +272,29 @@ async fn captcha_verification_needs_no_database() {
     assert_eq!(verified["success"], true, "{verified}");
     assert_eq!(verified["hostname"], "example.org", "{verified}");
     captcha.terminate();
+    iso.cleanup().await;
+}
+
+/// log-retention keeps nothing in the hot cache: with Redis unreachable it
+/// becomes ready, its readiness checking its database and bus only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_retention_needs_no_redis() {
+    let iso = Isolation::new(Mode::Distributed).await;
+    let ports = Ports::new();
+    let mut env = env_for(&iso, &ports);
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    env.retain(|(key, _)| key != "CLOUDSMS_REDIS__URL");
+    env.push(("CLOUDSMS_REDIS__URL".into(), format!("redis://{nowhere}")));
+    let retention = Proc::spawn("log-retention", &[], &env);
+    let client = reqwest::Client::new();
+    wait_ready(&client, ports.retention).await;
+    let ready: serde_json::Value =
+        json(client.get(format!("http://127.0.0.1:{}/readyz", ports.retention))).await;
+    assert_eq!(ready["checks"]["database"], true, "{ready}");
+    assert!(ready["checks"].get("cache").is_none(), "{ready}");
+    retention.terminate();
     iso.cleanup().await;
 }
