@@ -142,7 +142,8 @@ impl Tr {
             .replace(&format!("{{{name2}}}"), &value2.to_string())
     }
 
-    /// "3 min ago" in this language.
+    /// "3 min ago" in this language (the page script, `static/app.js`,
+    /// counts the same way with the `data-age-*` formats of `base.html`).
     pub fn age(
         &self,
         then: chrono::DateTime<chrono::Utc>,
@@ -150,7 +151,8 @@ impl Tr {
     ) -> String {
         let secs = now.signed_duration_since(then).num_seconds().max(0);
         match secs {
-            0..60 => self.t("age.just_now").to_owned(),
+            0..10 => self.t("age.just_now").to_owned(),
+            10..60 => self.f1("age.seconds", "n", &secs),
             60..3600 => self.f1("age.minutes", "n", &(secs / 60)),
             3600..86_400 => self.f1("age.hours", "n", &(secs / 3600)),
             86_400..172_800 => self.t("age.day").to_owned(),
@@ -279,6 +281,8 @@ mod tests {
         let en = Tr { lang: Lang::En };
         let zh = Tr { lang: Lang::ZhCn };
         assert_eq!(en.age(now, now), "just now");
+        assert_eq!(en.age(now - chrono::Duration::seconds(42), now), "42 s ago");
+        assert_eq!(zh.age(now - chrono::Duration::seconds(42), now), "42 秒前");
         assert_eq!(
             en.age(now - chrono::Duration::seconds(185), now),
             "3 min ago"
@@ -291,5 +295,6 @@ mod tests {
             "3 分钟前"
         );
         assert_eq!(en.age(now + chrono::Duration::seconds(30), now), "just now");
+        assert_eq!(en.age(now - chrono::Duration::seconds(9), now), "just now");
     }
 }

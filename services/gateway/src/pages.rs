@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Html;
 use cache::HotList;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use domain::E164;
 use proto::events::v1::MessageStored;
 use serde::Deserialize;
@@ -70,7 +70,8 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 struct NumberCard {
     e164: String,
     display: String,
-    last_age: Option<String>,
+    /// When the last SMS came (RFC 3339) and how long ago.
+    last: Option<(String, String)>,
     last_day: i64,
     online: bool,
 }
@@ -114,7 +115,12 @@ async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, P
             .push(NumberCard {
                 e164: number.as_str().to_owned(),
                 display: number.display_international(),
-                last_age: item.last_message_at.map(|at| t.age(at, now)),
+                last: item.last_message_at.map(|at| {
+                    (
+                        at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        t.age(at, now),
+                    )
+                }),
                 last_day: item.messages_last_day,
                 online: item
                     .last_message_at
@@ -219,7 +225,7 @@ impl MessageView {
             number_display,
             from: m.from,
             body: m.body,
-            received_iso: received.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            received_iso: received.to_rfc3339_opts(SecondsFormat::Secs, true),
             age: t.age(received, now),
         }
     }

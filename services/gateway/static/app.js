@@ -61,7 +61,7 @@
     });
   }
 
-  // Exact times in the visitor's own time zone.
+  // Exact times in the visitor's own time zone, after the age.
   function localTime(node) {
     var date = new Date(node.getAttribute("datetime"));
     if (isNaN(date.getTime())) { return; }
@@ -69,9 +69,39 @@
     var clock = document.createElement("span");
     clock.className = "clock";
     clock.textContent = " · " + date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    node.appendChild(clock);
+    node.parentNode.insertBefore(clock, node.nextSibling);
   }
   Array.prototype.forEach.call(document.querySelectorAll(".msg time[datetime]"), localTime);
+
+  // Ages ("3 min ago") stay true while the page is open: counted as the
+  // server counts them (src/i18n.rs), in the page's language, every second
+  // while one is under a minute old, else every minute.
+  var ageFormats = document.body.dataset;
+  function ago(date, now) {
+    var secs = Math.max(0, Math.floor((now - date) / 1000));
+    var say = function (format, n) { return (format || "").replace("{n}", String(n)); };
+    if (secs < 10) { return ageFormats.ageJustNow || "just now"; }
+    if (secs < 60) { return say(ageFormats.ageSeconds, secs); }
+    if (secs < 3600) { return say(ageFormats.ageMinutes, Math.floor(secs / 60)); }
+    if (secs < 86400) { return say(ageFormats.ageHours, Math.floor(secs / 3600)); }
+    if (secs < 172800) { return ageFormats.ageDay || ""; }
+    return say(ageFormats.ageDays, Math.floor(secs / 86400));
+  }
+  var ageTimer = null;
+  function refreshAges() {
+    var now = Date.now();
+    var youngest = Infinity;
+    Array.prototype.forEach.call(document.querySelectorAll("time.ago[datetime]"), function (node) {
+      var date = new Date(node.getAttribute("datetime")).getTime();
+      if (isNaN(date)) { return; }
+      youngest = Math.min(youngest, now - date);
+      var text = ago(date, now);
+      if (node.textContent !== text) { node.textContent = text; }
+    });
+    clearTimeout(ageTimer);
+    ageTimer = setTimeout(refreshAges, youngest < 60000 ? 1000 : 60000);
+  }
+  refreshAges();
 
   var list = document.getElementById("messages");
   if (!list || !list.getAttribute("data-events")) {
@@ -103,13 +133,13 @@
     li.setAttribute("data-id", String(m.id));
     var meta = el("div", "meta");
     var from = el("span", "from", m.from + (m.service ? " · " + m.service : ""));
-    var right = el("span");
+    var right = el("span", "when");
     right.appendChild(el("span", "badge", labels.fresh));
     right.appendChild(document.createTextNode(" "));
-    var time = el("time", null, labels.justNow);
+    var time = el("time", "ago", labels.justNow);
     time.setAttribute("datetime", m.received_at);
-    localTime(time);
     right.appendChild(time);
+    localTime(time);
     meta.appendChild(from);
     meta.appendChild(right);
     li.appendChild(meta);
@@ -134,6 +164,7 @@
     seen[key] = true;
     if (empty) { empty.hidden = true; }
     list.insertBefore(render(m), list.firstChild);
+    refreshAges();
     if (live) {
       live.textContent = "";
       live.textContent = m.from + ": " + m.body;
