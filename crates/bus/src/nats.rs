@@ -50,6 +50,15 @@ impl NatsTransport {
             logs_max_age: Duration::from_secs(u64::from(retention_days) * 86_400),
         })
     }
+
+    /// A handle on `stream` for the operator tools' reads and deletes
+    /// (without fetching its info).
+    async fn stored_stream(&self, stream: &str) -> Result<stream::Stream<()>, BusError> {
+        self.js
+            .get_stream_no_info(stream)
+            .await
+            .map_err(|e| stream_error(stream, e))
+    }
 }
 
 /// Authentication and TLS of `nats`: user and password, an NKey seed or a
@@ -272,10 +281,8 @@ impl Transport for NatsTransport {
 
     async fn stored_count(&self, stream: &str) -> Result<u64, BusError> {
         let info = self
-            .js
-            .get_stream_no_info(stream)
-            .await
-            .map_err(|e| stream_error(stream, e))?
+            .stored_stream(stream)
+            .await?
             .get_info()
             .await
             .map_err(|e| stream_error(stream, e))?;
@@ -289,11 +296,7 @@ impl Transport for NatsTransport {
         from: u64,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, BusError> {
-        let handle = self
-            .js
-            .get_stream_no_info(stream)
-            .await
-            .map_err(|e| stream_error(stream, e))?;
+        let handle = self.stored_stream(stream).await?;
         // One request per message, from the stream leader (no consumer is
         // created): an operator's look at a small stream such as the DLQ.
         let mut out = Vec::new();
@@ -316,11 +319,7 @@ impl Transport for NatsTransport {
         stream: &str,
         seq: u64,
     ) -> Result<Option<StoredMessage>, BusError> {
-        let handle = self
-            .js
-            .get_stream_no_info(stream)
-            .await
-            .map_err(|e| stream_error(stream, e))?;
+        let handle = self.stored_stream(stream).await?;
         match handle.get_raw_message(seq).await {
             Ok(msg) => Ok(Some(from_stored(&msg))),
             Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => Ok(None),
@@ -329,11 +328,7 @@ impl Transport for NatsTransport {
     }
 
     async fn delete_stored(&self, stream: &str, seq: u64) -> Result<bool, BusError> {
-        let handle = self
-            .js
-            .get_stream_no_info(stream)
-            .await
-            .map_err(|e| stream_error(stream, e))?;
+        let handle = self.stored_stream(stream).await?;
         match handle.delete_message(seq).await {
             Ok(deleted) => Ok(deleted),
             Err(e) if is_no_message(&e) => Ok(false),

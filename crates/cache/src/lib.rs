@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod contract;
 mod memory;
 mod redis_cache;
 

@@ -220,96 +220,9 @@ fn micros(d: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    fn cache() -> MemoryCache {
-        MemoryCache::new(&config::Settings::defaults().unwrap().cache)
-    }
-
     #[tokio::test]
-    async fn claim_is_true_once_then_false_until_it_expires() {
-        let cache = cache();
-        let ttl = Duration::from_millis(80);
-        assert!(cache.claim("a", ttl).await.unwrap());
-        assert!(!cache.claim("a", ttl).await.unwrap());
-        assert!(cache.claim("b", ttl).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(120)).await;
-        assert!(cache.claim("a", ttl).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn claim_as_lets_only_its_owner_back_in() {
-        let cache = cache();
-        let ttl = Duration::from_secs(5);
-        assert!(cache.claim_as("t", "k:x", ttl).await.unwrap());
-        assert!(cache.claim_as("t", "k:x", ttl).await.unwrap());
-        assert!(!cache.claim_as("t", "k:y", ttl).await.unwrap());
-        assert!(!cache.claim("t", ttl).await.unwrap());
-        assert!(cache.claim("u", ttl).await.unwrap());
-        assert!(!cache.claim_as("u", "k:x", ttl).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn throttle_refuses_past_the_burst_and_forget_resets() {
-        let cache = cache();
-        let interval = Duration::from_secs(60);
-        for _ in 0..3 {
-            assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
-        }
-        let wait = cache.throttle("r", interval, 2).await.unwrap().unwrap();
-        assert!(wait > Duration::from_secs(50) && wait <= interval);
-        assert_eq!(cache.throttle("other", interval, 2).await.unwrap(), None);
-        assert_eq!(cache.forget(&["r".to_owned()]).await.unwrap(), 1);
-        assert_eq!(cache.throttle("r", interval, 2).await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn incr_window_counts_and_restarts_after_the_window() {
-        let cache = cache();
-        let ttl = Duration::from_millis(80);
-        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
-        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 2);
-        assert_eq!(cache.incr_window("d", ttl).await.unwrap(), 1);
-        tokio::time::sleep(Duration::from_millis(120)).await;
-        assert_eq!(cache.incr_window("c", ttl).await.unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn slots_are_limited_released_and_expire() {
-        let cache = cache();
-        let long = Duration::from_secs(60);
-        assert!(cache.acquire_slot("s", "a", 2, long).await.unwrap());
-        assert!(cache.acquire_slot("s", "b", 2, long).await.unwrap());
-        assert!(!cache.acquire_slot("s", "c", 2, long).await.unwrap());
-        assert!(cache.acquire_slot("t", "c", 2, long).await.unwrap());
-        cache.release_slot("s", "a").await.unwrap();
-        assert!(cache.acquire_slot("s", "c", 2, long).await.unwrap());
-        // A holder that never gives its slot back loses it after the ttl.
-        assert!(
-            cache
-                .acquire_slot("u", "gone", 1, Duration::from_millis(20))
-                .await
-                .unwrap()
-        );
-        assert!(!cache.acquire_slot("u", "d", 1, long).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        assert!(cache.acquire_slot("u", "d", 1, long).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn values_live_while_touched_and_are_forgotten() {
-        let cache = cache();
-        let short = Duration::from_millis(50);
-        cache.put("k", "v", short).await.unwrap();
-        for _ in 0..3 {
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            assert_eq!(
-                cache.get_touch("k", short).await.unwrap().as_deref(),
-                Some("v")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(80)).await;
-        assert_eq!(cache.get_touch("k", short).await.unwrap(), None);
-        cache.put("k", "v", short).await.unwrap();
-        assert_eq!(cache.forget(&["k".to_owned()]).await.unwrap(), 1);
-        assert_eq!(cache.get_touch("k", short).await.unwrap(), None);
+    async fn keeps_the_cache_contract() {
+        let cache = MemoryCache::new(&config::Settings::defaults().unwrap().cache);
+        crate::contract::check(&cache, Duration::from_millis(80)).await;
     }
 }

@@ -3,6 +3,13 @@
 use super::*;
 use figment::Jail;
 
+/// Asserts that the settings `toml` are refused with an error naming `key`.
+#[track_caller]
+fn assert_refused(toml: &str, key: &str) {
+    let err = Settings::from_toml_overrides(toml).unwrap_err().to_string();
+    assert!(err.contains(key), "{toml}: {err}");
+}
+
 #[test]
 fn defaults_are_embedded_mode() {
     let s = Settings::defaults().unwrap();
@@ -48,26 +55,14 @@ fn unknown_keys_are_rejected_by_name() {
         assert!(err.contains("listn"), "{err}");
         Ok(())
     });
-    let err = Settings::from_toml_overrides("[natz]\nurl='x'")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("natz"), "{err}");
+    assert_refused("[natz]\nurl='x'", "natz");
 }
 
 #[test]
 fn bad_values_name_their_key() {
-    let err = Settings::from_toml_overrides("[redis]\nurl = \"localhost\"")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("redis.url"), "{err}");
-    let err = Settings::from_toml_overrides("[gateway]\nlisten = \"nope\"")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("listen"), "{err}");
-    let err = Settings::from_toml_overrides("[bus]\nprefix = \"a.b\"")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("bus.prefix"), "{err}");
+    assert_refused("[redis]\nurl = \"localhost\"", "redis.url");
+    assert_refused("[gateway]\nlisten = \"nope\"", "listen");
+    assert_refused("[bus]\nprefix = \"a.b\"", "bus.prefix");
 }
 
 #[test]
@@ -87,10 +82,10 @@ fn values_that_must_be_positive_refuse_zero_by_key() {
         ("captcha", "window_secs"),
         ("retention", "retention_days"),
     ] {
-        let err = Settings::from_toml_overrides(&format!("[{section}]\n{key} = 0"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(&format!("{section}.{key}")), "{err}");
+        assert_refused(
+            &format!("[{section}]\n{key} = 0"),
+            &format!("{section}.{key}"),
+        );
     }
     Jail::expect_with(|jail| {
         jail.clear_env();
@@ -117,8 +112,7 @@ fn values_that_must_be_positive_refuse_zero_by_key() {
             "gateway.gate.site_key",
         ),
     ] {
-        let err = Settings::from_toml_overrides(toml).unwrap_err().to_string();
-        assert!(err.contains(key), "{toml}: {err}");
+        assert_refused(toml, key);
     }
     // A gate that is off may keep zeros.
     Settings::from_toml_overrides("[gateway.gate]\nenabled = false\npass_ttl_secs = 0").unwrap();
@@ -145,11 +139,10 @@ fn prometheus_listen_is_an_address_or_empty() {
         Ok(())
     });
     for bad in ["localhost:9464", "9464", " "] {
-        let err =
-            Settings::from_toml_overrides(&format!("[telemetry]\nprometheus_listen = {bad:?}"))
-                .unwrap_err()
-                .to_string();
-        assert!(err.contains("telemetry.prometheus_listen"), "{bad}: {err}");
+        assert_refused(
+            &format!("[telemetry]\nprometheus_listen = {bad:?}"),
+            "telemetry.prometheus_listen",
+        );
     }
     let written = |s: &Settings| toml::to_string(&s.telemetry).unwrap();
     assert!(written(&s).contains("prometheus_listen = \"\""));
@@ -183,15 +176,15 @@ fn trusted_proxies_come_as_a_list_of_addresses_or_blocks() {
     assert!(net.contains(&"10.200.0.1".parse::<std::net::IpAddr>().unwrap()));
     assert_eq!(parse_net(" ::1 ").unwrap().to_string(), "::1/128");
     for bad in ["ingress.local", "10.0.0.0/33", ""] {
-        let err = Settings::from_toml_overrides(&format!("[gateway]\ntrusted_proxies = [{bad:?}]"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("gateway.trusted_proxies"), "{bad}: {err}");
+        assert_refused(
+            &format!("[gateway]\ntrusted_proxies = [{bad:?}]"),
+            "gateway.trusted_proxies",
+        );
     }
-    let err = Settings::from_toml_overrides("[gateway]\ntrust_forwarded_for = true")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("trust_forwarded_for"), "{err}");
+    assert_refused(
+        "[gateway]\ntrust_forwarded_for = true",
+        "trust_forwarded_for",
+    );
 }
 
 #[test]
@@ -208,12 +201,10 @@ fn captcha_sites_parse_and_hide_their_secrets() {
     let debug = format!("{s:?}");
     assert!(!debug.contains("site-secret-abcdef"), "{debug}");
     assert!(!debug.contains("hmac-key-value"), "{debug}");
-    let err = Settings::from_toml_overrides(
+    assert_refused(
         "[[captcha.sites]]\nsite_key = \"a b\"\nsecret = \"x\"\nhostnames = []\n",
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("captcha.sites"), "{err}");
+        "captcha.sites",
+    );
 }
 
 #[test]
@@ -235,14 +226,8 @@ fn passwords_are_redacted() {
 
 #[test]
 fn backend_credentials_and_tls_files_are_checked() {
-    let err = Settings::from_toml_overrides("[redis]\ncert_file = \"c.pem\"")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("redis.cert_file"), "{err}");
-    let err = Settings::from_toml_overrides("[nats]\npassword = \"p\"\nnkey_seed = \"SU\"")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("nats"), "{err}");
+    assert_refused("[redis]\ncert_file = \"c.pem\"", "redis.cert_file");
+    assert_refused("[nats]\npassword = \"p\"\nnkey_seed = \"SU\"", "nats");
     let s = Settings::from_toml_overrides("[nats]\nuser = \"u\"\npassword = \"hunter2\"").unwrap();
     assert!(
         !format!("{s:?}").contains("hunter2"),

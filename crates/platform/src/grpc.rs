@@ -12,8 +12,15 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
 use tracing::Instrument;
 
-/// `rpc.server.call.duration` / `rpc.client.call.duration` in seconds.
-fn durations(kind: &'static str) -> &'static Histogram<f64> {
+/// Records how long a call to `service`/`method` took since `started`, in
+/// `rpc.server.call.duration` (`kind` "server") or `rpc.client.call.duration`
+/// (seconds).
+fn record_duration(
+    kind: &'static str,
+    started: Instant,
+    service: impl Into<opentelemetry::Value>,
+    method: impl Into<opentelemetry::Value>,
+) {
     static SERVER: OnceLock<Histogram<f64>> = OnceLock::new();
     static CLIENT: OnceLock<Histogram<f64>> = OnceLock::new();
     let cell = if kind == "server" { &SERVER } else { &CLIENT };
@@ -25,6 +32,14 @@ fn durations(kind: &'static str) -> &'static Histogram<f64> {
         };
         telemetry::duration_histogram(&telemetry::meter(), name, "Duration of gRPC calls")
     })
+    .record(
+        started.elapsed().as_secs_f64(),
+        &[
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", service),
+            KeyValue::new("rpc.method", method),
+        ],
+    );
 }
 
 /// `(service, method)` of a gRPC path `/pkg.Service/Method`.
@@ -128,14 +143,7 @@ where
                     fail(&span, code);
                 }
             }
-            durations("server").record(
-                started.elapsed().as_secs_f64(),
-                &[
-                    KeyValue::new("rpc.system", "grpc"),
-                    KeyValue::new("rpc.service", service),
-                    KeyValue::new("rpc.method", method),
-                ],
-            );
+            record_duration("server", started, service, method);
             result
         })
     }
@@ -186,14 +194,7 @@ where
     if code != tonic::Code::Ok {
         fail(&span, code as i32);
     }
-    durations("client").record(
-        started.elapsed().as_secs_f64(),
-        &[
-            KeyValue::new("rpc.system", "grpc"),
-            KeyValue::new("rpc.service", service),
-            KeyValue::new("rpc.method", method),
-        ],
-    );
+    record_duration("client", started, service, method);
     result
 }
 

@@ -109,7 +109,7 @@ mod tests {
     use sea_orm::{ConnAcquireErr, ConnectionTrait};
 
     use super::*;
-    use crate::{NewMessage, Store};
+    use crate::NewMessage;
 
     #[test]
     fn sqlstates_of_the_values_are_permanent_the_rest_is_not() {
@@ -158,15 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_row_on_sqlite_is_permanent() {
-        let path = std::env::temp_dir().join(format!(
-            "cloudsms-failure-{}-{}.db",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = crate::test_store::TempStore::new("failure").await;
         store
             .connection()
             .execute_unprepared(
@@ -190,6 +182,5 @@ mod tests {
             .unwrap_err();
         assert!(err.is_permanent(), "{err:?}");
         assert!(!err.is_unreachable());
-        let _ = std::fs::remove_file(path);
     }
 }

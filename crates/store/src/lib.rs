@@ -7,6 +7,9 @@ mod failure;
 pub mod migration;
 mod parts;
 mod registry;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod test_store;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -484,6 +487,16 @@ impl Store {
                         .and(message::Column::Id.lt(cursor.id))),
             );
         }
+        self.newest_first(query, limit).await
+    }
+
+    /// The messages `query` selects, newest first (by arrival, then id, the
+    /// order of [`Cursor`]), at most `limit`.
+    async fn newest_first(
+        &self,
+        query: sea_orm::Select<message::Entity>,
+        limit: u64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
         Ok(query
             .order_by_desc(message::Column::ReceivedAt)
             .order_by_desc(message::Column::Id)
@@ -519,12 +532,7 @@ impl Store {
     /// Newest messages across all numbers.
     #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn latest_messages(&self, limit: u64) -> Result<Vec<MessageRow>, StoreError> {
-        Ok(message::Entity::find()
-            .order_by_desc(message::Column::ReceivedAt)
-            .order_by_desc(message::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
+        self.newest_first(message::Entity::find(), limit).await
     }
 
     /// Active numbers with their newest message time and 24-hour count.

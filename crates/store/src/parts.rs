@@ -225,19 +225,7 @@ impl Store {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    async fn store(name: &str) -> Store {
-        let path = std::env::temp_dir().join(format!(
-            "cloudsms-parts-{name}-{}-{}.db",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
+    use crate::test_store::TempStore;
 
     fn part(n: i32, total: i32, text: &str) -> NewMessagePart {
         NewMessagePart {
@@ -255,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn parts_in_any_order_complete_once_and_retries_change_nothing() {
-        let store = store("order").await;
+        let store = TempStore::new("parts-order").await;
         assert_eq!(
             store.insert_message_part(part(3, 3, "c")).await.unwrap(),
             PartGroup::Pending
@@ -285,7 +273,7 @@ mod tests {
 
     #[tokio::test]
     async fn parts_are_stored_without_nul() {
-        let store = store("nul").await;
+        let store = TempStore::new("parts-nul").await;
         let mut first = part(1, 2, "a\0b");
         first.concat_ref = "4\u{0}2".into();
         first.message_id = "id\0-1".into();
@@ -306,7 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn stale_groups_are_listed_until_deleted() {
-        let store = store("stale").await;
+        let store = TempStore::new("parts-stale").await;
         store.insert_message_part(part(2, 3, "b")).await.unwrap();
         let none = store
             .stale_message_part_groups(Utc::now() - chrono::Duration::seconds(60), 10)

@@ -151,35 +151,18 @@ pub(super) const KEYWORDS_CJK: &[&str] = &[
     "코드",
 ];
 
+/// Currency codes: right before a number ("USD 1234", with filler words in
+/// between) or right after it ("2500 INR") they make it an amount, not a code.
+pub(super) const CURRENCY_CODES: &[&str] = &[
+    "usd", "eur", "gbp", "rmb", "cny", "jpy", "rub", "inr", "aud", "cad", "hkd", "sgd", "chf",
+    "krw", "brl", "mxn", "idr", "thb", "vnd", "ngn", "kes", "zar", "aed", "sar",
+];
+
 /// A word right before a number (possibly with filler words in between)
-/// that says the number is not a code.
+/// that says the number is not a code, besides [`CURRENCY_CODES`].
 pub(super) const REJECT_WORDS_BEFORE: &[&str] = &[
     // Money.
-    "usd",
-    "eur",
-    "gbp",
-    "rmb",
-    "cny",
-    "jpy",
-    "rub",
-    "inr",
     "rs",
-    "aud",
-    "cad",
-    "hkd",
-    "sgd",
-    "chf",
-    "krw",
-    "brl",
-    "mxn",
-    "idr",
-    "thb",
-    "vnd",
-    "ngn",
-    "kes",
-    "zar",
-    "aed",
-    "sar",
     "balance",
     "amount",
     "total",
@@ -439,33 +422,10 @@ pub(super) const REJECT_CJK_BEFORE: &[&str] = &[
     "注文番号",
     "お問い合わせ番号",
 ];
-/// A word right after a number that says it is not a code.
+/// A word right after a number that says it is not a code, besides
+/// [`CURRENCY_CODES`].
 pub(super) const REJECT_WORDS_AFTER: &[&str] = &[
     // Money.
-    "usd",
-    "eur",
-    "gbp",
-    "rmb",
-    "cny",
-    "jpy",
-    "rub",
-    "inr",
-    "aud",
-    "cad",
-    "hkd",
-    "sgd",
-    "chf",
-    "krw",
-    "brl",
-    "mxn",
-    "idr",
-    "thb",
-    "vnd",
-    "ngn",
-    "kes",
-    "zar",
-    "aed",
-    "sar",
     "dollars",
     "dollar",
     "euros",

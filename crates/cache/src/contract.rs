@@ -1,0 +1,109 @@
+//! The behaviour every [`HotCache`] backend promises (claims, counters,
+//! throttles, slots and values), checked against each backend by its tests.
+
+use std::time::Duration;
+
+use crate::HotCache;
+
+/// Runs every check against `cache`. `expiry` is the shortest time to live
+/// the backend honours for claims and windows (Redis counts those in whole
+/// seconds); the other times of the checks are fractions of it. The checks
+/// use disjoint keys, so they run at once.
+pub(crate) async fn check(cache: &dyn HotCache, expiry: Duration) {
+    tokio::join!(
+        claim_is_true_once_then_false_until_it_expires(cache, expiry),
+        claim_as_lets_only_its_owner_back_in(cache),
+        throttle_refuses_past_the_burst_and_forget_resets(cache),
+        incr_window_counts_and_restarts_after_the_window(cache, expiry),
+        slots_are_limited_released_and_expire(cache, expiry),
+        values_live_while_touched_and_are_forgotten(cache, expiry),
+    );
+}
+
+async fn claim_is_true_once_then_false_until_it_expires(cache: &dyn HotCache, ttl: Duration) {
+    assert!(cache.claim("claim:a", ttl).await.unwrap());
+    assert!(!cache.claim("claim:a", ttl).await.unwrap());
+    assert!(cache.claim("claim:b", ttl).await.unwrap());
+    tokio::time::sleep(ttl * 3 / 2).await;
+    assert!(cache.claim("claim:a", ttl).await.unwrap());
+}
+
+async fn claim_as_lets_only_its_owner_back_in(cache: &dyn HotCache) {
+    let ttl = Duration::from_secs(5);
+    assert!(cache.claim_as("owned:t", "k:x", ttl).await.unwrap());
+    assert!(cache.claim_as("owned:t", "k:x", ttl).await.unwrap());
+    assert!(!cache.claim_as("owned:t", "k:y", ttl).await.unwrap());
+    assert!(!cache.claim("owned:t", ttl).await.unwrap());
+    assert!(cache.claim("owned:u", ttl).await.unwrap());
+    assert!(!cache.claim_as("owned:u", "k:x", ttl).await.unwrap());
+}
+
+async fn throttle_refuses_past_the_burst_and_forget_resets(cache: &dyn HotCache) {
+    let interval = Duration::from_secs(60);
+    for _ in 0..3 {
+        assert_eq!(cache.throttle("rate:r", interval, 2).await.unwrap(), None);
+    }
+    let wait = cache
+        .throttle("rate:r", interval, 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        wait > Duration::from_secs(50) && wait <= interval,
+        "{wait:?}"
+    );
+    assert_eq!(
+        cache.throttle("rate:other", interval, 2).await.unwrap(),
+        None
+    );
+    let forgotten = ["rate:r".to_owned(), "rate:missing".to_owned()];
+    assert_eq!(cache.forget(&forgotten).await.unwrap(), 1);
+    assert_eq!(cache.throttle("rate:r", interval, 2).await.unwrap(), None);
+}
+
+async fn incr_window_counts_and_restarts_after_the_window(cache: &dyn HotCache, ttl: Duration) {
+    assert_eq!(cache.incr_window("count:c", ttl).await.unwrap(), 1);
+    assert_eq!(cache.incr_window("count:c", ttl).await.unwrap(), 2);
+    assert_eq!(cache.incr_window("count:d", ttl).await.unwrap(), 1);
+    tokio::time::sleep(ttl * 3 / 2).await;
+    assert_eq!(cache.incr_window("count:c", ttl).await.unwrap(), 1);
+}
+
+async fn slots_are_limited_released_and_expire(cache: &dyn HotCache, expiry: Duration) {
+    let long = Duration::from_secs(60);
+    assert!(cache.acquire_slot("slot:s", "a", 2, long).await.unwrap());
+    assert!(cache.acquire_slot("slot:s", "b", 2, long).await.unwrap());
+    assert!(!cache.acquire_slot("slot:s", "c", 2, long).await.unwrap());
+    assert!(cache.acquire_slot("slot:t", "c", 2, long).await.unwrap());
+    cache.release_slot("slot:s", "a").await.unwrap();
+    assert!(cache.acquire_slot("slot:s", "c", 2, long).await.unwrap());
+    // A holder that never gives its slot back loses it after the ttl.
+    assert!(
+        cache
+            .acquire_slot("slot:u", "gone", 1, expiry / 4)
+            .await
+            .unwrap()
+    );
+    assert!(!cache.acquire_slot("slot:u", "d", 1, long).await.unwrap());
+    tokio::time::sleep(expiry / 2).await;
+    assert!(cache.acquire_slot("slot:u", "d", 1, long).await.unwrap());
+    // `forget` drops slots too.
+    assert_eq!(cache.forget(&["slot:s".to_owned()]).await.unwrap(), 1);
+}
+
+async fn values_live_while_touched_and_are_forgotten(cache: &dyn HotCache, expiry: Duration) {
+    let short = expiry * 5 / 8;
+    cache.put("value:k", "v", short).await.unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(expiry * 3 / 8).await;
+        assert_eq!(
+            cache.get_touch("value:k", short).await.unwrap().as_deref(),
+            Some("v")
+        );
+    }
+    tokio::time::sleep(expiry).await;
+    assert_eq!(cache.get_touch("value:k", short).await.unwrap(), None);
+    cache.put("value:k", "v", short).await.unwrap();
+    assert_eq!(cache.forget(&["value:k".to_owned()]).await.unwrap(), 1);
+    assert_eq!(cache.get_touch("value:k", short).await.unwrap(), None);
+}
