@@ -26,6 +26,10 @@ impl MessageRow {
             )),
             code: self.code.clone().unwrap_or_default(),
             service: self.service.clone().unwrap_or_default(),
+            code_valid_secs: self
+                .code_valid_secs
+                .and_then(|secs| u32::try_from(secs).ok())
+                .unwrap_or(0),
         }
     }
 }

@@ -16,6 +16,9 @@ pub(crate) struct Extracted {
     /// `domain::recognise_service`, even when the sender names it already
     /// (views leave it out then).
     pub service: String,
+    /// `domain::otp::validity` of a message with a code, in seconds; 0 when
+    /// the text gives none.
+    pub code_valid_secs: i32,
 }
 
 impl Extracted {
@@ -24,15 +27,17 @@ impl Extracted {
     /// not lose an SMS.
     fn of(sender: &str, body: &str) -> Self {
         let found = std::panic::catch_unwind(|| {
-            (
-                domain::extract_code(body),
-                domain::recognise_service(sender, body),
-            )
+            let code = domain::extract_code(body);
+            let valid = code.as_ref().and_then(|_| domain::otp::validity(body));
+            (code, domain::recognise_service(sender, body), valid)
         });
         match found {
-            Ok((code, service)) => Self {
+            Ok((code, service, valid)) => Self {
                 code: code.unwrap_or_default(),
                 service: service.unwrap_or_default().to_owned(),
+                code_valid_secs: valid
+                    .and_then(|d| i32::try_from(d.as_secs()).ok())
+                    .unwrap_or(0),
             },
             Err(_) => {
                 tracing::error!(

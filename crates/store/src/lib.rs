@@ -392,6 +392,7 @@ impl Store {
                 stored_at: Set(stored_at),
                 code: Set(Some(found.code)),
                 service: Set(Some(found.service)),
+                code_valid_secs: Set(Some(found.code_valid_secs)),
                 ..Default::default()
             });
         let inserted = match message::Entity::insert_many(models)

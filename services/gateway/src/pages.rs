@@ -13,7 +13,7 @@ use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
-use crate::views::{code_of, cursor_after, received_at, service_of};
+use crate::views::{code_expires_at, code_of, cursor_after, received_at, service_of};
 use crate::{AppState, PageError, assets};
 
 /// What every page's frame needs: assets, language, title and links.
@@ -207,6 +207,12 @@ pub struct MessageView {
     service: Option<String>,
     body: String,
     code: Option<String>,
+    /// When the code stops being valid (RFC 3339), where the text says.
+    code_expires: Option<String>,
+    /// Whether it had stopped when the page was made.
+    code_expired: bool,
+    /// Its time of day, `HH:MM UTC` (the page script shows a countdown).
+    code_expires_clock: String,
     received_iso: String,
     age: String,
 }
@@ -214,6 +220,7 @@ pub struct MessageView {
 impl MessageView {
     fn new(m: MessageStored, now: DateTime<Utc>, t: &Tr) -> Self {
         let received = received_at(&m);
+        let expires = code_expires_at(&m);
         let number_display = E164::parse(&m.number)
             .map(|n| n.display_international())
             .unwrap_or_else(|_| m.number.clone());
@@ -221,6 +228,11 @@ impl MessageView {
             id: m.id,
             service: service_of(&m),
             code: code_of(&m),
+            code_expires: expires.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            code_expired: expires.is_some_and(|at| at <= now),
+            code_expires_clock: expires
+                .map(|at| at.format("%H:%M UTC").to_string())
+                .unwrap_or_default(),
             number: m.number,
             number_display,
             from: m.from,

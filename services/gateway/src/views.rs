@@ -19,6 +19,9 @@ pub struct MessageJson {
     pub received_at: String,
     /// The verification code found in the text when it was stored, if any.
     pub code: Option<String>,
+    /// When the code stops being valid (RFC 3339 UTC), where the text says
+    /// how long it is valid.
+    pub code_expires_at: Option<String>,
     /// The service recognised from sender and text when it was stored, if
     /// any and unless the sender names it already.
     pub service: Option<String>,
@@ -44,6 +47,8 @@ impl MessageJson {
             body: message.body.clone(),
             received_at: received_at(message).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             code: code_of(message),
+            code_expires_at: code_expires_at(message)
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             service: service_of(message),
         }
     }
@@ -54,6 +59,17 @@ impl MessageJson {
 /// refilled (`cache.fill_ttl_secs`).
 pub fn code_of(message: &MessageStored) -> Option<String> {
     Some(&message.code).filter(|c| !c.is_empty()).cloned()
+}
+
+/// When the stored code of `message` stops being valid, where its text
+/// says how long it is (`code_valid_secs`, found when it was stored).
+pub fn code_expires_at(message: &MessageStored) -> Option<DateTime<Utc>> {
+    if message.code.is_empty() || message.code_valid_secs == 0 {
+        return None;
+    }
+    received_at(message).checked_add_signed(chrono::Duration::seconds(i64::from(
+        message.code_valid_secs,
+    )))
 }
 
 /// The stored service of `message`, unless the sender already says it

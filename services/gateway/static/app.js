@@ -87,19 +87,44 @@
     if (secs < 172800) { return ageFormats.ageDay || ""; }
     return say(ageFormats.ageDays, Math.floor(secs / 86400));
   }
+  // A code's validity, where its text gives one: a countdown, then the
+  // code greyed out.
+  function countdown(node, now) {
+    var left = Math.ceil((new Date(node.getAttribute("data-expires")).getTime() - now) / 1000);
+    if (isNaN(left)) { return false; }
+    var code = node.parentNode && node.parentNode.querySelector(".code");
+    if (left <= 0) {
+      if (!node.classList.contains("expired")) {
+        node.classList.add("expired");
+        node.textContent = ageFormats.codeExpired || "expired";
+        if (code) { code.classList.add("expired"); }
+      }
+      return false;
+    }
+    var minutes = Math.floor(left / 60);
+    var seconds = left % 60;
+    var clock = (minutes >= 60 ? Math.floor(minutes / 60) + ":" + ("0" + (minutes % 60)).slice(-2) : String(minutes)) +
+      ":" + ("0" + seconds).slice(-2);
+    node.textContent = (ageFormats.codeExpiresIn || "expires in {time}").replace("{time}", clock);
+    return true;
+  }
+
   var ageTimer = null;
   function refreshAges() {
     var now = Date.now();
-    var youngest = Infinity;
+    var fast = false;
     Array.prototype.forEach.call(document.querySelectorAll("time.ago[datetime]"), function (node) {
       var date = new Date(node.getAttribute("datetime")).getTime();
       if (isNaN(date)) { return; }
-      youngest = Math.min(youngest, now - date);
+      fast = fast || now - date < 60000;
       var text = ago(date, now);
       if (node.textContent !== text) { node.textContent = text; }
     });
+    Array.prototype.forEach.call(document.querySelectorAll(".validity[data-expires]"), function (node) {
+      fast = countdown(node, now) || fast;
+    });
     clearTimeout(ageTimer);
-    ageTimer = setTimeout(refreshAges, youngest < 60000 ? 1000 : 60000);
+    ageTimer = setTimeout(refreshAges, fast ? 1000 : 60000);
   }
   refreshAges();
 
@@ -153,6 +178,12 @@
       button.setAttribute("data-copied", labels.copied);
       button.setAttribute("aria-label", labels.copy + " " + m.code);
       p.appendChild(button);
+      if (m.code_expires_at) {
+        p.appendChild(document.createTextNode(" "));
+        var validity = el("span", "validity");
+        validity.setAttribute("data-expires", m.code_expires_at);
+        p.appendChild(validity);
+      }
       li.appendChild(p);
     }
     return li;

@@ -5,6 +5,7 @@ mod backend_tls;
 mod bus_outage;
 mod captcha;
 mod cli;
+mod code_validity;
 mod csv_injection;
 mod gate;
 mod grpc_ingest;

@@ -25,7 +25,10 @@
 mod candidates;
 mod keywords;
 mod surroundings;
+mod validity;
 mod words;
+
+pub use validity::validity;
 
 use candidates::{alnum_candidates, candidates};
 use keywords::{keywords, mentions_promo_code};

@@ -35,6 +35,12 @@ pub struct Model {
     /// names it: `Some("")` when none; `None` as for `code`.
     #[sea_orm(column_type = "Text", nullable)]
     pub service: Option<String>,
+    /// How long `code` stays valid in seconds from `received_at`, when the
+    /// text says so (`domain::otp::validity`): `Some(0)` when it does not or
+    /// there is no code; `None` for a row written before the column (shown
+    /// without a validity).
+    #[sea_orm(nullable)]
+    pub code_valid_secs: Option<i32>,
 }
 
 /// No relations are navigated through sea-orm.

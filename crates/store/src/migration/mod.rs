@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261129_000001_numbers_and_messages;
 mod m20261129_000002_message_parts;
 mod m20261204_000003_message_codes;
+mod m20261205_000004_code_validity;
 
 /// Runs the migrations of cloudsms.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_numbers_and_messages::Migration),
             Box::new(m20261129_000002_message_parts::Migration),
             Box::new(m20261204_000003_message_codes::Migration),
+            Box::new(m20261205_000004_code_validity::Migration),
         ]
     }
 }
