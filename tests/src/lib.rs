@@ -8,9 +8,13 @@
 //! `TEST_POSTGRES_URL` (an admin URL; a database is created per test).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod drive;
+pub mod http;
+pub mod live;
 pub mod pki;
 pub mod wait;
 
+pub use http::{content_type, cookie_value, json, send, text};
 pub use wait::{wait_until, wait_until_blocking};
 
 use std::time::Duration;
@@ -313,6 +317,12 @@ impl TestApp {
             .await
     }
 
+    /// Signs and posts an SMS, which must be accepted (202).
+    pub async fn accept_sms(&self, to: &str, from: &str, body: &str, id: &str) {
+        let status = self.send_sms(to, from, body, id).await.status();
+        assert_eq!(status, 202, "the webhook of {id}");
+    }
+
     /// GETs a gateway path: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         let resp = self
@@ -348,6 +358,17 @@ impl TestApp {
             .recent_messages(e164, 500, None)
             .await
             .unwrap()
+    }
+
+    /// The bodies stored for `e164` 300 ms from now: time for a message that
+    /// must not be stored to show up.
+    pub async fn settled_bodies(&self, e164: &str) -> Vec<String> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.stored(e164)
+            .await
+            .into_iter()
+            .map(|r| r.body)
+            .collect()
     }
 
     /// Polls the database until `e164` has `count` messages; panics after 20 s.
@@ -551,52 +572,4 @@ pub fn oracle(script: &str, args: &[&str]) -> String {
         .unwrap()
         .trim_end_matches(['\n', '\r'])
         .to_owned()
-}
-
-/// Helpers of the load drivers in `src/bin` (benchmarks, chaos).
-pub mod drive {
-    /// A Twilio SMS webhook for `url`: the form body and the
-    /// `X-Twilio-Signature` Twilio would send with it.
-    pub fn twilio_sms(url: &str, token: &str, sid: &str, to: &str, body: &str) -> (String, String) {
-        let params: Vec<(String, String)> = vec![
-            ("MessageSid".into(), sid.to_owned()),
-            (
-                "AccountSid".into(),
-                "ACdrive0000000000000000000000000000".into(),
-            ),
-            ("From".into(), "+15005550006".into()),
-            ("To".into(), to.to_owned()),
-            ("Body".into(), body.to_owned()),
-            ("NumSegments".into(), "1".into()),
-        ];
-        let signature = message_ingest::providers::twilio::compute_signature(
-            token,
-            url,
-            &params,
-            message_ingest::providers::twilio::Algorithm::HmacSha1,
-        );
-        let form = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .finish();
-        (form, signature)
-    }
-
-    /// The environment variable `name` parsed, or `default`.
-    pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-
-    /// The environment variable `name`, which must be set.
-    pub fn required(name: &str) -> anyhow::Result<String> {
-        use anyhow::Context as _;
-        std::env::var(name).with_context(|| format!("{name} is required"))
-    }
-}
-
-/// Sends `request` and reads its answer as JSON (any status).
-pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
-    request.send().await.unwrap().json().await.unwrap()
 }
