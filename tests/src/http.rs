@@ -48,3 +48,30 @@ impl TestApp {
             .header("cookie", format!("{}={visitor}", gateway::VISITOR_COOKIE))
     }
 }
+
+/// A client that shows redirects instead of following them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The token in the hidden `csrf` field of the form on `html`.
+pub fn csrf_token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_owned()
+}
+
+/// The name of the first `/static/` file `html` links with `href` (its
+/// stylesheet).
+pub fn linked_asset(html: &str) -> String {
+    html.split("href=\"/static/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to a /static/ file")
+        .to_owned()
+}

@@ -14,7 +14,9 @@ pub mod live;
 pub mod pki;
 pub mod wait;
 
-pub use http::{content_type, cookie_value, json, send, text};
+pub use http::{
+    content_type, cookie_value, csrf_token, json, linked_asset, no_redirects, send, text,
+};
 pub use wait::{wait_until, wait_until_blocking};
 
 use std::time::Duration;

@@ -159,14 +159,7 @@ async fn pages_carry_security_headers_and_a_visitor_cookie(mode: Mode) {
 
     // Assets are fingerprinted and cached for a year.
     let html = resp.text().await.unwrap();
-    let css = html
-        .split("href=\"/static/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let css = cloudsms_tests::linked_asset(&html);
     let asset = send(app.gateway_get(&format!("/static/{css}"))).await;
     assert_eq!(asset.status(), 200);
     assert!(

@@ -166,14 +166,7 @@ both_modes!(page_scripts_write_text_never_markup);
 async fn static_paths_never_leave_the_compiled_in_assets(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let (_, home) = fetch(&app, "/").await;
-    let css = home
-        .split("href=\"/static/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let css = cloudsms_tests::linked_asset(&home);
     let (status, _) = raw_get(&app.gateway_url, &format!("/static/{css}")).await;
     assert_eq!(status, 200, "the real asset is served");
     for path in [
@@ -260,10 +253,7 @@ both_modes!(cursors_and_sender_filters_are_data_not_sql);
 async fn next_and_lang_never_lead_off_the_site(mode: Mode) {
     // The gate is off in tests: `/gate/wait` redirects to `next` at once.
     let app = TestApp::spawn(mode).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = cloudsms_tests::no_redirects();
     let wait = |next: &str| {
         no_redirects
             .get(format!("{}/gate/wait?next={next}", app.gateway_url))
