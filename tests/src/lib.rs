@@ -11,6 +11,7 @@
 pub mod drive;
 pub mod http;
 pub mod live;
+pub mod messages;
 pub mod pki;
 pub mod wait;
 
@@ -319,12 +320,6 @@ impl TestApp {
             .await
     }
 
-    /// Signs and posts an SMS, which must be accepted (202).
-    pub async fn accept_sms(&self, to: &str, from: &str, body: &str, id: &str) {
-        let status = self.send_sms(to, from, body, id).await.status();
-        assert_eq!(status, 202, "the webhook of {id}");
-    }
-
     /// GETs a gateway path: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         let resp = self
@@ -360,17 +355,6 @@ impl TestApp {
             .recent_messages(e164, 500, None)
             .await
             .unwrap()
-    }
-
-    /// The bodies stored for `e164` 300 ms from now: time for a message that
-    /// must not be stored to show up.
-    pub async fn settled_bodies(&self, e164: &str) -> Vec<String> {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        self.stored(e164)
-            .await
-            .into_iter()
-            .map(|r| r.body)
-            .collect()
     }
 
     /// Polls the database until `e164` has `count` messages; panics after 20 s.
