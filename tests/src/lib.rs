@@ -506,15 +506,25 @@ pub async fn spawn_with_retention(
         listener,
         stop.clone(),
     ));
-    tokio::spawn(log_retention::consumer::run(
+    tokio::spawn(log_consumer(&app, &store, &stop));
+    (app, store, url, stop)
+}
+
+/// log-retention's consumer of the LOGS stream on `app`'s bus, storing
+/// into `store` until `stop`.
+pub fn log_consumer(
+    app: &TestApp,
+    store: &log_retention::LogStore,
+    stop: &CancellationToken,
+) -> impl Future<Output = anyhow::Result<()>> + use<> {
+    log_retention::consumer::run(
         app.infra.bus.clone(),
         store.clone(),
         platform::Clock::system(),
         app.infra.settings.retention.retention_days.get(),
         app.infra.settings.retention.batch_size,
         stop.clone(),
-    ));
-    (app, store, url, stop)
+    )
 }
 
 /// The path of a workspace binary built beside the test binary
