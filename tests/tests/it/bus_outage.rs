@@ -81,12 +81,8 @@ async fn bus_outage_answers_503_and_the_retry_lands_once() {
         "readyz to answer 503 without NATS",
         Duration::from_secs(15),
         async || {
-            let resp = app
-                .client
-                .get(format!("{}/readyz", app.ingest_url))
-                .send()
-                .await
-                .unwrap();
+            let resp =
+                cloudsms_tests::send(app.client.get(format!("{}/readyz", app.ingest_url))).await;
             match resp.status().as_u16() {
                 503 => Ok(resp.json().await.unwrap()),
                 status => Err(status),

@@ -156,12 +156,8 @@ async fn malformed_input_gets_a_clear_400_or_422(mode: Mode) {
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "body larger than 65536 bytes");
 
-    let resp = app
-        .client
-        .post(format!("{}/webhooks/nope", app.ingest_url))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        cloudsms_tests::send(app.client.post(format!("{}/webhooks/nope", app.ingest_url))).await;
     assert_eq!(resp.status(), 404);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "no such endpoint");
@@ -278,12 +274,7 @@ async fn health_and_readiness_answer(mode: Mode) {
     assert_eq!(ready["checks"]["database"], true);
     assert_eq!(ready["checks"]["cache"], true);
     assert_eq!(ready["checks"]["bus"], true);
-    let resp = app
-        .client
-        .get(format!("{}/readyz", app.ingest_url))
-        .send()
-        .await
-        .unwrap();
+    let resp = cloudsms_tests::send(app.client.get(format!("{}/readyz", app.ingest_url))).await;
     assert_eq!(resp.status(), 200);
     app.stop().await;
 }

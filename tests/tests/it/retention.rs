@@ -73,13 +73,10 @@ impl Retention {
     }
 
     async fn delete(&mut self, visitor: &str) -> DeleteResponse {
-        self.visitors
-            .delete(DeleteRequest {
-                visitor_id: visitor.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
+        let request = DeleteRequest {
+            visitor_id: visitor.into(),
+        };
+        self.visitors.delete(request).await.unwrap().into_inner()
     }
 
     async fn summarize(&mut self, visitor: &str) -> SummarizeResponse {
