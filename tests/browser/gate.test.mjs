@@ -5,9 +5,9 @@
 // Runs against `cloudsms all` (gateway → captcha-verification over gRPC) in
 // the embedded and the distributed mode.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launchChromium, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite } from "./harness.mjs";
 
 const PHONE_UA =
   "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
@@ -19,18 +19,12 @@ const GATE = {
   CLOUDSMS_GATEWAY__GATE__NOJS_WAIT_SECS: "2",
 };
 
-let browser;
-before(async () => {
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = chromiumForTheseTests();
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: crawling past the limit shows the interstitial; the worker solves it and the page opens`, async () => {
     const site = await startSite(mode, "g", GATE);
-    const context = await browser.newContext({ userAgent: PHONE_UA, locale: "en-GB", viewport: { width: 360, height: 740 } });
+    const context = await browser().newContext({ userAgent: PHONE_UA, locale: "en-GB", viewport: { width: 360, height: 740 } });
     const page = await context.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
@@ -100,7 +94,7 @@ for (const mode of ["embedded", "distributed"]) {
 
 test("embedded: without JavaScript the interstitial waits and refreshes through", async () => {
   const site = await startSite("embedded", "g", GATE);
-  const context = await browser.newContext({ javaScriptEnabled: false, userAgent: PHONE_UA, locale: "en-GB" });
+  const context = await browser().newContext({ javaScriptEnabled: false, userAgent: PHONE_UA, locale: "en-GB" });
   const page = await context.newPage();
   try {
     const numberPage = `${site.site}/numbers/${site.number}`;

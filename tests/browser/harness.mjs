@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -107,6 +108,21 @@ export function launchChromium() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
       "--no-first-run", "--disable-component-update", "--disable-sync"],
   });
+}
+
+/**
+ * One chromium for a test file's tests: launched before them, closed after.
+ * Returns a function that gives it (it exists once `before` has run).
+ */
+export function chromiumForTheseTests() {
+  let browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser;
 }
 
 /**

@@ -4,28 +4,22 @@
 // in to /admin/stats with the token and sees those page views counted, in
 // SVG charts and tables, with a CSV export. Both modes.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { launchChromium, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite } from "./harness.mjs";
 
 const PHONE_UA =
   "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
 
-let browser;
-before(async () => {
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = chromiumForTheseTests();
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: a visitor exports and deletes their data; the operator sees the visit counted`, async () => {
     const token = `operator-token-${mode}-0123456789`;
     const site = await startSite(mode, "o", { CLOUDSMS_GATEWAY__ADMIN_TOKEN: token });
-    const visitor = await browser.newContext({ userAgent: PHONE_UA, locale: "en-GB", acceptDownloads: true });
-    const operator = await browser.newContext({ locale: "en-GB", acceptDownloads: true });
+    const visitor = await browser().newContext({ userAgent: PHONE_UA, locale: "en-GB", acceptDownloads: true });
+    const operator = await browser().newContext({ locale: "en-GB", acceptDownloads: true });
     try {
       const page = await visitor.newPage();
       for (const path of ["/", `/numbers/${site.number}`, "/latest"]) {

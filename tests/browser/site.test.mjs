@@ -4,29 +4,23 @@
 // Runs against `cloudsms all` in the embedded mode and in the distributed mode
 // (NATS, Redis, Postgres on their standard loopback ports).
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { launchChromium, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 
-let browser;
-before(async () => {
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = chromiumForTheseTests();
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: a new SMS appears live, as text, with a working copy button`, async () => {
     const site = await startSite(mode, "b");
-    const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+    const context = await browser().newContext({ viewport: { width: 320, height: 640 } });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.site });
     const page = await context.newPage();
     const errors = [];
@@ -84,7 +78,7 @@ test("embedded: a refused live stream falls back to polling", async () => {
   const held = await fetch(`${site.site}/numbers/${site.number}/events`);
   assert.equal(held.status, 200);
   const reader = held.body.getReader();
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   const page = await context.newPage();
   try {
     const refused = page.waitForResponse((r) => r.url().endsWith("/events") && r.status() === 429);
@@ -104,7 +98,7 @@ test("embedded: a refused live stream falls back to polling", async () => {
 
 test("embedded: pages work with JavaScript off", async () => {
   const site = await startSite("embedded", "b");
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await browser().newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   try {
     await site.sendSms("Google", "G-246810 is your Google verification code.");

@@ -18,6 +18,16 @@ RELEASE = "cloudsms"
 NAMESPACE = "sms"
 SERVICES = ("gateway", "message-ingest", "captcha-verification", "log-retention")
 HTTP_PORTS = {"gateway": 8080, "message-ingest": 8081, "captcha-verification": 8082, "log-retention": 8083}
+# The listen addresses the chart's ConfigMap and the compose file both set.
+LISTENS = {
+    "CLOUDSMS_GATEWAY__LISTEN": "0.0.0.0:8080",
+    "CLOUDSMS_INGEST__LISTEN": "0.0.0.0:8081",
+    "CLOUDSMS_INGEST__GRPC_LISTEN": "0.0.0.0:50051",
+    "CLOUDSMS_CAPTCHA__LISTEN": "0.0.0.0:8082",
+    "CLOUDSMS_CAPTCHA__GRPC_LISTEN": "0.0.0.0:50052",
+    "CLOUDSMS_RETENTION__LISTEN": "0.0.0.0:8083",
+    "CLOUDSMS_RETENTION__GRPC_LISTEN": "0.0.0.0:50053",
+}
 
 try:
     import helm_python

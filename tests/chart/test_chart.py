@@ -12,6 +12,7 @@ import yaml
 from conftest import (
     CHART,
     HTTP_PORTS,
+    LISTENS,
     RELEASE,
     SERVICES,
     component,
@@ -214,15 +215,7 @@ def test_configmap_holds_listen_addresses_and_no_secret(rendered):
     value_set, objects = rendered
     (cm,) = of_kind(objects, "ConfigMap")
     data = cm["data"]
-    for key, addr in {
-        "CLOUDSMS_GATEWAY__LISTEN": "0.0.0.0:8080",
-        "CLOUDSMS_INGEST__LISTEN": "0.0.0.0:8081",
-        "CLOUDSMS_INGEST__GRPC_LISTEN": "0.0.0.0:50051",
-        "CLOUDSMS_CAPTCHA__LISTEN": "0.0.0.0:8082",
-        "CLOUDSMS_CAPTCHA__GRPC_LISTEN": "0.0.0.0:50052",
-        "CLOUDSMS_RETENTION__LISTEN": "0.0.0.0:8083",
-        "CLOUDSMS_RETENTION__GRPC_LISTEN": "0.0.0.0:50053",
-    }.items():
+    for key, addr in LISTENS.items():
         assert data[key] == addr
     assert data["CLOUDSMS_TELEMETRY__LOG_FORMAT"] == "json"
     # The gateway reaches captcha-verification (the gate) and log-retention

@@ -8,18 +8,9 @@ import tomllib
 
 import pytest
 import yaml
-from conftest import DEPLOY, HTTP_PORTS, ROOT, SERVICES
+from conftest import DEPLOY, HTTP_PORTS, LISTENS, ROOT, SERVICES
 
 INFRA = ("nats", "redis", "postgres")
-LISTENS = {
-    "CLOUDSMS_GATEWAY__LISTEN": "0.0.0.0:8080",
-    "CLOUDSMS_INGEST__LISTEN": "0.0.0.0:8081",
-    "CLOUDSMS_INGEST__GRPC_LISTEN": "0.0.0.0:50051",
-    "CLOUDSMS_CAPTCHA__LISTEN": "0.0.0.0:8082",
-    "CLOUDSMS_CAPTCHA__GRPC_LISTEN": "0.0.0.0:50052",
-    "CLOUDSMS_RETENTION__LISTEN": "0.0.0.0:8083",
-    "CLOUDSMS_RETENTION__GRPC_LISTEN": "0.0.0.0:50053",
-}
 
 
 @pytest.fixture(scope="module")

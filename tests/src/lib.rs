@@ -8,9 +8,16 @@
 //! `TEST_POSTGRES_URL` (an admin URL; a database is created per test).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod drive;
+pub mod http;
+pub mod live;
+pub mod messages;
 pub mod pki;
 pub mod wait;
 
+pub use http::{
+    content_type, cookie_value, csrf_token, json, linked_asset, no_redirects, send, text,
+};
 pub use wait::{wait_until, wait_until_blocking};
 
 use std::time::Duration;
@@ -499,15 +506,25 @@ pub async fn spawn_with_retention(
         listener,
         stop.clone(),
     ));
-    tokio::spawn(log_retention::consumer::run(
+    tokio::spawn(log_consumer(&app, &store, &stop));
+    (app, store, url, stop)
+}
+
+/// log-retention's consumer of the LOGS stream on `app`'s bus, storing
+/// into `store` until `stop`.
+pub fn log_consumer(
+    app: &TestApp,
+    store: &log_retention::LogStore,
+    stop: &CancellationToken,
+) -> impl Future<Output = anyhow::Result<()>> + use<> {
+    log_retention::consumer::run(
         app.infra.bus.clone(),
         store.clone(),
         platform::Clock::system(),
         app.infra.settings.retention.retention_days.get(),
         app.infra.settings.retention.batch_size,
         stop.clone(),
-    ));
-    (app, store, url, stop)
+    )
 }
 
 /// The path of a workspace binary built beside the test binary
@@ -551,52 +568,4 @@ pub fn oracle(script: &str, args: &[&str]) -> String {
         .unwrap()
         .trim_end_matches(['\n', '\r'])
         .to_owned()
-}
-
-/// Helpers of the load drivers in `src/bin` (benchmarks, chaos).
-pub mod drive {
-    /// A Twilio SMS webhook for `url`: the form body and the
-    /// `X-Twilio-Signature` Twilio would send with it.
-    pub fn twilio_sms(url: &str, token: &str, sid: &str, to: &str, body: &str) -> (String, String) {
-        let params: Vec<(String, String)> = vec![
-            ("MessageSid".into(), sid.to_owned()),
-            (
-                "AccountSid".into(),
-                "ACdrive0000000000000000000000000000".into(),
-            ),
-            ("From".into(), "+15005550006".into()),
-            ("To".into(), to.to_owned()),
-            ("Body".into(), body.to_owned()),
-            ("NumSegments".into(), "1".into()),
-        ];
-        let signature = message_ingest::providers::twilio::compute_signature(
-            token,
-            url,
-            &params,
-            message_ingest::providers::twilio::Algorithm::HmacSha1,
-        );
-        let form = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .finish();
-        (form, signature)
-    }
-
-    /// The environment variable `name` parsed, or `default`.
-    pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-
-    /// The environment variable `name`, which must be set.
-    pub fn required(name: &str) -> anyhow::Result<String> {
-        use anyhow::Context as _;
-        std::env::var(name).with_context(|| format!("{name} is required"))
-    }
-}
-
-/// Sends `request` and reads its answer as JSON (any status).
-pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
-    request.send().await.unwrap().json().await.unwrap()
 }

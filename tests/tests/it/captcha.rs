@@ -10,7 +10,7 @@ mod binding;
 use std::time::Duration;
 
 use captcha_verification::pow::{self, Challenge};
-use cloudsms_tests::{Isolation, Mode, both_modes};
+use cloudsms_tests::{Isolation, Mode, both_modes, json, send};
 use platform::Infra;
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use proto::captcha::v1::{IssueChallengeRequest, RedeemRequest, VerifyRequest};
@@ -82,22 +82,22 @@ impl CaptchaApp {
     }
 
     pub(crate) async fn challenge(&self, query: &str) -> (reqwest::StatusCode, Value) {
-        let r = self
-            .client
-            .get(format!("{}/challenge?{query}", self.url))
-            .send()
-            .await
-            .unwrap();
+        let r = send(self.client.get(format!("{}/challenge?{query}", self.url))).await;
         (r.status(), r.json().await.unwrap())
     }
 
-    pub(crate) async fn solved(&self, action: &str) -> (Challenge, String) {
-        let (status, json) = self
-            .challenge(&format!("sitekey={SITE}&action={action}"))
-            .await;
+    /// A challenge for `query` (`sitekey=…&action=…`), and its solution.
+    pub(crate) async fn solve(&self, query: &str) -> (Challenge, u64) {
+        let (status, json) = self.challenge(query).await;
         assert_eq!(status, 200, "{json}");
         let challenge: Challenge = serde_json::from_value(json).unwrap();
         let number = pow::solve(&challenge).unwrap();
+        (challenge, number)
+    }
+
+    /// A challenge of `SITE` for `action`, and the payload that solves it.
+    pub(crate) async fn solved(&self, action: &str) -> (Challenge, String) {
+        let (challenge, number) = self.solve(&format!("sitekey={SITE}&action={action}")).await;
         let payload = pow::encode_payload(&challenge, number);
         (challenge, payload)
     }
@@ -114,14 +114,7 @@ impl CaptchaApp {
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
-        request
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json(request.json(&body)).await
     }
 
     pub(crate) async fn redeem_payload(&self, payload: &str) -> Value {
@@ -136,17 +129,19 @@ impl CaptchaApp {
         r["token"].as_str().unwrap().to_owned()
     }
 
+    /// `POST {path}` of `body` as `content_type`: the JSON answer.
+    pub(crate) async fn post_raw(&self, path: &str, content_type: &str, body: String) -> Value {
+        json(
+            self.client
+                .post(format!("{}{path}", self.url))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
     pub(crate) async fn siteverify_form(&self, body: String) -> Value {
-        self.client
-            .post(format!("{}/siteverify", self.url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.post_raw("/siteverify", FORM, body).await
     }
 
     pub(crate) async fn siteverify(&self, secret: &str, token: &str) -> Value {
@@ -163,6 +158,8 @@ pub(crate) fn codes(v: &Value) -> Vec<String> {
         .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
         .unwrap_or_default()
 }
+
+const FORM: &str = "application/x-www-form-urlencoded";
 
 fn now() -> u64 {
     captcha_verification::service::now_unix()
@@ -182,16 +179,10 @@ async fn solve_redeem_verify_over_http(mode: Mode) {
 
     let token = app.token("login").await;
     // JSON body this time; form bodies are used elsewhere.
-    let r: Value = app
-        .client
-        .post(format!("{}/siteverify", app.url))
-        .json(&json!({ "secret": SECRET, "response": token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json!({ "secret": SECRET, "response": token });
+    let r = app
+        .post_raw("/siteverify", "application/json", body.to_string())
+        .await;
     assert_eq!(r["success"], true, "{r}");
     assert_eq!(r["hostname"], HOST);
     assert_eq!(r["action"], "login");
@@ -307,17 +298,9 @@ async fn malformed_requests_are_refused_by_code(mode: Mode) {
         let r = app.redeem_payload(&garbage).await;
         assert_eq!(codes(&r), ["invalid-input-response"], "{garbage}: {r}");
     }
-    let r: Value = app
-        .client
-        .post(format!("{}/redeem", app.url))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = app
+        .post_raw("/redeem", "application/json", "{not json".into())
+        .await;
     assert_eq!(codes(&r), ["bad-request"]);
 
     let r = app.siteverify_form(String::new()).await;
@@ -334,17 +317,9 @@ async fn malformed_requests_are_refused_by_code(mode: Mode) {
         .siteverify_form(format!("secret={SECRET}&secret={SECRET}"))
         .await;
     assert_eq!(codes(&r), ["bad-request"]);
-    let r: Value = app
-        .client
-        .post(format!("{}/siteverify", app.url))
-        .header("content-type", "application/json")
-        .body("[1,2]")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = app
+        .post_raw("/siteverify", "application/json", "[1,2]".into())
+        .await;
     assert_eq!(codes(&r), ["bad-request"]);
     app.stop().await;
 }
@@ -405,19 +380,9 @@ async fn a_token_verified_by_50_tasks_at_once_succeeds_once(mode: Mode) {
             let client = app.client.clone();
             let url = format!("{}/siteverify", app.url);
             let body = format!("secret={SECRET}&response={token}");
-            tokio::spawn(async move {
-                let r: Value = client
-                    .post(url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                r
-            })
+            tokio::spawn(json::<Value>(
+                client.post(url).header("content-type", FORM).body(body),
+            ))
         })
         .collect();
     let mut successes = 0;
@@ -718,44 +683,29 @@ async fn cache_outage_fails_closed(mode: Mode) {
         async move { platform::serve(listener, router, &limits, stop, Duration::from_secs(1)).await }
     });
     // Challenges are still issued (difficulty falls back to the default)...
-    let r = app
-        .client
-        .get(format!("{url}/challenge?sitekey={SITE}"))
-        .send()
-        .await
-        .unwrap();
+    let r = send(app.client.get(format!("{url}/challenge?sitekey={SITE}"))).await;
     assert_eq!(r.status(), 200);
     // ...but nothing single-use is accepted without the cache.
-    let r = app
-        .client
-        .post(format!("{url}/redeem"))
-        .header("origin", format!("https://{HOST}"))
-        .json(&json!({ "payload": payload, "sitekey": SITE }))
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        app.client
+            .post(format!("{url}/redeem"))
+            .header("origin", format!("https://{HOST}"))
+            .json(&json!({ "payload": payload, "sitekey": SITE })),
+    )
+    .await;
     assert_eq!(r.status(), 503);
     let r: Value = r.json().await.unwrap();
     assert_eq!(codes(&r), ["internal-error"]);
-    let r: Value = app
-        .client
-        .post(format!("{url}/siteverify"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("secret={SECRET}&response={token}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = json(
+        app.client
+            .post(format!("{url}/siteverify"))
+            .header("content-type", FORM)
+            .body(format!("secret={SECRET}&response={token}")),
+    )
+    .await;
     assert_eq!(r["success"], false);
     assert_eq!(codes(&r), ["internal-error"]);
-    let r = app
-        .client
-        .get(format!("{url}/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let r = send(app.client.get(format!("{url}/readyz"))).await;
     assert_eq!(r.status(), 503);
     stop.cancel();
     let _ = server.await;
@@ -769,15 +719,14 @@ both_modes!(cache_outage_fails_closed);
 
 async fn widget_preflight_is_allowed(mode: Mode) {
     let app = CaptchaApp::spawn(mode).await;
-    let r = app
-        .client
-        .request(reqwest::Method::OPTIONS, format!("{}/redeem", app.url))
-        .header("origin", format!("https://{HOST}"))
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type")
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/redeem", app.url))
+            .header("origin", format!("https://{HOST}"))
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type"),
+    )
+    .await;
     assert!(r.status().is_success(), "{}", r.status());
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     app.stop().await;

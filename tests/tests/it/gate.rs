@@ -82,10 +82,7 @@ impl GatedSite {
             stop.clone(),
         ));
         app.add_number("+15555550123").await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = cloudsms_tests::no_redirects();
         Self {
             app,
             http,

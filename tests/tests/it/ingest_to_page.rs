@@ -71,18 +71,10 @@ async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
     assert_eq!(app.post(&unsigned).await.status(), 401);
 
     // A good message afterwards proves the pipeline ran past the bad ones.
-    assert_eq!(
-        app.send_sms(NUMBER, "Bank", "genuine", "good-1")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Bank", "genuine", "good-1").await;
     let rows = app.wait_for_stored(NUMBER, 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rows_after = app.stored(NUMBER).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows_after.len(), 1);
-    assert_eq!(rows_after[0].body, "genuine");
+    assert_eq!(app.settled_bodies(NUMBER).await, ["genuine"]);
     let (_, html) = app.get(&format!("/numbers/{NUMBER}")).await;
     assert!(!html.contains("forged"));
     app.stop().await;
@@ -105,15 +97,15 @@ async fn provider_retry_with_the_same_id_is_shown_once(mode: Mode) {
     assert_eq!(retry["duplicate"], true);
 
     // A different message after the retries: once it is stored, the retry had its chance.
-    assert_eq!(
-        app.send_sms(NUMBER, "Uber", "Your Uber code is 4821", "retry-2")
-            .await
-            .status(),
-        202
-    );
-    let html = app.wait_for_page(NUMBER, "Your Uber code is 4821").await;
-    assert_eq!(html.matches("Your WhatsApp code: 111-222").count(), 1);
-    assert_eq!(app.stored(NUMBER).await.len(), 2);
+    app.accept_sms(NUMBER, "Uber", "Your Uber code is 4821", "retry-2")
+        .await;
+    app.assert_shown_once(
+        NUMBER,
+        "Your Uber code is 4821",
+        "Your WhatsApp code: 111-222",
+        2,
+    )
+    .await;
     app.stop().await;
 }
 both_modes!(provider_retry_with_the_same_id_is_shown_once);
@@ -169,12 +161,8 @@ async fn malformed_input_gets_a_clear_400_or_422(mode: Mode) {
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "body larger than 65536 bytes");
 
-    let resp = app
-        .client
-        .post(format!("{}/webhooks/nope", app.ingest_url))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        cloudsms_tests::send(app.client.post(format!("{}/webhooks/nope", app.ingest_url))).await;
     assert_eq!(resp.status(), 404);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "no such endpoint");
@@ -191,12 +179,8 @@ both_modes!(malformed_input_gets_a_clear_400_or_422);
 async fn persister_killed_before_ack_stores_the_message_exactly_once(mode: Mode) {
     let mut app = TestApp::spawn_with(mode, false).await;
     app.add_number(NUMBER).await;
-    assert_eq!(
-        app.send_sms(NUMBER, "Telegram", "Telegram code: 55555", "crash-1")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Telegram", "Telegram code: 55555", "crash-1")
+        .await;
 
     // A persister that commits, then dies before its ack.
     let committed = CancellationToken::new();
@@ -235,12 +219,8 @@ async fn persister_killed_before_ack_stores_the_message_exactly_once(mode: Mode)
     // The restarted persister gets the unacked message again (after ack_wait).
     app.start_persister();
     app.wait_for_page(NUMBER, "Telegram code: 55555").await;
-    assert_eq!(
-        app.send_sms(NUMBER, "Steam", "Your Steam login code: 77777", "crash-2")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Steam", "Your Steam login code: 77777", "crash-2")
+        .await;
     let html = app
         .wait_for_page(NUMBER, "Your Steam login code: 77777")
         .await;
@@ -257,27 +237,19 @@ async fn flushed_cache_still_shows_every_message_from_the_database(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     for i in 1..=2 {
-        assert_eq!(
-            app.send_sms(
-                NUMBER,
-                "Bank",
-                &format!("message number {i}"),
-                &format!("f-{i}")
-            )
-            .await
-            .status(),
-            202
-        );
+        app.accept_sms(
+            NUMBER,
+            "Bank",
+            &format!("message number {i}"),
+            &format!("f-{i}"),
+        )
+        .await;
     }
     app.wait_for_stored(NUMBER, 2).await;
     app.wait_for_page(NUMBER, "message number 2").await; // fills the hot list
     app.infra.cache.clear().await.unwrap();
-    assert_eq!(
-        app.send_sms(NUMBER, "Bank", "message number 3", "f-3")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Bank", "message number 3", "f-3")
+        .await;
     app.wait_for_stored(NUMBER, 3).await;
     let html = app.wait_for_page(NUMBER, "message number 3").await;
     assert!(html.contains("message number 1"));
@@ -288,12 +260,8 @@ async fn flushed_cache_still_shows_every_message_from_the_database(mode: Mode) {
     assert!(pos("message number 2") < pos("message number 1"));
 
     // After a refill, new messages go to the hot list and still show.
-    assert_eq!(
-        app.send_sms(NUMBER, "Bank", "message number 4", "f-4")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Bank", "message number 4", "f-4")
+        .await;
     let html = app.wait_for_page(NUMBER, "message number 4").await;
     assert!(html.contains("message number 1"));
     app.stop().await;
@@ -311,12 +279,7 @@ async fn health_and_readiness_answer(mode: Mode) {
     assert_eq!(ready["checks"]["database"], true);
     assert_eq!(ready["checks"]["cache"], true);
     assert_eq!(ready["checks"]["bus"], true);
-    let resp = app
-        .client
-        .get(format!("{}/readyz", app.ingest_url))
-        .send()
-        .await
-        .unwrap();
+    let resp = cloudsms_tests::send(app.client.get(format!("{}/readyz", app.ingest_url))).await;
     assert_eq!(resp.status(), 200);
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cloudsms_tests::{Mode, TestApp, both_modes, wait_until};
+use cloudsms_tests::{Mode, TestApp, both_modes, content_type, csrf_token, send, text, wait_until};
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
 use proto::captcha::v1::{ForgetVisitorRequest, IssueChallengeRequest};
 use tokio::net::TcpListener;
@@ -11,25 +11,7 @@ use tokio::net::TcpListener;
 const COOKIE: &str = gateway::VISITOR_COOKIE;
 
 async fn page(app: &TestApp, visitor: &str) -> String {
-    app.client
-        .get(format!("{}/my-data", app.gateway_url))
-        .header("cookie", format!("{COOKIE}={visitor}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-fn csrf(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
+    text(app.visitor_get("/my-data", visitor)).await
 }
 
 async fn visitors_export_and_delete_their_own_data(mode: Mode) {
@@ -66,13 +48,7 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
         (visitor, "/privacy"),
         (other, "/latest"),
     ] {
-        let resp = app
-            .client
-            .get(format!("{}{path}", app.gateway_url))
-            .header("cookie", format!("{COOKIE}={who}"))
-            .send()
-            .await
-            .unwrap();
+        let resp = send(app.visitor_get(path, who)).await;
         assert_eq!(resp.status(), 200);
     }
     // The summary appears once log-retention stored the page views.
@@ -91,13 +67,7 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
     .await;
     assert!(html.contains(visitor));
 
-    let export = app
-        .client
-        .get(format!("{}/my-data/export?format=json", app.gateway_url))
-        .header("cookie", format!("{COOKIE}={visitor}"))
-        .send()
-        .await
-        .unwrap();
+    let export = send(app.visitor_get("/my-data/export?format=json", visitor)).await;
     assert_eq!(export.status(), 200);
     assert!(
         export.headers()["content-disposition"]
@@ -111,25 +81,9 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
         "{body}"
     );
     assert!(!body.contains(other), "only this browser's rows");
-    let csv = app
-        .client
-        .get(format!("{}/my-data/export?format=csv", app.gateway_url))
-        .header("cookie", format!("{COOKIE}={visitor}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        csv.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    let no_cookie = app
-        .client
-        .get(format!("{}/my-data/export", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    let csv = send(app.visitor_get("/my-data/export?format=csv", visitor)).await;
+    assert!(content_type(csv.headers()).starts_with("text/csv"));
+    let no_cookie = send(app.gateway_get("/my-data/export")).await;
     assert_eq!(no_cookie.status(), 403);
 
     // CSRF: no token, a wrong token, or another site's Origin are refused.
@@ -146,14 +100,14 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
     };
     assert_eq!(post(String::new(), None).await.unwrap().status(), 403);
     assert_eq!(
-        post(csrf(&page(&app, other).await), None)
+        post(csrf_token(&page(&app, other).await), None)
             .await
             .unwrap()
             .status(),
         403
     );
     assert_eq!(
-        post(csrf(&html), Some("https://evil.example"))
+        post(csrf_token(&html), Some("https://evil.example"))
             .await
             .unwrap()
             .status(),
@@ -170,7 +124,9 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
         })
         .await
         .unwrap();
-    let deleted = post(csrf(&html), Some(&app.gateway_url)).await.unwrap();
+    let deleted = post(csrf_token(&html), Some(&app.gateway_url))
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 200);
     let rotated = deleted.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(rotated.starts_with(&format!("{COOKIE}=")) && !rotated.contains(visitor));
@@ -202,21 +158,17 @@ async fn visitors_export_and_delete_their_own_data(mode: Mode) {
     assert_eq!(left.into_inner().deleted, 0, "no captcha key left");
 
     // A second delete finds nothing; export is empty; the other visitor is untouched.
-    let again = post(csrf(&html), None).await.unwrap().text().await.unwrap();
-    assert!(
-        again.contains("<td>Server log (page requests)</td><td>0</td>"),
-        "{again}"
-    );
-    let empty = app
-        .client
-        .get(format!("{}/my-data/export?format=json", app.gateway_url))
-        .header("cookie", format!("{COOKIE}={visitor}"))
-        .send()
+    let again = post(csrf_token(&html), None)
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    assert!(
+        again.contains("<td>Server log (page requests)</td><td>0</td>"),
+        "{again}"
+    );
+    let empty = text(app.visitor_get("/my-data/export?format=json", visitor)).await;
     assert!(!empty.contains("/latest"), "{empty}");
     assert!(
         page(&app, other)

@@ -247,30 +247,9 @@ async fn every_decoding_path_stores_text_without_nul(mode: Mode) {
     });
 
     // Jasmin: UCS-2 (coding 8) with a 0x0000 code unit, and `%00` in plain content.
-    let ucs2: Vec<u8> = "Jasmin code\u{0} 100009"
-        .encode_utf16()
-        .flat_map(u16::to_be_bytes)
-        .collect();
+    let ucs2 = jasmin::ucs2("Jasmin code\u{0} 100009");
     assert!(ucs2.windows(2).any(|w| w == [0, 0]));
-    let query = jasmin::encode(&[
-        ("id", "nul-jasmin-1"),
-        ("from", "Bank"),
-        ("to", jasmin::NUMBER.trim_start_matches('+')),
-        ("origin-connector", "smppc01"),
-        ("coding", "8"),
-        ("secret", jasmin::SECRET),
-    ]);
-    let query = format!(
-        "{query}&content={}&binary={}",
-        jasmin::escape(&ucs2),
-        jasmin::hex(&ucs2)
-    );
-    let resp = app
-        .client
-        .get(format!("{}/webhooks/jasmin?{query}", app.ingest_url))
-        .send()
-        .await
-        .unwrap();
+    let resp = jasmin::get_ucs2(&app, "nul-jasmin-1", &ucs2).await;
     assert_eq!(resp.status(), 200);
     expected.push(expect(
         jasmin::NUMBER,

@@ -8,12 +8,8 @@ async fn retired_numbers_stop_receiving_and_disappear(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let number = "+447700900872";
     app.add_number(number).await;
-    assert_eq!(
-        app.send_sms(number, "Bank", "before retiring", "r-1")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(number, "Bank", "before retiring", "r-1")
+        .await;
     app.wait_for_page(number, "before retiring").await;
 
     let e164 = domain::E164::parse(number).unwrap();
@@ -59,17 +55,13 @@ both_modes!(retired_numbers_stop_receiving_and_disappear);
 async fn unknown_numbers_are_registered_when_configured(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, "[ingest]\nauto_register_numbers = true\n").await;
     let number = "+61491570999";
-    assert_eq!(
-        app.send_sms(
-            number,
-            "Google",
-            "G-135790 is your Google verification code.",
-            "a-1"
-        )
-        .await
-        .status(),
-        202
-    );
+    app.accept_sms(
+        number,
+        "Google",
+        "G-135790 is your Google verification code.",
+        "a-1",
+    )
+    .await;
     app.wait_for_page(number, "G-135790").await;
     let (_, home) = app.get("/").await;
     assert!(home.contains("Australia"));

@@ -45,6 +45,16 @@ async fn refuse_poison(app: &TestApp) {
     }
 }
 
+/// `event` as the persister's batch receives it the first time.
+fn first_delivery(event: &SmsReceived) -> BatchMessage {
+    BatchMessage {
+        subject: "sms.received.gb.x".into(),
+        payload: event.encode_to_vec().into(),
+        delivered: 1,
+        span: tracing::Span::none(),
+    }
+}
+
 fn events(number: &str, prefix: &str) -> Vec<SmsReceived> {
     (0..41)
         .map(|i| SmsReceived {
@@ -70,15 +80,7 @@ async fn a_refused_message_costs_its_batch_nothing(mode: Mode) {
 
     // One batch, first delivery: every innocent message is stored now, the
     // refused one is permanent (dead-lettered at once, not retried).
-    let batch: Vec<BatchMessage> = events(NUMBER, "batch")
-        .iter()
-        .map(|event| BatchMessage {
-            subject: "sms.received.gb.x".into(),
-            payload: event.encode_to_vec().into(),
-            delivered: 1,
-            span: tracing::Span::none(),
-        })
-        .collect();
+    let batch: Vec<BatchMessage> = events(NUMBER, "batch").iter().map(first_delivery).collect();
     let outcomes = message_ingest::persister::process_batch(&app.infra, &batch).await;
     assert_eq!(outcomes.len(), 41);
     for (i, outcome) in outcomes.iter().enumerate() {
@@ -207,12 +209,7 @@ async fn a_stored_but_unannounced_message_is_announced_by_the_fallback(mode: Mod
     let batch: Vec<BatchMessage> = all[..5]
         .iter()
         .chain(std::iter::once(&all[POISON]))
-        .map(|event| BatchMessage {
-            subject: "sms.received.gb.x".into(),
-            payload: event.encode_to_vec().into(),
-            delivered: 1,
-            span: tracing::Span::none(),
-        })
+        .map(first_delivery)
         .collect();
     let outcomes = message_ingest::persister::process_batch(&app.infra, &batch).await;
     assert!(

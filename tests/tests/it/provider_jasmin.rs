@@ -51,6 +51,30 @@ pub(crate) fn mo(id: &str, content: &str) -> String {
     ])
 }
 
+/// `text` in UCS-2 (big-endian code units), Jasmin's data coding 8.
+pub(crate) fn ucs2(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_be_bytes).collect()
+}
+
+/// An SMS `id` from "Bank" to `NUMBER` as Jasmin GETs it in data coding 8:
+/// `content` carries the raw UCS-2 bytes, not UTF-8, and `binary` their hex.
+pub(crate) async fn get_ucs2(app: &TestApp, id: &str, ucs2: &[u8]) -> reqwest::Response {
+    let query = encode(&[
+        ("id", id),
+        ("from", "Bank"),
+        ("to", NUMBER.trim_start_matches('+')),
+        ("origin-connector", "smppc01"),
+        ("coding", "8"),
+        ("secret", SECRET),
+    ]);
+    let query = format!("{query}&content={}&binary={}", escape(ucs2), hex(ucs2));
+    cloudsms_tests::send(
+        app.client
+            .get(format!("{}/webhooks/jasmin?{query}", app.ingest_url)),
+    )
+    .await
+}
+
 pub(crate) async fn post(app: &TestApp, query: &str, body: &str) -> reqwest::Response {
     app.client
         .post(format!("{}/webhooks/jasmin?{query}", app.ingest_url))
@@ -87,23 +111,7 @@ async fn get_with_ucs2_binary_is_decoded(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, &config_secret()).await;
     app.add_number(NUMBER).await;
     let text = "Код: 582014 ✓";
-    let ucs2: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-    let query = encode(&[
-        ("id", "ucs2-1"),
-        ("from", "Bank"),
-        ("to", NUMBER.trim_start_matches('+')),
-        ("origin-connector", "smppc01"),
-        ("coding", "8"),
-        ("secret", SECRET),
-    ]);
-    // `content` carries the raw UCS-2 bytes, not UTF-8, exactly as Jasmin sends it.
-    let query = format!("{query}&content={}&binary={}", escape(&ucs2), hex(&ucs2));
-    let resp = app
-        .client
-        .get(format!("{}/webhooks/jasmin?{query}", app.ingest_url))
-        .send()
-        .await
-        .unwrap();
+    let resp = get_ucs2(&app, "ucs2-1", &ucs2(text)).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "ACK/Jasmin");
     let row = app.wait_for_provider_message(NUMBER, "ucs2-1").await;
@@ -127,8 +135,7 @@ async fn wrong_credentials_are_401_and_nothing_is_stored(mode: Mode) {
     assert_eq!(resp.status(), 401);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "missing `secret` parameter");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(app.stored(NUMBER).await.is_empty());
+    assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }
 both_modes!(wrong_credentials_are_401_and_nothing_is_stored);
@@ -234,8 +241,7 @@ async fn malformed_requests_say_what_is_wrong(mode: Mode) {
     unknown = unknown.replace("to=447700900620", "to=447700900629");
     assert_eq!(post(&app, &q, &unknown).await.status(), 422);
 
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(app.stored(NUMBER).await.is_empty());
+    assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }
 both_modes!(malformed_requests_say_what_is_wrong);

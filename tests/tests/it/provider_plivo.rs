@@ -3,8 +3,6 @@
 //! `construct_post_url` + `get_signature_v3` (checked with
 //! `validate_v3_signature`), over the URL built from `ingest.public_url`.
 
-use std::time::Duration;
-
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
 pub(crate) const TOKEN: &str = "test-plivo-token";
@@ -60,6 +58,23 @@ pub(crate) fn signed_form(url: &str, params: &serde_json::Value) -> (String, Str
     (next(), next(), next())
 }
 
+/// An SMS `uuid` to `to` with `text`, signed by the SDK for [`url`]:
+/// (signature, nonce, form body).
+fn signed(uuid: &str, to: &str, text: &str) -> (String, String, String) {
+    signed_form(&url(), &params(uuid, to, text))
+}
+
+/// Signs an SMS `uuid` to `TO` with `text` and posts it: Plivo's request,
+/// which must be accepted (200).
+async fn deliver(app: &TestApp, uuid: &str, text: &str) {
+    let (signature, nonce, body) = signed(uuid, TO, text);
+    assert_eq!(
+        post_form(app, &signature, &nonce, &body).await.status(),
+        200,
+        "{uuid}"
+    );
+}
+
 async fn post(
     app: &TestApp,
     content_type: &str,
@@ -100,7 +115,7 @@ async fn inbound_sms_reaches_the_page(mode: Mode) {
     app.add_number(NUMBER).await;
     let text = "Your Acme code is 739201 & <i>valid</i> for 5 min";
     let uuid = "a1b2c3d4-0000-11ee-8f3a-0242ac110001";
-    let (signature, nonce, body) = signed_form(&url(), &params(uuid, TO, text));
+    let (signature, nonce, body) = signed(uuid, TO, text);
     let resp = post_form(&app, &signature, &nonce, &body).await;
     assert_eq!(resp.status(), 200);
     let html = app.wait_for_page(NUMBER, "Your Acme code is 739201").await;
@@ -112,7 +127,7 @@ async fn inbound_sms_reaches_the_page(mode: Mode) {
 
     // Several signatures in the header: any one may match.
     let uuid = "a1b2c3d4-0000-11ee-8f3a-0242ac110002";
-    let (signature, nonce, body) = signed_form(&url(), &params(uuid, TO, "second of two"));
+    let (signature, nonce, body) = signed(uuid, TO, "second of two");
     let listed = format!("c29tZSBvdGhlciBzaWduYXR1cmU=,{signature}");
     assert_eq!(post_form(&app, &listed, &nonce, &body).await.status(), 200);
     app.wait_for_provider_message(NUMBER, uuid).await;
@@ -123,46 +138,27 @@ both_modes!(inbound_sms_reaches_the_page);
 async fn retry_with_the_same_uuid_is_shown_once(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, &config()).await;
     app.add_number(NUMBER).await;
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params(
-            "b1b2c3d4-0000-11ee-8f3a-0242ac110001",
-            TO,
-            "Retry code 3333",
-        ),
-    );
-    assert_eq!(
-        post_form(&app, &signature, &nonce, &body).await.status(),
-        200
-    );
+    deliver(
+        &app,
+        "b1b2c3d4-0000-11ee-8f3a-0242ac110001",
+        "Retry code 3333",
+    )
+    .await;
     // Plivo's retry has a fresh nonce and signature.
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params(
-            "b1b2c3d4-0000-11ee-8f3a-0242ac110001",
-            TO,
-            "Retry code 3333",
-        ),
-    );
-    assert_eq!(
-        post_form(&app, &signature, &nonce, &body).await.status(),
-        200
-    );
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params(
-            "b1b2c3d4-0000-11ee-8f3a-0242ac110002",
-            TO,
-            "Later code 4444",
-        ),
-    );
-    assert_eq!(
-        post_form(&app, &signature, &nonce, &body).await.status(),
-        200
-    );
-    let html = app.wait_for_page(NUMBER, "Later code 4444").await;
-    assert_eq!(html.matches("Retry code 3333").count(), 1);
-    assert_eq!(app.stored(NUMBER).await.len(), 2);
+    deliver(
+        &app,
+        "b1b2c3d4-0000-11ee-8f3a-0242ac110001",
+        "Retry code 3333",
+    )
+    .await;
+    deliver(
+        &app,
+        "b1b2c3d4-0000-11ee-8f3a-0242ac110002",
+        "Later code 4444",
+    )
+    .await;
+    app.assert_shown_once(NUMBER, "Later code 4444", "Retry code 3333", 2)
+        .await;
     app.stop().await;
 }
 both_modes!(retry_with_the_same_uuid_is_shown_once);
@@ -199,13 +195,10 @@ both_modes!(json_body_is_verified_like_the_sdk);
 async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, &config()).await;
     app.add_number(NUMBER).await;
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params(
-            "d1b2c3d4-0000-11ee-8f3a-0242ac110001",
-            TO,
-            "forged code 1234",
-        ),
+    let (signature, nonce, body) = signed(
+        "d1b2c3d4-0000-11ee-8f3a-0242ac110001",
+        TO,
+        "forged code 1234",
     );
     let forged = body.replace("forged+code+1234", "forged+code+1235");
     assert_ne!(forged, body);
@@ -249,19 +242,9 @@ async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
     );
     assert_eq!(post_form(&app, &other, &nonce2, &body2).await.status(), 401);
 
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params("d1b2c3d4-0000-11ee-8f3a-0242ac110002", TO, "genuine"),
-    );
-    assert_eq!(
-        post_form(&app, &signature, &nonce, &body).await.status(),
-        200
-    );
+    deliver(&app, "d1b2c3d4-0000-11ee-8f3a-0242ac110002", "genuine").await;
     app.wait_for_stored(NUMBER, 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rows = app.stored(NUMBER).await;
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].body, "genuine");
+    assert_eq!(app.settled_bodies(NUMBER).await, ["genuine"]);
     app.stop().await;
 }
 both_modes!(bad_signature_is_401_and_nothing_is_stored);
@@ -277,10 +260,7 @@ async fn malformed_input_gets_a_clear_4xx(mode: Mode) {
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "missing field `Text`");
 
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params("e1b2c3d4-0000-11ee-8f3a-0242ac110002", TO, "x"),
-    );
+    let (signature, nonce, body) = signed("e1b2c3d4-0000-11ee-8f3a-0242ac110002", TO, "x");
     let resp = post(
         &app,
         "text/plain",
@@ -312,10 +292,8 @@ async fn malformed_input_gets_a_clear_4xx(mode: Mode) {
             .starts_with("invalid JSON body")
     );
 
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params("e1b2c3d4-0000-11ee-8f3a-0242ac110003", "61491570619", "x"),
-    );
+    let (signature, nonce, body) =
+        signed("e1b2c3d4-0000-11ee-8f3a-0242ac110003", "61491570619", "x");
     assert_eq!(
         post_form(&app, &signature, &nonce, &body).await.status(),
         422
@@ -329,10 +307,7 @@ async fn disabled_provider_is_404(mode: Mode) {
     let app =
         TestApp::spawn_with_config(mode, &format!("[ingest]\npublic_url = \"{PUBLIC}\"\n")).await;
     app.add_number(NUMBER).await;
-    let (signature, nonce, body) = signed_form(
-        &url(),
-        &params("f1b2c3d4-0000-11ee-8f3a-0242ac110001", TO, "x"),
-    );
+    let (signature, nonce, body) = signed("f1b2c3d4-0000-11ee-8f3a-0242ac110001", TO, "x");
     let resp = post_form(&app, &signature, &nonce, &body).await;
     assert_eq!(resp.status(), 404);
     let err: serde_json::Value = resp.json().await.unwrap();

@@ -1,8 +1,6 @@
 //! Telnyx: Ed25519-signed `message.received` events reach the number page;
 //! signatures come from PyNaCl with a keypair generated for each test.
 
-use std::time::Duration;
-
 use cloudsms_tests::{Mode, TestApp, both_modes, oracle};
 
 pub(crate) const NUMBER: &str = "+12025550131";
@@ -128,9 +126,11 @@ async fn message_received_reaches_the_page_once(mode: Mode) {
     let later = event("message.received", "later-1", NUMBER, "after the retry");
     assert_eq!(post_signed(&app, &keys, &later).await.status(), 200);
     app.wait_for_provider_message(NUMBER, "later-1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rows = app.stored(NUMBER).await;
-    assert_eq!(rows.len(), 2, "the retry is stored once");
+    assert_eq!(
+        app.settled_bodies(NUMBER).await.len(),
+        2,
+        "the retry is stored once"
+    );
     let html = app.wait_for_page(NUMBER, "after the retry").await;
     assert_eq!(html.matches("Telnyx code 731904").count(), 1);
     app.stop().await;
@@ -188,10 +188,7 @@ async fn forged_or_stale_requests_are_401_and_nothing_is_stored(mode: Mode) {
     let good = event("message.received", "good-1", NUMBER, "genuine");
     assert_eq!(post_signed(&app, &keys, &good).await.status(), 200);
     app.wait_for_provider_message(NUMBER, "good-1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rows = app.stored(NUMBER).await;
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].body, "genuine");
+    assert_eq!(app.settled_bodies(NUMBER).await, ["genuine"]);
     app.stop().await;
 }
 both_modes!(forged_or_stale_requests_are_401_and_nothing_is_stored);
@@ -246,8 +243,7 @@ async fn other_events_and_malformed_bodies_publish_nothing(mode: Mode) {
     let good = event("message.received", "good-2", NUMBER, "the only one");
     assert_eq!(post_signed(&app, &keys, &good).await.status(), 200);
     app.wait_for_provider_message(NUMBER, "good-2").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.stored(NUMBER).await.len(), 1);
+    assert_eq!(app.settled_bodies(NUMBER).await.len(), 1);
     app.stop().await;
 }
 both_modes!(other_events_and_malformed_bodies_publish_nothing);
@@ -261,8 +257,7 @@ async fn without_a_public_key_the_route_is_404(mode: Mode) {
     assert_eq!(resp.status(), 404);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "provider telnyx is not enabled");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(app.stored(NUMBER).await.is_empty());
+    assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }
 both_modes!(without_a_public_key_the_route_is_404);

@@ -177,8 +177,7 @@ async fn forged_or_stale_requests_are_401_and_nothing_is_stored(mode: Mode) {
     let err: serde_json::Value = resp.json().await.unwrap();
     assert!(err["error"].as_str().unwrap().contains("allowed: 300"));
 
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(app.stored(NUMBER).await.is_empty());
+    assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }
 both_modes!(forged_or_stale_requests_are_401_and_nothing_is_stored);
@@ -222,8 +221,7 @@ async fn malformed_requests_say_what_is_wrong(mode: Mode) {
     let resp = get(&app, &sign(&unknown_part, "sha256").query).await;
     assert_eq!(resp.status(), 422);
 
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(app.stored(NUMBER).await.is_empty());
+    assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }
 both_modes!(malformed_requests_say_what_is_wrong);
@@ -257,9 +255,8 @@ async fn parts_in_any_order_are_shown_as_one_message(mode: Mode) {
     for i in [2, 0, 0] {
         assert_eq!(get(&app, &signed[i].query).await.status(), 204);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
-        app.stored(NUMBER).await.is_empty(),
+        app.settled_bodies(NUMBER).await.is_empty(),
         "not shown before complete"
     );
 

@@ -11,8 +11,8 @@ use proto::events::v1::{CaptchaEvent, CrashReported, RequestLogged};
 use proto::retention::v1::stats_service_client::StatsServiceClient;
 use proto::retention::v1::visitor_data_service_client::VisitorDataServiceClient;
 use proto::retention::v1::{
-    DeleteRequest, ExportFormat, ExportRequest, SummarizeRequest, SummarizeResponse,
-    VisitorStatsRequest,
+    DeleteRequest, DeleteResponse, ExportFormat, ExportRequest, SummarizeRequest,
+    SummarizeResponse, VisitorStatsRequest,
 };
 use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
@@ -60,14 +60,7 @@ impl Retention {
         store: &LogStore,
         stop: &CancellationToken,
     ) -> JoinHandle<anyhow::Result<()>> {
-        tokio::spawn(log_retention::consumer::run(
-            app.infra.bus.clone(),
-            store.clone(),
-            platform::Clock::system(),
-            app.infra.settings.retention.retention_days.get(),
-            app.infra.settings.retention.batch_size,
-            stop.clone(),
-        ))
+        tokio::spawn(cloudsms_tests::log_consumer(app, store, stop))
     }
 
     /// Stops the consumer as a crash would (nothing acked), then starts a new one.
@@ -77,6 +70,13 @@ impl Retention {
         let _ = task.await;
         self.tasks
             .push(Self::consumer(app, &self.store, &self.stop));
+    }
+
+    async fn delete(&mut self, visitor: &str) -> DeleteResponse {
+        let request = DeleteRequest {
+            visitor_id: visitor.into(),
+        };
+        self.visitors.delete(request).await.unwrap().into_inner()
     }
 
     async fn summarize(&mut self, visitor: &str) -> SummarizeResponse {
@@ -265,14 +265,7 @@ async fn page_views_become_rows_that_a_visitor_can_export_and_delete(mode: Mode)
     assert!(today.visitors >= 1 && today.page_views >= 1, "{today:?}");
 
     // Delete: per-store counts, then zeros; nothing left to export.
-    let deleted = retention
-        .visitors
-        .delete(DeleteRequest {
-            visitor_id: visitor.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let deleted = retention.delete(&visitor).await;
     let count = |store: &str| {
         deleted
             .counts
@@ -284,14 +277,7 @@ async fn page_views_become_rows_that_a_visitor_can_export_and_delete(mode: Mode)
     assert!(count("access_log") >= 2, "{deleted:?}");
     assert_eq!(count("crash_reports"), 1);
     assert_eq!(count("captcha_events"), 0);
-    let again = retention
-        .visitors
-        .delete(DeleteRequest {
-            visitor_id: visitor.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = retention.delete(&visitor).await;
     assert!(again.counts.iter().all(|c| c.deleted == 0), "{again:?}");
     assert_eq!(retention.export(&visitor, ExportFormat::Json).await, "");
     assert_eq!(retention.export(&visitor, ExportFormat::Csv).await, "");

@@ -1,10 +1,7 @@
 //! The visitor site over HTTP: live updates, stable paging, the JSON API,
 //! the latest feed, security headers and the visitor cookie.
 
-use std::time::Duration;
-
-use cloudsms_tests::{Mode, TestApp, both_modes};
-use futures::StreamExt;
+use cloudsms_tests::{Mode, TestApp, both_modes, content_type, cookie_value, json, send, text};
 
 const NUMBER: &str = "+447700900123";
 const OTHER: &str = "+12025550177";
@@ -19,45 +16,13 @@ fn sms_at(to: &str, body: &str, id: &str, received_unix: i64) -> String {
 async fn new_messages_arrive_on_the_open_event_stream(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
-    let resp = app
-        .client
-        .get(format!("{}/numbers/{NUMBER}/events", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let mut stream = resp.bytes_stream();
-    // The subscription is live once the response started; give the bus a moment.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut live = app.open_live(NUMBER).await;
+    assert!(content_type(&live.headers).starts_with("text/event-stream"));
     let hostile = "<img src=x onerror=alert(1)> Telegram code 314159";
-    assert_eq!(
-        app.send_sms(NUMBER, "+14155550123", hostile, "live-1")
-            .await
-            .status(),
-        202
-    );
-    let mut seen = String::new();
-    let found = tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(chunk) = stream.next().await {
-            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if seen.contains("event: message") && seen.contains("314159") {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no live event in 15 s; got {seen:?}");
-    let data = seen
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("a data line");
-    let event: serde_json::Value = serde_json::from_str(data).unwrap();
+    app.accept_sms(NUMBER, "+14155550123", hostile, "live-1")
+        .await;
+    live.wait_for_message("314159").await;
+    let event = &live.data()[0];
     assert_eq!(
         event["body"], hostile,
         "JSON carries the text; the page inserts it as text"
@@ -90,16 +55,7 @@ async fn older_pages_are_stable_while_new_messages_arrive(mode: Mode) {
             if let Some(b) = before {
                 url.push_str(&format!("?before={b}"));
             }
-            let v: serde_json::Value = app
-                .client
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v
+            json::<serde_json::Value>(app.client.get(url)).await
         }
     };
     let bodies = |v: &serde_json::Value| -> Vec<String> {
@@ -141,35 +97,19 @@ async fn api_and_latest_list_every_number(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     app.add_number(OTHER).await;
-    assert_eq!(
-        app.send_sms(
-            NUMBER,
-            "Google",
-            "G-111222 is your Google verification code.",
-            "l-1"
-        )
-        .await
-        .status(),
-        202
-    );
-    assert_eq!(
-        app.send_sms(OTHER, "Uber", "Your Uber code is 3344", "l-2")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(
+        NUMBER,
+        "Google",
+        "G-111222 is your Google verification code.",
+        "l-1",
+    )
+    .await;
+    app.accept_sms(OTHER, "Uber", "Your Uber code is 3344", "l-2")
+        .await;
     app.wait_for_stored(NUMBER, 1).await;
     app.wait_for_stored(OTHER, 1).await;
 
-    let numbers: serde_json::Value = app
-        .client
-        .get(format!("{}/api/v1/numbers", app.gateway_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let numbers: serde_json::Value = json(app.gateway_get("/api/v1/numbers")).await;
     let list = numbers.as_array().unwrap();
     assert_eq!(list.len(), 2);
     let uk = list.iter().find(|n| n["e164"] == NUMBER).unwrap();
@@ -181,15 +121,7 @@ async fn api_and_latest_list_every_number(mode: Mode) {
     assert!(html.contains("G-111222") && html.contains("Your Uber code is 3344"));
     assert!(html.contains(&format!("/numbers/{OTHER}")));
 
-    let resp = app
-        .client
-        .get(format!(
-            "{}/api/v1/numbers/+19999/messages",
-            app.gateway_url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(app.gateway_get("/api/v1/numbers/+19999/messages")).await;
     assert_eq!(resp.status(), 404);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert!(err["error"].is_string());
@@ -199,12 +131,7 @@ both_modes!(api_and_latest_list_every_number);
 
 async fn pages_carry_security_headers_and_a_visitor_cookie(mode: Mode) {
     let app = TestApp::spawn(mode).await;
-    let resp = app
-        .client
-        .get(format!("{}/", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(app.gateway_get("/")).await;
     let headers = resp.headers().clone();
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(
@@ -223,42 +150,17 @@ async fn pages_carry_security_headers_and_a_visitor_cookie(mode: Mode) {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    let id = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split('=')
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let id = cookie_value(&cookie);
     assert_eq!(id.len(), 32);
 
     // A returning visitor keeps the id: no new cookie.
-    let resp = app
-        .client
-        .get(format!("{}/", app.gateway_url))
-        .header("cookie", format!("{}={id}", gateway::VISITOR_COOKIE))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(app.visitor_get("/", id)).await;
     assert!(!resp.headers().contains_key("set-cookie"));
 
     // Assets are fingerprinted and cached for a year.
     let html = resp.text().await.unwrap();
-    let css = html
-        .split("href=\"/static/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let asset = app
-        .client
-        .get(format!("{}/static/{css}", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    let css = cloudsms_tests::linked_asset(&html);
+    let asset = send(app.gateway_get(&format!("/static/{css}"))).await;
     assert_eq!(asset.status(), 200);
     assert!(
         asset.headers()["cache-control"]
@@ -266,18 +168,8 @@ async fn pages_carry_security_headers_and_a_visitor_cookie(mode: Mode) {
             .unwrap()
             .contains("immutable")
     );
-    assert!(
-        asset.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
-    let missing = app
-        .client
-        .get(format!("{}/static/site.css", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    assert!(content_type(asset.headers()).starts_with("text/css"));
+    let missing = send(app.gateway_get("/static/site.css")).await;
     assert_eq!(missing.status(), 404);
     app.stop().await;
 }
@@ -287,32 +179,26 @@ async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     let get = |path: &str, headers: Vec<(&'static str, String)>| {
-        let mut req = app.client.get(format!("{}{path}", app.gateway_url));
+        let mut req = app.gateway_get(path);
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        req.send()
+        req
     };
-    let en = get("/", vec![]).await.unwrap().text().await.unwrap();
+    let en = text(get("/", vec![])).await;
     assert!(en.contains("<html lang=\"en\">") && en.contains("Free numbers to receive SMS online"));
 
-    let zh = get(
+    let zh = text(get(
         "/",
         vec![("accept-language", "zh-CN,zh;q=0.9,en;q=0.5".into())],
-    )
-    .await
-    .unwrap()
-    .text()
-    .await
-    .unwrap();
+    ))
+    .await;
     assert!(
         zh.contains("<html lang=\"zh-CN\">") && zh.contains("免费号码，在线接收短信"),
         "{zh}"
     );
     assert!(zh.contains("英国"), "country names are translated");
-    let missing = get("/numbers/+12025550100?lang=zh-CN", vec![])
-        .await
-        .unwrap();
+    let missing = send(get("/numbers/+12025550100?lang=zh-CN", vec![])).await;
     assert_eq!(missing.status(), 404);
     assert!(
         missing.text().await.unwrap().contains("页面不存在"),
@@ -320,9 +206,7 @@ async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode
     );
 
     // ?lang= switches and is remembered in a cookie.
-    let resp = get(&format!("/numbers/{NUMBER}?lang=zh-CN"), vec![])
-        .await
-        .unwrap();
+    let resp = send(get(&format!("/numbers/{NUMBER}?lang=zh-CN"), vec![])).await;
     let cookies: Vec<String> = resp
         .headers()
         .get_all("set-cookie")
@@ -335,27 +219,18 @@ async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode
         .expect("language cookie");
     assert!(lang_cookie.starts_with("cloudsms_lang=zh-CN"));
     assert!(resp.text().await.unwrap().contains("最新短信在前"));
-    let remembered = get(
+    let remembered = text(get(
         "/latest",
         vec![
             ("cookie", "cloudsms_lang=zh-CN".into()),
             ("accept-language", "en".into()),
         ],
-    )
-    .await
-    .unwrap()
-    .text()
-    .await
-    .unwrap();
+    ))
+    .await;
     assert!(remembered.contains("<h1>最新短信</h1>"));
-    let privacy = get("/privacy?lang=zh-CN", vec![])
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let privacy = text(get("/privacy?lang=zh-CN", vec![])).await;
     assert!(privacy.contains("服务器日志保存六个月"));
-    let privacy = get("/privacy", vec![]).await.unwrap().text().await.unwrap();
+    let privacy = text(get("/privacy", vec![])).await;
     assert!(privacy.contains("Server logs are kept for six months"));
     assert!(privacy.contains("href=\"/my-data\""));
     app.stop().await;
@@ -366,18 +241,9 @@ async fn country_pages_feeds_sitemap_and_robots_list_the_numbers(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     app.add_number(OTHER).await;
-    assert_eq!(
-        app.send_sms(NUMBER, "Bank", "feed & <test> 1", "f-1")
-            .await
-            .status(),
-        202
-    );
-    assert_eq!(
-        app.send_sms(NUMBER, "Shop", "from the shop", "f-2")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Bank", "feed & <test> 1", "f-1")
+        .await;
+    app.accept_sms(NUMBER, "Shop", "from the shop", "f-2").await;
     app.wait_for_stored(NUMBER, 2).await;
 
     let (status, gb) = app.get("/countries/gb").await;
@@ -437,12 +303,7 @@ async fn ad_slots_are_off_by_default_and_never_above_the_inbox(mode: Mode) {
     )
     .await;
     app.add_number(NUMBER).await;
-    assert_eq!(
-        app.send_sms(NUMBER, "Bank", "inbox first", "ad-1")
-            .await
-            .status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Bank", "inbox first", "ad-1").await;
     let page = app.wait_for_page(NUMBER, "inbox first").await;
     let ad = page.find("AD-UNIT").expect("the unit is shown");
     assert!(
@@ -452,12 +313,7 @@ async fn ad_slots_are_off_by_default_and_never_above_the_inbox(mode: Mode) {
     let (status, ads_txt) = app.get("/ads.txt").await;
     assert_eq!(status, 200);
     assert_eq!(ads_txt.trim(), "example.com, pub-0000000000000000, DIRECT");
-    let resp = app
-        .client
-        .get(format!("{}/", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(app.gateway_get("/")).await;
     let csp = resp.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -474,20 +330,13 @@ both_modes!(ad_slots_are_off_by_default_and_never_above_the_inbox);
 
 async fn pages_are_compressed_for_clients_that_ask(mode: Mode) {
     let app = TestApp::spawn(mode).await;
-    let resp = app
-        .client
-        .get(format!("{}/privacy", app.gateway_url))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        app.gateway_get("/privacy")
+            .header("accept-encoding", "gzip"),
+    )
+    .await;
     assert_eq!(resp.headers()["content-encoding"], "gzip");
-    let plain = app
-        .client
-        .get(format!("{}/privacy", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    let plain = send(app.gateway_get("/privacy")).await;
     assert!(!plain.headers().contains_key("content-encoding"));
     app.stop().await;
 }

@@ -4,7 +4,7 @@
 //! private pages never cached, operator sessions that are random, expire and
 //! are revoked at a logout that cannot be forged.
 
-use cloudsms_tests::{Mode, TestApp, both_modes};
+use cloudsms_tests::{Mode, TestApp, both_modes, csrf_token, no_redirects, send, text};
 use reqwest::StatusCode;
 use sha2::Digest;
 
@@ -16,13 +16,12 @@ const API_GATE: &str = "[gateway.gate]\nenabled = true\ncaptcha_url = \"\"\n\
                         network = { per_minute = 1, burst = 2 }\n";
 
 async fn api(app: &TestApp, forwarded_for: &str) -> StatusCode {
-    app.client
-        .get(format!("{}/api/v1/numbers", app.gateway_url))
-        .header("x-forwarded-for", forwarded_for)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    send(
+        app.gateway_get("/api/v1/numbers")
+            .header("x-forwarded-for", forwarded_for),
+    )
+    .await
+    .status()
 }
 
 /// Six API requests, the `i`th with `X-Forwarded-For: forwarded(i)`:
@@ -71,16 +70,14 @@ async fn a_forged_loopback_hop_does_not_make_a_verified_crawler(mode: Mode) {
     )
     .await;
     app.add_number(NUMBER).await;
-    let page = |forwarded_for: &'static str| {
-        app.client
-            .get(format!("{}/numbers/{NUMBER}", app.gateway_url))
+    // 127.0.0.1 verifies as localhost, but here it is the client's own claim.
+    let forged = send(
+        app.gateway_get(&format!("/numbers/{NUMBER}"))
             .header("user-agent", "Mozilla/5.0 (compatible; LocalBot/1.0)")
             .header("accept-language", "en")
-            .header("x-forwarded-for", forwarded_for)
-            .send()
-    };
-    // 127.0.0.1 verifies as localhost, but here it is the client's own claim.
-    let forged = page("127.0.0.1, 198.51.100.7").await.unwrap();
+            .header("x-forwarded-for", "127.0.0.1, 198.51.100.7"),
+    )
+    .await;
     assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }
@@ -90,11 +87,11 @@ async fn host_names_are_not_reflected_unless_trusted(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     let get = |path: String, headers: Vec<(&'static str, &'static str)>| {
-        let mut request = app.client.get(format!("{}{path}", app.gateway_url));
+        let mut request = app.gateway_get(&path);
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        async move { request.send().await.unwrap().text().await.unwrap() }
+        text(request)
     };
     for path in [
         format!("/numbers/{NUMBER}"),
@@ -111,17 +108,12 @@ async fn host_names_are_not_reflected_unless_trusted(mode: Mode) {
     // Behind a trusted proxy its X-Forwarded-Host is the site's host.
     let app =
         TestApp::spawn_with_config(mode, "[gateway]\ntrusted_proxies = [\"127.0.0.1\"]\n").await;
-    let robots = app
-        .client
-        .get(format!("{}/robots.txt", app.gateway_url))
-        .header("x-forwarded-host", "sms.example")
-        .header("x-forwarded-proto", "https")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let robots = text(
+        app.gateway_get("/robots.txt")
+            .header("x-forwarded-host", "sms.example")
+            .header("x-forwarded-proto", "https"),
+    )
+    .await;
     assert!(
         robots.contains("https://sms.example/sitemap.xml"),
         "{robots}"
@@ -134,16 +126,11 @@ async fn host_names_are_not_reflected_unless_trusted(mode: Mode) {
         "[gateway]\npublic_url = \"https://sms.example\"\ntrusted_proxies = [\"127.0.0.1\"]\n",
     )
     .await;
-    let robots = app
-        .client
-        .get(format!("{}/robots.txt", app.gateway_url))
-        .header("x-forwarded-host", "evil.example")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let robots = text(
+        app.gateway_get("/robots.txt")
+            .header("x-forwarded-host", "evil.example"),
+    )
+    .await;
     assert!(
         robots.contains("https://sms.example/sitemap.xml"),
         "{robots}"
@@ -158,18 +145,18 @@ async fn crash_reports_are_budgeted_per_network_not_per_fresh_id(mode: Mode) {
     let mut accepted = 0;
     for i in 0..300 {
         // No cookie: every report would get a fresh visitor id.
-        let status = app
-            .client
-            .post(format!("{}/api/v1/crash", app.gateway_url))
-            .header("content-type", "application/json")
-            .body(format!(
-                "{{\"message\":\"boom {i}\",\"stack\":\"{}\"}}",
-                "x".repeat(4000)
-            ))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let body = format!(
+            "{{\"message\":\"boom {i}\",\"stack\":\"{}\"}}",
+            "x".repeat(4000)
+        );
+        let status = send(
+            app.client
+                .post(format!("{}/api/v1/crash", app.gateway_url))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+        .status();
         match status {
             StatusCode::NO_CONTENT => accepted += 1,
             StatusCode::TOO_MANY_REQUESTS => {}
@@ -196,7 +183,7 @@ async fn crash_from(app: &TestApp, forwarded_for: &str, visitor: Option<&str>) -
     if let Some(visitor) = visitor {
         request = request.header("cookie", format!("{}={visitor}", gateway::VISITOR_COOKIE));
     }
-    request.send().await.unwrap().status()
+    send(request).await.status()
 }
 
 async fn crash_reports_are_budgeted_per_returning_visitor_and_for_the_site(mode: Mode) {
@@ -234,16 +221,7 @@ both_modes!(crash_reports_are_budgeted_per_returning_visitor_and_for_the_site);
 
 async fn my_data_is_never_cached(mode: Mode) {
     let app = TestApp::spawn(mode).await;
-    let response = app
-        .client
-        .get(format!("{}/my-data", app.gateway_url))
-        .header(
-            "cookie",
-            format!("{}={}", gateway::VISITOR_COOKIE, "ab".repeat(16)),
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = send(app.visitor_get("/my-data", &"ab".repeat(16))).await;
     assert_eq!(response.headers()["cache-control"], "no-store");
     app.stop().await;
 }
@@ -251,22 +229,14 @@ both_modes!(my_data_is_never_cached);
 
 const TOKEN: &str = "operator-token-0123456789abcdef";
 
-/// A client that shows redirects instead of following them.
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Logs in through the form; the session cookie's value.
 async fn login(app: &TestApp) -> String {
-    let response = no_redirects()
-        .post(format!("{}/admin/stats", app.gateway_url))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        no_redirects()
+            .post(format!("{}/admin/stats", app.gateway_url))
+            .form(&[("token", TOKEN)]),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -279,13 +249,11 @@ async fn login(app: &TestApp) -> String {
 /// `/admin/stats` with the session: (status, body). With no statistics
 /// service configured the operator sees a 503 page; a stranger the 401 login.
 async fn stats(app: &TestApp, session: &str) -> (StatusCode, String) {
-    let response = app
-        .client
-        .get(format!("{}/admin/stats", app.gateway_url))
-        .header("cookie", format!("cloudsms_admin={session}"))
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        app.gateway_get("/admin/stats")
+            .header("cookie", format!("cloudsms_admin={session}")),
+    )
+    .await;
     (response.status(), response.text().await.unwrap())
 }
 
@@ -297,7 +265,7 @@ async fn logout(app: &TestApp, session: &str, csrf: &str, origin: Option<&str>) 
     if let Some(origin) = origin {
         request = request.header("origin", origin);
     }
-    request.send().await.unwrap().status()
+    send(request).await.status()
 }
 
 async fn operator_sessions_are_random_expire_and_end_at_a_real_logout(mode: Mode) {
@@ -310,12 +278,7 @@ async fn operator_sessions_are_random_expire_and_end_at_a_real_logout(mode: Mode
     assert_ne!(session, login(&app).await, "each login is a new session");
     let (status, page) = stats(&app, &session).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_token(&page);
 
     // Another site cannot log the operator out, nor can a form without the token.
     let own = app.gateway_url.clone();

@@ -588,10 +588,7 @@ async fn admin_stats_show_the_month_to_the_operator_only(mode: Mode) {
     let setup = Setup::start(mode, TOKEN).await;
     publish_month(&setup).await;
     let base = setup.app.gateway_url.clone();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = cloudsms_tests::no_redirects();
     let d0 = month_start();
     let range = format!("from={d0}&to={}", d0 + Days::new(DAYS - 1));
     let page_url = format!("{base}/admin/stats?{range}");

@@ -2,12 +2,9 @@
 //! stored, and every view shows the stored values (no extraction per view);
 //! bodies are capped at accept; the sender filter is one grouped query.
 
-use std::time::Duration;
-
 use cache::HotList;
 use chrono::{TimeZone, Utc};
 use cloudsms_tests::{Mode, TestApp, both_modes};
-use futures::StreamExt;
 use proto::events::v1::MessageStored;
 use sea_orm::ConnectionTrait;
 
@@ -28,7 +25,7 @@ async fn a_webhook_stores_the_code_and_service_with_the_message(mode: Mode) {
         ("Bank", "Your balance is $12", "c-2"),
         ("WhatsApp", "Your WhatsApp code: 123-456", "c-3"),
     ] {
-        assert_eq!(app.send_sms(NUMBER, from, body, id).await.status(), 202);
+        app.accept_sms(NUMBER, from, body, id).await;
     }
     let telegram = app.wait_for_provider_message(NUMBER, "c-1").await;
     assert_eq!(telegram.code.as_deref(), Some("314159"));
@@ -63,10 +60,7 @@ async fn pages_api_and_latest_show_the_stored_code_not_a_new_extraction(mode: Mo
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     let body = "Your Telegram code is 111111";
-    assert_eq!(
-        app.send_sms(NUMBER, "Bank", body, "s-1").await.status(),
-        202
-    );
+    app.accept_sms(NUMBER, "Bank", body, "s-1").await;
     let row = app.wait_for_provider_message(NUMBER, "s-1").await;
     // What an extractor would never say, written straight into the row.
     app.infra
@@ -128,15 +122,7 @@ both_modes!(pages_api_and_latest_show_the_stored_code_not_a_new_extraction);
 async fn live_updates_carry_the_announced_code(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
-    let resp = app
-        .client
-        .get(format!("{}/numbers/{NUMBER}/events", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut stream = resp.bytes_stream();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut live = app.open_live(NUMBER).await;
     // Announced as the persister does, with a code no extractor would find.
     let event = MessageStored {
         id: 4242,
@@ -151,22 +137,8 @@ async fn live_updates_carry_the_announced_code(mode: Mode) {
         ..Default::default()
     };
     app.infra.bus.publish(&event).await.unwrap();
-    let mut seen = String::new();
-    let found = tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(chunk) = stream.next().await {
-            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if seen.contains("event: message") && seen.contains("222222") {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no live event in 15 s; got {seen:?}");
-    let data = seen
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("a data line");
-    let json: serde_json::Value = serde_json::from_str(data).unwrap();
+    live.wait_for_message("222222").await;
+    let json = &live.data()[0];
     assert_eq!(json["code"], STORED_CODE);
     assert_eq!(json["service"], STORED_SERVICE);
     app.stop().await;

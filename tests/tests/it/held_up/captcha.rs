@@ -5,8 +5,8 @@
 
 use captcha_verification::pow::{self, Challenge};
 use cloudsms_tests::{Mode, both_modes};
-use proto::captcha::v1::RedeemRequest;
 use proto::captcha::v1::captcha_service_client::CaptchaServiceClient;
+use proto::captcha::v1::{RedeemRequest, RedeemResponse};
 use serde_json::json;
 
 use crate::captcha::{CaptchaApp, OTHER_SECRET, OTHER_SITE, codes};
@@ -22,18 +22,28 @@ fn replaced(text: &str, i: usize, with: u8) -> String {
 
 /// A solution of `OTHER_SITE` (no hostname restriction).
 async fn solved(app: &CaptchaApp) -> (Challenge, u64) {
-    let (status, json) = app
-        .challenge(&format!("sitekey={OTHER_SITE}&action=login"))
-        .await;
-    assert_eq!(status, 200, "{json}");
-    let challenge: Challenge = serde_json::from_value(json).unwrap();
-    let number = pow::solve(&challenge).unwrap();
-    (challenge, number)
+    app.solve(&format!("sitekey={OTHER_SITE}&action=login"))
+        .await
 }
 
 async fn redeem(app: &CaptchaApp, challenge: &Challenge, number: u64) -> serde_json::Value {
     app.redeem(json!({ "payload": pow::encode_payload(challenge, number), "sitekey": OTHER_SITE }))
         .await
+}
+
+/// The same solution redeemed over gRPC.
+async fn grpc_redeem(
+    grpc: &mut CaptchaServiceClient<tonic::transport::Channel>,
+    challenge: &Challenge,
+    number: u64,
+) -> RedeemResponse {
+    grpc.redeem(RedeemRequest {
+        payload: pow::encode_payload(challenge, number),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
 }
 
 async fn every_bit_flip_of_a_token_is_refused(mode: Mode) {
@@ -131,25 +141,11 @@ async fn changed_and_spliced_solutions_are_refused(mode: Mode) {
     let mut grpc = CaptchaServiceClient::connect(app.grpc_url.clone())
         .await
         .unwrap();
-    let again = grpc
-        .redeem(RedeemRequest {
-            payload: pow::encode_payload(&challenge, number),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = grpc_redeem(&mut grpc, &challenge, number).await;
     assert_eq!(again.error_codes, ["timeout-or-duplicate"]);
     // And the other way round.
     let (challenge, number) = solved(&app).await;
-    let first = grpc
-        .redeem(RedeemRequest {
-            payload: pow::encode_payload(&challenge, number),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let first = grpc_redeem(&mut grpc, &challenge, number).await;
     assert!(first.ok, "{:?}", first.error_codes);
     assert_eq!(
         codes(&redeem(&app, &challenge, number).await),

@@ -17,10 +17,7 @@ async fn get(app: &TestApp, visitor: &str, pass: Option<&str>, path: &str) -> re
     if let Some(pass) = pass {
         cookie.push_str(&format!("; {}={pass}", gateway::PASS_COOKIE));
     }
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    cloudsms_tests::no_redirects()
         .get(format!("{}{path}", app.gateway_url))
         .header("user-agent", CURL)
         .header("cookie", cookie)

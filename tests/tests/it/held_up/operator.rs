@@ -2,7 +2,7 @@
 //! throttled (without locking the operator out); `/my-data`'s delete only
 //! follows a form of this site's own page.
 
-use cloudsms_tests::{Isolation, Mode, TestApp, both_modes};
+use cloudsms_tests::{Isolation, Mode, TestApp, both_modes, csrf_token, no_redirects, text};
 
 use super::spawn_with_retention;
 
@@ -13,10 +13,7 @@ async fn the_admin_token_is_compared_whole_and_guessing_is_throttled(mode: Mode)
     let iso =
         Isolation::with_overrides(mode, &format!("[gateway]\nadmin_token = \"{TOKEN}\"\n")).await;
     let app = TestApp::spawn_isolated(iso, mode, false).await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = no_redirects();
     // A bad range is answered only after the token was accepted.
     let stats = format!("{}/admin/stats?from=garbage", app.gateway_url);
     let with_bearer = |token: &str| client.get(&stats).bearer_auth(token).send();
@@ -58,21 +55,7 @@ both_modes!(the_admin_token_is_compared_whole_and_guessing_is_throttled);
 
 /// The delete form's token on `/my-data` for `visitor`.
 async fn csrf_of(app: &TestApp, visitor: &str) -> String {
-    let page = app
-        .client
-        .get(format!("{}/my-data", app.gateway_url))
-        .header("cookie", format!("{}={visitor}", gateway::VISITOR_COOKIE))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the delete form carries a token")
-        .to_owned()
+    csrf_token(&text(app.visitor_get("/my-data", visitor)).await)
 }
 
 async fn my_data_delete_follows_only_this_sites_own_form(mode: Mode) {

@@ -3,10 +3,7 @@
 //! cursors and sender filters are data and never SQL, and `next` / `lang`
 //! never lead off the site.
 
-use std::time::Duration;
-
-use cloudsms_tests::{Mode, TestApp, both_modes, unescape_html};
-use futures::StreamExt;
+use cloudsms_tests::{Mode, TestApp, both_modes, content_type, send, unescape_html};
 
 use super::raw_get;
 
@@ -45,12 +42,7 @@ fn assert_strict_csp(path: &str, headers: &reqwest::header::HeaderMap) {
 }
 
 async fn fetch(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, String) {
-    let r = app
-        .client
-        .get(format!("{}{path}", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
+    let r = send(app.gateway_get(path)).await;
     assert_eq!(r.status(), 200, "{path}");
     (r.headers().clone(), r.text().await.unwrap())
 }
@@ -58,44 +50,21 @@ async fn fetch(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, String
 async fn hostile_text_is_text_on_every_page_feed_api_and_stream(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
-    let stream = app
-        .client
-        .get(format!("{}/numbers/{NUMBER}/events", app.gateway_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    let mut stream = stream.bytes_stream();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        app.send_sms(NUMBER, SENDER, BODY, "xss-1").await.status(),
-        202
-    );
+    let mut live = app.open_live(NUMBER).await;
+    app.accept_sms(NUMBER, SENDER, BODY, "xss-1").await;
     app.wait_for_stored(NUMBER, 1).await;
 
     // The event stream: one event whose JSON carries the text; the blank
     // lines of the body cannot end the frame or start another event.
-    let mut seen = String::new();
-    let _ = tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(chunk) = stream.next().await {
-            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if seen.contains("event: message") && seen.contains("271828") {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(seen.contains("event: message"), "no live event: {seen:?}");
+    live.wait_for_message("271828").await;
+    let seen = &live.seen;
     assert!(
         !seen.lines().any(|l| l.starts_with("event: forged")),
         "{seen:?}"
     );
-    let data: Vec<&str> = seen
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .collect();
+    let data = live.data();
     assert_eq!(data.len(), 1, "{seen:?}");
-    let event: serde_json::Value = serde_json::from_str(data[0]).unwrap();
+    let event = &data[0];
     assert_eq!(event["body"], BODY);
     assert_eq!(event["from"], SENDER);
 
@@ -127,12 +96,7 @@ async fn hostile_text_is_text_on_every_page_feed_api_and_stream(mode: Mode) {
 
     // The feed is XML with the text escaped.
     let (headers, feed) = fetch(&app, &format!("/numbers/{NUMBER}/feed.atom")).await;
-    assert!(
-        headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/atom+xml")
-    );
+    assert!(content_type(&headers).starts_with("application/atom+xml"));
     for raw in RAW {
         assert!(!feed.contains(raw), "feed: {raw} unescaped");
     }
@@ -143,12 +107,7 @@ async fn hostile_text_is_text_on_every_page_feed_api_and_stream(mode: Mode) {
 
     // The API is JSON, never sniffed as HTML, and carries the exact text.
     let (headers, json) = fetch(&app, &format!("/api/v1/numbers/{NUMBER}/messages")).await;
-    assert!(
-        headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert!(content_type(&headers).starts_with("application/json"));
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["messages"][0]["body"], BODY);
@@ -207,14 +166,7 @@ both_modes!(page_scripts_write_text_never_markup);
 async fn static_paths_never_leave_the_compiled_in_assets(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let (_, home) = fetch(&app, "/").await;
-    let css = home
-        .split("href=\"/static/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let css = cloudsms_tests::linked_asset(&home);
     let (status, _) = raw_get(&app.gateway_url, &format!("/static/{css}")).await;
     assert_eq!(status, 200, "the real asset is served");
     for path in [
@@ -246,10 +198,8 @@ async fn cursors_and_sender_filters_are_data_not_sql(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     for i in 1..=3 {
-        let sent = app
-            .send_sms(NUMBER, "Bank", &format!("message {i}"), &format!("sql-{i}"))
+        app.accept_sms(NUMBER, "Bank", &format!("message {i}"), &format!("sql-{i}"))
             .await;
-        assert_eq!(sent.status(), 202);
     }
     app.wait_for_stored(NUMBER, 3).await;
     let encode = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
@@ -303,10 +253,7 @@ both_modes!(cursors_and_sender_filters_are_data_not_sql);
 async fn next_and_lang_never_lead_off_the_site(mode: Mode) {
     // The gate is off in tests: `/gate/wait` redirects to `next` at once.
     let app = TestApp::spawn(mode).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = cloudsms_tests::no_redirects();
     let wait = |next: &str| {
         no_redirects
             .get(format!("{}/gate/wait?next={next}", app.gateway_url))
