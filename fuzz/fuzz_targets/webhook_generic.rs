@@ -1,7 +1,6 @@
 //! `POST /webhooks/generic`: the signature check and the JSON payload.
 #![no_main]
 
-use axum::http::{HeaderMap, HeaderValue};
 use cloudsms_fuzz::{self as h, GENERIC_SECRET, WRONG};
 use libfuzzer_sys::fuzz_target;
 use message_ingest::providers::generic::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -13,13 +12,6 @@ fn headers(secret: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static str, Stri
     ]
 }
 
-fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
-    pairs
-        .iter()
-        .filter_map(|(name, value)| Some((*name, HeaderValue::from_str(value).ok()?)))
-        .map(|(name, value)| (axum::http::HeaderName::from_static(name), value))
-        .collect()
-}
 
 fuzz_target!(|data: &[u8]| {
     let input = h::Input::parse(data);
@@ -28,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let ts = now.timestamp();
 
     // The signature covers every byte of the body, and only our key makes it.
-    let signed = header_map(&headers(GENERIC_SECRET, ts, body));
+    let signed = h::header_map(&headers(GENERIC_SECRET, ts, body));
     generic::verify(GENERIC_SECRET, &signed, body, 300, now)
         .unwrap_or_else(|e| panic!("correctly signed body refused: {e}"));
     if !body.is_empty() {
@@ -37,11 +29,11 @@ fuzz_target!(|data: &[u8]| {
         tampered[i] ^= 0x01;
         assert!(generic::verify(GENERIC_SECRET, &signed, &tampered, 300, now).is_err());
     }
-    let wrong = header_map(&headers(WRONG, ts, body));
+    let wrong = h::header_map(&headers(WRONG, ts, body));
     assert!(generic::verify(GENERIC_SECRET, &wrong, body, 300, now).is_err());
     // The query line as a forged signature header.
     if let Some((_, value)) = input.query.first() {
-        let forged = header_map(&[
+        let forged = h::header_map(&[
             (TIMESTAMP_HEADER, ts.to_string()),
             (SIGNATURE_HEADER, value.clone()),
         ]);

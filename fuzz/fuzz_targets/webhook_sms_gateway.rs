@@ -2,7 +2,6 @@
 //! the JSON event, the receiving number and SIM slot from the query.
 #![no_main]
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use cloudsms_fuzz::{self as h, SMS_GATEWAY_KEY, WRONG};
 use libfuzzer_sys::fuzz_target;
 use message_ingest::providers::sms_gateway::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -14,17 +13,6 @@ fn headers(key: &str, timestamp: &str, body: &[u8]) -> Vec<(&'static str, String
     ]
 }
 
-fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
-    pairs
-        .iter()
-        .filter_map(|(name, value)| {
-            Some((
-                HeaderName::from_static(name),
-                HeaderValue::from_str(value).ok()?,
-            ))
-        })
-        .collect()
-}
 
 fuzz_target!(|data: &[u8]| {
     let input = h::Input::parse(data);
@@ -32,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let now = chrono::Utc::now();
     let timestamp = now.timestamp().to_string();
 
-    let signed = header_map(&headers(SMS_GATEWAY_KEY, &timestamp, body));
+    let signed = h::header_map(&headers(SMS_GATEWAY_KEY, &timestamp, body));
     sms_gateway::verify(SMS_GATEWAY_KEY, &signed, body, 300, now)
         .unwrap_or_else(|e| panic!("correctly signed body refused: {e}"));
     if !body.is_empty() {
@@ -41,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         tampered[i] ^= 0x01;
         assert!(sms_gateway::verify(SMS_GATEWAY_KEY, &signed, &tampered, 300, now).is_err());
     }
-    let wrong = header_map(&headers(WRONG, &timestamp, body));
+    let wrong = h::header_map(&headers(WRONG, &timestamp, body));
     assert!(sms_gateway::verify(SMS_GATEWAY_KEY, &wrong, body, 300, now).is_err());
 
     let path = h::path_and_query("/webhooks/sms-gateway", &h::encode(&input.query));

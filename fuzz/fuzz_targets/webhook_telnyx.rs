@@ -1,7 +1,6 @@
 //! `POST /webhooks/telnyx`: Ed25519 over `timestamp|body`, the JSON event.
 #![no_main]
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cloudsms_fuzz::{self as h, TELNYX_SEED};
@@ -19,17 +18,6 @@ fn headers(seed: &[u8; 32], timestamp: &str, body: &[u8]) -> Vec<(&'static str, 
     ]
 }
 
-fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
-    pairs
-        .iter()
-        .filter_map(|(name, value)| {
-            Some((
-                HeaderName::from_static(name),
-                HeaderValue::from_str(value).ok()?,
-            ))
-        })
-        .collect()
-}
 
 fuzz_target!(|data: &[u8]| {
     let input = h::Input::parse(data);
@@ -39,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let public_key = h::telnyx_public_key();
     let wrong_seed = [8u8; 32];
 
-    let signed = header_map(&headers(&TELNYX_SEED, &timestamp, body));
+    let signed = h::header_map(&headers(&TELNYX_SEED, &timestamp, body));
     telnyx::verify(&public_key, &signed, body, 300, now)
         .unwrap_or_else(|e| panic!("correctly signed body refused: {e}"));
     if !body.is_empty() {
@@ -48,10 +36,10 @@ fuzz_target!(|data: &[u8]| {
         tampered[i] ^= 0x01;
         assert!(telnyx::verify(&public_key, &signed, &tampered, 300, now).is_err());
     }
-    let wrong = header_map(&headers(&wrong_seed, &timestamp, body));
+    let wrong = h::header_map(&headers(&wrong_seed, &timestamp, body));
     assert!(telnyx::verify(&public_key, &wrong, body, 300, now).is_err());
     if let Some((_, value)) = input.query.first() {
-        let forged = header_map(&[
+        let forged = h::header_map(&[
             (TIMESTAMP_HEADER, timestamp.clone()),
             (SIGNATURE_HEADER, value.clone()),
         ]);

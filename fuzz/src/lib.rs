@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use tower::ServiceExt as _;
 
 /// `ingest.public_url`: the URL providers are told to call.
@@ -214,4 +214,18 @@ pub fn request(
     builder
         .body(Body::from(body))
         .unwrap_or_else(|e| panic!("harness built an invalid request to {uri}: {e}"))
+}
+
+/// Headers from `(name, value)` pairs; a value a header cannot carry (the
+/// fuzzer's bytes) is left out, as a client could not send it.
+pub fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
+    pairs
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                HeaderName::from_static(name),
+                HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect()
 }

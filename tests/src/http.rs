@@ -75,3 +75,14 @@ pub fn linked_asset(html: &str) -> String {
         .expect("a link to a /static/ file")
         .to_owned()
 }
+
+/// Asserts `resp` has `status` and returns the `error` text of its JSON
+/// body (the message-ingest and API error shape).
+pub async fn error_of(resp: Response, status: u16) -> String {
+    assert_eq!(resp.status(), status);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text in {body}"))
+        .to_owned()
+}

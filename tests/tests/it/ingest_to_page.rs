@@ -55,9 +55,10 @@ async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
     hook.signature =
         message_ingest::providers::generic::sign("wrong-key", hook.timestamp, body.as_bytes());
     let resp = app.post(&hook).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "signature does not match");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "signature does not match"
+    );
 
     let mut stale = app.signed(&body);
     stale.timestamp -= 301;
@@ -115,57 +116,38 @@ async fn malformed_input_gets_a_clear_400_or_422(mode: Mode) {
     app.add_number(NUMBER).await;
 
     let resp = app.post(&app.signed("{\"to\": \"+44")).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("invalid JSON body"),
-        "{err}"
-    );
+    let err = cloudsms_tests::error_of(resp, 400).await;
+    assert!(err.starts_with("invalid JSON body"), "{err}");
 
     let resp = app
         .post(&app.signed(r#"{"from":"x","body":"y","id":"z"}"#))
         .await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .contains("missing field `to`"),
-        "{err}"
-    );
+    let err = cloudsms_tests::error_of(resp, 400).await;
+    assert!(err.contains("missing field `to`"), "{err}");
 
     let resp = app.send_sms("+44 12", "x", "y", "short").await;
     assert_eq!(resp.status(), 422);
 
     let resp = app.send_sms("+12025550100", "x", "y", "unregistered").await;
-    assert_eq!(resp.status(), 422);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .contains("not a number of this site"),
-        "{err}"
-    );
+    let err = cloudsms_tests::error_of(resp, 422).await;
+    assert!(err.contains("not a number of this site"), "{err}");
 
     let resp = app.send_sms(NUMBER, "x", "y", "").await;
     assert_eq!(resp.status(), 400);
 
     let huge = "x".repeat(70_000);
     let resp = app.send_sms(NUMBER, "x", &huge, "huge").await;
-    assert_eq!(resp.status(), 413);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "body larger than 65536 bytes");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 413).await,
+        "body larger than 65536 bytes"
+    );
 
     let resp =
         cloudsms_tests::send(app.client.post(format!("{}/webhooks/nope", app.ingest_url))).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "no such endpoint");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "no such endpoint"
+    );
 
     let (status, _) = app.get("/numbers/not-a-number").await;
     assert_eq!(status, 404);

@@ -287,9 +287,10 @@ async fn other_events_and_malformed_bodies_publish_nothing(mode: Mode) {
         &no_owner.to_string(),
     )
     .await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `data.owner`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `data.owner`"
+    );
 
     let stranger = event("message.phone.received", "m-2", "+33639981288", "not ours");
     let resp = post(&app, Some("application/json"), Some(&jwt), &stranger).await;
@@ -314,9 +315,10 @@ async fn without_a_signing_key_the_route_is_404(mode: Mode) {
     let body = event("message.phone.received", "off-1", NUMBER, "disabled");
     let jwt = httpsms_token(&url(&app));
     let resp = post(&app, Some("application/json"), Some(&jwt), &body).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider httpsms is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider httpsms is not enabled"
+    );
     assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }

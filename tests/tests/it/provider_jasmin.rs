@@ -128,13 +128,12 @@ async fn wrong_credentials_are_401_and_nothing_is_stored(mode: Mode) {
     // One changed byte in the secret.
     let wrong = SECRET.replace("shared", "sharee");
     let resp = post(&app, &format!("secret={wrong}"), &body).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "wrong `secret`");
+    assert_eq!(cloudsms_tests::error_of(resp, 401).await, "wrong `secret`");
     let resp = post(&app, "", &body).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing `secret` parameter");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "missing `secret` parameter"
+    );
     assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }
@@ -214,9 +213,10 @@ async fn malformed_requests_say_what_is_wrong(mode: Mode) {
     let q = format!("secret={SECRET}");
     let no_id = encode(&[("from", "x"), ("to", "447700900620"), ("content", "hi")]);
     let resp = post(&app, &q, &no_id).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `id`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `id`"
+    );
 
     let bad_hex = encode(&[
         ("id", "hex-1"),
@@ -250,9 +250,10 @@ async fn disabled_provider_is_404(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     app.add_number(NUMBER).await;
     let resp = post(&app, "secret=anything", &mo("off-1", "x")).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider jasmin is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider jasmin is not enabled"
+    );
     app.stop().await;
 }
 both_modes!(disabled_provider_is_404);

@@ -203,14 +203,8 @@ async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
     let forged = body.replace("forged+code+1234", "forged+code+1235");
     assert_ne!(forged, body);
     let resp = post_form(&app, &signature, &nonce, &forged).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .contains("X-Plivo-Signature-V3 does not match")
-    );
+    let err = cloudsms_tests::error_of(resp, 401).await;
+    assert!(err.contains("X-Plivo-Signature-V3 does not match"), "{err}");
     // Another nonce, or no nonce, or no signature.
     assert_eq!(post_form(&app, &signature, "1", &body).await.status(), 401);
     let resp = post(
@@ -220,9 +214,10 @@ async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
         &body,
     )
     .await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing X-Plivo-Signature-V3-Nonce header");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "missing X-Plivo-Signature-V3-Nonce header"
+    );
     let resp = post(
         &app,
         "application/x-www-form-urlencoded",
@@ -256,9 +251,10 @@ async fn malformed_input_gets_a_clear_4xx(mode: Mode) {
     no_text.as_object_mut().unwrap().remove("Text");
     let (signature, nonce, body) = signed_form(&url(), &no_text);
     let resp = post_form(&app, &signature, &nonce, &body).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `Text`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `Text`"
+    );
 
     let (signature, nonce, body) = signed("e1b2c3d4-0000-11ee-8f3a-0242ac110002", TO, "x");
     let resp = post(
@@ -283,14 +279,8 @@ async fn malformed_input_gets_a_clear_4xx(mode: Mode) {
         "{\"Text\": ",
     )
     .await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("invalid JSON body")
-    );
+    let err = cloudsms_tests::error_of(resp, 400).await;
+    assert!(err.starts_with("invalid JSON body"), "{err}");
 
     let (signature, nonce, body) =
         signed("e1b2c3d4-0000-11ee-8f3a-0242ac110003", "61491570619", "x");
@@ -309,9 +299,10 @@ async fn disabled_provider_is_404(mode: Mode) {
     app.add_number(NUMBER).await;
     let (signature, nonce, body) = signed("f1b2c3d4-0000-11ee-8f3a-0242ac110001", TO, "x");
     let resp = post_form(&app, &signature, &nonce, &body).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider plivo is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider plivo is not enabled"
+    );
     app.stop().await;
 }
 both_modes!(disabled_provider_is_404);

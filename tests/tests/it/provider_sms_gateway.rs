@@ -147,9 +147,10 @@ async fn forged_or_stale_requests_are_401_and_nothing_is_stored(mode: Mode) {
     // One byte of the body changed after signing.
     let tampered = body.replace("forged", "forgeD");
     let resp = post_raw(&app, &to(NUMBER), "application/json", &ts, &sig, &tampered).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "signature does not match");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "signature does not match"
+    );
 
     // Signed with another key, or with another timestamp than the header's.
     let other = sign("another-key", &ts, &body);
@@ -217,9 +218,10 @@ async fn other_events_bad_input_and_other_sims_publish_nothing(mode: Mode) {
 
     let body = received("e1", "m1", "where to?", at);
     let resp = post_signed(&app, "", &body).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing query parameter `to`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing query parameter `to`"
+    );
 
     let ts = now();
     let sig = sign(KEY, &ts, &body);
@@ -234,9 +236,10 @@ async fn other_events_bad_input_and_other_sims_publish_nothing(mode: Mode) {
         .unwrap()
         .remove("message");
     let resp = post_signed(&app, &to(NUMBER), &no_text.to_string()).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `payload.message`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `payload.message`"
+    );
 
     // Not a number of this site.
     let resp = post_signed(&app, "?to=%2B61491570199", &body).await;
@@ -261,9 +264,10 @@ async fn without_a_signing_key_the_route_is_404(mode: Mode) {
     app.add_number(NUMBER).await;
     let body = received("e1", "m1", "disabled", "2024-06-22T15:46:11.000+07:00");
     let resp = post_signed(&app, &to(NUMBER), &body).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider sms-gateway is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider sms-gateway is not enabled"
+    );
     assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }

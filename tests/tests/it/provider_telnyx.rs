@@ -149,9 +149,10 @@ async fn forged_or_stale_requests_are_401_and_nothing_is_stored(mode: Mode) {
     let tampered = body.replace("forged\"", "forgeD\"");
     assert_ne!(tampered, body);
     let resp = post_raw(&app, "application/json", Some(&ts), Some(&sig), &tampered).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "signature does not match");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "signature does not match"
+    );
 
     // Signed by another key.
     let other = keypair();
@@ -231,9 +232,10 @@ async fn other_events_and_malformed_bodies_publish_nothing(mode: Mode) {
         .unwrap()
         .remove("text");
     let resp = post_signed(&app, &keys, &no_text.to_string()).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `data.payload.text`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `data.payload.text`"
+    );
 
     // A number that is not ours.
     let body = event("message.received", "stranger-1", "+12025550199", "not ours");
@@ -254,9 +256,10 @@ async fn without_a_public_key_the_route_is_404(mode: Mode) {
     app.add_number(NUMBER).await;
     let body = event("message.received", "off-1", NUMBER, "disabled");
     let resp = post_signed(&app, &keys, &body).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider telnyx is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider telnyx is not enabled"
+    );
     assert!(app.settled_bodies(NUMBER).await.is_empty());
     app.stop().await;
 }

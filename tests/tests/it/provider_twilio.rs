@@ -277,18 +277,13 @@ async fn bad_signature_is_401_and_nothing_is_stored(mode: Mode) {
     let forged = body.replace("forged+code+1234", "forged+code+1235");
     assert_ne!(forged, body);
     let resp = post_form(&app, &signature, &forged).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .contains("X-Twilio-Signature does not match")
-    );
+    let err = cloudsms_tests::error_of(resp, 401).await;
+    assert!(err.contains("X-Twilio-Signature does not match"), "{err}");
     let resp = post(&app, "", "application/x-www-form-urlencoded", &[], &body).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing X-Twilio-Signature header");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "missing X-Twilio-Signature header"
+    );
     // Signed for another URL (a query the request does not carry).
     let (other, _) = signed_form(
         &format!("{url}?x=1"),
@@ -319,9 +314,10 @@ async fn malformed_input_gets_a_clear_4xx(mode: Mode) {
     no_body.as_object_mut().unwrap().remove("Body");
     let (signature, body) = signed_form(&url, &no_body, "HMAC_SHA1");
     let resp = post_form(&app, &signature, &body).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `Body`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `Body`"
+    );
 
     let (signature, body) = signed("SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NUMBER, "x");
     let resp = post(
@@ -359,9 +355,10 @@ async fn disabled_provider_is_404(mode: Mode) {
     app.add_number(NUMBER).await;
     let (signature, body) = signed("SMdddddddddddddddddddddddddddddddd", NUMBER, "x");
     let resp = post_form(&app, &signature, &body).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider twilio is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider twilio is not enabled"
+    );
     app.stop().await;
 }
 both_modes!(disabled_provider_is_404);

@@ -155,9 +155,10 @@ async fn forged_or_stale_requests_are_401_and_nothing_is_stored(mode: Mode) {
     let tampered = signed.query.replace("text=Hello", "text=Jello");
     assert_ne!(tampered, signed.query);
     let resp = get(&app, &tampered).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "signature does not match");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "signature does not match"
+    );
 
     let unsigned = sign(&sms("forged-2", "Hello"), "sha256")
         .query
@@ -166,9 +167,10 @@ async fn forged_or_stale_requests_are_401_and_nothing_is_stored(mode: Mode) {
         .collect::<Vec<_>>()
         .join("&");
     let resp = get(&app, &unsigned).await;
-    assert_eq!(resp.status(), 401);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing `sig` parameter");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 401).await,
+        "missing `sig` parameter"
+    );
 
     let mut stale = sms("stale-1", "old");
     stale["timestamp"] = (chrono::Utc::now().timestamp() - 301).to_string().into();
@@ -191,9 +193,10 @@ async fn malformed_requests_say_what_is_wrong(mode: Mode) {
     let mut no_sender = sms("bad-1", "x");
     no_sender.as_object_mut().unwrap().remove("msisdn");
     let resp = get(&app, &sign(&no_sender, "sha256").query).await;
-    assert_eq!(resp.status(), 400);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "missing field `msisdn`");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 400).await,
+        "missing field `msisdn`"
+    );
 
     let mut bad_time = sms("bad-2", "x");
     bad_time["message-timestamp"] = "yesterday".into();
@@ -231,9 +234,10 @@ async fn disabled_provider_is_404(mode: Mode) {
     app.add_number(NUMBER).await;
     let signed = sign(&sms("off-1", "x"), "md5hash");
     let resp = get(&app, &signed.query).await;
-    assert_eq!(resp.status(), 404);
-    let err: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(err["error"], "provider vonage is not enabled");
+    assert_eq!(
+        cloudsms_tests::error_of(resp, 404).await,
+        "provider vonage is not enabled"
+    );
     app.stop().await;
 }
 both_modes!(disabled_provider_is_404);
