@@ -7,6 +7,7 @@ pub mod otp;
 pub mod phone;
 pub mod sender;
 mod text;
+mod written;
 
 pub use country::{Country, all_countries, country_by_iso2};
 pub use csv::csv_cell;
@@ -14,6 +15,7 @@ pub use hostile::{log_safe, log_safe_clipped, storable_text};
 pub use otp::extract_code;
 pub use phone::{E164, PhoneError};
 pub use sender::recognise_service;
+pub use written::Written;
 
 #[cfg(test)]
 mod tests {

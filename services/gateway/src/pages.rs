@@ -114,7 +114,7 @@ async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, P
             .numbers
             .push(NumberCard {
                 e164: number.as_str().to_owned(),
-                display: number.display_international(),
+                display: number.written().international.clone(),
                 last: item.last_message_at.map(|at| {
                     (
                         at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -207,6 +207,8 @@ pub struct MessageView {
     service: Option<String>,
     body: String,
     code: Option<String>,
+    /// What the copy button copies (`G-717464` → `717464`).
+    code_enter: String,
     /// When the code stops being valid (RFC 3339), where the text says.
     code_expires: Option<String>,
     /// Whether it had stopped when the page was made.
@@ -222,11 +224,14 @@ impl MessageView {
         let received = received_at(&m);
         let expires = code_expires_at(&m);
         let number_display = E164::parse(&m.number)
-            .map(|n| n.display_international())
+            .map(|n| n.written().international.clone())
             .unwrap_or_else(|_| m.number.clone());
         Self {
             id: m.id,
             service: service_of(&m),
+            code_enter: code_of(&m)
+                .map(|c| domain::otp::code_to_enter(&c).to_owned())
+                .unwrap_or_default(),
             code: code_of(&m),
             code_expires: expires.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true)),
             code_expired: expires.is_some_and(|at| at <= now),
@@ -250,6 +255,11 @@ struct NumberPage {
     layout: Layout,
     e164: String,
     display: String,
+    /// National form (`07700 900461`) and what forms with a country picker
+    /// want (`7700900461`).
+    national: String,
+    national_digits: String,
+    calling_code: u16,
     flag: String,
     country_name: String,
     messages: Vec<MessageView>,
@@ -408,7 +418,8 @@ pub async fn number(
     let now = Utc::now();
     let country = number.country();
     let country_name = t.country(country);
-    let display = number.display_international();
+    let written = number.written();
+    let display = written.international.clone();
     let layout = Layout::new(
         &t,
         &base,
@@ -427,6 +438,9 @@ pub async fn number(
         layout,
         e164: number.as_str().to_owned(),
         display,
+        national: written.national.clone(),
+        national_digits: written.national_digits.clone(),
+        calling_code: number.calling_code(),
         flag: country.flag(),
         country_name,
         messages: messages

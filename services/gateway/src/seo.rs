@@ -118,7 +118,7 @@ pub async fn feed(
          <title>{title}</title>\n<id>{page}</id>\n<link rel=\"alternate\" href=\"{page}\"/>\n\
          <link rel=\"self\" href=\"{page}/feed.atom\"/>\n<updated>{updated}</updated>\n\
          <author><name>cloudsms</name></author>\n",
-        title = xml_escape(&t.f1("feed.title", "number", &number.display_international())),
+        title = xml_escape(&t.f1("feed.title", "number", &number.written().international)),
         page = xml_escape(&page),
         lang = t.lang.code(),
     );

@@ -19,6 +19,9 @@ pub struct MessageJson {
     pub received_at: String,
     /// The verification code found in the text when it was stored, if any.
     pub code: Option<String>,
+    /// What to type or paste for the code: without a letter prefix
+    /// (`G-717464` → `717464`), else the code itself.
+    pub code_to_enter: Option<String>,
     /// When the code stops being valid (RFC 3339 UTC), where the text says
     /// how long it is valid.
     pub code_expires_at: Option<String>,
@@ -47,6 +50,7 @@ impl MessageJson {
             body: message.body.clone(),
             received_at: received_at(message).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             code: code_of(message),
+            code_to_enter: code_of(message).map(|c| domain::otp::code_to_enter(&c).to_owned()),
             code_expires_at: code_expires_at(message)
                 .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             service: service_of(message),

@@ -26,6 +26,24 @@
     report(reason.message || String(reason), "", 0, 0, reason.stack);
   });
 
+  // Where the clipboard is refused (an insecure origin, a denied
+  // permission), the text is put in a field next to the button, selected,
+  // for the visitor to copy by hand.
+  function selectForCopy(text, button) {
+    var field = button.nextElementSibling;
+    if (!field || !field.classList.contains("copy-by-hand")) {
+      field = document.createElement("input");
+      field.className = "copy-by-hand";
+      field.readOnly = true;
+      field.setAttribute("aria-label", document.body.dataset.copyByHand || "Copy this text");
+      button.parentNode.insertBefore(field, button.nextSibling);
+    }
+    field.value = text;
+    field.size = Math.max(4, text.length);
+    field.focus();
+    field.select();
+  }
+
   function copy(text, button) {
     var done = function () {
       var old = button.getAttribute("data-label") || button.textContent;
@@ -34,7 +52,9 @@
       setTimeout(function () { button.textContent = old; }, 1500);
     };
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(done, function () {});
+      navigator.clipboard.writeText(text).then(done, function () { selectForCopy(text, button); });
+    } else {
+      selectForCopy(text, button);
     }
   }
 
@@ -172,12 +192,17 @@
     if (m.code) {
       var p = el("p");
       p.appendChild(document.createTextNode(labels.code + ": "));
+      var enter = m.code_to_enter || m.code;
       var button = el("button", "code", m.code);
       button.type = "button";
-      button.setAttribute("data-copy", m.code);
+      button.setAttribute("data-copy", enter);
       button.setAttribute("data-copied", labels.copied);
-      button.setAttribute("aria-label", labels.copy + " " + m.code);
+      button.setAttribute("aria-label", labels.copy + " " + enter);
       p.appendChild(button);
+      if (enter !== m.code) {
+        p.appendChild(document.createTextNode(" "));
+        p.appendChild(el("span", "hint", (ageFormats.codeCopies || "copies {code}").replace("{code}", enter)));
+      }
       if (m.code_expires_at) {
         p.appendChild(document.createTextNode(" "));
         var validity = el("span", "validity");

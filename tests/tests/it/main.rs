@@ -19,6 +19,7 @@ mod metrics_scrape;
 mod migrations;
 mod my_data;
 mod nul_text;
+mod number_forms;
 mod number_registry;
 mod persister_isolation;
 mod processes;

@@ -373,7 +373,7 @@ async fn all_in_one_demo_serves_a_living_site_and_stops_on_sigterm() {
         Duration::from_secs(30),
         async || {
             let home = text_of(&client, &format!("http://127.0.0.1:{}/", ports.gateway)).await;
-            if home.contains("+1 202 555 0143")
+            if home.contains("+1 202-555-0143")
                 && home.contains("last SMS")
                 && home.matches("no SMS yet").count() < 3
             {

@@ -33,6 +33,24 @@ pub use validity::validity;
 use candidates::{alnum_candidates, candidates};
 use keywords::{keywords, mentions_promo_code};
 
+/// What a sign-up form accepts for `code`: the digits of a code written
+/// with a letter prefix (Google's `G-717464` → `717464`, Facebook's
+/// `FB-12345` → `12345`), any other code as it is. Pages show the code as
+/// printed and copy this.
+pub fn code_to_enter(code: &str) -> &str {
+    match code.split_once('-') {
+        Some((prefix, digits))
+            if !prefix.is_empty()
+                && prefix.chars().all(|c| c.is_ascii_alphabetic())
+                && !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            digits
+        }
+        _ => code,
+    }
+}
+
 /// Shortest code, in digits.
 const MIN_LEN: usize = 4;
 /// Longest code, in digits.

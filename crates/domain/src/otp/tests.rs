@@ -329,3 +329,22 @@ fn long_messages_full_of_keywords_and_codes_keep_the_first_code() {
     assert_code(&"code 1234 ".repeat(6000), "1234");
     assert_code(&"X7K9P2 code ".repeat(5000), "X7K9P2");
 }
+
+#[test]
+fn prefixed_codes_are_entered_as_digits() {
+    for (code, entered) in [
+        ("G-717464", "717464"),
+        ("FB-12345", "12345"),
+        ("898830", "898830"),
+        ("X7K9P2", "X7K9P2"),
+        ("F7K2M", "F7K2M"),
+        ("-123", "-123"),
+        ("G-", "G-"),
+    ] {
+        assert_eq!(super::code_to_enter(code), entered, "{code}");
+    }
+    // The finder's own prefixed codes become digits.
+    let found =
+        super::extract_code("G-717464 is your Google verification code.").unwrap_or_default();
+    assert_eq!(super::code_to_enter(&found), "717464");
+}
