@@ -13,7 +13,9 @@ use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
-use crate::views::{code_expires_at, code_of, cursor_after, received_at, service_of};
+use crate::views::{
+    code_expires_at, code_of, code_to_enter_of, cursor_after, received_at, service_of,
+};
 use crate::{AppState, PageError, assets};
 
 /// What every page's frame needs: assets, language, title and links.
@@ -229,9 +231,7 @@ impl MessageView {
         Self {
             id: m.id,
             service: service_of(&m),
-            code_enter: code_of(&m)
-                .map(|c| domain::otp::code_to_enter(&c).to_owned())
-                .unwrap_or_default(),
+            code_enter: code_to_enter_of(&m).unwrap_or_default(),
             code: code_of(&m),
             code_expires: expires.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true)),
             code_expired: expires.is_some_and(|at| at <= now),

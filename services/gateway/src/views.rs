@@ -50,7 +50,7 @@ impl MessageJson {
             body: message.body.clone(),
             received_at: received_at(message).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             code: code_of(message),
-            code_to_enter: code_of(message).map(|c| domain::otp::code_to_enter(&c).to_owned()),
+            code_to_enter: code_to_enter_of(message),
             code_expires_at: code_expires_at(message)
                 .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             service: service_of(message),
@@ -63,6 +63,13 @@ impl MessageJson {
 /// refilled (`cache.fill_ttl_secs`).
 pub fn code_of(message: &MessageStored) -> Option<String> {
     Some(&message.code).filter(|c| !c.is_empty()).cloned()
+}
+
+/// What to type for the stored code of `message` (`G-717464` → `717464`).
+pub fn code_to_enter_of(message: &MessageStored) -> Option<String> {
+    Some(message.code.as_str())
+        .filter(|c| !c.is_empty())
+        .map(|c| domain::otp::code_to_enter(c).to_owned())
 }
 
 /// When the stored code of `message` stops being valid, where its text
