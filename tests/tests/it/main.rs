@@ -21,6 +21,7 @@ mod my_data;
 mod nul_text;
 mod number_forms;
 mod number_registry;
+mod page_weight;
 mod persister_isolation;
 mod processes;
 mod provider_httpsms;
