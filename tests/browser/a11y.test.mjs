@@ -1,7 +1,8 @@
 // Every visitor page, in both languages, on a phone (320 px) and a laptop
 // (1366 px): axe-core finds no accessibility violations (WCAG 2.1 A/AA and
-// axe's best practices), and a full-page screenshot of each is kept in
-// artifacts/ for a person to look at. The page's own Content-Security-Policy
+// axe's best practices), the browser asks nothing of any other origin, and
+// a full-page screenshot of each is kept in artifacts/ for a person to look
+// at. The page's own Content-Security-Policy
 // stays on: axe is evaluated through the DevTools protocol, not injected as
 // a script element.
 
@@ -62,6 +63,9 @@ for (const mode of ["embedded", "distributed"]) {
         const context = await browser().newContext({ viewport: { width, height: 900 } });
         try {
           const page = await context.newPage();
+          page.on("request", (r) => {
+            if (new URL(r.url()).origin !== site.site) found.push(`third-party request: ${r.url()}`);
+          });
           for (const lang of ["en", "zh-CN"]) {
             for (const [name, path] of pages(site.number)) {
               await page.goto(`${site.site}${inLang(path, lang)}`);
