@@ -58,7 +58,8 @@ for (const mode of ["embedded", "distributed"]) {
       await page.locator("#wait").waitFor({ state: "visible" });
       const original = await page.title();
       assert.deepEqual(await page.locator("#wait-for option").allTextContents(), ["any code", "WhatsApp"]);
-      assert.equal(await page.locator("#wait-notify").textContent(), "Notifications on");
+      assert.equal(await page.locator("#wait-notify").isVisible(), false, "permission given already");
+      assert.equal(await page.locator("#wait-notify-state").textContent(), "Notifications on");
       await page.selectOption("#wait-for", "WhatsApp");
       await page.click("#wait-toggle");
       assert.equal(await page.locator("#wait-toggle").getAttribute("aria-pressed"), "true");
@@ -128,6 +129,33 @@ for (const mode of ["embedded", "distributed"]) {
       await waitState(page, "live");
       await page.waitForTimeout(500);
       assert.equal(await order.count(), 1);
+
+      // Permission is asked for only on a click of "Notify me".
+      const asking = await browser().newContext();
+      await asking.addInitScript(() => {
+        window.__asked = 0;
+        let permission = "default";
+        function Fake() {}
+        Object.defineProperty(Fake, "permission", { get: () => permission });
+        Fake.requestPermission = () => {
+          window.__asked += 1;
+          permission = "granted";
+          return Promise.resolve(permission);
+        };
+        window.Notification = Fake;
+      });
+      const ask = await asking.newPage();
+      ask.on("pageerror", (e) => errors.push(String(e)));
+      await ask.goto(url);
+      const notifyMe = ask.locator("#wait-notify");
+      await notifyMe.waitFor({ state: "visible" });
+      assert.equal(await notifyMe.textContent(), "Notify me");
+      assert.equal(await ask.evaluate(() => window.__asked), 0);
+      await notifyMe.click();
+      await ask.locator("#wait-notify-state", { hasText: "Notifications on" }).waitFor();
+      assert.equal(await notifyMe.isVisible(), false);
+      assert.equal(await ask.evaluate(() => window.__asked), 1);
+      await asking.close();
 
       // In Chinese.
       const zh = await context.newPage();

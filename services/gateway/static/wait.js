@@ -16,6 +16,7 @@
   var toggle = document.getElementById("wait-toggle");
   var notify = document.getElementById("wait-notify");
   var status = document.getElementById("wait-status");
+  var notifyState = document.getElementById("wait-notify-state");
 
   // A text of the page's language (data-* on the box), `{name}`s filled in.
   function say(name, values) {
@@ -64,9 +65,9 @@
   function showNotify() {
     if (!canNotify) { return; }
     var permission = window.Notification.permission;
-    notify.hidden = false;
-    notify.disabled = permission !== "default";
-    notify.textContent = say(permission === "granted" ? "notify-on" : permission === "denied" ? "notify-denied" : "notify");
+    notify.hidden = permission !== "default";
+    notifyState.textContent = permission === "granted" ? say("notify-on") :
+      permission === "denied" ? say("notify-denied") : "";
   }
   notify.addEventListener("click", function () {
     var asked = window.Notification.requestPermission(showNotify);
