@@ -44,6 +44,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
         ),
         asset(
+            "wait.js",
+            include_bytes!("../static/wait.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        asset(
             "gate.js",
             include_bytes!("../static/gate.js"),
             "text/javascript; charset=utf-8",

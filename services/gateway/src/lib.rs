@@ -23,6 +23,7 @@ mod seo;
 mod tests;
 mod ua;
 mod views;
+mod wait;
 
 use std::sync::Arc;
 use std::time::Duration;

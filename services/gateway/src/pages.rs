@@ -267,6 +267,8 @@ struct NumberPage {
     paged: bool,
     senders: Vec<String>,
     from: String,
+    /// "Wait for my code" (`number_wait.html`).
+    wait: crate::wait::WaitControl,
 }
 
 /// Counts a hot-list read in `cloudsms.cache.lookups` (`list`, `result`:
@@ -420,6 +422,7 @@ pub async fn number(
     let country_name = t.country(country);
     let written = number.written();
     let display = written.international.clone();
+    let wait = crate::wait::WaitControl::new(&messages, &senders);
     let layout = Layout::new(
         &t,
         &base,
@@ -451,6 +454,7 @@ pub async fn number(
         paged: before.is_some() || sender.is_some(),
         senders,
         from: sender.unwrap_or_default().to_owned(),
+        wait,
         t,
     };
     let html = bytes::Bytes::from(page.render()?);

@@ -1,5 +1,8 @@
-// cloudsms: live updates and copy buttons. Message text is always inserted
-// with textContent, never as HTML: SMS bodies are hostile.
+// cloudsms: live updates, their connection's state and copy buttons.
+// Message text is always inserted with textContent, never as HTML: SMS
+// bodies are hostile. Each inserted message is told of with a
+// `cloudsms:message` event on the list (detail: the API's JSON `message`
+// and its `item`), which static/wait.js listens to.
 (function () {
   "use strict";
 
@@ -219,44 +222,103 @@
     if (seen[key]) { return; }
     seen[key] = true;
     if (empty) { empty.hidden = true; }
-    list.insertBefore(render(m), list.firstChild);
+    var item = render(m);
+    list.insertBefore(item, list.firstChild);
     refreshAges();
     if (live) {
       live.textContent = "";
       live.textContent = m.from + ": " + m.body;
     }
+    if (window.CustomEvent) {
+      list.dispatchEvent(new CustomEvent("cloudsms:message", { detail: { message: m, item: item } }));
+    }
+  }
+
+  // The connection's state, where the page shows it (templates/number_wait.html):
+  // "live" while the stream is open, "reconnecting…" while it is not,
+  // "last checked hh:mm" at each message, heartbeat or answered poll, and
+  // a refresh button that asks the API now.
+  var conn = document.getElementById("conn");
+  var connState = "";
+  function setState(state) {
+    if (!conn || state === connState) { return; }
+    connState = state;
+    conn.setAttribute("data-state", state);
+    conn.querySelector(".state").textContent = conn.getAttribute("data-" + state) || state;
+    conn.querySelector(".dot").classList.toggle("on", state === "live");
+  }
+  function checked() {
+    if (!conn) { return; }
+    var clock = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    conn.querySelector(".checked").textContent =
+      (conn.getAttribute("data-checked") || "last checked {time}").replace("{time}", clock);
   }
 
   var pollTimer = null;
   function poll() {
-    fetch(list.getAttribute("data-api"), { headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
-      .then(function (data) { data.messages.slice().reverse().forEach(add); })
+    return fetch(list.getAttribute("data-api"), { headers: { "Accept": "application/json" } })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(function (data) {
+        data.messages.slice().reverse().forEach(add);
+        checked();
+      })
       .catch(function () {});
   }
   function startPolling() {
     if (!pollTimer) { pollTimer = setInterval(poll, 10000); }
   }
 
+  var refresh = document.getElementById("refresh");
+  if (conn && refresh) {
+    conn.hidden = false;
+    checked();
+    refresh.addEventListener("click", function () {
+      refresh.disabled = true;
+      poll().then(function () { refresh.disabled = false; });
+    });
+  }
+
   if (!window.EventSource) {
+    setState("polling");
     startPolling();
     return;
   }
   // The stream ends now and then (the server bounds its life); the browser
   // reopens it with Last-Event-ID and gets what it missed. A refused stream
   // (429: too many open) is closed for good: poll, and try again later.
+  // The server sends a heartbeat every 15 s: a stream silent for 45 s is
+  // dead though not closed (a lost network), and is opened anew.
+  var watchdog = null;
   function connect() {
     var source = new EventSource(list.getAttribute("data-events"));
     var failures = 0;
-    source.addEventListener("message", function (event) {
+    function alive() {
       failures = 0;
+      setState("live");
+      checked();
+      clearTimeout(watchdog);
+      watchdog = setTimeout(function () {
+        source.close();
+        setState("reconnecting");
+        connect();
+      }, 45000);
+    }
+    source.addEventListener("message", function (event) {
+      alive();
       try { add(JSON.parse(event.data)); } catch (e) { /* ignore malformed */ }
     });
+    source.addEventListener("heartbeat", alive);
     source.addEventListener("open", function () {
+      alive();
       if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
       poll();
     });
     source.onerror = function () {
+      clearTimeout(watchdog);
+      setState("reconnecting");
       failures += 1;
       if (source.readyState === EventSource.CLOSED) {
         startPolling();

@@ -312,3 +312,17 @@ async fn thousands_of_streams_from_many_networks_cost_bounded_memory() {
     );
     drop(open);
 }
+
+/// An idle stream carries a named heartbeat every 15 s (not a comment: the
+/// page sees it, says "last checked hh:mm" and notices a silent stream),
+/// without an id, so a reopened stream still resumes after the last message.
+async fn an_idle_stream_carries_heartbeats_the_page_can_see(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
+    let mut stream = open(&app, 30).await;
+    assert_eq!(stream.status(), 200);
+    let seen = read_until(&mut stream, "event: heartbeat\ndata: {}\n\n").await;
+    assert!(!seen.contains("id:"), "a heartbeat has no id: {seen:?}");
+    app.stop().await;
+}
+both_modes!(an_idle_stream_carries_heartbeats_the_page_can_see);

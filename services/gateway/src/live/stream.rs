@@ -20,8 +20,13 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::client::ClientAddr;
 use crate::{AppState, PageError};
 
-/// Seconds between keep-alive comments on an idle stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Time between heartbeats on a stream.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// The heartbeat: a named event (`event: heartbeat`, data `{}`, no id, so
+/// `Last-Event-ID` stays the last message's), not a comment, so the page
+/// sees it and can say "last checked hh:mm" — and notice a stream that went
+/// silent. It also keeps proxies from closing an idle stream.
+const HEARTBEAT_FRAME: &[u8] = b"event: heartbeat\ndata: {}\n\n";
 /// Missed messages replayed at most to a stream reopened with `Last-Event-ID`.
 const MAX_REPLAY: usize = 20;
 /// Milliseconds the browser waits before reopening an ended stream.
@@ -120,8 +125,8 @@ fn last_event_id(headers: &HeaderMap) -> Option<i64> {
 }
 
 /// `GET /numbers/{e164}/events`: new messages of one number as SSE
-/// (`event: message`, JSON data as in the JSON API), for at most
-/// `gateway.live.max_stream_secs`.
+/// (`event: message`, JSON data as in the JSON API) and a heartbeat every
+/// 15 s (`event: heartbeat`), for at most `gateway.live.max_stream_secs`.
 pub async fn events(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -141,9 +146,9 @@ pub async fn events(
         .map(|last| state.live.missed(number.as_str(), last, MAX_REPLAY))
         .unwrap_or_default();
     let start = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
-    let keep_alive = ticks(KEEP_ALIVE).map(|()| Bytes::from_static(b":\n\n"));
+    let heartbeats = ticks(HEARTBEAT).map(|()| Bytes::from_static(HEARTBEAT_FRAME));
     let body = futures::stream::iter(std::iter::once(start).chain(replay))
-        .chain(futures::stream::select(live, keep_alive))
+        .chain(futures::stream::select(live, heartbeats))
         .take_until(tokio::time::sleep(lifetime))
         .map(move |bytes| {
             // The slots live as long as the stream does.

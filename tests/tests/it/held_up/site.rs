@@ -118,10 +118,13 @@ both_modes!(hostile_text_is_text_on_every_page_feed_api_and_stream);
 
 async fn page_scripts_write_text_never_markup(mode: Mode) {
     let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
     let (_, home) = fetch(&app, "/").await;
     let (_, gate) = fetch(&app, "/gate").await;
+    // The number page also loads wait.js.
+    let (_, number) = fetch(&app, &format!("/numbers/{NUMBER}")).await;
     let mut scripts: Vec<String> = Vec::new();
-    for html in [&home, &gate] {
+    for html in [&home, &gate, &number] {
         for part in html.split("src=\"/static/").skip(1) {
             scripts.push(part.split('"').next().unwrap().to_owned());
         }
@@ -131,7 +134,7 @@ async fn page_scripts_write_text_never_markup(mode: Mode) {
     }
     scripts.sort();
     scripts.dedup();
-    for name in ["app.", "gate.", "gate-worker."] {
+    for name in ["app.", "gate.", "gate-worker.", "wait."] {
         assert!(
             scripts.iter().any(|s| s.starts_with(name)),
             "{name} not found among {scripts:?}"
@@ -156,7 +159,7 @@ async fn page_scripts_write_text_never_markup(mode: Mode) {
     }
     assert!(text_writes > 0, "the scripts write text with textContent");
     // No inline script or handler on the pages: the CSP would block it anyway.
-    for html in [&home, &gate] {
+    for html in [&home, &gate, &number] {
         assert!(!html.contains("<script>") && !html.contains(" onclick="));
     }
     app.stop().await;
