@@ -1,5 +1,5 @@
 //! `GET /numbers/{e164}/events`: one number's new messages as Server-Sent
-//! Events, bounded: per client network (a slot in the cache, so every
+//! Events (`GET /latest/events`: every number's, the same way), bounded: per client network (a slot in the cache, so every
 //! replica shares the count; IPv4 /24, IPv6 /48 — a site, not one of its
 //! 65,536 /64 subnets), per process and in time (`gateway.live.*`). Past a
 //! bound the answer is `429` with `Retry-After`, and the page polls the API
@@ -129,16 +129,38 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let number = crate::pages::registered_number(&state, &raw).await?;
+    Ok(open(&state, client, &headers, Some(number.as_str().to_owned())).await)
+}
+
+/// `GET /latest/events`: new messages of every number, as
+/// [`events`] sends one number's (same frames, bounds, keep-alives and
+/// `Last-Event-ID` replay), for the home page's cards and `/latest`.
+pub async fn all_events(
+    State(state): State<AppState>,
+    client: Option<axum::Extension<ClientAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    open(&state, client, &headers, None).await
+}
+
+/// An SSE stream of `number`'s messages (every number's when `None`), or
+/// the 429 of a bound reached.
+async fn open(
+    state: &AppState,
+    client: Option<axum::Extension<ClientAddr>>,
+    headers: &HeaderMap,
+    number: Option<String>,
+) -> Response {
     let client = client.map_or(ClientAddr(None), |c| c.0);
-    let slots = match take_slots(&state, client).await {
+    let slots = match take_slots(state, client).await {
         Ok(slots) => slots,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return refused,
     };
     let lifetime = Duration::from_secs(state.settings.gateway.live.max_stream_secs.get());
     // Subscribed before the replay is read: nothing falls in between.
-    let live = state.live.for_number(number.as_str().to_owned());
-    let replay = last_event_id(&headers)
-        .map(|last| state.live.missed(number.as_str(), last, MAX_REPLAY))
+    let live = state.live.frames_of(number.clone());
+    let replay = last_event_id(headers)
+        .map(|last| state.live.missed(number.as_deref(), last, MAX_REPLAY))
         .unwrap_or_default();
     let start = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
     let keep_alive = ticks(KEEP_ALIVE).map(|()| Bytes::from_static(b":\n\n"));
@@ -159,7 +181,7 @@ pub async fn events(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Proxies that buffer (nginx) would hold the frames back.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// A tick every `period`, the first after one period.
