@@ -280,7 +280,7 @@
     if (list.getAttribute("data-show-number")) {
       var to = el("span", "to");
       var link = el("a", null, m.number);
-      link.href = "/numbers/" + encodeURIComponent(m.number);
+      if (/^\+\d{1,15}$/.test(m.number)) { link.href = "/numbers/" + m.number; }
       to.appendChild(link);
       meta.appendChild(to);
     }
