@@ -216,3 +216,32 @@ async fn latest_pages_back_without_repeats_or_gaps_and_streams_live(mode: Mode) 
     app.stop().await;
 }
 both_modes!(latest_pages_back_without_repeats_or_gaps_and_streams_live);
+
+async fn the_home_page_stays_light(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let numbers: Vec<String> = (10..34).map(|i| format!("+4477009004{i}")).collect();
+    for (i, number) in numbers.iter().enumerate() {
+        app.add_number(number).await;
+        let body = format!("Your Telegram code is {i:06}. Do not share it with anyone, ever.");
+        app.accept_sms(number, "+14155550123", &body, &format!("w-{i}"))
+            .await;
+    }
+    for number in &numbers {
+        app.wait_for_stored(number, 1).await;
+    }
+    let gzipped = |path: &'static str| {
+        let app = &app;
+        async move {
+            let resp =
+                cloudsms_tests::send(app.gateway_get(path).header("accept-encoding", "gzip")).await;
+            assert_eq!(resp.headers()["content-encoding"], "gzip");
+            resp.bytes().await.unwrap().len()
+        }
+    };
+    let home = gzipped("/").await;
+    let (_, html) = app.get("/").await;
+    assert_eq!(html.matches(r#"<li class="card""#).count(), 24);
+    assert!(home <= 6 * 1024, "home with 24 cards: {home} bytes gzipped");
+    app.stop().await;
+}
+both_modes!(the_home_page_stays_light);

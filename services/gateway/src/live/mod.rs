@@ -291,6 +291,22 @@ mod tests {
         assert_eq!(live.frames_built(), 3, "replays reuse the frames");
     }
 
+    #[tokio::test]
+    async fn the_site_wide_stream_gets_every_number_from_the_same_frames() {
+        let live = Live::new(10);
+        let all = live.frames_of(None);
+        let one = live.frames_of(Some("+1".into()));
+        live.announce(&message(2, "+2", "two"));
+        live.announce(&message(1, "+1", "one"));
+        let all: Vec<Bytes> = all.take(2).collect().await;
+        let one: Vec<Bytes> = one.take(1).collect().await;
+        assert!(String::from_utf8_lossy(&all[0]).contains("two"));
+        assert!(String::from_utf8_lossy(&all[1]).contains("one"));
+        assert!(String::from_utf8_lossy(&one[0]).contains("one"));
+        assert_eq!(all[1].as_ptr(), one[0].as_ptr(), "one frame, shared");
+        assert_eq!(live.frames_built(), 2);
+    }
+
     #[test]
     fn kept_frames_are_bounded_in_bytes() {
         let live = Live::new(10);
