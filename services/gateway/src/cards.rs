@@ -95,13 +95,29 @@ pub fn shorten(text: &str, most: usize) -> String {
     short
 }
 
-/// Every active number's card, grouped by country (groups sorted by their
-/// name in the visitor's language), and the services their recent messages
-/// came from (sorted by name).
-pub async fn country_groups(
-    state: &AppState,
-    t: &Tr,
-) -> Result<(Vec<CountryGroup>, Vec<ServiceOption>), PageError> {
+/// Every active number's card, by country.
+pub struct Cards {
+    /// Grouped by country, groups sorted by their name in the visitor's
+    /// language.
+    pub(crate) groups: Vec<CountryGroup>,
+    /// The services the numbers' recent messages came from, by name.
+    pub(crate) services: Vec<ServiceOption>,
+    /// The newest message id the cards show (`/latest/events?after=`).
+    pub(crate) newest: Option<i64>,
+}
+
+impl Cards {
+    /// The site-wide live stream, from the newest message shown on.
+    fn events_url(&self) -> String {
+        match self.newest {
+            Some(id) => format!("/latest/events?after={id}"),
+            None => "/latest/events".to_owned(),
+        }
+    }
+}
+
+/// Every active number's card (see [`Cards`]).
+pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError> {
     let overview = state.store.numbers_overview().await?;
     let now = Utc::now();
     let offline_after = chrono::Duration::seconds(
@@ -127,6 +143,7 @@ pub async fn country_groups(
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
+    let mut newest: Option<i64> = None;
     let mut services: BTreeMap<String, String> = BTreeMap::new();
     let mut groups: BTreeMap<&'static str, CountryGroup> = BTreeMap::new();
     for (item, messages) in overview.into_iter().zip(recents) {
@@ -145,6 +162,7 @@ pub async fn country_groups(
             services.entry(slug.clone()).or_insert_with(|| name.clone());
             slugs.push(slug);
         }
+        newest = newest.max(messages.first().map(|m| m.id));
         let preview = messages.first().map(|m| {
             let at = received_at(m);
             Preview {
@@ -191,7 +209,11 @@ pub async fn country_groups(
         .map(|(slug, name)| ServiceOption { slug, name })
         .collect();
     services.sort_by_key(|s| s.name.to_lowercase());
-    Ok((groups, services))
+    Ok(Cards {
+        groups,
+        services,
+        newest,
+    })
 }
 
 /// `?country=gb&service=google` on the home page.
@@ -238,6 +260,8 @@ struct HomePage {
     layout: Layout,
     /// Whether the operator shows ads (`gateway.ads.enabled`).
     ads: bool,
+    /// The live stream the cards follow.
+    events: String,
     /// The cards the filter keeps, by country, in one grid.
     group: CardList,
     country_options: Vec<CountryOption>,
@@ -258,7 +282,11 @@ pub async fn home(
     headers: HeaderMap,
     Query(filter): Query<CardFilter>,
 ) -> Result<Html<String>, PageError> {
-    let (groups, services) = country_groups(&state, &t).await?;
+    let cards = country_groups(&state, &t).await?;
+    let events = cards.events_url();
+    let Cards {
+        groups, services, ..
+    } = cards;
     let total = groups.iter().map(|g| g.numbers.len()).sum();
     let country_options = groups
         .iter()
@@ -289,6 +317,7 @@ pub async fn home(
             t,
             layout,
             ads: state.settings.gateway.ads.enabled,
+            events,
             group: CardList { numbers },
             country_options,
             services,
@@ -306,6 +335,8 @@ struct CountryPage {
     t: Tr,
     layout: Layout,
     country: CountryGroup,
+    /// The live stream the cards follow.
+    events: String,
 }
 
 /// `GET /countries/{iso2}`: one country's numbers.
@@ -318,9 +349,10 @@ pub async fn country(
 ) -> Result<Html<String>, PageError> {
     let not_found = || PageError::NotFound("error.no_page");
     let wanted = domain::country_by_iso2(&iso2).ok_or_else(not_found)?;
-    let country = country_groups(&state, &t)
-        .await?
-        .0
+    let cards = country_groups(&state, &t).await?;
+    let events = cards.events_url();
+    let country = cards
+        .groups
         .into_iter()
         .find(|g| g.iso2 == wanted.iso2)
         .ok_or_else(not_found)?;
@@ -338,7 +370,15 @@ pub async fn country(
         ),
     )
     .with_ads(&state);
-    Ok(Html(CountryPage { t, layout, country }.render()?))
+    Ok(Html(
+        CountryPage {
+            t,
+            layout,
+            country,
+            events,
+        }
+        .render()?,
+    ))
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ struct LatestPage {
     older: Option<String>,
     /// An older page (not live).
     paged: bool,
+    /// The live stream of the first page, from its newest message on.
+    events: String,
 }
 
 /// Newest messages across all numbers: the hot feed, else the database.
@@ -94,6 +96,10 @@ pub async fn latest(
     let before = parse_before(&query)?;
     let (messages, next) = page_of(&state, before).await?;
     let now = Utc::now();
+    let events = match messages.first() {
+        Some(m) => format!("/latest/events?after={}", m.id),
+        None => "/latest/events".to_owned(),
+    };
     let layout = Layout::new(
         &t,
         &base_url(&state, &headers),
@@ -110,6 +116,7 @@ pub async fn latest(
             .collect(),
         older: next.map(|c| c.encode()),
         paged: before.is_some(),
+        events,
         t,
     };
     Ok(Html(page.render()?))

@@ -116,6 +116,10 @@ async fn cards_show_both_forms_the_last_message_and_filter_on_the_server(mode: M
     );
     assert!(uk.contains(r#"<time class="ago" datetime=""#), "{uk}");
     assert!(uk.contains("2 today"), "{uk}");
+    assert!(
+        home.contains(r#"data-events="/latest/events?after="#),
+        "the cards follow every number's messages from the newest shown: {home}"
+    );
     let fr = card(&home, FR);
     assert!(fr.contains("+33 6 39 98 12 34") && fr.contains("06 39 98 12 34"));
     assert!(fr.contains("no SMS yet") && fr.contains("0 today"), "{fr}");
@@ -177,11 +181,29 @@ async fn latest_pages_back_without_repeats_or_gaps_and_streams_live(mode: Mode) 
     assert_eq!(streamed, HashSet::from([UK.to_owned(), US.to_owned()]));
     app.wait_for_stored(UK, 4).await;
     app.wait_for_stored(US, 4).await;
+    // A page names the newest message it shows: the stream first sends the
+    // kept ones after it (what arrived while the page loaded).
+    let seventh = app
+        .stored(US)
+        .await
+        .into_iter()
+        .find(|r| r.body == "message 07")
+        .unwrap();
+    let mut after = app
+        .open_events(&format!("/latest/events?after={}", seventh.id))
+        .await;
+    after.wait_for_message("message 08").await;
+    let replayed: Vec<String> = after
+        .data()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(replayed, ["message 08"]);
 
     let (status, first) = app.get("/latest").await;
     assert_eq!(status, 200);
     assert!(
-        first.contains(r#"data-events="/latest/events""#),
+        first.contains(r#"data-events="/latest/events?after="#),
         "page 1 is live"
     );
     let mut seen = ids(&first);

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -129,27 +129,47 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let number = crate::pages::registered_number(&state, &raw).await?;
-    Ok(open(&state, client, &headers, Some(number.as_str().to_owned())).await)
+    Ok(open(
+        &state,
+        client,
+        &headers,
+        Some(number.as_str().to_owned()),
+        None,
+    )
+    .await)
 }
 
-/// `GET /latest/events`: new messages of every number, as
+/// `?after=<id>` of `/latest/events`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct After {
+    /// The newest message id the page shows.
+    after: Option<i64>,
+}
+
+/// `GET /latest/events[?after=<id>]`: new messages of every number, as
 /// [`events`] sends one number's (same frames, bounds, keep-alives and
-/// `Last-Event-ID` replay), for the home page's cards and `/latest`.
+/// `Last-Event-ID` replay), for the home page's cards and `/latest`. The
+/// page names the newest message it shows in `?after=` and first gets the
+/// kept ones after it: what arrived while the page loaded (a reopened
+/// stream's `Last-Event-ID` comes first).
 pub async fn all_events(
     State(state): State<AppState>,
     client: Option<axum::Extension<ClientAddr>>,
     headers: HeaderMap,
+    Query(query): Query<After>,
 ) -> Response {
-    open(&state, client, &headers, None).await
+    open(&state, client, &headers, None, query.after).await
 }
 
-/// An SSE stream of `number`'s messages (every number's when `None`), or
-/// the 429 of a bound reached.
+/// An SSE stream of `number`'s messages (every number's when `None`),
+/// first those kept after `Last-Event-ID` (else `after`), or the 429 of a
+/// bound reached.
 async fn open(
     state: &AppState,
     client: Option<axum::Extension<ClientAddr>>,
     headers: &HeaderMap,
     number: Option<String>,
+    after: Option<i64>,
 ) -> Response {
     let client = client.map_or(ClientAddr(None), |c| c.0);
     let slots = match take_slots(state, client).await {
@@ -160,6 +180,7 @@ async fn open(
     // Subscribed before the replay is read: nothing falls in between.
     let live = state.live.frames_of(number.clone());
     let replay = last_event_id(headers)
+        .or(after)
         .map(|last| state.live.missed(number.as_deref(), last, MAX_REPLAY))
         .unwrap_or_default();
     let start = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
