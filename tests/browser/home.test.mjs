@@ -2,11 +2,13 @@
 // screen (three or more cards a row at 1366 px, one at 320 px), a new SMS
 // updates its card on `/` and appears on top of `/latest` without a reload,
 // and the country filter hides other countries' cards in place. Screenshots
-// at 320 and 1366 px are kept in artifacts/ (git-ignored).
+// at 320 and 1366 px are kept in artifacts/ (git-ignored); axe-core finds
+// no violations on either page.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromiumForTheseTests, startSite } from "./harness.mjs";
@@ -16,6 +18,14 @@ const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 
 const browser = chromiumForTheseTests();
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's violations on the open page (run through the debugger: the page's CSP allows no injected script). */
+async function axeViolations(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
 
 // Besides the harness's +447700900555: another UK number and three countries.
 const MORE = ["+447700900556", "+33639981234", "+12025550177", "+4915112345678"];
@@ -61,6 +71,7 @@ for (const mode of ["embedded", "distributed"]) {
       assert.match(await card.locator(".last").textContent(), /just now · \+14155550123 · Telegram/);
       assert.match(await card.getAttribute("data-services"), /\btelegram\b/);
       await page.screenshot({ path: join(artifacts, `home-1366-${mode}.png`), fullPage: true });
+      assert.deepEqual(await axeViolations(page), [], "axe-core on /");
 
       // The country filter hides the other countries' cards, without a reload.
       await page.evaluate(() => { window.sameDocument = true; });
@@ -93,6 +104,7 @@ for (const mode of ["embedded", "distributed"]) {
       assert.equal(await top.locator(".body").textContent(), "Your code is 515151");
       assert.equal(await top.locator(".to a").getAttribute("href"), "/numbers/+4915112345678");
       await page.screenshot({ path: join(artifacts, `latest-320-${mode}.png`), fullPage: true });
+      assert.deepEqual(await axeViolations(page), [], "axe-core on /latest");
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
