@@ -126,10 +126,11 @@ export function chromiumForTheseTests() {
 }
 
 /**
- * `cloudsms all` in an isolated environment with one registered number, on
- * free ports, `extraEnv` on top; `sendSms` posts a signed generic webhook.
+ * `cloudsms all` in an isolated environment with one registered number (and
+ * `moreNumbers`), on free ports, `extraEnv` on top; `sendSms` posts a signed
+ * generic webhook (to `number` unless `to` is given).
  */
-export async function startSite(mode, tag, extraEnv = {}) {
+export async function startSite(mode, tag, extraEnv = {}, moreNumbers = []) {
   const iso = isolatedEnv(mode, tag);
   const secret = `test-browser-secret-${iso.id}`;
   const ports = {};
@@ -147,15 +148,17 @@ export async function startSite(mode, tag, extraEnv = {}) {
     CLOUDSMS_RETENTION__GRPC_LISTEN: `127.0.0.1:${ports.retentionGrpc}`,
   }, extraEnv);
   const number = "+447700900555";
-  execFileSync(bin, ["numbers", "add", number], { env: iso.env, cwd: iso.dir });
+  for (const n of [number, ...moreNumbers]) {
+    execFileSync(bin, ["numbers", "add", n], { env: iso.env, cwd: iso.dir });
+  }
   const service = startCloudsms(["all"], iso);
   const site = `http://127.0.0.1:${ports.gateway}`;
   await waitReady(`${site}/readyz`);
   return {
     site,
     number,
-    async sendSms(from, body) {
-      const raw = JSON.stringify({ to: number, from, body, id: randomBytes(8).toString("hex") });
+    async sendSms(from, body, to = number) {
+      const raw = JSON.stringify({ to, from, body, id: randomBytes(8).toString("hex") });
       const ts = Math.floor(Date.now() / 1000).toString();
       const sig = createHmac("sha256", secret).update(`${ts}.${raw}`).digest("hex");
       const r = await fetch(`http://127.0.0.1:${ports.ingest}/webhooks/generic`, {

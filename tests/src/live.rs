@@ -1,5 +1,5 @@
-//! A number's live updates (`/numbers/{e164}/events`, server-sent events),
-//! read the way the page reads them.
+//! Live updates (`/numbers/{e164}/events`, `/latest/events`: server-sent
+//! events), read the way the pages read them.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -24,7 +24,13 @@ impl TestApp {
     /// subscription a moment: it is live once the response started, but the
     /// bus may need a little longer.
     pub async fn open_live(&self, e164: &str) -> LiveEvents {
-        let response = send(self.gateway_get(&format!("/numbers/{e164}/events"))).await;
+        self.open_events(&format!("/numbers/{e164}/events")).await
+    }
+
+    /// Opens the event stream at `path` (`/latest/events`: every number's
+    /// new messages), as [`TestApp::open_live`] does a number's.
+    pub async fn open_events(&self, path: &str) -> LiveEvents {
+        let response = send(self.gateway_get(path)).await;
         assert_eq!(response.status(), 200);
         let headers = response.headers().clone();
         let stream = Box::pin(response.bytes_stream());

@@ -144,6 +144,15 @@ struct Activity {
     recent: i64,
 }
 
+/// Messages strictly older than `cursor` (by arrival, then id).
+fn older_than(cursor: Cursor) -> sea_orm::sea_query::SimpleExpr {
+    message::Column::ReceivedAt
+        .lt(cursor.received_at)
+        .or(message::Column::ReceivedAt
+            .eq(cursor.received_at)
+            .and(message::Column::Id.lt(cursor.id)))
+}
+
 /// Key of the advisory lock that serialises schema changes across processes.
 const SCHEMA_LOCK_KEY: i64 = 0x636c_6f75_6473_6d73; // "cloudsms"
 
@@ -480,13 +489,7 @@ impl Store {
             query = query.filter(message::Column::Sender.eq(sender));
         }
         if let Some(cursor) = before {
-            query = query.filter(
-                message::Column::ReceivedAt
-                    .lt(cursor.received_at)
-                    .or(message::Column::ReceivedAt
-                        .eq(cursor.received_at)
-                        .and(message::Column::Id.lt(cursor.id))),
-            );
+            query = query.filter(older_than(cursor));
         }
         self.newest_first(query, limit).await
     }
@@ -533,7 +536,22 @@ impl Store {
     /// Newest messages across all numbers.
     #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
     pub async fn latest_messages(&self, limit: u64) -> Result<Vec<MessageRow>, StoreError> {
-        self.newest_first(message::Entity::find(), limit).await
+        self.latest_messages_before(limit, None).await
+    }
+
+    /// Newest messages across all numbers, strictly older than `before`
+    /// when given (the older pages of `/latest`).
+    #[tracing::instrument(name = "SELECT messages", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "messages"))]
+    pub async fn latest_messages_before(
+        &self,
+        limit: u64,
+        before: Option<Cursor>,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let mut query = message::Entity::find();
+        if let Some(cursor) = before {
+            query = query.filter(older_than(cursor));
+        }
+        self.newest_first(query, limit).await
     }
 
     /// Active numbers with their newest message time and 24-hour count.

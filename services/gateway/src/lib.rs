@@ -7,11 +7,13 @@ mod access_log;
 mod admin;
 mod api;
 mod assets;
+mod cards;
 mod client;
 mod error;
 mod gate;
 mod i18n;
 mod keys;
+mod latest;
 mod live;
 mod my_data;
 mod page_cache;
@@ -136,9 +138,10 @@ impl Shared {
 pub fn router(infra: &Infra, state: AppState) -> Router {
     use routes::RouteKind as K;
     let (router, kinds) = routes::Routes::default()
-        .route("/", K::Page, get(pages::home))
-        .route("/latest", K::Page, get(pages::latest))
-        .route("/countries/{iso2}", K::CountryPage, get(pages::country))
+        .route("/", K::Page, get(cards::home))
+        .route("/latest", K::Page, get(latest::latest))
+        .route("/latest/events", K::Live, get(live::all_events))
+        .route("/countries/{iso2}", K::CountryPage, get(cards::country))
         .route("/numbers/{e164}", K::NumberPage, get(pages::number))
         .route("/numbers/{e164}/events", K::Live, get(live::events))
         .route("/numbers/{e164}/feed.atom", K::Feed, get(seo::feed))

@@ -1,7 +1,5 @@
 //! The HTML pages.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
@@ -69,160 +67,29 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-struct NumberCard {
-    e164: String,
-    display: String,
-    /// When the last SMS came (RFC 3339) and how long ago.
-    last: Option<(String, String)>,
-    last_day: i64,
-    online: bool,
-}
-
-struct CountryGroup {
-    iso2: &'static str,
-    flag: String,
-    name: String,
-    numbers: Vec<NumberCard>,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    t: Tr,
-    layout: Layout,
-    countries: Vec<CountryGroup>,
-}
-
-async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, PageError> {
-    let overview = state.store.numbers_overview().await?;
-    let now = Utc::now();
-    let offline_after = chrono::Duration::seconds(
-        i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
-    );
-    let mut groups: BTreeMap<&'static str, CountryGroup> = BTreeMap::new();
-    for item in overview {
-        let Ok(number) = E164::parse(&item.number.e164) else {
-            continue;
-        };
-        let country = number.country();
-        groups
-            .entry(country.name)
-            .or_insert_with(|| CountryGroup {
-                iso2: country.iso2,
-                flag: country.flag(),
-                name: t.country(country),
-                numbers: Vec::new(),
-            })
-            .numbers
-            .push(NumberCard {
-                e164: number.as_str().to_owned(),
-                display: number.written().international.clone(),
-                last: item.last_message_at.map(|at| {
-                    (
-                        at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                        t.age(at, now),
-                    )
-                }),
-                last_day: item.messages_last_day,
-                online: item
-                    .last_message_at
-                    .is_some_and(|at| now - at < offline_after),
-            });
-    }
-    let mut groups: Vec<CountryGroup> = groups.into_values().collect();
-    groups.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(groups)
-}
-
-/// `GET /`: numbers grouped by country.
-#[tracing::instrument(name = "GET /", skip_all)]
-pub async fn home(
-    State(state): State<AppState>,
-    t: Tr,
-    headers: HeaderMap,
-) -> Result<Html<String>, PageError> {
-    let countries = country_groups(&state, &t).await?;
-    let layout = Layout::new(
-        &t,
-        &base_url(&state, &headers),
-        "/",
-        t.t("home.title").to_owned(),
-        t.f1("home.description", "countries", &countries.len()),
-    )
-    .with_ads(&state);
-    Ok(Html(
-        HomePage {
-            t,
-            layout,
-            countries,
-        }
-        .render()?,
-    ))
-}
-
-#[derive(Template)]
-#[template(path = "country.html")]
-struct CountryPage {
-    t: Tr,
-    layout: Layout,
-    country: CountryGroup,
-}
-
-/// `GET /countries/{iso2}`: one country's numbers.
-#[tracing::instrument(name = "GET /countries/{iso2}", skip_all)]
-pub async fn country(
-    State(state): State<AppState>,
-    t: Tr,
-    headers: HeaderMap,
-    Path(iso2): Path<String>,
-) -> Result<Html<String>, PageError> {
-    let not_found = || PageError::NotFound("error.no_page");
-    let wanted = domain::country_by_iso2(&iso2).ok_or_else(not_found)?;
-    let country = country_groups(&state, &t)
-        .await?
-        .into_iter()
-        .find(|g| g.iso2 == wanted.iso2)
-        .ok_or_else(not_found)?;
-    let layout = Layout::new(
-        &t,
-        &base_url(&state, &headers),
-        &format!("/countries/{}", country.iso2.to_ascii_lowercase()),
-        t.f1("country.title", "country", &country.name),
-        t.f2(
-            "country.description",
-            "count",
-            &country.numbers.len(),
-            "country",
-            &country.name,
-        ),
-    )
-    .with_ads(&state);
-    Ok(Html(CountryPage { t, layout, country }.render()?))
-}
-
 /// A message as a page shows it.
 pub struct MessageView {
-    id: i64,
-    number: String,
-    number_display: String,
-    from: String,
-    service: Option<String>,
-    body: String,
-    code: Option<String>,
+    pub(crate) id: i64,
+    pub(crate) number: String,
+    pub(crate) number_display: String,
+    pub(crate) from: String,
+    pub(crate) service: Option<String>,
+    pub(crate) body: String,
+    pub(crate) code: Option<String>,
     /// What the copy button copies (`G-717464` → `717464`).
-    code_enter: String,
+    pub(crate) code_enter: String,
     /// When the code stops being valid (RFC 3339), where the text says.
-    code_expires: Option<String>,
+    pub(crate) code_expires: Option<String>,
     /// Whether it had stopped when the page was made.
-    code_expired: bool,
+    pub(crate) code_expired: bool,
     /// Its time of day, `HH:MM UTC` (the page script shows a countdown).
-    code_expires_clock: String,
-    received_iso: String,
-    age: String,
+    pub(crate) code_expires_clock: String,
+    pub(crate) received_iso: String,
+    pub(crate) age: String,
 }
 
 impl MessageView {
-    fn new(m: MessageStored, now: DateTime<Utc>, t: &Tr) -> Self {
+    pub(crate) fn new(m: MessageStored, now: DateTime<Utc>, t: &Tr) -> Self {
         let received = received_at(&m);
         let expires = code_expires_at(&m);
         let number_display = E164::parse(&m.number)
@@ -273,7 +140,7 @@ struct NumberPage {
 
 /// Counts a hot-list read in `cloudsms.cache.lookups` (`list`, `result`:
 /// hit, miss or error): the cache hit ratio.
-fn count_lookup(list: &'static str, result: &'static str) {
+pub(crate) fn count_lookup(list: &'static str, result: &'static str) {
     static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
         std::sync::OnceLock::new();
     COUNTER
@@ -465,66 +332,6 @@ pub async fn number(
             .put(number.as_str(), &base, t.lang, generation, html.clone());
     }
     Ok(Html(html))
-}
-
-#[derive(Template)]
-#[template(path = "latest.html")]
-struct LatestPage {
-    t: Tr,
-    layout: Layout,
-    messages: Vec<MessageView>,
-}
-
-/// Newest messages across all numbers: the hot feed, else the database.
-pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, PageError> {
-    match state.cache.recent(HotList::Latest).await {
-        Ok(Some(messages)) => {
-            count_lookup("latest", "hit");
-            return Ok(messages);
-        }
-        Ok(None) => count_lookup("latest", "miss"),
-        Err(_) => count_lookup("latest", "error"),
-    }
-    let generation = state.live.pages.generation(crate::live::LATEST);
-    let rows = state
-        .store
-        .latest_messages(state.settings.gateway.page_size)
-        .await?;
-    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
-    if state.live.pages.generation(crate::live::LATEST) == generation
-        && let Err(err) = state.cache.fill(HotList::Latest, &messages).await
-    {
-        tracing::warn!(error = %err, "latest list not filled");
-    }
-    Ok(messages)
-}
-
-/// `GET /latest`: newest messages across all numbers.
-#[tracing::instrument(name = "GET /latest", skip_all)]
-pub async fn latest(
-    State(state): State<AppState>,
-    t: Tr,
-    headers: HeaderMap,
-) -> Result<Html<String>, PageError> {
-    let messages = latest_messages(&state).await?;
-    let now = Utc::now();
-    let layout = Layout::new(
-        &t,
-        &base_url(&state, &headers),
-        "/latest",
-        t.t("latest.title").to_owned(),
-        t.t("latest.description").to_owned(),
-    )
-    .with_ads(&state);
-    let page = LatestPage {
-        layout,
-        messages: messages
-            .into_iter()
-            .map(|m| MessageView::new(m, now, &t))
-            .collect(),
-        t,
-    };
-    Ok(Html(page.render()?))
 }
 
 #[derive(Template)]

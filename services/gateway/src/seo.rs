@@ -40,7 +40,7 @@ pub async fn robots(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let base = base_url(&state, &headers);
     with_type(
         format!(
-            "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /numbers/*/events\nDisallow: /my-data\nDisallow: /gate\n\nSitemap: {base}/sitemap.xml\n"
+            "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /numbers/*/events\nDisallow: /latest/events\nDisallow: /my-data\nDisallow: /gate\n\nSitemap: {base}/sitemap.xml\n"
         ),
         "text/plain; charset=utf-8",
     )

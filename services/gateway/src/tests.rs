@@ -74,6 +74,10 @@ async fn robots_txt_keeps_crawlers_off_the_api_and_names_the_sitemap() {
     let robots = text(response).await;
     assert!(robots.contains("Disallow: /api/\n"), "{robots}");
     assert!(
+        robots.contains("Disallow: /latest/events\n"),
+        "live streams are not pages: {robots}"
+    );
+    assert!(
         robots.contains("Sitemap: http://sms.example/sitemap.xml"),
         "{robots}"
     );

@@ -151,23 +151,114 @@
   }
   refreshAges();
 
+  function each(nodes, f) { Array.prototype.forEach.call(nodes, f); }
+
+  // Number cards (home and country pages): the country and service filter
+  // works in place (the form's no-JavaScript path filters on the server).
+  var cards = document.getElementById("cards");
+  var filter = document.getElementById("card-filter");
+  if (cards && filter) {
+    var pick = function (name) {
+      var field = filter.querySelector("[name=" + name + "]");
+      return field ? field.value : "";
+    };
+    // A page filtered on the server lacks the other cards: widening the
+    // filter there asks the server again.
+    var complete = !/[?&](country|service)=[^&]/.test(location.search);
+    var applyFilter = function () {
+      if (!complete) { filter.submit(); return; }
+      var country = pick("country");
+      var service = pick("service");
+      var shown = 0;
+      each(cards.querySelectorAll(".card"), function (card) {
+        var ok = (!country || card.getAttribute("data-country") === country) &&
+          (!service || (" " + card.getAttribute("data-services") + " ").indexOf(" " + service + " ") >= 0);
+        card.hidden = !ok;
+        if (ok) { shown += 1; }
+      });
+      var none = document.getElementById("no-match");
+      if (none) { none.hidden = shown > 0; }
+      var query = [];
+      if (country) { query.push("country=" + encodeURIComponent(country)); }
+      if (service) { query.push("service=" + encodeURIComponent(service)); }
+      try { history.replaceState(null, "", location.pathname + (query.length ? "?" + query.join("&") : "")); } catch (e) { /* ignore */ }
+    };
+    each(filter.querySelectorAll("select"), function (select) {
+      select.addEventListener("change", applyFilter);
+    });
+    filter.addEventListener("submit", function (event) {
+      if (complete) { event.preventDefault(); applyFilter(); }
+    });
+  }
+
   var list = document.getElementById("messages");
-  if (!list || !list.getAttribute("data-events")) {
+  var events = (list && list.getAttribute("data-events")) || (cards && cards.getAttribute("data-events"));
+  if (!events) {
     return;
   }
   var live = document.getElementById("live");
   var empty = document.getElementById("empty");
   var seen = {};
-  Array.prototype.forEach.call(list.querySelectorAll("[data-id]"), function (li) {
-    seen[li.getAttribute("data-id")] = true;
-  });
-  var labels = {
+  if (list) {
+    each(list.querySelectorAll("[data-id]"), function (li) {
+      seen[li.getAttribute("data-id")] = true;
+    });
+  }
+  var labels = list ? {
     code: list.getAttribute("data-label-code") || "Code",
     copy: list.getAttribute("data-label-copy") || "Copy",
     copied: list.getAttribute("data-label-copied") || "Copied",
     fresh: list.getAttribute("data-label-new") || "new",
     justNow: list.getAttribute("data-label-just-now") || "just now"
-  };
+  } : {};
+
+  // As the server shortens a card's preview (src/cards.rs): one line, 80
+  // characters.
+  function shorten(text, most) {
+    var chars = Array.from(String(text).split(/\s+/).filter(Boolean).join(" "));
+    if (chars.length <= most) { return chars.join(""); }
+    return chars.slice(0, most).join("").replace(/\s+$/, "") + "\u2026";
+  }
+  function slug(name) {
+    return String(name).toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).join("-");
+  }
+
+  // A new message of a card's number: its last message, age, count of
+  // today and online state change in place.
+  function updateCard(m) {
+    var card = null;
+    each(cards.querySelectorAll(".card[data-number]"), function (c) {
+      if (c.getAttribute("data-number") === m.number) { card = c; }
+    });
+    if (!card) { return; }
+    var last = card.querySelector(".last");
+    if (last) {
+      last.textContent = cards.getAttribute("data-card-last") || "last SMS ";
+      var time = el("time", "ago", ageFormats.ageJustNow || "just now");
+      time.setAttribute("datetime", m.received_at);
+      last.appendChild(time);
+      last.appendChild(document.createTextNode(" \u00b7 "));
+      last.appendChild(el("span", "from", m.from + (m.service ? " \u00b7 " + m.service : "")));
+    }
+    var preview = card.querySelector(".preview");
+    if (preview) { preview.textContent = shorten(m.body, 80); }
+    var today = card.querySelector(".today");
+    if (today) {
+      var count = (parseInt(today.getAttribute("data-count"), 10) || 0) + 1;
+      today.setAttribute("data-count", String(count));
+      today.textContent = (cards.getAttribute("data-card-today") || "{count} today").replace("{count}", String(count));
+    }
+    var dot = card.querySelector(".dot");
+    if (dot) { dot.classList.add("on"); }
+    var state = card.querySelector(".state");
+    if (state) { state.textContent = cards.getAttribute("data-card-online") || "online"; }
+    if (m.service) {
+      var services = (card.getAttribute("data-services") || "").split(" ").filter(Boolean);
+      var s = slug(m.service);
+      if (s && services.indexOf(s) < 0) { services.push(s); card.setAttribute("data-services", services.join(" ")); }
+    }
+    card.classList.add("new");
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -189,6 +280,13 @@
     right.appendChild(time);
     localTime(time);
     meta.appendChild(from);
+    if (list.getAttribute("data-show-number")) {
+      var to = el("span", "to");
+      var link = el("a", null, m.number);
+      if (/^\+\d{1,15}$/.test(m.number)) { link.href = "/numbers/" + m.number; }
+      to.appendChild(link);
+      meta.appendChild(to);
+    }
     meta.appendChild(right);
     li.appendChild(meta);
     li.appendChild(el("p", "body", m.body));
@@ -221,15 +319,19 @@
     var key = String(m.id);
     if (seen[key]) { return; }
     seen[key] = true;
-    if (empty) { empty.hidden = true; }
-    var item = render(m);
-    list.insertBefore(item, list.firstChild);
+    if (cards) { updateCard(m); }
+    var item = null;
+    if (list) {
+      if (empty) { empty.hidden = true; }
+      item = render(m);
+      list.insertBefore(item, list.firstChild);
+    }
     refreshAges();
     if (live) {
       live.textContent = "";
       live.textContent = m.from + ": " + m.body;
     }
-    if (window.CustomEvent) {
+    if (item && window.CustomEvent) {
       list.dispatchEvent(new CustomEvent("cloudsms:message", { detail: { message: m, item: item } }));
     }
   }
@@ -255,8 +357,10 @@
   }
 
   var pollTimer = null;
+  var api = list && list.getAttribute("data-api");
   function poll() {
-    return fetch(list.getAttribute("data-api"), { headers: { "Accept": "application/json" } })
+    if (!api) { return Promise.resolve(); }
+    return fetch(api, { headers: { "Accept": "application/json" } })
       .then(function (r) {
         if (!r.ok) { throw new Error("HTTP " + r.status); }
         return r.json();
@@ -268,7 +372,7 @@
       .catch(function () {});
   }
   function startPolling() {
-    if (!pollTimer) { pollTimer = setInterval(poll, 10000); }
+    if (!pollTimer && api) { pollTimer = setInterval(poll, 10000); }
   }
 
   var refresh = document.getElementById("refresh");
@@ -293,7 +397,7 @@
   // dead though not closed (a lost network), and is opened anew.
   var watchdog = null;
   function connect() {
-    var source = new EventSource(list.getAttribute("data-events"));
+    var source = new EventSource(events);
     var failures = 0;
     function alive() {
       failures = 0;

@@ -11,6 +11,7 @@ mod gate;
 mod grpc_ingest;
 mod hardening;
 mod held_up;
+mod home;
 mod ingest_errors;
 mod ingest_to_page;
 mod lifecycle;

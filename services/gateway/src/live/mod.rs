@@ -22,7 +22,7 @@ use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use stream::events;
+pub use stream::{all_events, events};
 
 use crate::views::MessageJson;
 
@@ -211,14 +211,19 @@ impl Live {
         let _ = self.tx.send(frame);
     }
 
-    /// The kept frames of `number` after message `last` (ids above it),
-    /// oldest first, at most `most`: what a reopened stream missed.
-    fn missed(&self, number: &str, last: i64, most: usize) -> Vec<Bytes> {
+    /// The kept frames of `number` (of every number when `None`) after
+    /// message `last` (ids above it), oldest first, at most `most`: what a
+    /// reopened stream missed.
+    fn missed(&self, number: Option<&str>, last: i64, most: usize) -> Vec<Bytes> {
         let recent = self.recent.lock();
         let mut frames: Vec<&Arc<Frame>> = recent
             .frames
             .iter()
-            .filter(|f| f.number == number && f.id > last && f.at.elapsed() <= REPLAY_WINDOW)
+            .filter(|f| {
+                number.is_none_or(|n| f.number == n)
+                    && f.id > last
+                    && f.at.elapsed() <= REPLAY_WINDOW
+            })
             .collect();
         frames.sort_by_key(|f| f.id);
         let skip = frames.len().saturating_sub(most);
@@ -229,8 +234,10 @@ impl Live {
             .collect()
     }
 
-    /// The frames of `number` from now on, until shutdown.
-    fn for_number(&self, number: String) -> impl Stream<Item = Bytes> + use<> {
+    /// The frames of `number` (of every number when `None`: the site-wide
+    /// stream of `/` and `/latest`) from now on, until shutdown. Every
+    /// stream reads the one broadcast; the filter is a comparison.
+    fn frames_of(&self, number: Option<String>) -> impl Stream<Item = Bytes> + use<> {
         let rx = self.tx.subscribe();
         futures::stream::unfold(rx, |mut rx| async move {
             loop {
@@ -243,7 +250,8 @@ impl Live {
             }
         })
         .filter_map(move |frame| {
-            futures::future::ready((frame.number == number).then(|| frame.bytes.clone()))
+            let wanted = number.as_ref().is_none_or(|n| frame.number == *n);
+            futures::future::ready(wanted.then(|| frame.bytes.clone()))
         })
         .take_until(self.closing.clone().cancelled_owned())
     }
@@ -270,16 +278,33 @@ mod tests {
         live.announce(&message(6, "+2", "six"));
         live.announce(&message(7, "+1", "seven"));
         assert_eq!(live.frames_built(), 3);
-        let missed = live.missed("+1", 5, 20);
+        let missed = live.missed(Some("+1"), 5, 20);
         assert_eq!(missed.len(), 1);
         assert!(String::from_utf8_lossy(&missed[0]).contains("seven"));
-        assert_eq!(live.missed("+1", 0, 20).len(), 2);
+        assert_eq!(live.missed(Some("+1"), 0, 20).len(), 2);
+        assert_eq!(live.missed(None, 5, 20).len(), 2, "six and seven");
         assert_eq!(
-            live.missed("+1", 0, 1).len(),
+            live.missed(Some("+1"), 0, 1).len(),
             1,
             "the newest within the bound"
         );
         assert_eq!(live.frames_built(), 3, "replays reuse the frames");
+    }
+
+    #[tokio::test]
+    async fn the_site_wide_stream_gets_every_number_from_the_same_frames() {
+        let live = Live::new(10);
+        let all = live.frames_of(None);
+        let one = live.frames_of(Some("+1".into()));
+        live.announce(&message(2, "+2", "two"));
+        live.announce(&message(1, "+1", "one"));
+        let all: Vec<Bytes> = all.take(2).collect().await;
+        let one: Vec<Bytes> = one.take(1).collect().await;
+        assert!(String::from_utf8_lossy(&all[0]).contains("two"));
+        assert!(String::from_utf8_lossy(&all[1]).contains("one"));
+        assert!(String::from_utf8_lossy(&one[0]).contains("one"));
+        assert_eq!(all[1].as_ptr(), one[0].as_ptr(), "one frame, shared");
+        assert_eq!(live.frames_built(), 2);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `GET /numbers/{e164}/events`: one number's new messages as Server-Sent
-//! Events, bounded: per client network (a slot in the cache, so every
+//! Events (`GET /latest/events`: every number's, the same way), bounded: per client network (a slot in the cache, so every
 //! replica shares the count; IPv4 /24, IPv6 /48 — a site, not one of its
 //! 65,536 /64 subnets), per process and in time (`gateway.live.*`). Past a
 //! bound the answer is `429` with `Retry-After`, and the page polls the API
@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -134,16 +134,59 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let number = crate::pages::registered_number(&state, &raw).await?;
+    Ok(open(
+        &state,
+        client,
+        &headers,
+        Some(number.as_str().to_owned()),
+        None,
+    )
+    .await)
+}
+
+/// `?after=<id>` of `/latest/events`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct After {
+    /// The newest message id the page shows.
+    after: Option<i64>,
+}
+
+/// `GET /latest/events[?after=<id>]`: new messages of every number, as
+/// [`events`] sends one number's (same frames, bounds, keep-alives and
+/// `Last-Event-ID` replay), for the home page's cards and `/latest`. The
+/// page names the newest message it shows in `?after=` and first gets the
+/// kept ones after it: what arrived while the page loaded (a reopened
+/// stream's `Last-Event-ID` comes first).
+pub async fn all_events(
+    State(state): State<AppState>,
+    client: Option<axum::Extension<ClientAddr>>,
+    headers: HeaderMap,
+    Query(query): Query<After>,
+) -> Response {
+    open(&state, client, &headers, None, query.after).await
+}
+
+/// An SSE stream of `number`'s messages (every number's when `None`),
+/// first those kept after `Last-Event-ID` (else `after`), or the 429 of a
+/// bound reached.
+async fn open(
+    state: &AppState,
+    client: Option<axum::Extension<ClientAddr>>,
+    headers: &HeaderMap,
+    number: Option<String>,
+    after: Option<i64>,
+) -> Response {
     let client = client.map_or(ClientAddr(None), |c| c.0);
-    let slots = match take_slots(&state, client).await {
+    let slots = match take_slots(state, client).await {
         Ok(slots) => slots,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return refused,
     };
     let lifetime = Duration::from_secs(state.settings.gateway.live.max_stream_secs.get());
     // Subscribed before the replay is read: nothing falls in between.
-    let live = state.live.for_number(number.as_str().to_owned());
-    let replay = last_event_id(&headers)
-        .map(|last| state.live.missed(number.as_str(), last, MAX_REPLAY))
+    let live = state.live.frames_of(number.clone());
+    let replay = last_event_id(headers)
+        .or(after)
+        .map(|last| state.live.missed(number.as_deref(), last, MAX_REPLAY))
         .unwrap_or_default();
     let start = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
     let heartbeats = ticks(HEARTBEAT).map(|()| Bytes::from_static(HEARTBEAT_FRAME));
@@ -164,7 +207,7 @@ pub async fn events(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Proxies that buffer (nginx) would hold the frames back.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// A tick every `period`, the first after one period.

@@ -1,0 +1,123 @@
+//! `GET /latest`: the newest messages across all numbers. The first page
+//! comes from the hot feed and is live (`/latest/events`: new messages
+//! appear on top); `?before=<cursor>` pages back through the database, the
+//! way a number's page does (a stable cursor: new messages never shift the
+//! older pages).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Html;
+use cache::HotList;
+use chrono::Utc;
+use proto::events::v1::MessageStored;
+
+use crate::i18n::Tr;
+use crate::pages::{Layout, MessageView, PageQuery, base_url, count_lookup, parse_before};
+use crate::views::cursor_after;
+use crate::{AppState, PageError};
+
+#[derive(Template)]
+#[template(path = "latest.html")]
+struct LatestPage {
+    t: Tr,
+    layout: Layout,
+    messages: Vec<MessageView>,
+    /// Cursor of the next older page, when there is one.
+    older: Option<String>,
+    /// An older page (not live).
+    paged: bool,
+    /// The live stream of the first page, from its newest message on.
+    events: String,
+}
+
+/// Newest messages across all numbers: the hot feed, else the database.
+pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, PageError> {
+    match state.cache.recent(HotList::Latest).await {
+        Ok(Some(messages)) => {
+            count_lookup("latest", "hit");
+            return Ok(messages);
+        }
+        Ok(None) => count_lookup("latest", "miss"),
+        Err(_) => count_lookup("latest", "error"),
+    }
+    let generation = state.live.pages.generation(crate::live::LATEST);
+    let rows = state
+        .store
+        .latest_messages(state.settings.gateway.page_size)
+        .await?;
+    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
+    if state.live.pages.generation(crate::live::LATEST) == generation
+        && let Err(err) = state.cache.fill(HotList::Latest, &messages).await
+    {
+        tracing::warn!(error = %err, "latest list not filled");
+    }
+    Ok(messages)
+}
+
+/// A page of the feed: the newest (hot) or those before `cursor`
+/// (database), and the cursor of the next older page.
+async fn page_of(
+    state: &AppState,
+    before: Option<store::Cursor>,
+) -> Result<(Vec<MessageStored>, Option<store::Cursor>), PageError> {
+    let size = state.settings.gateway.page_size;
+    let messages = match before {
+        None => {
+            let mut hot = latest_messages(state).await?;
+            hot.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+            hot
+        }
+        Some(_) => state
+            .store
+            .latest_messages_before(size, before)
+            .await?
+            .iter()
+            .map(store::MessageRow::to_event)
+            .collect(),
+    };
+    let full = u64::try_from(messages.len()).unwrap_or(u64::MAX) >= size;
+    let next = if full {
+        messages.last().map(cursor_after)
+    } else {
+        None
+    };
+    Ok((messages, next))
+}
+
+/// `GET /latest`: newest messages across all numbers; `?before=` pages back.
+#[tracing::instrument(name = "GET /latest", skip_all)]
+pub async fn latest(
+    State(state): State<AppState>,
+    t: Tr,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, PageError> {
+    let before = parse_before(&query)?;
+    let (messages, next) = page_of(&state, before).await?;
+    let now = Utc::now();
+    let events = match messages.first() {
+        Some(m) => format!("/latest/events?after={}", m.id),
+        None => "/latest/events".to_owned(),
+    };
+    let layout = Layout::new(
+        &t,
+        &base_url(&state, &headers),
+        "/latest",
+        t.t("latest.title").to_owned(),
+        t.t("latest.description").to_owned(),
+    )
+    .with_ads(&state);
+    let page = LatestPage {
+        layout,
+        messages: messages
+            .into_iter()
+            .map(|m| MessageView::new(m, now, &t))
+            .collect(),
+        older: next.map(|c| c.encode()),
+        paged: before.is_some(),
+        events,
+        t,
+    };
+    Ok(Html(page.render()?))
+}
