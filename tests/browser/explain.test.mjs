@@ -17,7 +17,10 @@ for (const mode of ["embedded", "distributed"]) {
     try {
       const page = await context.newPage();
       page.on("pageerror", (e) => errors.push(String(e)));
-      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      // Any failed request but the favicon (the site has none yet).
+      page.on("response", (r) => {
+        if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
+      });
       page.on("request", (r) => requests.push(r.url()));
       await page.goto(`${site.site}/numbers/${site.number}`);
 
