@@ -70,7 +70,12 @@ async fn the_faq_answers_in_both_languages(mode: Mode) {
         }
         assert!(html.contains(r#"href="/my-data""#) && html.contains(r#"href="/privacy""#));
     }
-    // Linked from every page's footer.
+    // Listed for search engines, and linked from every page's footer.
+    let (_, sitemap) = app.get("/sitemap.xml").await;
+    assert!(
+        sitemap.contains(&format!("<loc>{}/faq</loc>", app.gateway_url)),
+        "{sitemap}"
+    );
     let (_, home) = app.get("/").await;
     assert!(home.contains(r#"<a href="/faq">"#), "{home}");
     app.stop().await;
