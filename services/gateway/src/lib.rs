@@ -10,6 +10,7 @@ mod assets;
 mod cards;
 mod client;
 mod error;
+mod faq;
 mod gate;
 mod i18n;
 mod keys;
@@ -18,6 +19,7 @@ mod live;
 mod my_data;
 mod page_cache;
 mod pages;
+mod qr;
 mod routes;
 mod security;
 mod seo;
@@ -145,6 +147,11 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/numbers/{e164}", K::NumberPage, get(pages::number))
         .route("/numbers/{e164}/events", K::Live, get(live::events))
         .route("/numbers/{e164}/feed.atom", K::Feed, get(seo::feed))
+        // An image of the page's own URL, loaded by the number page: like
+        // the page's CSS, neither gated (a 429 page is no image) nor logged
+        // nor given a cookie (the page view that shows it already was).
+        .route("/numbers/{e164}/qr.svg", K::Asset, get(qr::number_qr))
+        .route("/faq", K::InfoPage, get(faq::page))
         .route("/privacy", K::InfoPage, get(pages::privacy))
         .route("/my-data", K::MyData, get(my_data::page))
         .route("/my-data/export", K::MyData, get(my_data::export))

@@ -123,7 +123,8 @@ pub struct Visit {
 
 impl Visit {
     /// Gives the request, of a route of `kind`, its visitor id (the
-    /// cookie's, or a new one but not for an asset) and reads its language.
+    /// cookie's, or a new one but not for an asset) and reads its language
+    /// (remembered when `?lang=` names one, but not for an asset).
     pub fn start(state: &AppState, request: &mut Request, kind: RouteKind) -> Self {
         let existing = visitor_id(request.headers());
         let new_id = (kind != RouteKind::Asset && existing.is_none()).then(new_visitor_id);
@@ -140,7 +141,11 @@ impl Visit {
         Self {
             new_id,
             tls: is_tls(state, request.headers()),
-            chosen_lang: crate::i18n::query_lang(request.uri().query()),
+            // An asset never sets a cookie: a number's QR code names the
+            // language of the page it opens, not one the visitor chose.
+            chosen_lang: (kind != RouteKind::Asset)
+                .then(|| crate::i18n::query_lang(request.uri().query()))
+                .flatten(),
             lang: crate::i18n::request_lang(request.uri().query(), request.headers()),
         }
     }

@@ -58,14 +58,18 @@ pub async fn ads_txt(State(state): State<AppState>) -> Result<Response, PageErro
     ))
 }
 
-/// `GET /sitemap.xml`: home, latest, every country and number page.
+/// `GET /sitemap.xml`: home, latest, the FAQ, every country and number page.
 pub async fn sitemap(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let base = base_url(&state, &headers);
     let numbers = state.store.numbers_overview().await?;
-    let mut urls = vec![(format!("{base}/"), None), (format!("{base}/latest"), None)];
+    let mut urls = vec![
+        (format!("{base}/"), None),
+        (format!("{base}/latest"), None),
+        (format!("{base}/faq"), None),
+    ];
     let mut countries: Vec<String> = numbers
         .iter()
         .map(|n| n.number.country.to_ascii_lowercase())
