@@ -18,31 +18,83 @@ use crate::views::{
 };
 use crate::{AppState, PageError, assets};
 
-/// What every page's frame needs: assets, language, title and links.
+/// What every page's frame needs: assets, language, title, links and what
+/// search engines and link previews read in the head.
 pub struct Layout {
     pub(crate) css: String,
     pub(crate) js: String,
     pub(crate) title: String,
     pub(crate) description: String,
-    pub(crate) canonical: String,
+    /// The page's own URL in its language (`rel=canonical`, `og:url`);
+    /// none on pages that must not be indexed (errors, the gate).
+    pub(crate) canonical: Option<String>,
+    /// `hreflang` alternates: `en`, `zh-CN` and `x-default` (English).
+    pub(crate) alternates: Vec<(&'static str, String)>,
+    /// The prefix of every internal page link: `""` for English,
+    /// `"/zh-CN"` for Chinese (`{{ layout.root }}/latest`).
+    pub(crate) root: &'static str,
+    /// The language-neutral path (`/`, `/numbers/+44…`).
     pub(crate) path: String,
-    pub(crate) others: Vec<(&'static str, &'static str)>,
+    pub(crate) others: Vec<crate::i18n::Switch>,
     pub(crate) ad: Option<String>,
+    /// `<meta name="robots">`, on pages that must not be indexed.
+    pub(crate) robots: Option<&'static str>,
+    pub(crate) og_locale: &'static str,
+    pub(crate) og_image: String,
+    pub(crate) icon_svg: String,
+    pub(crate) touch_icon: String,
+    /// schema.org data as JSON, `<` escaped (`crate::seo::json_ld`).
+    pub(crate) json_ld: Option<String>,
 }
 
 impl Layout {
-    /// A frame for `path`, absolute links from `base`.
+    /// A frame for the language-neutral `path` in the request's language,
+    /// absolute links from `base`.
     pub fn new(t: &Tr, base: &str, path: &str, title: String, description: String) -> Self {
+        use crate::i18n::{Lang, localized};
+        let url = |lang: Lang| format!("{base}{}", localized(lang, path));
         Self {
             css: assets::url("site.css"),
             js: assets::url("app.js"),
             title,
             description,
-            canonical: format!("{base}{path}"),
+            canonical: Some(url(t.lang)),
+            alternates: vec![
+                ("en", url(Lang::En)),
+                ("zh-CN", url(Lang::ZhCn)),
+                ("x-default", url(Lang::En)),
+            ],
+            root: t.lang.root(),
             path: path.to_owned(),
-            others: t.others(),
+            others: t.others(path),
             ad: None,
+            robots: None,
+            og_locale: t.lang.og_locale(),
+            og_image: format!("{base}{}", assets::url("og-image.png")),
+            icon_svg: assets::url("favicon.svg"),
+            touch_icon: assets::url("apple-touch-icon.png"),
+            json_ld: None,
         }
+    }
+
+    /// A page search engines must not index (errors, the gate): `noindex`,
+    /// no canonical, no alternates.
+    #[must_use]
+    pub fn noindex(mut self) -> Self {
+        self.canonical = None;
+        self.alternates.clear();
+        self.robots = Some("noindex");
+        self
+    }
+
+    /// A page with one URL for every language (the gate): the switcher
+    /// asks for the language with `?lang=` on the same URL.
+    #[must_use]
+    pub fn negotiated(mut self) -> Self {
+        for other in &mut self.others {
+            other.href = format!("{}?lang={}", self.path, other.code);
+        }
+        self
     }
 
     /// Adds the operator's ad unit when advertising is on.
@@ -142,14 +194,20 @@ pub async fn home(
     headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let countries = country_groups(&state, &t).await?;
-    let layout = Layout::new(
+    let numbers: usize = countries.iter().map(|c| c.numbers.len()).sum();
+    let base = base_url(&state, &headers);
+    let mut layout = Layout::new(
         &t,
-        &base_url(&state, &headers),
+        &base,
         "/",
         t.t("home.title").to_owned(),
-        t.f1("home.description", "countries", &countries.len()),
+        t.fv(
+            "home.description",
+            &[("numbers", &numbers), ("countries", &countries.len())],
+        ),
     )
     .with_ads(&state);
+    layout.json_ld = Some(crate::seo::website_json_ld(&base, &t));
     Ok(Html(
         HomePage {
             t,
@@ -188,16 +246,38 @@ pub async fn country(
         &base_url(&state, &headers),
         &format!("/countries/{}", country.iso2.to_ascii_lowercase()),
         t.f1("country.title", "country", &country.name),
-        t.f2(
+        t.fv(
             "country.description",
-            "count",
-            &country.numbers.len(),
-            "country",
-            &country.name,
+            &[
+                ("count", &country.numbers.len()),
+                ("country", &country.name),
+                ("numbers", &listed(&country.numbers)),
+            ],
         ),
     )
     .with_ads(&state);
     Ok(Html(CountryPage { t, layout, country }.render()?))
+}
+
+/// The first numbers of a country, for its description.
+fn listed(numbers: &[NumberCard]) -> String {
+    const SHOWN: usize = 5;
+    let mut list = numbers
+        .iter()
+        .take(SHOWN)
+        .map(|n| n.display.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if numbers.len() > SHOWN {
+        list.push_str(", …");
+    }
+    list
+}
+
+/// When a message came, as descriptions say it (`2026-12-04 09:20 UTC`):
+/// a time that stays true while the page is cached or indexed.
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A message as a page shows it.
@@ -420,18 +500,33 @@ pub async fn number(
     let country_name = t.country(country);
     let written = number.written();
     let display = written.international.clone();
-    let layout = Layout::new(
-        &t,
-        &base,
-        &format!("/numbers/{}", number.as_str()),
-        t.f2("number.title", "number", &display, "country", &country_name),
-        t.f2(
+    // Paged and filtered views are canonical to the newest page: a cursor
+    // page is no stable document (messages move down as new ones come,
+    // and retention deletes them).
+    let description = match messages.first() {
+        Some(newest) => t.fv(
             "number.description",
+            &[
+                ("number", &display),
+                ("country", &country_name),
+                ("count", &messages.len()),
+                ("when", &when(received_at(newest))),
+            ],
+        ),
+        None => t.f2(
+            "number.description_empty",
             "number",
             &display,
             "country",
             &country_name,
         ),
+    };
+    let layout = Layout::new(
+        &t,
+        &base,
+        &format!("/numbers/{}", number.as_str()),
+        t.f2("number.title", "number", &display, "country", &country_name),
+        description,
     )
     .with_ads(&state);
     let page = NumberPage {
@@ -509,7 +604,16 @@ pub async fn latest(
         &base_url(&state, &headers),
         "/latest",
         t.t("latest.title").to_owned(),
-        t.t("latest.description").to_owned(),
+        match messages.first() {
+            Some(newest) => t.fv(
+                "latest.description",
+                &[
+                    ("count", &messages.len()),
+                    ("when", &when(received_at(newest))),
+                ],
+            ),
+            None => t.t("latest.description_empty").to_owned(),
+        },
     )
     .with_ads(&state);
     let page = LatestPage {
@@ -546,7 +650,7 @@ pub async fn privacy(
         &base_url(&state, &headers),
         "/privacy",
         t.t("privacy.title").to_owned(),
-        t.t("privacy.title").to_owned(),
+        t.t("privacy.description").to_owned(),
     );
     Ok(Html(PrivacyPage { t, layout, policy }.render()?))
 }
