@@ -60,11 +60,8 @@ pub fn redirect(
         return Some(to(StatusCode::SEE_OTHER, &target));
     }
     if page_lang == Lang::En && uri.path() == "/" && preferred(headers) == Lang::ZhCn {
-        let mut response = to(StatusCode::FOUND, &localized(Lang::ZhCn, "/"));
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static(VARY));
-        return Some(response);
+        // The site layer adds `Vary` (see [`varies`]).
+        return Some(to(StatusCode::FOUND, &localized(Lang::ZhCn, "/")));
     }
     None
 }

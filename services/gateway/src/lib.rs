@@ -272,7 +272,7 @@ async fn site_layer(
         .await;
     let mut response = visit.finish(&state, response);
     if varies {
-        response.headers_mut().insert(
+        response.headers_mut().append(
             axum::http::header::VARY,
             axum::http::HeaderValue::from_static(language_urls::VARY),
         );
