@@ -13,6 +13,7 @@ mod gate;
 mod i18n;
 mod keys;
 mod language_urls;
+mod layout;
 mod live;
 mod my_data;
 mod page_cache;
