@@ -60,7 +60,8 @@ for (const mode of ["embedded", "distributed"]) {
       await page.click("a[hreflang=zh-CN]");
       assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
       assert.match(await page.locator("main").textContent(), /最新短信在前/);
-      await page.click("header nav a[href=\"/latest\"]");
+      await page.click("header nav a[href=\"/zh-CN/latest\"]");
+      assert.match(page.url(), /\/zh-CN\/latest$/);
       assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
       await page.click("a[hreflang=en]");
       assert.equal(await page.getAttribute("html", "lang"), "en");

@@ -1,10 +1,14 @@
 //! Static assets, compiled in and served under fingerprinted names
-//! (`/static/site.<hash>.css`) with a one-year immutable cache lifetime.
+//! (`/static/site.<hash>.css`) with a one-year immutable cache lifetime, and
+//! the few files browsers ask for by a fixed name (`/favicon.ico`,
+//! `/apple-touch-icon.png`), cached for a day. Every answer carries an
+//! `ETag` (the content's hash) and `If-None-Match` gets a 304. The icons are
+//! drawn by `scripts/make-icons.py`.
 
 use std::sync::LazyLock;
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -13,6 +17,7 @@ struct Asset {
     body: &'static [u8],
     content_type: &'static str,
     fingerprinted: String,
+    etag: HeaderValue,
 }
 
 fn asset(name: &'static str, body: &'static [u8], content_type: &'static str) -> Asset {
@@ -23,6 +28,9 @@ fn asset(name: &'static str, body: &'static [u8], content_type: &'static str) ->
         body,
         content_type,
         fingerprinted: format!("{stem}.{}.{ext}", &digest[..12]),
+        // Hex digits and quotes: always a valid header value.
+        etag: HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
     }
 }
 
@@ -58,6 +66,26 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("../static/gate-worker.js"),
             "text/javascript; charset=utf-8",
         ),
+        asset(
+            "favicon.svg",
+            include_bytes!("../static/favicon.svg"),
+            "image/svg+xml",
+        ),
+        asset(
+            "favicon.ico",
+            include_bytes!("../static/favicon.ico"),
+            "image/x-icon",
+        ),
+        asset(
+            "apple-touch-icon.png",
+            include_bytes!("../static/apple-touch-icon.png"),
+            "image/png",
+        ),
+        asset(
+            "og-image.png",
+            include_bytes!("../static/og-image.png"),
+            "image/png",
+        ),
     ]
 });
 
@@ -70,19 +98,84 @@ pub fn url(name: &str) -> String {
 }
 
 /// `GET /static/{file}`.
-pub async fn serve(Path(file): Path<String>) -> Response {
+pub async fn serve(Path(file): Path<String>, request: HeaderMap) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.fingerprinted == file) else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
-    let mut response = asset.body.into_response();
+    answer(asset, &request, "public, max-age=31536000, immutable")
+}
+
+/// `GET /favicon.ico`: what browsers ask for on their own.
+pub async fn favicon(request: HeaderMap) -> Response {
+    site_file("favicon.ico", &request)
+}
+
+/// `GET /apple-touch-icon.png`: what iOS asks for on its own.
+pub async fn touch_icon(request: HeaderMap) -> Response {
+    site_file("apple-touch-icon.png", &request)
+}
+
+/// A compiled-in file at a fixed name: cached for a day, revalidated by
+/// its `ETag`.
+fn site_file(name: &str, request: &HeaderMap) -> Response {
+    match ASSETS.iter().find(|a| a.name == name) {
+        Some(asset) => answer(asset, request, "public, max-age=86400"),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
+fn answer(asset: &Asset, request: &HeaderMap, cache: &'static str) -> Response {
+    let fresh = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/").as_bytes() == asset.etag.as_bytes()
+        });
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        asset.body.into_response()
+    };
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(asset.content_type),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::ETAG, asset.etag.clone());
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_carry_an_etag_and_revalidate_to_304() {
+        let first = favicon(HeaderMap::new()).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(first.headers()[header::CONTENT_TYPE], "image/x-icon");
+        let etag = first.headers()[header::ETAG].clone();
+        let mut again = HeaderMap::new();
+        again.insert(header::IF_NONE_MATCH, etag.clone());
+        let second = favicon(again).await;
+        assert_eq!(second.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(second.headers()[header::ETAG], etag);
+        let asset = serve(
+            Path(url("og-image.png").replace("/static/", "")),
+            HeaderMap::new(),
+        )
+        .await;
+        assert_eq!(asset.status(), StatusCode::OK);
+        assert!(
+            asset.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
 }

@@ -297,14 +297,19 @@ pub async fn home(
             count: g.numbers.len(),
         })
         .collect();
-    let layout = Layout::new(
+    let base = base_url(&state, &headers);
+    let mut layout = Layout::new(
         &t,
-        &base_url(&state, &headers),
+        &base,
         "/",
         t.t("home.title").to_owned(),
-        t.f1("home.description", "countries", &groups.len()),
+        t.fv(
+            "home.description",
+            &[("numbers", &total), ("countries", &groups.len())],
+        ),
     )
     .with_ads(&state);
+    layout.json_ld = Some(crate::seo::website_json_ld(&base, &t));
     let (country, service) = (filter.country(), filter.service());
     let numbers = groups
         .into_iter()
@@ -361,12 +366,13 @@ pub async fn country(
         &base_url(&state, &headers),
         &format!("/countries/{}", country.iso2.to_ascii_lowercase()),
         t.f1("country.title", "country", &country.name),
-        t.f2(
+        t.fv(
             "country.description",
-            "count",
-            &country.numbers.len(),
-            "country",
-            &country.name,
+            &[
+                ("count", &country.numbers.len()),
+                ("country", &country.name),
+                ("numbers", &listed(&country.numbers)),
+            ],
         ),
     )
     .with_ads(&state);
@@ -379,6 +385,21 @@ pub async fn country(
         }
         .render()?,
     ))
+}
+
+/// The first numbers of a country, for its description.
+fn listed(numbers: &[NumberCard]) -> String {
+    const SHOWN: usize = 5;
+    let mut list = numbers
+        .iter()
+        .take(SHOWN)
+        .map(|n| n.display.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if numbers.len() > SHOWN {
+        list.push_str(", …");
+    }
+    list
 }
 
 #[cfg(test)]

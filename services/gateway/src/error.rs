@@ -56,7 +56,9 @@ impl IntoResponse for PageError {
         // Errors carry no request: they speak the language the security
         // layer found for it.
         let t = crate::i18n::current();
-        let layout = Layout::new(&t, "", "/", t.t(title).to_owned(), t.t(title).to_owned());
+        // Not indexed, and no canonical: an error is no page of its own.
+        let layout =
+            Layout::new(&t, "", "/", t.t(title).to_owned(), t.t(title).to_owned()).noindex();
         let body = ErrorPage {
             detail: t.t(detail),
             t,

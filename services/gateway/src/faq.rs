@@ -82,16 +82,12 @@ pub fn json_ld(entries: &[Entry], lang: &str) -> String {
             })
         })
         .collect();
-    let page = serde_json::json!({
+    crate::seo::script_json(&serde_json::json!({
         "@context": "https://schema.org",
         "@type": "FAQPage",
         "inLanguage": lang,
         "mainEntity": questions,
-    });
-    page.to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    }))
 }
 
 #[derive(Template)]
@@ -100,7 +96,6 @@ struct FaqPage {
     t: Tr,
     layout: Layout,
     entries: Vec<Entry>,
-    json_ld: String,
 }
 
 /// `GET /faq`: the questions and answers in the visitor's language.
@@ -111,23 +106,15 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
     let entries = entries(&t, &state.settings);
-    let json_ld = json_ld(&entries, t.lang.code());
-    let layout = Layout::new(
+    let mut layout = Layout::new(
         &t,
         &base_url(&state, &headers),
         "/faq",
         t.t("faq.title").to_owned(),
         t.t("faq.description").to_owned(),
     );
-    Ok(Html(
-        FaqPage {
-            t,
-            layout,
-            entries,
-            json_ld,
-        }
-        .render()?,
-    ))
+    layout.json_ld = Some(json_ld(&entries, t.lang.code()));
+    Ok(Html(FaqPage { t, layout, entries }.render()?))
 }
 
 #[cfg(test)]

@@ -1,6 +1,12 @@
 //! Languages of the site. Every visible string lives in a catalogue
 //! (`locales/<lang>.toml`); templates only name keys. The language comes from
-//! `?lang=` (remembered in a cookie), else that cookie, else `Accept-Language`.
+//! page's path: English at `/…`, Chinese under `/zh-CN/…` (the page routes
+//! are mounted once per language, see `crate::routes::Routes::nest`).
+//! `?lang=` on a page is a switch: the site layer answers it with a redirect
+//! to the page in that language and remembers the choice in a cookie. Where
+//! no path says (`/`, the gate, feeds, error pages of unknown paths) the
+//! language is negotiated: `?lang=`, else that cookie, else
+//! `Accept-Language`, and the answer carries `Vary: Accept-Language, Cookie`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -34,6 +40,33 @@ impl Lang {
             Lang::En => "en",
             Lang::ZhCn => "zh-CN",
         }
+    }
+
+    /// The path prefix of this language's pages: `""` for English,
+    /// `"/zh-CN"` for Chinese (`layout.root` in the templates).
+    pub fn root(self) -> &'static str {
+        match self {
+            Lang::En => "",
+            Lang::ZhCn => "/zh-CN",
+        }
+    }
+
+    /// Open Graph's locale (`og:locale`).
+    pub fn og_locale(self) -> &'static str {
+        match self {
+            Lang::En => "en_US",
+            Lang::ZhCn => "zh_CN",
+        }
+    }
+
+    /// The language a path's prefix names (`/zh-CN`, `/zh-CN/…`), if any.
+    pub fn of_path(path: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| {
+            !l.root().is_empty()
+                && path
+                    .strip_prefix(l.root())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
     }
 
     /// Parses a tag as used in `?lang=`, cookies and `Accept-Language`.
@@ -142,6 +175,15 @@ impl Tr {
             .replace(&format!("{{{name2}}}"), &value2.to_string())
     }
 
+    /// `key` with every `{name}` of `values` replaced.
+    pub fn fv(&self, key: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
+        values
+            .iter()
+            .fold(self.t(key).to_owned(), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), &value.to_string())
+            })
+    }
+
     /// "3 min ago" in this language (the page script, `static/app.js`,
     /// counts the same way with the `data-age-*` formats of `base.html`).
     pub fn age(
@@ -171,13 +213,48 @@ impl Tr {
         }
     }
 
-    /// Every language other than this one, for the switcher.
-    pub fn others(&self) -> Vec<(&'static str, &'static str)> {
+    /// Every language other than this one, for the switcher: its code,
+    /// name and the language-neutral `path` in it, with `?lang=` so the
+    /// choice is remembered (the site layer redirects to the clean URL).
+    pub fn others(&self, path: &str) -> Vec<Switch> {
         Lang::ALL
             .into_iter()
             .filter(|l| *l != self.lang)
-            .map(|l| (l.code(), Tr { lang: l }.t("lang.name")))
+            .map(|l| Switch {
+                code: l.code(),
+                name: Tr { lang: l }.t("lang.name"),
+                href: format!("{}?lang={}", localized(l, path), l.code()),
+            })
             .collect()
+    }
+}
+
+/// A link of the language switcher.
+#[derive(Debug, Clone)]
+pub struct Switch {
+    /// BCP 47 tag (`hreflang`, `lang`).
+    pub code: &'static str,
+    /// The language's own name.
+    pub name: &'static str,
+    /// The same page in that language.
+    pub href: String,
+}
+
+/// The language-neutral `path` (`/`, `/numbers/+44…`) in `lang`: `/zh-CN/`,
+/// `/zh-CN/numbers/+44…`.
+pub fn localized(lang: Lang, path: &str) -> String {
+    format!("{}{path}", lang.root())
+}
+
+/// The language-neutral path of a page path and its language:
+/// `/zh-CN/latest` is `(ZhCn, "/latest")`, `/zh-CN` is `(ZhCn, "/")`.
+pub fn split_path(path: &str) -> (Lang, &str) {
+    match Lang::of_path(path) {
+        Some(lang) => {
+            let rest = &path[lang.root().len()..];
+            (lang, if rest.is_empty() { "/" } else { rest })
+        }
+        None => (Lang::En, path),
     }
 }
 
@@ -200,13 +277,23 @@ pub fn request_lang(query: Option<&str>, headers: &HeaderMap) -> Lang {
         })
 }
 
+/// Negotiation where no path names the language (`/`, the gate, feeds,
+/// unknown paths): the path's prefix when it has one, else as
+/// [`request_lang`].
+pub fn negotiated_lang(path: &str, query: Option<&str>, headers: &HeaderMap) -> Lang {
+    Lang::of_path(path).unwrap_or_else(|| request_lang(query, headers))
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Tr {
     type Rejection = Infallible;
 
+    /// The language the site layer chose (the page's path, else
+    /// negotiation), kept in the request's extensions.
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Tr {
-            lang: request_lang(parts.uri.query(), &parts.headers),
-        })
+        let lang = parts.extensions.get::<Lang>().copied().unwrap_or_else(|| {
+            negotiated_lang(parts.uri.path(), parts.uri.query(), &parts.headers)
+        });
+        Ok(Tr { lang })
     }
 }
 
@@ -273,6 +360,19 @@ mod tests {
         assert_eq!(request_lang(None, &headers), Lang::En);
         assert_eq!(request_lang(Some("lang=zh-CN"), &headers), Lang::ZhCn);
         assert_eq!(request_lang(Some("lang=xx"), &headers), Lang::En);
+    }
+
+    #[test]
+    fn paths_name_their_language() {
+        assert_eq!(split_path("/zh-CN/latest"), (Lang::ZhCn, "/latest"));
+        assert_eq!(split_path("/zh-CN/"), (Lang::ZhCn, "/"));
+        assert_eq!(split_path("/zh-CN"), (Lang::ZhCn, "/"));
+        assert_eq!(split_path("/zh-CNx"), (Lang::En, "/zh-CNx"));
+        assert_eq!(split_path("/numbers/+1"), (Lang::En, "/numbers/+1"));
+        assert_eq!(localized(Lang::ZhCn, "/"), "/zh-CN/");
+        assert_eq!(localized(Lang::En, "/privacy"), "/privacy");
+        let zh = Tr { lang: Lang::ZhCn }.others("/latest");
+        assert_eq!(zh[0].href, "/latest?lang=en");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use proto::events::v1::MessageStored;
 
 use crate::i18n::Tr;
 use crate::pages::{Layout, MessageView, PageQuery, base_url, count_lookup, parse_before};
-use crate::views::cursor_after;
+use crate::views::{cursor_after, received_at};
 use crate::{AppState, PageError};
 
 #[derive(Template)]
@@ -105,7 +105,16 @@ pub async fn latest(
         &base_url(&state, &headers),
         "/latest",
         t.t("latest.title").to_owned(),
-        t.t("latest.description").to_owned(),
+        match messages.first() {
+            Some(newest) => t.fv(
+                "latest.description",
+                &[
+                    ("count", &messages.len()),
+                    ("when", &crate::pages::when(received_at(newest))),
+                ],
+            ),
+            None => t.t("latest.description_empty").to_owned(),
+        },
     )
     .with_ads(&state);
     let page = LatestPage {

@@ -14,7 +14,9 @@ mod faq;
 mod gate;
 mod i18n;
 mod keys;
+mod language_urls;
 mod latest;
+mod layout;
 mod live;
 mod my_data;
 mod page_cache;
@@ -136,26 +138,42 @@ impl Shared {
     }
 }
 
-/// The gateway's router: every route with the [`RouteKind`] it serves.
-pub fn router(infra: &Infra, state: AppState) -> Router {
+/// The HTML pages, mounted once per language (English at `/…`, Chinese
+/// under `/zh-CN/…`, see [`router`]): every page that speaks goes here.
+fn pages_routes(lang: Lang) -> routes::Routes<AppState> {
     use routes::RouteKind as K;
-    let (router, kinds) = routes::Routes::default()
+    routes::Routes::default()
         .route("/", K::Page, get(cards::home))
         .route("/latest", K::Page, get(latest::latest))
-        .route("/latest/events", K::Live, get(live::all_events))
         .route("/countries/{iso2}", K::CountryPage, get(cards::country))
         .route("/numbers/{e164}", K::NumberPage, get(pages::number))
-        .route("/numbers/{e164}/events", K::Live, get(live::events))
-        .route("/numbers/{e164}/feed.atom", K::Feed, get(seo::feed))
         // An image of the page's own URL, loaded by the number page: like
         // the page's CSS, neither gated (a 429 page is no image) nor logged
         // nor given a cookie (the page view that shows it already was).
+        // Under each language's root, it opens the page in that language.
         .route("/numbers/{e164}/qr.svg", K::Asset, get(qr::number_qr))
         .route("/faq", K::InfoPage, get(faq::page))
         .route("/privacy", K::InfoPage, get(pages::privacy))
         .route("/my-data", K::MyData, get(my_data::page))
-        .route("/my-data/export", K::MyData, get(my_data::export))
         .route("/my-data/delete", K::MyData, post(my_data::delete))
+        .speaking(lang)
+}
+
+/// The gateway's router: every route with the [`RouteKind`] it serves.
+pub fn router(infra: &Infra, state: AppState) -> Router {
+    use routes::RouteKind as K;
+    let (router, kinds) = routes::Routes::default()
+        .nest(Lang::En.root(), pages_routes(Lang::En))
+        .nest(Lang::ZhCn.root(), pages_routes(Lang::ZhCn))
+        .route(
+            Lang::ZhCn.root(),
+            K::Page,
+            get(|| async { axum::response::Redirect::permanent("/zh-CN/") }),
+        )
+        .route("/latest/events", K::Live, get(live::all_events))
+        .route("/numbers/{e164}/events", K::Live, get(live::events))
+        .route("/numbers/{e164}/feed.atom", K::Feed, get(seo::feed))
+        .route("/my-data/export", K::MyData, get(my_data::export))
         .route("/gate", K::Gate, get(gate::page))
         .route("/gate/challenge", K::Gate, post(gate::challenge))
         .route(
@@ -173,6 +191,12 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))
+        .route("/favicon.ico", K::SiteFile, get(assets::favicon))
+        .route(
+            "/apple-touch-icon.png",
+            K::SiteFile,
+            get(assets::touch_icon),
+        )
         .route("/api/openapi.json", K::SiteFile, get(seo::openapi))
         .route(
             "/api/v1/crash",
@@ -232,11 +256,16 @@ async fn site_layer(
     }
     let client = state.proxies.resolve(request.headers_mut(), peer);
     request.extensions_mut().insert(client);
-    let visit = security::Visit::start(&state, &mut request, route.kind);
+    let visit = security::Visit::start(&state, &mut request, &route);
+    let switch =
+        language_urls::redirect(&route, request.method(), request.uri(), request.headers());
+    let varies = language_urls::varies(&route, request.uri().path());
     let response = i18n::REQUEST_LANG
         .scope(visit.lang, async {
             let entry = access_log::Entry::start(&state, &request, &route);
-            let response = if gate::applies(&state, route.kind) {
+            let response = if let Some(switch) = switch {
+                switch
+            } else if gate::applies(&state, route.kind) {
                 let (parts, body) = request.into_parts();
                 match gate::check(&state, &parts, route.kind).await {
                     Some(answer) => answer,
@@ -254,7 +283,14 @@ async fn site_layer(
             response
         })
         .await;
-    visit.finish(&state, response)
+    let mut response = visit.finish(&state, response);
+    if varies {
+        response.headers_mut().append(
+            axum::http::header::VARY,
+            axum::http::HeaderValue::from_static(language_urls::VARY),
+        );
+    }
+    response
 }
 
 /// The gateway as a process: binds `gateway.listen`, answers as a starting

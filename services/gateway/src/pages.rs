@@ -11,60 +11,16 @@ use proto::events::v1::MessageStored;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
+pub use crate::layout::{Layout, base_url};
 use crate::views::{
     code_expires_at, code_of, code_to_enter_of, cursor_after, received_at, service_of,
 };
-use crate::{AppState, PageError, assets};
+use crate::{AppState, PageError};
 
-/// What every page's frame needs: assets, language, title and links.
-pub struct Layout {
-    pub(crate) css: String,
-    pub(crate) js: String,
-    pub(crate) title: String,
-    pub(crate) description: String,
-    pub(crate) canonical: String,
-    pub(crate) path: String,
-    pub(crate) others: Vec<(&'static str, &'static str)>,
-    pub(crate) ad: Option<String>,
-}
-
-impl Layout {
-    /// A frame for `path`, absolute links from `base`.
-    pub fn new(t: &Tr, base: &str, path: &str, title: String, description: String) -> Self {
-        Self {
-            css: assets::url("site.css"),
-            js: assets::url("app.js"),
-            title,
-            description,
-            canonical: format!("{base}{path}"),
-            path: path.to_owned(),
-            others: t.others(),
-            ad: None,
-        }
-    }
-
-    /// Adds the operator's ad unit when advertising is on.
-    pub fn with_ads(mut self, state: &AppState) -> Self {
-        let ads = &state.settings.gateway.ads;
-        if ads.enabled && !ads.slot_html.trim().is_empty() {
-            self.ad = Some(ads.slot_html.clone());
-        }
-        self
-    }
-}
-
-/// The site's absolute base URL: `gateway.public_url`, else from the request.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    let configured = state.settings.gateway.public_url.trim_end_matches('/');
-    if !configured.is_empty() {
-        return configured.to_owned();
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
+/// When a message came, as descriptions say it (`2026-12-04 09:20 UTC`):
+/// a time that stays true while the page is cached or indexed.
+pub(crate) fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A message as a page shows it.
@@ -290,18 +246,33 @@ pub async fn number(
     let written = number.written();
     let display = written.international.clone();
     let wait = crate::wait::WaitControl::new(&messages, &senders);
-    let layout = Layout::new(
-        &t,
-        &base,
-        &format!("/numbers/{}", number.as_str()),
-        t.f2("number.title", "number", &display, "country", &country_name),
-        t.f2(
+    // Paged and filtered views are canonical to the newest page: a cursor
+    // page is no stable document (messages move down as new ones come,
+    // and retention deletes them).
+    let description = match messages.first() {
+        Some(newest) => t.fv(
             "number.description",
+            &[
+                ("number", &display),
+                ("country", &country_name),
+                ("count", &messages.len()),
+                ("when", &when(received_at(newest))),
+            ],
+        ),
+        None => t.f2(
+            "number.description_empty",
             "number",
             &display,
             "country",
             &country_name,
         ),
+    };
+    let layout = Layout::new(
+        &t,
+        &base,
+        &format!("/numbers/{}", number.as_str()),
+        t.f2("number.title", "number", &display, "country", &country_name),
+        description,
     )
     .with_ads(&state);
     let page = NumberPage {
@@ -357,7 +328,7 @@ pub async fn privacy(
         &base_url(&state, &headers),
         "/privacy",
         t.t("privacy.title").to_owned(),
-        t.t("privacy.title").to_owned(),
+        t.t("privacy.description").to_owned(),
     );
     Ok(Html(PrivacyPage { t, layout, policy }.render()?))
 }

@@ -2,15 +2,14 @@
 //! by the gateway as SVG (no external service), for a visitor who found a
 //! number on a desktop and signs up on a phone.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qrcode::QrCode;
 use qrcode::render::svg;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Tr, localized};
 use crate::pages::{base_url, registered_number};
 use crate::{AppState, PageError};
 
@@ -19,20 +18,10 @@ use crate::{AppState, PageError};
 /// URL, which the `ETag` catches on revalidation.
 const CACHE_CONTROL: &str = "public, max-age=604800";
 
-/// `?lang=`: the language of the page the code opens (English unless a
-/// language the site speaks is named).
-#[derive(Debug, Deserialize)]
-pub struct QrQuery {
-    lang: Option<String>,
-}
-
 /// The URL a number's QR code encodes: its page's absolute URL, built from
 /// the base URL as the page's canonical link is, in `lang`.
 pub fn page_url(base: &str, e164: &str, lang: Lang) -> String {
-    match lang {
-        Lang::En => format!("{base}/numbers/{e164}"),
-        other => format!("{base}/numbers/{e164}?lang={}", other.code()),
-    }
+    format!("{base}{}", localized(lang, &format!("/numbers/{e164}")))
 }
 
 /// `text` as a QR code in SVG: dark modules on a white square with the
@@ -48,23 +37,18 @@ pub fn svg_of(text: &str) -> Result<String, qrcode::types::QrError> {
         .build())
 }
 
-/// `GET /numbers/{e164}/qr.svg[?lang=zh-CN]`: the number page's URL as a
-/// QR code; the number page's 404 for a number that is not registered and
+/// `GET /numbers/{e164}/qr.svg` (and `/zh-CN/numbers/{e164}/qr.svg`):
+/// the number page's URL in the route's language as a QR code; the number page's 404 for a number that is not registered and
 /// active; `304` when the client holds it already (`If-None-Match`).
 #[tracing::instrument(name = "GET /numbers/{e164}/qr.svg", skip_all)]
 pub async fn number_qr(
     State(state): State<AppState>,
+    t: Tr,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    Query(query): Query<QrQuery>,
 ) -> Result<Response, PageError> {
     let number = registered_number(&state, &raw).await?;
-    let lang = query
-        .lang
-        .as_deref()
-        .and_then(Lang::from_tag)
-        .unwrap_or(Lang::En);
-    let url = page_url(&base_url(&state, &headers), number.as_str(), lang);
+    let url = page_url(&base_url(&state, &headers), number.as_str(), t.lang);
     let body = match svg_of(&url) {
         Ok(body) => body,
         Err(err) => {
@@ -118,7 +102,7 @@ mod tests {
         );
         assert_eq!(
             page_url("https://sms.example", "+447700900461", Lang::ZhCn),
-            "https://sms.example/numbers/+447700900461?lang=zh-CN"
+            "https://sms.example/zh-CN/numbers/+447700900461"
         );
     }
 

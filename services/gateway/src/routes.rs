@@ -12,42 +12,69 @@ use axum::extract::{MatchedPath, RawPathParams, Request};
 use axum::routing::MethodRouter;
 use domain::E164;
 
+use crate::i18n::Lang;
+
 pub use proto::events::v1::RouteKind;
 
-/// A router being built, with the kind of each of its routes.
+/// A router being built, with the kind of each of its routes (and the
+/// language of its pages, for the routes mounted once per language).
 pub struct Routes<S> {
-    router: Router<S>,
-    kinds: HashMap<&'static str, RouteKind>,
+    routes: Vec<(String, RouteKind, Option<Lang>, MethodRouter<S>)>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
     fn default() -> Self {
-        Self {
-            router: Router::new(),
-            kinds: HashMap::new(),
-        }
+        Self { routes: Vec::new() }
     }
 }
 
 impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// Adds `path` (as [`Router::route`]), serving `kind`.
     #[must_use]
-    pub fn route(mut self, path: &'static str, kind: RouteKind, handler: MethodRouter<S>) -> Self {
-        let before = self.kinds.insert(path, kind);
-        debug_assert!(before.is_none(), "{path} is routed twice");
-        self.router = self.router.route(path, handler);
+    pub fn route(mut self, path: &str, kind: RouteKind, handler: MethodRouter<S>) -> Self {
+        self.routes.push((path.to_owned(), kind, None, handler));
+        self
+    }
+
+    /// These routes are pages in `lang`: the site layer takes their
+    /// language from the route, not from negotiation.
+    #[must_use]
+    pub fn speaking(mut self, lang: Lang) -> Self {
+        for route in &mut self.routes {
+            route.2 = Some(lang);
+        }
+        self
+    }
+
+    /// Adds every route of `other` under `prefix` (`""` adds them as they
+    /// are), keeping their kinds and languages: `/` under `/zh-CN` is
+    /// `/zh-CN/`, `/latest` is `/zh-CN/latest`.
+    #[must_use]
+    pub fn nest(mut self, prefix: &str, other: Routes<S>) -> Self {
+        self.routes.extend(
+            other.routes.into_iter().map(|(path, kind, lang, handler)| {
+                (format!("{prefix}{path}"), kind, lang, handler)
+            }),
+        );
         self
     }
 
     /// The router, and the kinds for [`RouteKinds::route`].
     pub fn into_parts(self) -> (Router<S>, RouteKinds) {
-        (self.router, RouteKinds(Arc::new(self.kinds)))
+        let mut router = Router::new();
+        let mut kinds = HashMap::new();
+        for (path, kind, lang, handler) in self.routes {
+            router = router.route(&path, handler);
+            let before = kinds.insert(path, (kind, lang));
+            debug_assert!(before.is_none(), "a path is routed twice");
+        }
+        (router, RouteKinds(Arc::new(kinds)))
     }
 }
 
 /// The kind of each route of a router; cheap to clone.
 #[derive(Clone, Debug, Default)]
-pub struct RouteKinds(Arc<HashMap<&'static str, RouteKind>>);
+pub struct RouteKinds(Arc<HashMap<String, (RouteKind, Option<Lang>)>>);
 
 impl RouteKinds {
     /// The route `request` matched. Middleware added with [`Router::layer`]
@@ -59,11 +86,11 @@ impl RouteKinds {
         let Some(template) = request.extensions().get::<MatchedPath>().cloned() else {
             return Route::not_found();
         };
-        let kind = self
+        let (kind, lang) = self
             .0
             .get(template.as_str())
             .copied()
-            .unwrap_or(RouteKind::NotFound);
+            .unwrap_or((RouteKind::NotFound, None));
         // A parameter that is not UTF-8 once decoded names no number.
         let number = request
             .extract_parts::<RawPathParams>()
@@ -79,6 +106,7 @@ impl RouteKinds {
             kind,
             template: Some(template),
             number,
+            lang,
         }
     }
 }
@@ -93,6 +121,9 @@ pub struct Route {
     pub template: Option<MatchedPath>,
     /// The number its `{e164}` parameter names, when it is a valid one.
     pub number: Option<E164>,
+    /// The language of a page mounted once per language
+    /// ([`Routes::speaking`]); none where the language is negotiated.
+    pub lang: Option<Lang>,
 }
 
 impl Route {
@@ -102,6 +133,7 @@ impl Route {
             kind: RouteKind::NotFound,
             template: None,
             number: None,
+            lang: None,
         }
     }
 }
@@ -127,17 +159,25 @@ mod tests {
         let route = kinds.route(&mut request).await;
         let template = route.template.as_ref().map_or("", MatchedPath::as_str);
         let number = route.number.as_ref().map_or("", E164::as_str);
-        format!("{:?} {template} {number}", route.kind).into_response()
+        let lang = route.lang.map_or("", Lang::code);
+        format!("{:?} {template} {number}{lang}", route.kind).into_response()
     }
 
-    async fn seen(path: &str) -> String {
-        let (router, kinds) = Routes::default()
+    fn pages() -> Routes<()> {
+        Routes::default()
+            .route("/", RouteKind::Page, get(|| async { "" }))
             .route("/latest", RouteKind::Page, get(|| async { "" }))
             .route(
                 "/numbers/{e164}",
                 RouteKind::NumberPage,
                 get(|| async { "" }),
             )
+    }
+
+    async fn seen(path: &str) -> String {
+        let (router, kinds) = Routes::default()
+            .nest("", pages())
+            .nest("/zh-CN", pages().speaking(Lang::ZhCn))
             .route(
                 "/numbers/{e164}/events",
                 RouteKind::Live,
@@ -172,6 +212,21 @@ mod tests {
             seen("/numbers/not-a-number").await,
             "NumberPage /numbers/{e164} "
         );
+    }
+
+    #[tokio::test]
+    async fn nested_pages_keep_their_kinds_and_name_their_language() {
+        assert_eq!(seen("/zh-CN/").await, "Page /zh-CN/ zh-CN");
+        assert_eq!(seen("/zh-CN/latest").await, "Page /zh-CN/latest zh-CN");
+        assert_eq!(
+            seen("/zh-CN/numbers/+447700900461").await,
+            "NumberPage /zh-CN/numbers/{e164} +447700900461zh-CN"
+        );
+        assert_eq!(
+            seen("/zh-CN/numbers/+447700900461/events").await,
+            "NotFound  "
+        );
+        assert_eq!(seen("/zh-CN/nowhere").await, "NotFound  ");
     }
 
     #[tokio::test]

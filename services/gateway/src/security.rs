@@ -117,15 +117,16 @@ pub struct Visit {
     new_id: Option<String>,
     tls: bool,
     chosen_lang: Option<crate::i18n::Lang>,
-    /// The request's language (query, cookie, `Accept-Language`).
+    /// The request's language: its page's, else negotiated (query,
+    /// cookie, `Accept-Language`).
     pub lang: crate::i18n::Lang,
 }
 
 impl Visit {
     /// Gives the request, of a route of `kind`, its visitor id (the
-    /// cookie's, or a new one but not for an asset) and reads its language
-    /// (remembered when `?lang=` names one, but not for an asset).
-    pub fn start(state: &AppState, request: &mut Request, kind: RouteKind) -> Self {
+    /// cookie's, or a new one but not for an asset) and reads its language.
+    pub fn start(state: &AppState, request: &mut Request, route: &crate::routes::Route) -> Self {
+        let kind = route.kind;
         let existing = visitor_id(request.headers());
         let new_id = (kind != RouteKind::Asset && existing.is_none()).then(new_visitor_id);
         if let Some(id) = existing.or_else(|| new_id.clone()) {
@@ -138,15 +139,23 @@ impl Visit {
                 .extensions_mut()
                 .insert(crate::access_log::NewVisitor);
         }
+        // A page's language is its path's; elsewhere it is negotiated.
+        let lang = route.lang.unwrap_or_else(|| {
+            crate::i18n::negotiated_lang(
+                request.uri().path(),
+                request.uri().query(),
+                request.headers(),
+            )
+        });
+        request.extensions_mut().insert(lang);
         Self {
             new_id,
             tls: is_tls(state, request.headers()),
-            // An asset never sets a cookie: a number's QR code names the
-            // language of the page it opens, not one the visitor chose.
+            // An asset never sets a cookie.
             chosen_lang: (kind != RouteKind::Asset)
                 .then(|| crate::i18n::query_lang(request.uri().query()))
                 .flatten(),
-            lang: crate::i18n::request_lang(request.uri().query(), request.headers()),
+            lang,
         }
     }
 

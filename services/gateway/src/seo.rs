@@ -1,10 +1,12 @@
-//! What search engines and feed readers fetch: robots.txt, the sitemap and
-//! each number's Atom feed.
+//! What search engines and feed readers fetch: robots.txt, the sitemap
+//! (every page in both languages, with `hreflang` alternates), each
+//! number's Atom feed, and the home page's schema.org data.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::i18n::{Lang, Tr, localized};
 use crate::pages::{base_url, recent, registered_number};
 use crate::views::{MessageJson, received_at};
 use crate::{AppState, PageError};
@@ -40,7 +42,7 @@ pub async fn robots(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let base = base_url(&state, &headers);
     with_type(
         format!(
-            "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /numbers/*/events\nDisallow: /latest/events\nDisallow: /my-data\nDisallow: /gate\n\nSitemap: {base}/sitemap.xml\n"
+            "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /numbers/*/events\nDisallow: /latest/events\nDisallow: /my-data\nDisallow: /zh-CN/my-data\nDisallow: /gate\n\nSitemap: {base}/sitemap.xml\n"
         ),
         "text/plain; charset=utf-8",
     )
@@ -58,48 +60,98 @@ pub async fn ads_txt(State(state): State<AppState>) -> Result<Response, PageErro
     ))
 }
 
-/// `GET /sitemap.xml`: home, latest, the FAQ, every country and number page.
+/// The language-neutral paths of the pages listed in the sitemap beside
+/// the home page, the latest messages, countries and numbers.
+const INFO_PAGES: &[&str] = &["/privacy", "/faq"];
+
+/// `GET /sitemap.xml`: every indexable page in every language, each with
+/// its `hreflang` alternates (`en`, `zh-CN`, `x-default`).
 pub async fn sitemap(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let base = base_url(&state, &headers);
     let numbers = state.store.numbers_overview().await?;
-    let mut urls = vec![
-        (format!("{base}/"), None),
-        (format!("{base}/latest"), None),
-        (format!("{base}/faq"), None),
-    ];
+    let mut pages: Vec<(String, Option<String>)> =
+        vec![("/".into(), None), ("/latest".into(), None)];
+    pages.extend(INFO_PAGES.iter().map(|p| ((*p).to_owned(), None)));
     let mut countries: Vec<String> = numbers
         .iter()
         .map(|n| n.number.country.to_ascii_lowercase())
         .collect();
     countries.sort();
     countries.dedup();
-    urls.extend(
+    pages.extend(
         countries
             .into_iter()
-            .map(|c| (format!("{base}/countries/{c}"), None)),
+            .map(|c| (format!("/countries/{c}"), None)),
     );
-    urls.extend(numbers.iter().map(|n| {
+    pages.extend(numbers.iter().map(|n| {
         (
-            format!("{base}/numbers/{}", n.number.e164),
+            format!("/numbers/{}", n.number.e164),
             n.last_message_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         )
     }));
     let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n",
     );
-    for (loc, lastmod) in urls {
-        xml.push_str(&format!("<url><loc>{}</loc>", xml_escape(&loc)));
-        if let Some(lastmod) = lastmod {
-            xml.push_str(&format!("<lastmod>{lastmod}</lastmod>"));
+    let url = |lang: Lang, path: &str| xml_escape(&format!("{base}{}", localized(lang, path)));
+    for (path, lastmod) in &pages {
+        let alternates: String = Lang::ALL
+            .iter()
+            .map(|l| (l.code(), *l))
+            .chain([("x-default", Lang::En)])
+            .map(|(code, l)| {
+                format!(
+                    "<xhtml:link rel=\"alternate\" hreflang=\"{code}\" href=\"{}\"/>",
+                    url(l, path)
+                )
+            })
+            .collect();
+        for lang in Lang::ALL {
+            xml.push_str(&format!("<url><loc>{}</loc>", url(lang, path)));
+            if let Some(lastmod) = lastmod {
+                xml.push_str(&format!("<lastmod>{lastmod}</lastmod>"));
+            }
+            xml.push_str(&alternates);
+            xml.push_str("</url>\n");
         }
-        xml.push_str("</url>\n");
     }
     xml.push_str("</urlset>\n");
     Ok(with_type(xml, "application/xml; charset=utf-8"))
+}
+
+/// The home page's schema.org `WebSite`, with the `SearchAction` search
+/// engines offer as a search box (`{base}/search?q=`).
+pub fn website_json_ld(base: &str, t: &Tr) -> String {
+    script_json(&serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": t.t("site.name"),
+        "url": format!("{base}{}", localized(t.lang, "/")),
+        "inLanguage": t.lang.code(),
+        "description": t.t("home.h1"),
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": {
+                "@type": "EntryPoint",
+                "urlTemplate": format!("{base}/search?q={{search_term_string}}"),
+            },
+            "query-input": "required name=search_term_string",
+        },
+    }))
+}
+
+/// JSON for a `<script type="application/ld+json">` data block: `<`, `>`
+/// and `&` only occur inside JSON strings, where `\u003c` means the same,
+/// so no value can close the element (`</script>`) or open a comment.
+pub fn script_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// `GET /numbers/{e164}/feed.atom`: the number's newest messages as Atom.
@@ -152,7 +204,19 @@ pub async fn openapi() -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::xml_escape;
+    use super::{script_json, xml_escape};
+
+    #[test]
+    fn json_ld_cannot_close_its_script_element() {
+        let value = serde_json::json!({"name": "</script><script>alert(1)</script> & <!--"});
+        let json = script_json(&value);
+        assert!(
+            !json.contains('<') && !json.contains('>') && !json.contains('&'),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, value);
+    }
 
     #[test]
     fn xml_escape_covers_markup_and_control_characters() {

@@ -283,7 +283,8 @@
     if (list.getAttribute("data-show-number")) {
       var to = el("span", "to");
       var link = el("a", null, m.number);
-      if (/^\+\d{1,15}$/.test(m.number)) { link.href = "/numbers/" + m.number; }
+      // data-show-number holds the page language's numbers path.
+      if (/^\+\d{1,15}$/.test(m.number)) { link.href = list.getAttribute("data-show-number") + m.number; }
       to.appendChild(link);
       meta.appendChild(to);
     }

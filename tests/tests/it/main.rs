@@ -36,6 +36,7 @@ mod provider_vonage;
 mod received_at;
 mod request_log;
 mod retention;
+mod seo;
 mod site;
 mod site_attacks;
 mod stats;

@@ -205,8 +205,18 @@ async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode
         "error pages speak the visitor's language"
     );
 
-    // ?lang= switches and is remembered in a cookie.
-    let resp = send(get(&format!("/numbers/{NUMBER}?lang=zh-CN"), vec![])).await;
+    // ?lang= switches (a redirect to the page's Chinese URL) and is
+    // remembered in a cookie.
+    let resp = cloudsms_tests::no_redirects()
+        .get(format!("{}/numbers/{NUMBER}?lang=zh-CN", app.gateway_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/zh-CN/numbers/{NUMBER}")
+    );
     let cookies: Vec<String> = resp
         .headers()
         .get_all("set-cookie")
@@ -218,18 +228,21 @@ async fn the_site_speaks_english_and_chinese_and_remembers_the_choice(mode: Mode
         .find(|c| c.starts_with("cloudsms_lang="))
         .expect("language cookie");
     assert!(lang_cookie.starts_with("cloudsms_lang=zh-CN"));
-    assert!(resp.text().await.unwrap().contains("最新短信在前"));
+    let zh_number = text(get(&format!("/zh-CN/numbers/{NUMBER}"), vec![])).await;
+    assert!(zh_number.contains("最新短信在前"));
+    // The remembered choice takes the visitor from `/` to the Chinese pages.
     let remembered = text(get(
-        "/latest",
+        "/",
         vec![
             ("cookie", "cloudsms_lang=zh-CN".into()),
             ("accept-language", "en".into()),
         ],
     ))
     .await;
-    assert!(remembered.contains("<h1>最新短信</h1>"));
+    assert!(remembered.contains("<html lang=\"zh-CN\">"));
     let privacy = text(get("/privacy?lang=zh-CN", vec![])).await;
     assert!(privacy.contains("服务器日志保存六个月"));
+    assert!(privacy.contains("href=\"/zh-CN/my-data\""));
     let privacy = text(get("/privacy", vec![])).await;
     assert!(privacy.contains("Server logs are kept for six months"));
     assert!(privacy.contains("href=\"/my-data\""));

@@ -58,7 +58,9 @@ pub(super) fn interstitial(
         "/gate",
         t.t("gate.title").to_owned(),
         t.t("gate.title").to_owned(),
-    );
+    )
+    .noindex()
+    .negotiated();
     layout.js = assets::url("gate.js");
     let page = GatePage {
         note: t.f1("gate.nojs", "seconds", &settings.nojs_wait_secs),
@@ -402,7 +404,9 @@ fn simple_page(t: &Tr, title: &str, detail: &str) -> String {
         layout: Layout,
         detail: &'a str,
     }
-    let layout = Layout::new(t, "", "/gate", t.t(title).to_owned(), t.t(title).to_owned());
+    let layout = Layout::new(t, "", "/gate", t.t(title).to_owned(), t.t(title).to_owned())
+        .noindex()
+        .negotiated();
     Simple {
         t: *t,
         layout,
