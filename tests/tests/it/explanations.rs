@@ -40,7 +40,8 @@ async fn the_faq_answers_in_both_languages(mode: Mode) {
             ],
         ),
     ] {
-        let (status, html) = app.get(&format!("/faq?lang={lang}")).await;
+        let root = if lang == "en" { "" } else { "/zh-CN" };
+        let (status, html) = app.get(&format!("{root}/faq")).await;
         assert_eq!(status, 200, "{html}");
         assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{html}");
         let text = unescape_html(&html);
@@ -68,7 +69,10 @@ async fn the_faq_answers_in_both_languages(mode: Mode) {
         for setting in settings {
             assert!(text.contains(setting), "{setting}: {text}");
         }
-        assert!(html.contains(r#"href="/my-data""#) && html.contains(r#"href="/privacy""#));
+        assert!(
+            html.contains(&format!(r#"href="{root}/my-data""#))
+                && html.contains(&format!(r#"href="{root}/privacy""#))
+        );
     }
     // Listed for search engines, and linked from every page's footer.
     let (_, sitemap) = app.get("/sitemap.xml").await;
@@ -114,15 +118,12 @@ async fn the_number_page_explains_itself_and_opens_on_a_phone(mode: Mode) {
         "the QR code is an image loaded lazily, not inlined: {html}"
     );
     assert!(!html.contains("<svg"));
-    let (_, zh) = app.get(&format!("/numbers/{NUMBER}?lang=zh-CN")).await;
+    let (_, zh) = app.get(&format!("/zh-CN/numbers/{NUMBER}")).await;
     assert!(
         zh.contains("如何使用这个号码") && zh.contains("在手机上打开"),
         "{zh}"
     );
-    assert!(
-        zh.contains(&format!(r#"<img src="{qr}?lang=zh-CN""#)),
-        "{zh}"
-    );
+    assert!(zh.contains(&format!(r#"<img src="/zh-CN{qr}""#)), "{zh}");
 
     // The code opens the page's absolute URL, built as its canonical link is.
     let page_url = format!("{}/numbers/{NUMBER}", app.gateway_url);
@@ -146,14 +147,14 @@ async fn the_number_page_explains_itself_and_opens_on_a_phone(mode: Mode) {
     assert_eq!(decode_qr(&svg), page_url);
 
     // In Chinese it opens the Chinese page, and chooses no language for the visitor.
-    let response = send(app.gateway_get(&format!("{qr}?lang=zh-CN"))).await;
+    let response = send(app.gateway_get(&format!("/zh-CN{qr}"))).await;
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("set-cookie").is_none());
     let zh_etag = response.headers()["etag"].to_str().unwrap().to_owned();
     assert_ne!(zh_etag, etag);
     assert_eq!(
         decode_qr(&response.text().await.unwrap()),
-        format!("{page_url}?lang=zh-CN")
+        format!("{}/zh-CN/numbers/{NUMBER}", app.gateway_url)
     );
 
     // Revalidation: the same code is not sent again.

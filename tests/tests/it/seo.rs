@@ -386,6 +386,7 @@ async fn the_sitemap_lists_both_languages_with_alternates(mode: Mode) {
         "/".to_owned(),
         "/latest".to_owned(),
         "/privacy".to_owned(),
+        "/faq".to_owned(),
         "/countries/gb".to_owned(),
         "/countries/us".to_owned(),
         format!("/numbers/{UK}"),
