@@ -28,6 +28,7 @@ function pages(number) {
     ["latest", "/latest"],
     ["country", "/countries/gb"],
     ["number", `/numbers/${number}`],
+    ["faq", "/faq"],
     ["privacy", "/privacy"],
     ["my-data", "/my-data"],
     ["not-found", "/nowhere"],
@@ -36,8 +37,7 @@ function pages(number) {
 
 /** `path` in `lang`. */
 function inLang(path, lang) {
-  if (lang === "en") return path;
-  return `${path}${path.includes("?") ? "&" : "?"}lang=${lang}`;
+  return lang === "en" ? path : `/${lang}${path}`;
 }
 
 /** axe's violations on the open page, as readable lines. */
