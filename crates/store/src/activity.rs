@@ -10,13 +10,15 @@ use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder
 use crate::entities::{message, number};
 use crate::{MessageRow, Store, StoreError};
 
-/// An active number's message total and newest message.
+/// An active number's message total, recent messages and newest message.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct NumberTotal {
     /// The number, E.164.
     pub e164: String,
     /// Every message it has received.
     pub total: i64,
+    /// Messages received at or after the moment asked.
+    pub recent: i64,
     /// Its newest message's arrival, if any.
     pub last_at: Option<DateTime<Utc>>,
     /// When it was registered.
@@ -97,6 +99,15 @@ impl Store {
             .expr_as(
                 Expr::col((message::Entity, message::Column::Id)).count(),
                 Alias::new("total"),
+            )
+            .expr_as(
+                Expr::case(
+                    Expr::col((message::Entity, message::Column::ReceivedAt)).gte(since),
+                    1,
+                )
+                .finally(0)
+                .sum(),
+                Alias::new("recent"),
             )
             .expr_as(
                 Expr::col((message::Entity, message::Column::ReceivedAt)).max(),
@@ -253,6 +264,7 @@ mod tests {
             .collect();
         assert_eq!(totals, [(a, 5), (b, 1), (idle, 0)]);
         assert_eq!(activity.numbers[0].last_at, Some(now - hour));
+        assert_eq!(activity.numbers[0].recent, 4);
         assert_eq!(activity.numbers[2].last_at, None);
 
         let latest = store.latest_codes("WhatsApp", 10).await.unwrap();

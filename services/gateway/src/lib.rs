@@ -4,6 +4,7 @@
 //! uses `textContent`). New messages arrive live over Server-Sent Events.
 
 mod access_log;
+mod activity;
 mod admin;
 mod api;
 mod assets;
@@ -16,9 +17,12 @@ mod live;
 mod my_data;
 mod page_cache;
 mod pages;
+mod related;
 mod routes;
+mod search;
 mod security;
 mod seo;
+mod service_pages;
 #[cfg(test)]
 mod tests;
 mod ua;
@@ -66,6 +70,9 @@ pub struct Shared {
     pub gate: Gate,
     /// The gateway's signing key (passes, tickets, CSRF tokens).
     pub keys: keys::Keys,
+    /// Which services sent codes to which numbers, read every
+    /// `gateway.activity_refresh_secs`.
+    pub activity: activity::Activity,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<store::Registry>,
     /// Where request logs are queued, published in `RequestsLogged` batches
@@ -119,6 +126,9 @@ impl Shared {
             csp: security::csp_header(&infra.settings.gateway.ads),
             gate: Gate::new(&infra.settings.gateway.gate, keys.clone()).with_clock(clock),
             keys,
+            activity: activity::Activity::new(Duration::from_secs(
+                infra.settings.gateway.activity_refresh_secs,
+            )),
             registry: Arc::new(store::Registry::new(
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),
                 true,
@@ -137,6 +147,8 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
     let (router, kinds) = routes::Routes::default()
         .route("/", K::Page, get(pages::home))
         .route("/latest", K::Page, get(pages::latest))
+        .route("/search", K::Page, get(search::page))
+        .route("/services/{slug}", K::Page, get(service_pages::page))
         .route("/countries/{iso2}", K::CountryPage, get(pages::country))
         .route("/numbers/{e164}", K::NumberPage, get(pages::number))
         .route("/numbers/{e164}/events", K::Live, get(live::events))
@@ -169,6 +181,7 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             post(access_log::crash).layer(DefaultBodyLimit::max(access_log::MAX_CRASH_BYTES)),
         )
         .route("/api/v1/numbers", K::Api, get(api::numbers))
+        .route("/api/v1/search", K::Api, get(search::api))
         .route(
             "/api/v1/numbers/{e164}/messages",
             K::Api,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use cache::HotList;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::E164;
@@ -69,13 +69,16 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-struct NumberCard {
-    e164: String,
-    display: String,
+/// A number as a card shows it (home, country, search).
+pub(crate) struct NumberCard {
+    pub(crate) e164: String,
+    pub(crate) display: String,
     /// When the last SMS came (RFC 3339) and how long ago.
-    last: Option<(String, String)>,
-    last_day: i64,
-    online: bool,
+    pub(crate) last: Option<(String, String)>,
+    pub(crate) last_day: i64,
+    pub(crate) online: bool,
+    /// Codes per service in 24 h and the message total (`card_counts.html`).
+    pub(crate) counts: crate::activity::Counts,
 }
 
 struct CountryGroup {
@@ -95,6 +98,7 @@ struct HomePage {
 
 async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, PageError> {
     let overview = state.store.numbers_overview().await?;
+    let activity = state.activity.snapshot(&state.store).await;
     let now = Utc::now();
     let offline_after = chrono::Duration::seconds(
         i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
@@ -127,6 +131,7 @@ async fn country_groups(state: &AppState, t: &Tr) -> Result<Vec<CountryGroup>, P
                 online: item
                     .last_message_at
                     .is_some_and(|at| now - at < offline_after),
+                counts: activity.counts(number.as_str(), t),
             });
     }
     let mut groups: Vec<CountryGroup> = groups.into_values().collect();
@@ -267,6 +272,8 @@ struct NumberPage {
     paged: bool,
     senders: Vec<String>,
     from: String,
+    /// Its country and other numbers (`number_related.html`).
+    related: crate::related::Related,
 }
 
 /// Counts a hot-list read in `cloudsms.cache.lookups` (`list`, `result`:
@@ -401,16 +408,19 @@ pub async fn number(
     headers: HeaderMap,
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Html<bytes::Bytes>, PageError> {
+) -> Result<Response, PageError> {
     let base = base_url(&state, &headers);
     let before = parse_before(&query)?;
     let sender = query.sender();
-    // A retired number disappears within `gateway.registry_cache_ms`.
-    let number = registered_number(&state, &raw).await?;
+    // A retired number is gone (410) within `gateway.registry_cache_ms`.
+    let number = match crate::related::active_or_gone(&state, &t, &base, &raw).await? {
+        Ok(number) => number,
+        Err(gone) => return Ok(gone),
+    };
     // The newest page is served from the rendered-page cache when fresh.
     let cacheable = before.is_none() && sender.is_none();
     if cacheable && let Some(html) = state.live.pages.get(number.as_str(), &base, t.lang) {
-        return Ok(Html(html));
+        return Ok(Html(html).into_response());
     }
     let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
@@ -451,6 +461,7 @@ pub async fn number(
         paged: before.is_some() || sender.is_some(),
         senders,
         from: sender.unwrap_or_default().to_owned(),
+        related: crate::related::related(&state, &number, &t).await,
         t,
     };
     let html = bytes::Bytes::from(page.render()?);
@@ -460,7 +471,7 @@ pub async fn number(
             .pages
             .put(number.as_str(), &base, t.lang, generation, html.clone());
     }
-    Ok(Html(html))
+    Ok(Html(html).into_response())
 }
 
 #[derive(Template)]
