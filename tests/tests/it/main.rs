@@ -7,6 +7,7 @@ mod captcha;
 mod cli;
 mod code_validity;
 mod csv_injection;
+mod find;
 mod gate;
 mod grpc_ingest;
 mod hardening;
