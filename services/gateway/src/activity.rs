@@ -103,7 +103,7 @@ impl Snapshot {
             .filter(|(_, codes)| *codes > 0)
             .collect();
         // Stable: equal counts keep the newest message first.
-        ranked.sort_by(|a, b| b.1.cmp(&a.1));
+        ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
         ranked
     }
 

@@ -136,7 +136,7 @@ pub fn find<'a>(snapshot: &'a Snapshot, q: &str, t: &Tr) -> Found<'a> {
     // Services that sent codes lately first.
     found
         .services
-        .sort_by(|a, b| b.codes_last_day.cmp(&a.codes_last_day));
+        .sort_by_key(|s| std::cmp::Reverse(s.codes_last_day));
     let mut countries: Vec<&'static domain::Country> = Vec::new();
     for n in snapshot.numbers() {
         let country = n.number.country();
