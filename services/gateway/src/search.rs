@@ -194,6 +194,28 @@ pub fn find<'a>(snapshot: &'a Snapshot, q: &str, t: &Tr) -> Found<'a> {
     found
 }
 
+/// The services that sent codes in the window, most first (what the empty
+/// search page offers).
+fn lately(snapshot: &Snapshot, t: &Tr) -> Vec<ServiceHit> {
+    let mut services: Vec<ServiceHit> = domain::known_services()
+        .filter_map(|service| {
+            let codes = snapshot.codes_from(service.name);
+            (codes > 0).then(|| {
+                let slug = slug(service.name);
+                ServiceHit {
+                    name: service.name,
+                    label: service_label(service.name, t.lang),
+                    url: format!("/services/{slug}"),
+                    slug,
+                    codes_last_day: codes,
+                }
+            })
+        })
+        .collect();
+    services.sort_by_key(|s| std::cmp::Reverse(s.codes_last_day));
+    services
+}
+
 /// The query, or why it is refused.
 fn checked(q: &str) -> Result<&str, PageError> {
     if q.chars().count() > MAX_QUERY_CHARS {
@@ -267,11 +289,14 @@ pub async fn page(
         ),
     };
     let snapshot = state.activity.snapshot(&state.store).await;
-    let found = if error.is_none() {
+    let mut found = if error.is_none() {
         find(&snapshot, &q, &t)
     } else {
         Found::default()
     };
+    if q.is_empty() && error.is_none() {
+        found.services = lately(&snapshot, &t);
+    }
     let page = SearchPage {
         layout,
         searched: !q.is_empty() && error.is_none(),

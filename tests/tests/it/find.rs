@@ -243,6 +243,17 @@ async fn search_finds_numbers_countries_and_services(mode: Mode) {
             && empty.contains(r#"name="q""#)
     );
     assert!(!empty.contains("Nothing found for"));
+    // ... and the services that sent codes lately, most first.
+    let whatsapp = empty
+        .find(r#"<a href="/services/whatsapp">WhatsApp</a>"#)
+        .unwrap();
+    let telegram = empty
+        .find(r#"<a href="/services/telegram">Telegram</a>"#)
+        .unwrap();
+    assert!(
+        whatsapp < telegram && empty.contains("4 codes in 24 h"),
+        "{empty}"
+    );
     // Too long: 400, with the form and why.
     let (status, long) = app.get(&format!("/search?q={}", "7".repeat(65))).await;
     assert_eq!(status, 400);
