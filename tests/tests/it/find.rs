@@ -224,6 +224,8 @@ async fn search_finds_numbers_countries_and_services(mode: Mode) {
     }
     let found = search("微信").await;
     assert!(found.contains("href=\"/services/wechat\""), "{found}");
+    // Result pages are not for search engines; the form is.
+    assert!(found.contains(r#"<meta name="robots" content="noindex, follow">"#));
     // Cards carry the counts.
     let found = search("07700 900461").await;
     assert!(
@@ -242,7 +244,7 @@ async fn search_finds_numbers_countries_and_services(mode: Mode) {
         empty.contains(r#"<form class="search-page" action="/search""#)
             && empty.contains(r#"name="q""#)
     );
-    assert!(!empty.contains("Nothing found for"));
+    assert!(!empty.contains("Nothing found for") && !empty.contains("noindex"));
     // ... and the services that sent codes lately, most first.
     let whatsapp = empty
         .find(r#"<a href="/services/whatsapp">WhatsApp</a>"#)
