@@ -205,6 +205,12 @@
       clearTimeout(timer);
       timer = setTimeout(ask, 200);
     });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        results.hidden = true;
+        if (replaces) { replaces.hidden = false; }
+      }
+    });
   }
   Array.prototype.forEach.call(document.querySelectorAll("input[data-search-api]"), searchField);
 
