@@ -14,7 +14,7 @@ pub use csv::csv_cell;
 pub use hostile::{log_safe, log_safe_clipped, storable_text};
 pub use otp::extract_code;
 pub use phone::{E164, PhoneError};
-pub use sender::recognise_service;
+pub use sender::{KnownService, known_services, recognise_service};
 pub use written::Written;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod activity;
 pub mod entities;
 mod event;
 mod extracted;
@@ -24,6 +25,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+pub use activity::{NumberTotal, ServiceActivity, ServiceCodes};
 pub use entities::message::Model as MessageRow;
 pub use entities::number::Model as NumberRow;
 use entities::{message, number};

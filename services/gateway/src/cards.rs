@@ -56,6 +56,8 @@ pub struct NumberCard {
     /// Slugs of the services its recent messages came from, space-separated
     /// (`data-services`, for the filter).
     pub(crate) services: String,
+    /// Codes per service in 24 h and the message total (`card_counts.html`).
+    pub(crate) counts: crate::activity::Counts,
 }
 
 /// The numbers of one country.
@@ -71,16 +73,6 @@ pub struct CountryGroup {
 pub struct ServiceOption {
     pub(crate) slug: String,
     pub(crate) name: String,
-}
-
-/// The URL form of a service name: lower case, letters and digits, words
-/// joined by `-` ("Google" → `google`, "Tencent QQ" → `tencent-qq`).
-pub fn service_slug(name: &str) -> String {
-    name.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// `text` on one line, at most `most` characters (then `…`).
@@ -116,10 +108,74 @@ impl Cards {
     }
 }
 
+/// The card of `number`: `messages` are its recent ones, newest first;
+/// `last_day` its messages of the last 24 hours; `last_at` when its newest
+/// message came (online within `gateway.offline_after_secs`).
+pub(crate) fn number_card(
+    number: &E164,
+    messages: &[MessageStored],
+    last_day: i64,
+    last_at: Option<chrono::DateTime<Utc>>,
+    counts: crate::activity::Counts,
+    t: &Tr,
+    offline_after: chrono::Duration,
+) -> NumberCard {
+    let now = Utc::now();
+    let mut slugs: Vec<String> = Vec::new();
+    for m in messages {
+        let slug = crate::activity::slug(&m.service);
+        if !slug.is_empty() && !slugs.contains(&slug) {
+            slugs.push(slug);
+        }
+    }
+    let preview = messages.first().map(|m| {
+        let at = received_at(m);
+        Preview {
+            from: match service_of(m) {
+                Some(service) => format!("{} · {service}", m.from),
+                None => m.from.clone(),
+            },
+            body: shorten(&m.body, PREVIEW_CHARS),
+            received_iso: at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            age: t.age(at, now),
+        }
+    });
+    let country = number.country();
+    let written = number.written();
+    NumberCard {
+        e164: number.as_str().to_owned(),
+        display: written.international.clone(),
+        national: written.national.clone(),
+        country: country.iso2.to_ascii_lowercase(),
+        country_name: t.country(country),
+        flag: country.flag(),
+        last_day,
+        online: last_at.is_some_and(|at| now - at < offline_after),
+        preview,
+        services: slugs.join(" "),
+        counts,
+    }
+}
+
+impl NumberCard {
+    /// The services of `messages` by slug, with the name they first came
+    /// with (the filter's choices).
+    fn service_names(&self, messages: &[MessageStored]) -> Vec<(String, String)> {
+        let mut names = Vec::new();
+        for m in messages {
+            let slug = crate::activity::slug(&m.service);
+            if !slug.is_empty() && !names.iter().any(|(s, _)| *s == slug) {
+                names.push((slug, m.service.clone()));
+            }
+        }
+        names
+    }
+}
+
 /// Every active number's card (see [`Cards`]).
 pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError> {
     let overview = state.store.numbers_overview().await?;
-    let now = Utc::now();
+    let activity = state.activity.snapshot(&state.store).await;
     let offline_after = chrono::Duration::seconds(
         i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
     );
@@ -150,57 +206,30 @@ pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError
         let Ok(number) = E164::parse(&item.number.e164) else {
             continue;
         };
-        let mut slugs: Vec<String> = Vec::new();
-        for m in &messages {
-            let Some(name) = Some(&m.service).filter(|s| !s.trim().is_empty()) else {
-                continue;
-            };
-            let slug = service_slug(name);
-            if slug.is_empty() || slugs.contains(&slug) {
-                continue;
-            }
-            services.entry(slug.clone()).or_insert_with(|| name.clone());
-            slugs.push(slug);
-        }
         newest = newest.max(messages.first().map(|m| m.id));
-        let preview = messages.first().map(|m| {
-            let at = received_at(m);
-            Preview {
-                from: match service_of(m) {
-                    Some(service) => format!("{} · {service}", m.from),
-                    None => m.from.clone(),
-                },
-                body: shorten(&m.body, PREVIEW_CHARS),
-                received_iso: at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                age: t.age(at, now),
-            }
-        });
+        let card = number_card(
+            &number,
+            &messages,
+            item.messages_last_day,
+            item.last_message_at,
+            activity.counts(number.as_str(), t),
+            t,
+            offline_after,
+        );
+        for (slug, name) in card.service_names(&messages) {
+            services.entry(slug).or_insert(name);
+        }
         let country = number.country();
-        let written = number.written();
-        let country_name = t.country(country);
         groups
             .entry(country.iso2)
             .or_insert_with(|| CountryGroup {
                 iso2: country.iso2,
                 flag: country.flag(),
-                name: country_name.clone(),
+                name: card.country_name.clone(),
                 numbers: Vec::new(),
             })
             .numbers
-            .push(NumberCard {
-                e164: number.as_str().to_owned(),
-                display: written.international.clone(),
-                national: written.national.clone(),
-                country: country.iso2.to_ascii_lowercase(),
-                country_name,
-                flag: country.flag(),
-                last_day: item.messages_last_day,
-                online: item
-                    .last_message_at
-                    .is_some_and(|at| now - at < offline_after),
-                preview,
-                services: slugs.join(" "),
-            });
+            .push(card);
     }
     let mut groups: Vec<CountryGroup> = groups.into_values().collect();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
@@ -235,7 +264,7 @@ impl CardFilter {
     }
 
     fn service(&self) -> String {
-        service_slug(self.service.as_deref().unwrap_or_default())
+        crate::activity::slug(self.service.as_deref().unwrap_or_default())
     }
 }
 
@@ -405,15 +434,6 @@ fn listed(numbers: &[NumberCard]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn service_slugs_are_url_words() {
-        assert_eq!(service_slug("Google"), "google");
-        assert_eq!(service_slug(" Tencent  QQ "), "tencent-qq");
-        assert_eq!(service_slug("X"), "x");
-        assert_eq!(service_slug("<b>"), "b");
-        assert_eq!(service_slug(""), "");
-    }
 
     #[test]
     fn previews_are_one_short_line() {

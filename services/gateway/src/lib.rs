@@ -4,6 +4,7 @@
 //! uses `textContent`). New messages arrive live over Server-Sent Events.
 
 mod access_log;
+mod activity;
 mod admin;
 mod api;
 mod assets;
@@ -22,9 +23,12 @@ mod my_data;
 mod page_cache;
 mod pages;
 mod qr;
+mod related;
 mod routes;
+mod search;
 mod security;
 mod seo;
+mod service_pages;
 #[cfg(test)]
 mod tests;
 mod ua;
@@ -73,6 +77,9 @@ pub struct Shared {
     pub gate: Gate,
     /// The gateway's signing key (passes, tickets, CSRF tokens).
     pub keys: keys::Keys,
+    /// Which services sent codes to which numbers, read every
+    /// `gateway.activity_refresh_secs`.
+    pub activity: activity::Activity,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<store::Registry>,
     /// Where request logs are queued, published in `RequestsLogged` batches
@@ -126,6 +133,9 @@ impl Shared {
             csp: security::csp_header(&infra.settings.gateway.ads),
             gate: Gate::new(&infra.settings.gateway.gate, keys.clone()).with_clock(clock),
             keys,
+            activity: activity::Activity::new(Duration::from_secs(
+                infra.settings.gateway.activity_refresh_secs,
+            )),
             registry: Arc::new(store::Registry::new(
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),
                 true,
@@ -145,6 +155,8 @@ fn pages_routes(lang: Lang) -> routes::Routes<AppState> {
     routes::Routes::default()
         .route("/", K::Page, get(cards::home))
         .route("/latest", K::Page, get(latest::latest))
+        .route("/search", K::Page, get(search::page))
+        .route("/services/{slug}", K::Page, get(service_pages::page))
         .route("/countries/{iso2}", K::CountryPage, get(cards::country))
         .route("/numbers/{e164}", K::NumberPage, get(pages::number))
         // An image of the page's own URL, loaded by the number page: like
@@ -204,6 +216,7 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             post(access_log::crash).layer(DefaultBodyLimit::max(access_log::MAX_CRASH_BYTES)),
         )
         .route("/api/v1/numbers", K::Api, get(api::numbers))
+        .route("/api/v1/search", K::Api, get(search::api))
         .route(
             "/api/v1/numbers/{e164}/messages",
             K::Api,

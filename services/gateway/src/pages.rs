@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use cache::HotList;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::E164;
@@ -92,6 +92,8 @@ struct NumberPage {
     from: String,
     /// "Wait for my code" (`number_wait.html`).
     wait: crate::wait::WaitControl,
+    /// Its country and other numbers (`number_related.html`).
+    related: crate::related::Related,
 }
 
 /// Counts a hot-list read in `cloudsms.cache.lookups` (`list`, `result`:
@@ -226,16 +228,19 @@ pub async fn number(
     headers: HeaderMap,
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Html<bytes::Bytes>, PageError> {
+) -> Result<Response, PageError> {
     let base = base_url(&state, &headers);
     let before = parse_before(&query)?;
     let sender = query.sender();
-    // A retired number disappears within `gateway.registry_cache_ms`.
-    let number = registered_number(&state, &raw).await?;
+    // A retired number is gone (410) within `gateway.registry_cache_ms`.
+    let number = match crate::related::active_or_gone(&state, &t, &base, &raw).await? {
+        Ok(number) => number,
+        Err(gone) => return Ok(gone),
+    };
     // The newest page is served from the rendered-page cache when fresh.
     let cacheable = before.is_none() && sender.is_none();
     if cacheable && let Some(html) = state.live.pages.get(number.as_str(), &base, t.lang) {
-        return Ok(Html(html));
+        return Ok(Html(html).into_response());
     }
     let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
@@ -293,6 +298,7 @@ pub async fn number(
         senders,
         from: sender.unwrap_or_default().to_owned(),
         wait,
+        related: crate::related::related(&state, &number, &t).await,
         t,
     };
     let html = bytes::Bytes::from(page.render()?);
@@ -302,7 +308,7 @@ pub async fn number(
             .pages
             .put(number.as_str(), &base, t.lang, generation, html.clone());
     }
-    Ok(Html(html))
+    Ok(Html(html).into_response())
 }
 
 #[derive(Template)]

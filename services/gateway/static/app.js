@@ -191,6 +191,75 @@
     });
   }
 
+  // Search as you type: each search field with data-search-api asks the
+  // JSON endpoint (debounced) and lists what it found in its data-results
+  // list, with textContent only. Without JavaScript the form submits to
+  // /search. data-replaces names the server's results, hidden meanwhile.
+  function searchField(input) {
+    var results = document.getElementById(input.getAttribute("data-results"));
+    var replaces = document.getElementById(input.getAttribute("data-replaces") || "");
+    if (!results) { return; }
+    // The API's links are language-neutral paths; the page's language root
+    // (`/zh-CN` or nothing) goes in front.
+    var root = input.getAttribute("data-root") || "";
+    var timer = null;
+    var asked = 0;
+    function item(href, text, note) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      li.appendChild(a);
+      if (note) {
+        var span = document.createElement("span");
+        span.className = "muted";
+        span.textContent = " " + note;
+        li.appendChild(span);
+      }
+      return li;
+    }
+    function show(data) {
+      while (results.firstChild) { results.removeChild(results.firstChild); }
+      data.services.forEach(function (s) { results.appendChild(item(root + s.url, s.label, "")); });
+      data.countries.forEach(function (c) { results.appendChild(item(root + c.url, c.flag + " " + c.name, "")); });
+      data.numbers.forEach(function (n) {
+        results.appendChild(item(root + n.url, n.display, n.country_name + " · " + n.summary));
+      });
+      if (!results.firstChild) {
+        var none = document.createElement("li");
+        none.className = "muted";
+        none.textContent = input.getAttribute("data-none") || "Nothing found.";
+        results.appendChild(none);
+      }
+      results.hidden = false;
+      if (replaces) { replaces.hidden = true; }
+    }
+    function ask() {
+      var q = input.value.trim();
+      var mine = ++asked;
+      if (!q || q.length > 64) {
+        results.hidden = true;
+        if (replaces) { replaces.hidden = false; }
+        return;
+      }
+      fetch(input.getAttribute("data-search-api") + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && mine === asked) { show(data); } })
+        .catch(function () {});
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        results.hidden = true;
+        if (replaces) { replaces.hidden = false; }
+      }
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-search-api]"), searchField);
+
   var list = document.getElementById("messages");
   var events = (list && list.getAttribute("data-events")) || (cards && cards.getAttribute("data-events"));
   if (!events) {
@@ -220,7 +289,8 @@
     return chars.slice(0, most).join("").replace(/\s+$/, "") + "\u2026";
   }
   function slug(name) {
-    return String(name).toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).join("-");
+    // As the server's (src/activity.rs): ASCII letters and digits.
+    return String(name).toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).join("-");
   }
 
   // A new message of a card's number: its last message, age, count of

@@ -8,6 +8,7 @@ mod cli;
 mod code_validity;
 mod csv_injection;
 mod explanations;
+mod find;
 mod gate;
 mod grpc_ingest;
 mod hardening;

@@ -35,10 +35,10 @@ async fn retired_numbers_stop_receiving_and_disappear(mode: Mode) {
     let err: serde_json::Value = refused.json().await.unwrap();
     assert!(err["error"].as_str().unwrap().contains("retired"), "{err}");
     // Each gateway remembers registrations for `gateway.registry_cache_ms`
-    // (1 s): the page is gone within that.
+    // (1 s): the page is gone (410) within that.
     wait_until("the retired number's page to be gone", left(), async || {
         let (status, _) = app.get(&format!("/numbers/{number}")).await;
-        if status == 404 {
+        if status == 410 {
             return true;
         }
         assert_eq!(status, 200);

@@ -33,6 +33,10 @@ pub struct GatewaySettings {
     /// Milliseconds a number's registration (active, retired, unknown) is
     /// remembered per gateway process; 0 asks the database on every request.
     pub registry_cache_ms: u64,
+    /// Seconds each gateway process keeps its snapshot of which services
+    /// sent codes to which numbers in the last 24 hours (search, service
+    /// pages, the counts on number cards); 0 reads it again on every use.
+    pub activity_refresh_secs: u64,
     /// Most request-log events in one `RequestsLogged` message.
     pub request_log_batch: usize,
     /// Milliseconds a request-log batch waits for more events.

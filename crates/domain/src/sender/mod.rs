@@ -30,6 +30,39 @@ pub fn recognise_service(from: &str, body: &str) -> Option<&'static str> {
         .or_else(|| by_mention(body))
 }
 
+/// A service [`recognise_service`] can name, for lists and search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownService {
+    /// The name [`recognise_service`] returns (`"WhatsApp"`, `"X"`).
+    pub name: &'static str,
+    /// Its names in scripts written without spaces (`"微信"`), if any.
+    pub cjk_names: &'static [&'static str],
+}
+
+impl KnownService {
+    /// Its Chinese name: the first of [`KnownService::cjk_names`] written
+    /// in Han characters only (not a Korean or Japanese one).
+    pub fn chinese_name(&self) -> Option<&'static str> {
+        self.cjk_names
+            .iter()
+            .copied()
+            .find(|n| !n.is_empty() && n.chars().all(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)))
+    }
+}
+
+/// Every service [`recognise_service`] can name, in a fixed order.
+///
+/// ```
+/// let wechat = domain::known_services().find(|s| s.name == "WeChat").unwrap();
+/// assert_eq!(wechat.chinese_name(), Some("微信"));
+/// ```
+pub fn known_services() -> impl Iterator<Item = KnownService> {
+    SERVICES.iter().map(|s| KnownService {
+        name: s.name,
+        cjk_names: s.cjk_names,
+    })
+}
+
 /// Matches an alphanumeric sender id.
 fn by_sender(from: &str) -> Option<&'static str> {
     let trimmed = from.trim();

@@ -7,6 +7,7 @@ mod m20261129_000001_numbers_and_messages;
 mod m20261129_000002_message_parts;
 mod m20261204_000003_message_codes;
 mod m20261205_000004_code_validity;
+mod m20261206_000005_service_codes_index;
 
 /// Runs the migrations of cloudsms.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_message_parts::Migration),
             Box::new(m20261204_000003_message_codes::Migration),
             Box::new(m20261205_000004_code_validity::Migration),
+            Box::new(m20261206_000005_service_codes_index::Migration),
         ]
     }
 }
