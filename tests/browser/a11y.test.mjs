@@ -29,6 +29,8 @@ function pages(number) {
     ["country", "/countries/gb"],
     ["number", `/numbers/${number}`],
     ["faq", "/faq"],
+    ["search", "/search?q=44"],
+    ["service", "/services/whatsapp"],
     ["privacy", "/privacy"],
     ["my-data", "/my-data"],
     ["not-found", "/nowhere"],

@@ -57,11 +57,12 @@ for (const mode of ["embedded", "distributed"]) {
       await zh.goto(`${site.site}/?lang=zh-CN`);
       await zh.locator("#site-q").pressSequentially("英国", { delay: 20 });
       const header = zh.locator("#site-results");
-      await header.locator('a[href="/countries/gb"]').waitFor({ timeout: 10_000 });
+      // Links stay in the page's language.
+      await header.locator('a[href="/zh-CN/countries/gb"]').waitFor({ timeout: 10_000 });
       assert.match(await header.textContent(), /英国/);
       assert.match(await header.textContent(), /24 小时内验证码来自 WhatsApp ×1/);
       await zh.locator("#site-q").fill("微信");
-      await header.locator('a[href="/services/wechat"]').waitFor({ timeout: 10_000 });
+      await header.locator('a[href="/zh-CN/services/wechat"]').waitFor({ timeout: 10_000 });
       assert.match(await header.textContent(), /微信/);
 
       // JavaScript off: the header's form submits to /search.

@@ -198,11 +198,11 @@ async fn search_finds_numbers_countries_and_services(mode: Mode) {
         );
     }
     let (_, zh) = app
-        .get(&format!("/search?q={}&lang=zh-CN", urlencode("英国")))
+        .get(&format!("/zh-CN/search?q={}", urlencode("英国")))
         .await;
     let zh = unescape_html(&zh);
     assert!(
-        zh.contains("href=\"/countries/gb\"") && zh.contains(">英国</a>"),
+        zh.contains("href=\"/zh-CN/countries/gb\"") && zh.contains(">英国</a>"),
         "{zh}"
     );
     let found = search("法国").await;
@@ -370,7 +370,7 @@ async fn service_pages_rank_numbers_by_recent_codes(mode: Mode) {
             < telegram.find(&format!("/numbers/{UK}\"")).unwrap(),
         "UK_2 has two Telegram codes, UK one"
     );
-    let (_, zh) = app.get("/services/wechat?lang=zh-CN").await;
+    let (_, zh) = app.get("/zh-CN/services/wechat").await;
     assert!(unescape_html(&zh).contains("<h1>微信 验证码</h1>"), "{zh}");
     let (status, _) = app.get("/services/no-such-service").await;
     assert_eq!(status, 404);
@@ -387,7 +387,7 @@ async fn cards_count_codes_and_number_pages_lead_elsewhere(mode: Mode) {
         "{home}"
     );
     assert!(home.contains("codes from Telegram ×2 in 24 h · 2 messages in all"));
-    let (_, country) = app.get("/countries/fr?lang=zh-CN").await;
+    let (_, country) = app.get("/zh-CN/countries/fr").await;
     assert!(
         unescape_html(&country).contains("24 小时内验证码来自 WhatsApp ×1 · 共 1 条短信"),
         "{country}"
@@ -411,7 +411,7 @@ async fn cards_count_codes_and_number_pages_lead_elsewhere(mode: Mode) {
         !related.contains(&format!("/numbers/{RETIRED}\"")),
         "no retired number"
     );
-    let (_, zh) = app.get(&format!("/numbers/{FR}?lang=zh-CN")).await;
+    let (_, zh) = app.get(&format!("/zh-CN/numbers/{FR}")).await;
     assert!(unescape_html(&zh).contains("所有法国号码"), "{zh}");
     app.stop().await;
 }
@@ -428,7 +428,7 @@ async fn a_retired_number_is_gone_and_an_unknown_one_not_found(mode: Mode) {
     let fr = page.find(&format!("href=\"/numbers/{FR}\"")).unwrap();
     assert!(uk < fr, "live numbers of its country first: {page}");
     assert!(page.contains(r#"href="/countries/gb""#));
-    let (status, zh) = app.get(&format!("/numbers/{RETIRED}?lang=zh-CN")).await;
+    let (status, zh) = app.get(&format!("/zh-CN/numbers/{RETIRED}")).await;
     assert_eq!(status, 410);
     assert!(unescape_html(&zh).contains("已停用"));
     // Its messages are not served, by the API or live: 404 as before.
