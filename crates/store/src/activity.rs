@@ -2,6 +2,7 @@
 //! service sent it since a moment (the last 24 hours on the site), and its
 //! message total. Two grouped queries, read by the gateway into a snapshot
 //! it keeps for `gateway.activity_refresh_secs`, never per page view.
+//! Tested on SQLite and Postgres by `tests/tests/it/find.rs`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
@@ -159,120 +160,5 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use chrono::{Duration, TimeZone, Utc};
-    use domain::E164;
-
-    use crate::NewMessage;
-    use crate::test_store::TempStore;
-
-    fn sms(
-        number: &str,
-        id: &str,
-        from: &str,
-        body: &str,
-        at: chrono::DateTime<Utc>,
-    ) -> NewMessage {
-        NewMessage {
-            number: E164::parse(number).unwrap(),
-            provider: "test".to_owned(),
-            provider_message_id: id.to_owned(),
-            sender: from.to_owned(),
-            body: body.to_owned(),
-            received_at: at,
-        }
-    }
-
-    #[tokio::test]
-    async fn codes_per_number_and_service_in_the_window_and_totals() {
-        let store = TempStore::new("activity").await;
-        let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
-        let (a, b, retired, idle) = (
-            "+447700900461",
-            "+447700900462",
-            "+447700900463",
-            "+447700900464",
-        );
-        for n in [a, b, retired, idle] {
-            store
-                .add_number(&E164::parse(n).unwrap(), "")
-                .await
-                .unwrap();
-        }
-        let hour = Duration::hours(1);
-        store
-            .insert_messages(&[
-                sms(
-                    a,
-                    "1",
-                    "WhatsApp",
-                    "Your WhatsApp code: 111-222",
-                    now - hour,
-                ),
-                sms(
-                    a,
-                    "2",
-                    "WhatsApp",
-                    "Your WhatsApp code: 333-444",
-                    now - hour * 2,
-                ),
-                sms(a, "3", "Telegram", "Telegram code 55555", now - hour * 3),
-                // Older than the window: counted in the total only.
-                sms(
-                    a,
-                    "4",
-                    "WhatsApp",
-                    "Your WhatsApp code: 666-777",
-                    now - hour * 25,
-                ),
-                // No code: not a code from WhatsApp.
-                sms(a, "5", "WhatsApp", "Welcome to WhatsApp", now - hour),
-                sms(b, "6", "Telegram", "Telegram code 12345", now - hour * 4),
-                sms(
-                    retired,
-                    "7",
-                    "WhatsApp",
-                    "Your WhatsApp code: 999-000",
-                    now - hour,
-                ),
-            ])
-            .await
-            .unwrap();
-        store
-            .retire_number(&E164::parse(retired).unwrap())
-            .await
-            .unwrap();
-        let activity = store.service_activity(now - hour * 24).await.unwrap();
-        let codes: Vec<(&str, &str, i64)> = activity
-            .codes
-            .iter()
-            .map(|c| (c.number.as_str(), c.service.as_str(), c.codes))
-            .collect();
-        assert_eq!(
-            codes,
-            [(a, "WhatsApp", 2), (a, "Telegram", 1), (b, "Telegram", 1)]
-        );
-        let totals: Vec<(&str, i64)> = activity
-            .numbers
-            .iter()
-            .map(|n| (n.e164.as_str(), n.total))
-            .collect();
-        assert_eq!(totals, [(a, 5), (b, 1), (idle, 0)]);
-        assert_eq!(activity.numbers[0].last_at, Some(now - hour));
-        assert_eq!(activity.numbers[0].recent, 4);
-        assert_eq!(activity.numbers[2].last_at, None);
-
-        let latest = store.latest_codes("WhatsApp", 10).await.unwrap();
-        let ids: Vec<&str> = latest
-            .iter()
-            .map(|m| m.provider_message_id.as_str())
-            .collect();
-        // Same arrival: the later id first.
-        assert_eq!(ids, ["7", "1", "2", "4"]);
     }
 }

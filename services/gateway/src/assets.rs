@@ -125,6 +125,25 @@ fn site_file(name: &str, request: &HeaderMap) -> Response {
 }
 
 fn answer(asset: &Asset, request: &HeaderMap, cache: &'static str) -> Response {
+    revalidated(
+        request,
+        &asset.etag,
+        asset.content_type,
+        cache,
+        asset.body.into_response(),
+    )
+}
+
+/// `body` with its type, cache lifetime and `ETag`, or `304 Not Modified`
+/// when the client's `If-None-Match` names that tag (or `*`): the one way
+/// the gateway answers a file it can revalidate.
+pub fn revalidated(
+    request: &HeaderMap,
+    etag: &HeaderValue,
+    content_type: &'static str,
+    cache: &'static str,
+    body: Response,
+) -> Response {
     let fresh = request
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -132,20 +151,17 @@ fn answer(asset: &Asset, request: &HeaderMap, cache: &'static str) -> Response {
         .flat_map(|v| v.split(','))
         .any(|tag| {
             let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/").as_bytes() == asset.etag.as_bytes()
+            tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag.as_bytes()
         });
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        asset.body.into_response()
+        body
     };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::ETAG, asset.etag.clone());
+    headers.insert(header::ETAG, etag.clone());
     response
 }
 

@@ -13,8 +13,10 @@ use chrono::Utc;
 use proto::events::v1::MessageStored;
 
 use crate::i18n::Tr;
-use crate::pages::{Layout, MessageView, PageQuery, base_url, count_lookup, parse_before};
-use crate::views::{cursor_after, received_at};
+use crate::pages::{
+    Layout, MessageView, PageQuery, base_url, count_lookup, parse_before, with_next,
+};
+use crate::views::received_at;
 use crate::{AppState, PageError};
 
 #[derive(Template)]
@@ -76,13 +78,7 @@ async fn page_of(
             .map(store::MessageRow::to_event)
             .collect(),
     };
-    let full = u64::try_from(messages.len()).unwrap_or(u64::MAX) >= size;
-    let next = if full {
-        messages.last().map(cursor_after)
-    } else {
-        None
-    };
-    Ok((messages, next))
+    Ok(with_next(messages, size))
 }
 
 /// `GET /latest`: newest messages across all numbers; `?before=` pages back.

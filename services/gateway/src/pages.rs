@@ -169,13 +169,22 @@ pub async fn page_of(
             .map(store::MessageRow::to_event)
             .collect(),
     };
+    Ok(with_next(messages, size))
+}
+
+/// A page of `messages` and, when it is full (`size`), the cursor of the
+/// page after it.
+pub(crate) fn with_next(
+    messages: Vec<MessageStored>,
+    size: u64,
+) -> (Vec<MessageStored>, Option<store::Cursor>) {
     let full = u64::try_from(messages.len()).unwrap_or(u64::MAX) >= size;
     let next = if full {
         messages.last().map(cursor_after)
     } else {
         None
     };
-    Ok((messages, next))
+    (messages, next)
 }
 
 /// The registered, active number of a path segment, or a 404 page.

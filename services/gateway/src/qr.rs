@@ -3,7 +3,7 @@
 //! number on a desktop and signs up on a phone.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use qrcode::QrCode;
 use qrcode::render::svg;
@@ -38,8 +38,8 @@ pub fn svg_of(text: &str) -> Result<String, qrcode::types::QrError> {
 }
 
 /// `GET /numbers/{e164}/qr.svg` (and `/zh-CN/numbers/{e164}/qr.svg`):
-/// the number page's URL in the route's language as a QR code; the number page's 404 for a number that is not registered and
-/// active; `304` when the client holds it already (`If-None-Match`).
+/// the number page's URL in the route's language as a QR code; the
+/// number page's 404 for a number that is not registered and active; `304` when the client holds it already (`If-None-Match`).
 #[tracing::instrument(name = "GET /numbers/{e164}/qr.svg", skip_all)]
 pub async fn number_qr(
     State(state): State<AppState>,
@@ -61,32 +61,16 @@ pub async fn number_qr(
         "\"{}\"",
         &hex::encode(Sha256::digest(body.as_bytes()))[..32]
     );
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| {
-            tags.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        body.into_response()
+    let Ok(etag) = HeaderValue::from_str(&etag) else {
+        return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     };
-    let out = response.headers_mut();
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    out.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL),
-    );
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        out.insert(header::ETAG, value);
-    }
-    Ok(response)
+    Ok(crate::assets::revalidated(
+        &headers,
+        &etag,
+        "image/svg+xml",
+        CACHE_CONTROL,
+        body.into_response(),
+    ))
 }
 
 #[cfg(test)]

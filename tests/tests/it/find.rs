@@ -267,7 +267,7 @@ async fn search_finds_numbers_countries_and_services(mode: Mode) {
     assert_eq!(status, 200);
     // Every page has the search box in its header.
     let (_, home) = app.get("/").await;
-    assert!(home.contains(r#"<form class="search" action="/search" method="get" role="search">"#));
+    assert!(home.contains(r#"<form class="search" action="/search" method="get" role="search" aria-label="Search numbers, countries and services">"#));
     app.stop().await;
 }
 both_modes!(search_finds_numbers_countries_and_services);
