@@ -242,7 +242,11 @@
         if (replaces) { replaces.hidden = false; }
         return;
       }
-      fetch(input.getAttribute("data-search-api") + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+      // Names in the page's language (the API negotiates it).
+      fetch(input.getAttribute("data-search-api") + "?q=" + encodeURIComponent(q), {
+        credentials: "same-origin",
+        headers: { "Accept-Language": document.documentElement.lang || "en" }
+      })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) { if (data && mine === asked) { show(data); } })
         .catch(function () {});
