@@ -65,7 +65,8 @@ pub async fn ads_txt(State(state): State<AppState>) -> Result<Response, PageErro
 const INFO_PAGES: &[&str] = &["/privacy", "/faq"];
 
 /// `GET /sitemap.xml`: every indexable page in every language, each with
-/// its `hreflang` alternates (`en`, `zh-CN`, `x-default`).
+/// its `hreflang` alternates (`en`, `zh-CN`, `x-default`); service pages
+/// of the services that sent codes in the last 24 hours.
 pub async fn sitemap(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -85,6 +86,24 @@ pub async fn sitemap(
         countries
             .into_iter()
             .map(|c| (format!("/countries/{c}"), None)),
+    );
+    let activity = state.activity.snapshot(&state.store).await;
+    let mut services: Vec<String> = activity
+        .numbers()
+        .iter()
+        .flat_map(|n| {
+            n.services
+                .iter()
+                .map(|(name, _)| crate::activity::slug(name))
+        })
+        .filter(|slug| crate::activity::service_by_slug(slug).is_some())
+        .collect();
+    services.sort();
+    services.dedup();
+    pages.extend(
+        services
+            .into_iter()
+            .map(|s| (format!("/services/{s}"), None)),
     );
     pages.extend(numbers.iter().map(|n| {
         (

@@ -374,6 +374,16 @@ async fn service_pages_rank_numbers_by_recent_codes(mode: Mode) {
     assert!(unescape_html(&zh).contains("<h1>微信 验证码</h1>"), "{zh}");
     let (status, _) = app.get("/services/no-such-service").await;
     assert_eq!(status, 404);
+    // Search engines find the pages of the services that sent codes lately.
+    let (_, sitemap) = app.get("/sitemap.xml").await;
+    for path in ["/services/whatsapp", "/zh-CN/services/telegram"] {
+        let loc = format!("<loc>{}{path}</loc>", app.gateway_url);
+        assert!(sitemap.contains(&loc), "{loc}: {sitemap}");
+    }
+    assert!(
+        !sitemap.contains("/services/wechat<"),
+        "no codes from WeChat"
+    );
     app.stop().await;
 }
 both_modes!(service_pages_rank_numbers_by_recent_codes);
