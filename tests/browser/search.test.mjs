@@ -85,3 +85,38 @@ for (const mode of ["embedded", "distributed"]) {
     }
   });
 }
+
+for (const mode of ["embedded", "distributed"]) {
+  test(`${mode}: a service's page ranks numbers by its codes of the last 24 h`, async () => {
+    const other = "+447700900556";
+    const site = await startSite(mode, "r", { CLOUDSMS_GATEWAY__ACTIVITY_REFRESH_SECS: "0" }, [other]);
+    const context = await browser().newContext();
+    try {
+      await site.sendSms("WhatsApp", "Your WhatsApp code: 111-222");
+      await site.sendSms("WhatsApp", "Your WhatsApp code: 333-444", other);
+      await site.sendSms("WhatsApp", "Your WhatsApp code: 555-666", other);
+      await site.sendSms("Telegram", "Telegram code: 77777");
+      const page = await context.newPage();
+      const ranked = async () => {
+        await page.goto(`${site.site}/services/whatsapp`);
+        return page.locator("ol.ranked li a").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
+      };
+      await until("both numbers to be ranked", async () => (await ranked()).length === 2);
+      // Two codes before one, whatever the order they were sent in.
+      assert.deepEqual(await ranked(), [`/numbers/${other}`, `/numbers/${site.number}`]);
+      assert.match(await page.locator("ol.ranked li").first().textContent(), /2 codes in 24 h/);
+      // The newest code on top, one tap to copy; Telegram's is not here.
+      assert.equal(await page.locator("ol.codes button").first().getAttribute("data-copy"), "555666");
+      assert.equal(await page.getByText("77777").count(), 0);
+      // In Chinese, the same ranking at the Chinese URL.
+      await page.goto(`${site.site}/zh-CN/services/whatsapp`);
+      assert.deepEqual(
+        await page.locator("ol.ranked li a").evaluateAll((links) => links.map((a) => a.getAttribute("href"))),
+        [`/zh-CN/numbers/${other}`, `/zh-CN/numbers/${site.number}`],
+      );
+    } finally {
+      await context.close();
+      await site.stop();
+    }
+  });
+}
