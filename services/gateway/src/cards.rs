@@ -108,6 +108,14 @@ impl Cards {
     }
 }
 
+/// How long after its newest message a number still shows as online
+/// (`gateway.offline_after_secs`).
+pub(crate) fn offline_after(state: &AppState) -> chrono::Duration {
+    chrono::Duration::seconds(
+        i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
+    )
+}
+
 /// The card of `number`: `messages` are its recent ones, newest first;
 /// `last_day` its messages of the last 24 hours; `last_at` when its newest
 /// message came (online within `gateway.offline_after_secs`).
@@ -121,13 +129,10 @@ pub(crate) fn number_card(
     offline_after: chrono::Duration,
 ) -> NumberCard {
     let now = Utc::now();
-    let mut slugs: Vec<String> = Vec::new();
-    for m in messages {
-        let slug = crate::activity::slug(&m.service);
-        if !slug.is_empty() && !slugs.contains(&slug) {
-            slugs.push(slug);
-        }
-    }
+    let slugs: Vec<String> = service_names(messages)
+        .into_iter()
+        .map(|(slug, _)| slug)
+        .collect();
     let preview = messages.first().map(|m| {
         let at = received_at(m);
         Preview {
@@ -157,28 +162,24 @@ pub(crate) fn number_card(
     }
 }
 
-impl NumberCard {
-    /// The services of `messages` by slug, with the name they first came
-    /// with (the filter's choices).
-    fn service_names(&self, messages: &[MessageStored]) -> Vec<(String, String)> {
-        let mut names = Vec::new();
-        for m in messages {
-            let slug = crate::activity::slug(&m.service);
-            if !slug.is_empty() && !names.iter().any(|(s, _)| *s == slug) {
-                names.push((slug, m.service.clone()));
-            }
+/// The services of `messages` by slug, each once with the name it first
+/// came with (a card's `data-services`, the filter's choices).
+fn service_names(messages: &[MessageStored]) -> Vec<(String, String)> {
+    let mut names: Vec<(String, String)> = Vec::new();
+    for m in messages {
+        let slug = crate::activity::slug(&m.service);
+        if !slug.is_empty() && !names.iter().any(|(s, _)| *s == slug) {
+            names.push((slug, m.service.clone()));
         }
-        names
     }
+    names
 }
 
 /// Every active number's card (see [`Cards`]).
 pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError> {
     let overview = state.store.numbers_overview().await?;
     let activity = state.activity.snapshot(&state.store).await;
-    let offline_after = chrono::Duration::seconds(
-        i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
-    );
+    let offline_after = offline_after(state);
     // The hot lists of the numbers with messages, a few at a time.
     let wanted: Vec<Option<String>> = overview
         .iter()
@@ -216,7 +217,7 @@ pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError
             t,
             offline_after,
         );
-        for (slug, name) in card.service_names(&messages) {
+        for (slug, name) in service_names(&messages) {
             services.entry(slug).or_insert(name);
         }
         let country = number.country();

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::{Counts, NumberActivity, Snapshot, service_label, slug};
 use crate::api::ApiError;
-use crate::cards::{NumberCard, number_card};
+use crate::cards::{NumberCard, number_card, offline_after};
 use crate::i18n::Tr;
 use crate::pages::{Layout, base_url, recent};
 use crate::{AppState, PageError};
@@ -228,14 +228,17 @@ fn checked(q: &str) -> Result<&str, PageError> {
 /// Numbers as cards show them: from the snapshot, and each one's newest
 /// messages (its hot list) for the preview.
 async fn cards(state: &AppState, numbers: &[&NumberActivity], t: &Tr) -> Vec<NumberCard> {
-    futures::future::join_all(numbers.iter().map(|n| card(state, n, t))).await
+    let offline_after = offline_after(state);
+    futures::future::join_all(numbers.iter().map(|n| card(state, n, t, offline_after))).await
 }
 
 /// One number's card (a failed read shows it without its preview).
-async fn card(state: &AppState, n: &NumberActivity, t: &Tr) -> NumberCard {
-    let offline_after = chrono::Duration::seconds(
-        i64::try_from(state.settings.gateway.offline_after_secs).unwrap_or(i64::MAX),
-    );
+async fn card(
+    state: &AppState,
+    n: &NumberActivity,
+    t: &Tr,
+    offline_after: chrono::Duration,
+) -> NumberCard {
     let messages = recent(state, n.number.as_str()).await.unwrap_or_default();
     number_card(
         &n.number,
