@@ -1,6 +1,6 @@
 use proto::events::v1::{
-    CaptchaEvent, CaptchaEvents, CrashReported, MessageStored, RequestLogged, RequestsLogged,
-    SmsReceived,
+    AdminActionLogged, CaptchaEvent, CaptchaEvents, CrashReported, MessageHidden, MessageStored,
+    NumberRegistered, NumberRetired, RequestLogged, RequestsLogged, SmsReceived,
 };
 
 /// The JetStream streams of cloudsms.
@@ -211,6 +211,61 @@ impl Event for CaptchaEvents {
     }
 }
 
+impl Event for NumberRegistered {
+    const ROUTE: Route = Route::Broadcast;
+    fn subject_root() -> &'static str {
+        "numbers.registered"
+    }
+    fn subject_filter() -> &'static str {
+        "numbers.registered.>"
+    }
+    fn subject(&self) -> String {
+        format!("numbers.registered.{}", digits(&self.e164))
+    }
+}
+
+impl Event for NumberRetired {
+    const ROUTE: Route = Route::Broadcast;
+    fn subject_root() -> &'static str {
+        "numbers.retired"
+    }
+    fn subject_filter() -> &'static str {
+        "numbers.retired.>"
+    }
+    fn subject(&self) -> String {
+        format!("numbers.retired.{}", digits(&self.e164))
+    }
+}
+
+impl Event for MessageHidden {
+    const ROUTE: Route = Route::Broadcast;
+    fn subject_root() -> &'static str {
+        "sms.hidden"
+    }
+    fn subject_filter() -> &'static str {
+        "sms.hidden.>"
+    }
+    fn subject(&self) -> String {
+        format!("sms.hidden.{}", digits(&self.number))
+    }
+}
+
+impl Event for AdminActionLogged {
+    const ROUTE: Route = Route::Stream(StreamKind::Logs);
+    fn subject_root() -> &'static str {
+        "logs.admin"
+    }
+    fn subject_filter() -> &'static str {
+        "logs.admin"
+    }
+    fn subject(&self) -> String {
+        "logs.admin".into()
+    }
+    fn dedupe_id(&self) -> Option<String> {
+        Some(self.event_id.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +297,35 @@ mod tests {
         assert!(RequestsLogged::matches(&batch) && !RequestsLogged::matches(&request));
         assert!(crate::subject_matches(StreamKind::Logs.filter(), &request));
         assert_eq!(StreamKind::Logs.subjects("t1."), "t1.logs.>");
+    }
+
+    #[test]
+    fn operator_events_have_their_own_subjects() {
+        let registered = NumberRegistered {
+            e164: "+447700900461".into(),
+            ..Default::default()
+        };
+        let retired = NumberRetired {
+            e164: "+447700900461".into(),
+            ..Default::default()
+        };
+        let hidden = MessageHidden {
+            number: "+447700900461".into(),
+            ..Default::default()
+        };
+        assert_eq!(registered.subject(), "numbers.registered.447700900461");
+        assert!(NumberRegistered::matches(&registered.subject()));
+        assert!(!NumberRegistered::matches(&retired.subject()));
+        assert!(NumberRetired::matches(&retired.subject()));
+        assert_eq!(hidden.subject(), "sms.hidden.447700900461");
+        assert!(!MessageStored::matches(&hidden.subject()));
+        // Not captured by the SMS stream, which holds `sms.received.>` only.
+        assert!(!crate::subject_matches(
+            StreamKind::Sms.filter(),
+            &hidden.subject()
+        ));
+        let audit = AdminActionLogged::default().subject();
+        assert!(crate::subject_matches(StreamKind::Logs.filter(), &audit));
+        assert!(!RequestLogged::matches(&audit));
     }
 }

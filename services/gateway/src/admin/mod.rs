@@ -9,6 +9,8 @@
 //! carries `X-Robots-Tag: noindex` and `Cache-Control: no-store`, and
 //! log-retention leaves `/admin` out of the statistics.
 
+#[allow(dead_code, reason = "the admin actions landing this session call it")]
+pub mod audit;
 mod report;
 mod session;
 
@@ -29,7 +31,9 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::{AppState, PageError, assets};
 use report::{StatsPage, csv_text, day_chart, hour_chart, kpis, period, tables};
-use session::{Access, access, login_page, too_many};
+#[allow(unused_imports, reason = "the admin API landing this session uses it")]
+pub use session::{Access, Operator, access};
+use session::{login_page, too_many};
 
 /// Longest range the page asks for, in days (log-retention's limit).
 pub const MAX_DAYS: u64 = 400;
@@ -188,9 +192,10 @@ pub async fn stats(
         Access::Disabled => return not_found(),
         Access::Denied => return login_page(StatusCode::UNAUTHORIZED, false),
         Access::Throttled => return too_many(),
-        Access::Allowed(session) => session,
+        Access::Allowed(operator) => operator,
     };
     let logout_csrf = session
+        .session
         .as_deref()
         .map(|id| session::csrf_token(&state, id))
         .unwrap_or_default();

@@ -107,9 +107,21 @@ pub enum Access {
     Denied,
     /// A wrong token, past the minute's budget of wrong tokens.
     Throttled,
-    /// The operator, by bearer token (`None`) or session (its id).
-    Allowed(Option<String>),
+    /// An operator, by bearer token or session.
+    Allowed(Operator),
 }
+
+/// Who is acting, for the audit log and the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// The operator token's name (`admin` for `gateway.admin_token`).
+    pub name: String,
+    /// The session's id when logged in through the form; `None` for a bearer token.
+    pub session: Option<String>,
+}
+
+/// The name of the operator behind `gateway.admin_token`.
+pub const DEFAULT_OPERATOR: &str = "admin";
 
 /// Whether the request is the operator's; a session's idle time restarts.
 pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
@@ -123,12 +135,18 @@ pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     if bearer.is_some_and(|b| same_secret(b, token)) {
-        return Access::Allowed(None);
+        return Access::Allowed(Operator {
+            name: DEFAULT_OPERATOR.to_owned(),
+            session: None,
+        });
     }
     if let Some(id) = session_cookie(headers)
         && live_session(state, &id).await
     {
-        return Access::Allowed(Some(id));
+        return Access::Allowed(Operator {
+            name: DEFAULT_OPERATOR.to_owned(),
+            session: Some(id),
+        });
     }
     if bearer.is_some() && !note_failure(state).await {
         return Access::Throttled;
