@@ -6,7 +6,8 @@
 //! inserts on SQLite; see `LogStore::insert_batch`), acking only after the
 //! commit. A crash mid-batch redelivers the batch; the unique `(event_id,
 //! ts)` (SQLite: `event_id`) keeps the redelivered rows from being stored
-//! twice.
+//! twice. Operator actions (`logs.admin`) go to the audit log
+//! (`LogStore::insert_audit`, one statement per batch, unique `event_id`).
 
 use std::time::Duration;
 
@@ -14,11 +15,11 @@ use bus::{BatchMessage, BatchOptions, Event as _, HandlerError, StreamKind};
 use chrono::{DateTime, Utc};
 use prost::Message;
 use proto::events::v1::{
-    CaptchaEvent, CaptchaEvents, CrashReported, RequestLogged, RequestsLogged,
+    AdminActionLogged, CaptchaEvent, CaptchaEvents, CrashReported, RequestLogged, RequestsLogged,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::logstore::{LogStore, cutoff};
+use crate::logstore::{AuditRow, LogStore, cutoff};
 use crate::rows::LogRow;
 use platform::Clock;
 
@@ -50,22 +51,30 @@ fn check(
     now: DateTime<Utc>,
     retention_days: u32,
 ) -> Result<Option<LogRow>, HandlerError> {
-    if row.event_id().is_empty() {
+    Ok(admissible(row.event_id(), row.ts(), now, retention_days)?.then_some(row))
+}
+
+/// Whether an event with this id and time is stored: an error for one
+/// without an id or a valid time or from the future, false for one already
+/// past the retention.
+fn admissible(
+    event_id: &str,
+    ts: DateTime<Utc>,
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Result<bool, HandlerError> {
+    if event_id.is_empty() {
         return Err(HandlerError::Permanent("event without event_id".into()));
     }
-    if row.ts() == MISSING_TS {
+    if ts == MISSING_TS {
         return Err(HandlerError::Permanent("event without a valid ts".into()));
     }
-    if row.ts() > now + MAX_FUTURE {
+    if ts > now + MAX_FUTURE {
         return Err(HandlerError::Permanent(format!(
-            "event ts {} is in the future",
-            row.ts()
+            "event ts {ts} is in the future"
         )));
     }
-    if row.ts() < cutoff(now, retention_days) {
-        return Ok(None);
-    }
-    Ok(Some(row))
+    Ok(ts >= cutoff(now, retention_days))
 }
 
 /// Sentinel for a missing or unrepresentable timestamp, refused by `check`.
@@ -144,8 +153,97 @@ pub fn decode(
     Ok(check(row, now, retention_days)?.into_iter().collect())
 }
 
-/// Handles one batch: the outcome of every message, in order.
+/// Handles one batch: the outcome of every message, in order. Operator
+/// actions go to the audit log, the rest to the log tables.
 pub async fn handle_batch(
+    store: &LogStore,
+    messages: Vec<BatchMessage>,
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Vec<Result<(), HandlerError>> {
+    if !messages
+        .iter()
+        .any(|m| AdminActionLogged::matches(&m.subject))
+    {
+        return handle_log_batch(store, messages, now, retention_days).await;
+    }
+    let count = messages.len();
+    let (audit, logs): (Vec<_>, Vec<_>) = messages
+        .into_iter()
+        .enumerate()
+        .partition(|(_, m)| AdminActionLogged::matches(&m.subject));
+    let (audit_at, audit): (Vec<usize>, Vec<BatchMessage>) = audit.into_iter().unzip();
+    let (logs_at, logs): (Vec<usize>, Vec<BatchMessage>) = logs.into_iter().unzip();
+    let mut outcomes: Vec<Result<(), HandlerError>> = Vec::with_capacity(count);
+    outcomes.resize_with(count, || Ok(()));
+    let audit_outcomes = handle_audit_batch(store, &audit, now, retention_days).await;
+    let log_outcomes = if logs.is_empty() {
+        Vec::new()
+    } else {
+        handle_log_batch(store, logs, now, retention_days).await
+    };
+    for (at, outcome) in audit_at
+        .into_iter()
+        .zip(audit_outcomes)
+        .chain(logs_at.into_iter().zip(log_outcomes))
+    {
+        outcomes[at] = outcome;
+    }
+    outcomes
+}
+
+/// The audit row of one `logs.admin` message: none for an action already
+/// past the retention.
+fn decode_audit(
+    message: &BatchMessage,
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Result<Option<AuditRow>, HandlerError> {
+    let event = AdminActionLogged::decode(message.payload.clone())
+        .map_err(|e| HandlerError::Permanent(format!("undecodable payload: {e}")))?;
+    let row = AuditRow::from_event(event, MISSING_TS);
+    Ok(admissible(&row.event_id, row.ts, now, retention_days)?.then_some(row))
+}
+
+/// Stores the operator actions of a batch in one statement (each once:
+/// the unique event id); when that fails, one by one, so that one bad row
+/// holds no other back.
+async fn handle_audit_batch(
+    store: &LogStore,
+    messages: &[BatchMessage],
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Vec<Result<(), HandlerError>> {
+    let decoded: Vec<Result<Option<AuditRow>, HandlerError>> = messages
+        .iter()
+        .map(|m| decode_audit(m, now, retention_days))
+        .collect();
+    let rows: Vec<AuditRow> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok().and_then(Clone::clone))
+        .collect();
+    let batch = store.insert_audit(&rows).await;
+    let mut outcomes = Vec::with_capacity(decoded.len());
+    for d in decoded {
+        outcomes.push(match (d, &batch) {
+            (Err(e), _) => Err(e),
+            (Ok(None), _) | (Ok(Some(_)), Ok(_)) => Ok(()),
+            (Ok(Some(row)), Err(err)) if rows.len() == 1 => {
+                tracing::warn!(error = %err, event = %row.event_id, "audit entry not stored");
+                Err(HandlerError::Transient(err.to_string()))
+            }
+            (Ok(Some(row)), Err(_)) => store
+                .insert_audit(std::slice::from_ref(&row))
+                .await
+                .map(|_| ())
+                .map_err(|e| HandlerError::Transient(e.to_string())),
+        });
+    }
+    outcomes
+}
+
+/// Handles a batch of server-log messages: the outcome of every message, in order.
+async fn handle_log_batch(
     store: &LogStore,
     messages: Vec<BatchMessage>,
     now: DateTime<Utc>,
@@ -362,6 +460,87 @@ mod tests {
 
     fn ts(at: DateTime<Utc>) -> Option<proto::Timestamp> {
         Some(proto::timestamp_from_unix_millis(at.timestamp_millis()))
+    }
+
+    fn audit(id: &str, at: Option<DateTime<Utc>>, action: &str) -> Vec<u8> {
+        encode(&AdminActionLogged {
+            event_id: id.into(),
+            ts: at.and_then(ts),
+            operator: "alice".into(),
+            action: action.into(),
+            target: "+447700900001".into(),
+            detail: "rotation".into(),
+            trace_id: "t".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn operator_actions_go_to_the_audit_log_once_beside_the_logs() {
+        let (logs, _dir) = crate::testutil::sqlite().await;
+        let now = Utc::now();
+        let batch = || {
+            vec![
+                message("logs.request", request("r1", now), 1),
+                message("logs.admin", audit("a1", Some(now), "number.add"), 1),
+                message("logs.admin", vec![0xff, 0xff], 1),
+                message(
+                    "logs.admin",
+                    audit("a-old", Some(now - chrono::Duration::days(400)), "x"),
+                    1,
+                ),
+                message("logs.admin", audit("", Some(now), "x"), 1),
+                message("logs.admin", audit("a-no-ts", None, "x"), 1),
+                message(
+                    "logs.admin",
+                    audit(
+                        "a2",
+                        Some(now + chrono::Duration::seconds(1)),
+                        "number.retire",
+                    ),
+                    1,
+                ),
+            ]
+        };
+        for _ in 0..2 {
+            // The second time: the whole batch redelivered.
+            let outcomes = handle_batch(&logs, batch(), now, 183).await;
+            assert_eq!(outcomes.len(), 7);
+            assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+            assert!(matches!(outcomes[2], Err(HandlerError::Permanent(_))));
+            assert!(outcomes[3].is_ok(), "past the retention: acked, not stored");
+            assert!(matches!(outcomes[4], Err(HandlerError::Permanent(_))));
+            assert!(matches!(outcomes[5], Err(HandlerError::Permanent(_))));
+            assert!(outcomes[6].is_ok());
+        }
+        assert_eq!(logs.count(Kind::Request).await.unwrap(), 1);
+        assert_eq!(logs.count_audit().await.unwrap(), 2);
+        let page = logs
+            .audit_page(&crate::logstore::AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let got: Vec<(&str, &str, &str, &str, &str)> = page
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.event_id.as_str(),
+                    e.operator.as_str(),
+                    e.action.as_str(),
+                    e.target.as_str(),
+                    e.detail.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a2", "alice", "number.retire", "+447700900001", "rotation"),
+                ("a1", "alice", "number.add", "+447700900001", "rotation"),
+            ]
+        );
     }
 
     #[tokio::test]

@@ -1,11 +1,13 @@
 //! `cloudsms.retention.v1`: `VisitorDataService` (summarize, export, delete
-//! one visitor's rows) and `StatsService` (daily visitors and page views),
-//! served on `retention.grpc_listen` for the gateway.
+//! one visitor's rows), `StatsService` (daily visitors and page views) and
+//! `AuditService` (the operators' audit log, in `crate::audit`), served on
+//! `retention.grpc_listen` for the gateway.
 
 use std::pin::Pin;
 
 use chrono::{DateTime, NaiveDate};
 use futures::Stream;
+use proto::retention::v1::audit_service_server::AuditServiceServer;
 use proto::retention::v1::stats_service_server::{StatsService, StatsServiceServer};
 use proto::retention::v1::visitor_data_service_server::{
     VisitorDataService, VisitorDataServiceServer,
@@ -32,7 +34,7 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 /// Longest span `VisitorStats` answers, in days.
 pub const MAX_STATS_DAYS: i64 = 400;
 
-/// Both services over one store.
+/// The services over one store.
 #[derive(Clone)]
 pub struct Api {
     store: LogStore,
@@ -43,9 +45,14 @@ impl Api {
     pub fn new(store: LogStore) -> Self {
         Self { store }
     }
+
+    /// The store the services read.
+    pub(crate) fn store(&self) -> &LogStore {
+        &self.store
+    }
 }
 
-fn internal(err: sea_orm::DbErr) -> Status {
+pub(crate) fn internal(err: sea_orm::DbErr) -> Status {
     tracing::warn!(error = %err, "retention query failed");
     Status::unavailable("database unavailable")
 }
@@ -374,7 +381,7 @@ fn stats_range(from_unix: i64, to_unix: i64) -> Result<(NaiveDate, NaiveDate), S
     Ok((from, to))
 }
 
-/// Serves both services until `shutdown`.
+/// Serves the services until `shutdown`.
 pub async fn serve(
     store: LogStore,
     listener: TcpListener,
@@ -382,7 +389,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let api = Api::new(store);
     let routes = tonic::service::Routes::new(VisitorDataServiceServer::new(api.clone()))
-        .add_service(StatsServiceServer::new(api));
+        .add_service(StatsServiceServer::new(api.clone()))
+        .add_service(AuditServiceServer::new(api));
     platform::grpc::serve(routes, listener, shutdown).await
 }
 

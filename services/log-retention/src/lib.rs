@@ -1,5 +1,5 @@
 //! log-retention: server logs kept for the retention period, visitor data
-//! export and deletion, visitor statistics.
+//! export and deletion, visitor statistics, the operators' audit log.
 //!
 //! - `consumer`: the durable batch consumer of the LOGS stream (request logs,
 //!   crash reports, captcha events), multi-row idempotent inserts, ack after commit.
@@ -10,10 +10,12 @@
 //! - `sweep`: the retention sweep at start-up and on a schedule, with an injected clock.
 //! - `stats`: the anonymous statistics rows (daily salted visitor hashes) and
 //!   the operator's report.
-//! - `grpc`: `VisitorDataService` and `StatsService` on `retention.grpc_listen`.
+//! - `grpc`: `VisitorDataService` and `StatsService` on `retention.grpc_listen`;
+//!   `audit`: `AuditService` beside them (the operators' audit log).
 //!
 //! See docs/log-retention.md.
 
+pub mod audit;
 pub mod consumer;
 mod db;
 pub mod entities;
@@ -42,7 +44,7 @@ pub use schema::Kind;
 pub struct Listeners {
     /// Health (`/healthz`, `/readyz`).
     pub http: TcpListener,
-    /// `VisitorDataService` and `StatsService`.
+    /// `VisitorDataService`, `StatsService` and `AuditService`.
     pub grpc: TcpListener,
 }
 

@@ -11,7 +11,9 @@
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 
-use crate::schema::{EVENT_TABLES, Kind, SALT_TABLE, STAT_PAGEVIEWS, STAT_TABLE, TableSpec};
+use crate::schema::{
+    AUDIT_TABLE, EVENT_TABLES, Kind, SALT_TABLE, STAT_PAGEVIEWS, STAT_TABLE, TableSpec,
+};
 
 /// Runs log-retention's migrations.
 pub struct Migrator;
@@ -47,7 +49,7 @@ struct SqlMigration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: [SqlMigration; 4] = [
+const MIGRATIONS: [SqlMigration; 5] = [
     SqlMigration {
         name: "m20261129_000001_log_tables",
         up: log_tables,
@@ -67,6 +69,11 @@ const MIGRATIONS: [SqlMigration; 4] = [
         name: "m20261203_000004_stat_time_key",
         up: stat_time_key,
         down: stat_event_key,
+    },
+    SqlMigration {
+        name: "m20261204_000005_admin_audit",
+        up: audit_table,
+        down: drop_audit_table,
     },
 ];
 
@@ -233,6 +240,35 @@ fn stat_key(time_first: bool) -> Vec<String> {
     ]
 }
 
+/// `admin_audit`: the operator actions (`AdminActionLogged`). Few rows, so
+/// a plain table on both backends (no day partitions): an id in storage
+/// order (the listing's cursor), the event id unique (a redelivered event
+/// is stored once) and an index on `ts` (the sweep and the time filter).
+fn audit_table(backend: DbBackend) -> Vec<String> {
+    let (id, ts) = if backend == DbBackend::Postgres {
+        ("id BIGSERIAL PRIMARY KEY", "ts TIMESTAMPTZ NOT NULL")
+    } else {
+        ("id INTEGER PRIMARY KEY AUTOINCREMENT", "ts TEXT NOT NULL")
+    };
+    let text = |name: &str| format!("{name} TEXT NOT NULL DEFAULT ''");
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} ({id}, event_id TEXT NOT NULL UNIQUE, {ts}, \
+             {}, {}, {}, {}, {})",
+            text("operator"),
+            text("action"),
+            text("target"),
+            text("detail"),
+            text("trace_id"),
+        ),
+        format!("CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_ts_idx ON {AUDIT_TABLE} (ts)"),
+    ]
+}
+
+fn drop_audit_table(_: DbBackend) -> Vec<String> {
+    drop_tables([AUDIT_TABLE])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +285,8 @@ mod tests {
                 "m20261129_000001_log_tables",
                 "m20261129_000002_stat_tables",
                 "m20261203_000003_byte_order_keys",
-                "m20261203_000004_stat_time_key"
+                "m20261203_000004_stat_time_key",
+                "m20261204_000005_admin_audit"
             ]
         );
     }

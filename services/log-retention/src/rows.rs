@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use proto::events::v1::{
-    CaptchaEvent, CaptchaOutcome, CrashReported, DeviceClass, RequestLogged, RouteKind,
+    AdminActionLogged, CaptchaEvent, CaptchaOutcome, CrashReported, DeviceClass, RequestLogged,
+    RouteKind,
 };
 use sea_orm::{EntityTrait, Iterable, ModelTrait, Value};
 
 use crate::entities::{access_log, captcha_event, crash_report};
+use crate::logstore::AuditRow;
 use crate::schema::{KEY_COLUMNS, Kind};
 
 /// What a `RequestLogged` carries for the statistics only (not kept in
@@ -192,6 +194,21 @@ impl LogRow {
             max_number: i64::try_from(e.max_number).unwrap_or(i64::MAX),
             site_key: cap(e.site_key),
         })
+    }
+}
+
+impl AuditRow {
+    /// From an `AdminActionLogged`; `now` stands in for a missing timestamp.
+    pub fn from_event(e: AdminActionLogged, now: DateTime<Utc>) -> Self {
+        AuditRow {
+            ts: ts_of(e.ts.as_ref(), now),
+            event_id: cap(e.event_id),
+            operator: cap(e.operator),
+            action: cap(e.action),
+            target: cap(e.target),
+            detail: cap(e.detail),
+            trace_id: cap(e.trace_id),
+        }
     }
 }
 

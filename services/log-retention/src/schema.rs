@@ -231,6 +231,11 @@ pub const STAT_PAGEVIEWS: TableSpec = TableSpec {
 /// event table, created by its migration.
 pub const SALT_TABLE: &str = "stat_salts";
 
+/// The audit log of operator actions (`AdminActionLogged`): not an event
+/// table (an id of its own, no day partitions), created by its migration,
+/// swept by `ts` like the others.
+pub const AUDIT_TABLE: &str = "admin_audit";
+
 /// Every event table (the log tables, then the statistics): all are
 /// partitioned by day on Postgres and swept by `ts`.
 pub const EVENT_TABLES: [&TableSpec; 4] = [

@@ -22,6 +22,7 @@ pub async fn sweep_once(
     tracing::info!(
         dropped_partitions = report.dropped_partitions.len(),
         deleted_rows = report.deleted_rows,
+        audit_deleted_rows = report.audit_deleted_rows,
         elapsed_ms = started.elapsed().as_millis(),
         "retention sweep done"
     );

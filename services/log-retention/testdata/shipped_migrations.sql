@@ -61,3 +61,13 @@ CREATE INDEX IF NOT EXISTS stat_pageviews_ts_idx ON stat_pageviews (ts)
 
 -- m20261203_000004_stat_time_key down Sqlite
 
+-- m20261204_000005_admin_audit up Postgres
+CREATE TABLE IF NOT EXISTS admin_audit (id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, ts TIMESTAMPTZ NOT NULL, operator TEXT NOT NULL DEFAULT '', action TEXT NOT NULL DEFAULT '', target TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', trace_id TEXT NOT NULL DEFAULT '')
+CREATE INDEX IF NOT EXISTS admin_audit_ts_idx ON admin_audit (ts)
+-- m20261204_000005_admin_audit down Postgres
+DROP TABLE IF EXISTS admin_audit
+-- m20261204_000005_admin_audit up Sqlite
+CREATE TABLE IF NOT EXISTS admin_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, ts TEXT NOT NULL, operator TEXT NOT NULL DEFAULT '', action TEXT NOT NULL DEFAULT '', target TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', trace_id TEXT NOT NULL DEFAULT '')
+CREATE INDEX IF NOT EXISTS admin_audit_ts_idx ON admin_audit (ts)
+-- m20261204_000005_admin_audit down Sqlite
+DROP TABLE IF EXISTS admin_audit

@@ -4,11 +4,14 @@
 //!   `INSERT` on SQLite), each event once, its page view with it.
 //! - `partitions`: day partitions on Postgres and the retention sweep.
 //! - `visitor`: a visitor's rows, counted, exported and deleted.
+//! - `audit`: the audit log of operator actions (`admin_audit`), stored,
+//!   listed and swept with the logs.
 //!
 //! The statistics (`stats`) live beside them: the store keeps their handle,
 //! writes the page views in the same transaction as the log rows, sweeps
 //! them with the logs, and answers their queries.
 
+mod audit;
 mod copy;
 mod partitions;
 mod visitor;
@@ -22,6 +25,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, DbErr, Value};
 use sea_orm_migration::MigratorTrait;
 
+pub use self::audit::{
+    AUDIT_DEFAULT_LIMIT, AUDIT_DELETE_BATCH, AUDIT_MAX_LIMIT, AuditPage, AuditQuery, AuditRow,
+};
 pub use self::copy::ROWS_PER_STATEMENT;
 pub use self::partitions::{
     DAYS_AHEAD, EXPIRED_PREFIX, SQLITE_DELETE_BATCH, SweepReport, cutoff, partition_day,

@@ -29,6 +29,8 @@ pub struct SweepReport {
     pub stat_deleted_rows: u64,
     /// Daily salts deleted (older than two days).
     pub deleted_salts: u64,
+    /// Entries of the audit log (`admin_audit`) deleted by timestamp.
+    pub audit_deleted_rows: u64,
 }
 
 impl SweepReport {
@@ -39,6 +41,7 @@ impl SweepReport {
             && self.stat_dropped_partitions.is_empty()
             && self.stat_deleted_rows == 0
             && self.deleted_salts == 0
+            && self.audit_deleted_rows == 0
     }
 }
 
@@ -152,7 +155,8 @@ impl LogStore {
             .collect()
     }
 
-    /// Removes every row older than `now - retention_days` from every table.
+    /// Removes every row older than `now - retention_days` from every table
+    /// (the audit log's too).
     /// Postgres detaches whole day partitions before the cutoff (renamed
     /// `cloudsms_expired_<partition>`, out of every query at once; their
     /// files go in [`LogStore::reclaim_expired`]) and deletes the boundary
@@ -175,6 +179,7 @@ impl LogStore {
         report.stat_dropped_partitions = dropped;
         report.stat_deleted_rows = deleted;
         report.deleted_salts = self.stats.sweep_salts(now).await?;
+        report.audit_deleted_rows = self.sweep_audit(cutoff).await?;
         if self.is_partitioned() {
             self.prepare_days(now.date_naive(), DAYS_AHEAD + 1).await?;
         }
