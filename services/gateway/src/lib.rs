@@ -98,6 +98,11 @@ pub struct Shared {
     pub stats: Option<
         proto::retention::v1::stats_service_client::StatsServiceClient<tonic::transport::Channel>,
     >,
+    /// log-retention's audit log, for `/admin/audit` and `/admin/api/v1/audit`
+    /// (none when `gateway.retention_url` is empty).
+    pub audit: Option<
+        proto::retention::v1::audit_service_client::AuditServiceClient<tonic::transport::Channel>,
+    >,
 }
 
 impl Shared {
@@ -144,6 +149,7 @@ impl Shared {
             request_log_flush,
             retention: my_data::client(&infra.settings.gateway.retention_url),
             stats: admin::client(&infra.settings.gateway.retention_url),
+            audit: admin::audit_log::client(&infra.settings.gateway.retention_url),
         })
     }
 }
@@ -200,6 +206,8 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             get(admin::stats).post(admin::login),
         )
         .route("/admin/stats.csv", K::Admin, get(admin::csv))
+        .route("/admin/audit", K::Admin, get(admin::audit_log::page))
+        .route("/admin/api/v1/audit", K::Admin, get(admin::audit_log::api))
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))

@@ -268,6 +268,16 @@ pub async fn login(
                     .into_response(),
             );
         }
+        let _ = super::audit::record(
+            &state,
+            super::audit::Action {
+                operator: DEFAULT_OPERATOR,
+                action: "session.logout",
+                target: "",
+                detail: "",
+            },
+        )
+        .await;
         String::new()
     } else if same_secret(form.token.trim(), token) {
         let id = hex::encode(rand::random::<[u8; 32]>());
@@ -281,6 +291,16 @@ pub async fn login(
                 (StatusCode::SERVICE_UNAVAILABLE, "login failed, try again\n").into_response(),
             );
         }
+        let _ = super::audit::record(
+            &state,
+            super::audit::Action {
+                operator: DEFAULT_OPERATOR,
+                action: "session.login",
+                target: "",
+                detail: "",
+            },
+        )
+        .await;
         id
     } else {
         tracing::warn!("operator login refused");
