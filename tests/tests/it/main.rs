@@ -1,6 +1,7 @@
 //! End-to-end tests of cloudsms: one binary, a module per capability.
 #![allow(clippy::unwrap_used)]
 
+mod admin_audit;
 mod backend_tls;
 mod bus_outage;
 mod captcha;
