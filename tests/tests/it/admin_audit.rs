@@ -397,7 +397,7 @@ async fn old_entries_are_swept_and_a_redelivery_is_stored_once(mode: Mode) {
 }
 both_modes!(old_entries_are_swept_and_a_redelivery_is_stored_once);
 
-async fn without_log_retention_the_audit_log_is_unavailable(mode: Mode) {
+async fn without_log_retention_the_audit_log_is_unavailable_and_without_a_token_absent(mode: Mode) {
     let app = TestApp::spawn_with_config(
         mode,
         &format!("[gateway]\nadmin_token = \"{TOKEN}\"\nretention_url = \"http://127.0.0.1:9\"\n"),
@@ -417,5 +417,18 @@ async fn without_log_retention_the_audit_log_is_unavailable(mode: Mode) {
     .await;
     assert!(body["error"].as_str().unwrap().starts_with("limit"));
     app.stop().await;
+
+    // Without an operator token the console and its API do not exist.
+    let app = TestApp::spawn(mode).await;
+    let resp = send(
+        app.gateway_get("/admin/api/v1/audit")
+            .bearer_auth("anything"),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].is_string());
+    assert_eq!(send(app.gateway_get("/admin/audit")).await.status(), 404);
+    app.stop().await;
 }
-both_modes!(without_log_retention_the_audit_log_is_unavailable);
+both_modes!(without_log_retention_the_audit_log_is_unavailable_and_without_a_token_absent);

@@ -216,7 +216,7 @@ pub async fn api(
     query: Result<Query<AuditParams>, QueryRejection>,
 ) -> Response {
     match session::access(&state, &headers).await {
-        Access::Disabled => return not_found(),
+        Access::Disabled => return json_error(StatusCode::NOT_FOUND, "no such page"),
         Access::Denied => {
             let mut response = json_error(StatusCode::UNAUTHORIZED, "operator token required");
             response.headers_mut().insert(
@@ -225,7 +225,16 @@ pub async fn api(
             );
             return response;
         }
-        Access::Throttled => return too_many(),
+        Access::Throttled => {
+            let mut response = json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many wrong tokens, wait a minute",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            return response;
+        }
         Access::Allowed(_) => {}
     }
     let Ok(Query(params)) = query else {
