@@ -2,8 +2,10 @@
 # Checks the gateway's JSON API against its own OpenAPI document
 # (/api/openapi.json) with schemathesis: starts `cloudsms all --demo` on free
 # loopback ports with embedded defaults (SQLite in a temporary folder,
-# in-process bus and cache, the crawler gate off), runs every check with a
-# bounded number of examples, and stops the site.
+# in-process bus and cache, the crawler gate off, an operator token so the
+# admin API is on and reached with it), runs every check with a bounded
+# number of examples (settings in scripts/schemathesis.toml), and stops the
+# site.
 #
 #   scripts/schemathesis.sh [extra schemathesis arguments]     (make schemathesis)
 #
@@ -14,6 +16,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 
 version=4.32.5
 venv=${SCHEMATHESIS_VENV:-/var/tmp/cloudsms-schemathesis-venv}
@@ -73,8 +76,11 @@ unset_args=()
 for name in "${inherited[@]}"; do
     unset_args+=(-u "$name")
 done
+# The operator API is on, so schemathesis reaches it (with this token).
+admin_token=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 site_env=(
     env "${unset_args[@]}"
+    CLOUDSMS_GATEWAY__ADMIN_TOKEN="$admin_token"
     CLOUDSMS_DATA_DIR="$work/data"
     CLOUDSMS_GATEWAY__GATE__ENABLED=false
     CLOUDSMS_GATEWAY__LISTEN="127.0.0.1:$gateway"
@@ -111,7 +117,10 @@ python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], time
 echo "==> schemathesis $version against $site/api/openapi.json (seed $seed, $max_examples examples)"
 set +e
 # `timeout` only bounds a hung run; the examples bound a normal one.
-(cd "$work" && timeout --signal=INT 240 "$venv/bin/schemathesis" run "$site/api/openapi.json" \
+(cd "$work" && timeout --signal=INT 240 "$venv/bin/schemathesis" \
+    --config-file "$repo/scripts/schemathesis.toml" \
+    run "$site/api/openapi.json" \
+    --header "Authorization: Bearer $admin_token" \
     --checks all \
     --max-examples "$max_examples" \
     --seed "$seed" \

@@ -2,8 +2,9 @@
 //! console page `/admin/audit`, both from log-retention's `AuditService`
 //! (the writer is `audit.rs`). Filters: `from`, `to` (Unix seconds, RFC
 //! 3339, or a UTC day `YYYY-MM-DD`: `from` its start, `to` its end),
-//! `operator`, `action`, `target` (exact), `limit` (1 to 1000, default
-//! 100) and `before` (the previous page's `next`). Newest first.
+//! `operator`, `action`, `target` (exact, at most 256 characters), `limit`
+//! (1 to 1000, default 100) and `before` (the previous page's `next`).
+//! Newest first.
 
 use std::time::Duration;
 
@@ -27,9 +28,8 @@ use crate::{AppState, PageError, assets};
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The most entries per page.
 pub const MAX_LIMIT: u32 = 1000;
-/// The longest `operator`, `action` or `target` filter, in bytes
-/// (log-retention's bound).
-pub const MAX_FILTER_BYTES: usize = 256;
+/// The longest `operator`, `action` or `target` filter, in characters.
+pub const MAX_FILTER_CHARS: usize = 256;
 
 /// A lazily connected `AuditService` client (none when unconfigured).
 pub fn client(url: &str) -> Option<AuditServiceClient<Channel>> {
@@ -100,8 +100,8 @@ fn instant(raw: Option<&str>, name: &str, end_of_day: bool) -> Result<Option<i64
 
 fn exact(raw: Option<&str>, name: &str) -> Result<String, String> {
     let value = given(raw).unwrap_or_default();
-    if value.len() > MAX_FILTER_BYTES {
-        return Err(format!("{name}: at most {MAX_FILTER_BYTES} bytes"));
+    if value.chars().count() > MAX_FILTER_CHARS {
+        return Err(format!("{name}: at most {MAX_FILTER_CHARS} characters"));
     }
     Ok(value.to_owned())
 }
@@ -329,7 +329,7 @@ fn older_link(params: &AuditParams, next: i64) -> String {
 
 fn field(value: Option<&String>) -> String {
     value
-        .map(|v| v.chars().take(MAX_FILTER_BYTES).collect())
+        .map(|v| v.chars().take(MAX_FILTER_CHARS).collect())
         .unwrap_or_default()
 }
 
@@ -475,8 +475,11 @@ mod tests {
         ] {
             assert!(parse(&params(&bad)).is_err(), "{bad:?}");
         }
-        let long = "a".repeat(MAX_FILTER_BYTES + 1);
+        let long = "a".repeat(MAX_FILTER_CHARS + 1);
         assert!(parse(&params(&[("target", long.as_str())])).is_err());
+        // Characters, not bytes: what the OpenAPI document's maxLength says.
+        let wide = "é".repeat(MAX_FILTER_CHARS);
+        assert!(parse(&params(&[("target", wide.as_str())])).is_ok());
     }
 
     #[test]
