@@ -197,23 +197,31 @@ both_modes!(forged_stale_future_and_reused_signs_are_401);
 async fn json_template_prefers_org_content(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, &config()).await;
     app.add_number(NUMBER).await;
-    let ts = now_ms(0);
     // The operator's template, as the app fills it in: `[timestamp]` left
     // unquoted, `[sign]` the URL-encoded text, `[content]` the app's SMS
-    // template applied.
-    let body = format!(
-        r#"{{"from":"{SENDER}","content":"{SENDER}\nYour Steam code is F4K2Q\nSIM1_China Mobile_+8613800138021\n2026-12-04 12:00:00\nphone-1","org_content":"Your Steam code is F4K2Q","timestamp":{ts},"sign":"{}","card_slot":"SIM1_China Mobile_+8613800138021","receive_time":"2026-12-04 12:00:00"}}"#,
-        sign(SECRET, &ts)
-    );
-    let resp = post_json(&app, &to(NUMBER), &body).await;
+    // template applied, `[receive_time]` the phone's arrival time.
+    let body = |ts: &str| {
+        format!(
+            r#"{{"from":"{SENDER}","content":"{SENDER}\nYour Steam code is F4K2Q\nSIM1_China Mobile_+8613800138021\n2026-12-04 12:00:00\nphone-1","org_content":"Your Steam code is F4K2Q","timestamp":{ts},"sign":"{}","card_slot":"SIM1_China Mobile_+8613800138021","receive_time":"2026-12-04 12:00:00"}}"#,
+            sign(SECRET, ts)
+        )
+    };
+    let first = body(&now_ms(0));
+    let resp = post_json(&app, &to(NUMBER), &first).await;
     assert_eq!(resp.status(), 200);
     app.wait_for_page(NUMBER, "Your Steam code is F4K2Q").await;
     assert_eq!(
         app.settled_bodies(NUMBER).await,
         ["Your Steam code is F4K2Q"]
     );
-    // Retried: still one.
-    assert_eq!(post_json(&app, &to(NUMBER), &body).await.status(), 200);
+    // Retried, and resent from the app's log (a new timestamp and sign, the
+    // same receive_time): still one.
+    for again in [first.clone(), body(&now_ms(-30_000))] {
+        let resp = post_json(&app, &to(NUMBER), &again).await;
+        assert_eq!(resp.status(), 200);
+        let ack: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(ack["duplicate"], true);
+    }
     assert_eq!(app.settled_bodies(NUMBER).await.len(), 1);
 
     // A form template with `org_content` too.

@@ -148,13 +148,28 @@ pub fn verify(
 }
 
 /// The message id we store: a hash of (receiving number, sender, text,
-/// timestamp). The app's retries repeat all four (the timestamp is taken
-/// once per forwarding), so the bus's idempotency drops them; two SMS differ
-/// in at least one. The app sends no id of its own.
-fn message_id(to: &str, from: &str, text: &str, timestamp: i64) -> String {
-    let key = serde_json::json!([to, from, text, timestamp]);
+/// when). "When" is the `receive_time` the operator's template may send (the
+/// SMS's arrival on the phone, which the app's manual resend from its log
+/// repeats, with a new `timestamp`), else the signed `timestamp` (taken once
+/// per forwarding, so the app's own retries of a request repeat it). Either
+/// way a retry gets the same id and the bus's idempotency drops it; two SMS
+/// differ in at least one part. The app sends no id of its own.
+fn message_id(to: &str, from: &str, text: &str, when: When<'_>) -> String {
+    let key = match when {
+        When::Received(time) => serde_json::json!([to, from, text, "receive_time", time]),
+        When::Sent(timestamp) => serde_json::json!([to, from, text, "timestamp", timestamp]),
+    };
     let digest = Sha256::digest(key.to_string().as_bytes());
     format!("{ID_PREFIX}{}", hex::encode(&digest[..16]))
+}
+
+/// What a message id is tied to in time.
+#[derive(Debug, Clone, Copy)]
+enum When<'a> {
+    /// The phone's `[receive_time]`, as the template wrote it.
+    Received(&'a str),
+    /// The request's `timestamp`.
+    Sent(i64),
 }
 
 /// The receiving number from the webhook URL's `?to=`.
@@ -210,7 +225,11 @@ fn parse(webhook: &Webhook, signed: Signed) -> Result<Parsed<Message>, IngestErr
     let to = to(webhook)?;
     // Normalised so `?to=+1...` and `?to=1...` give the same id.
     let number = domain::E164::parse(&to).map_or_else(|_| to.clone(), |n| n.as_str().to_owned());
-    let provider_message_id = message_id(&number, from, text, signed.timestamp);
+    let when = match single(pairs, "receive_time")?.map(str::trim) {
+        Some(time) if !time.is_empty() => When::Received(time),
+        _ => When::Sent(signed.timestamp),
+    };
+    let provider_message_id = message_id(&number, from, text, when);
     Ok(Parsed::Sms(Message {
         claim: format!("{CLAIM_PREFIX}{}:{given_sign}", signed.timestamp),
         sms: InboundSms {

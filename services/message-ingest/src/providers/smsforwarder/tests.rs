@@ -217,3 +217,37 @@ fn json_templates_read_strings_and_numbers() {
         assert!(matches!(err, IngestError::BadRequest(_)), "{bad}: {err}");
     }
 }
+
+#[test]
+fn receive_time_ties_the_id_to_the_sms_not_the_request() {
+    let hook = webhook("?to=%2B8613800138000", FORM, "");
+    let id = |timestamp: i64, receive_time: Option<&str>| {
+        let mut list = vec![("from", "10690000"), ("org_content", "Code 42")];
+        list.extend(receive_time.map(|t| ("receive_time", t)));
+        let Parsed::Sms(message) = parse(
+            &hook,
+            Signed {
+                pairs: pairs(&list),
+                timestamp,
+            },
+        )
+        .unwrap() else {
+            panic!("not an SMS")
+        };
+        message.sms.provider_message_id
+    };
+    // The app's manual resend: a new timestamp, the same receive_time.
+    let at = Some("2026-12-04 20:00:00");
+    assert_eq!(id(1_700_000_000_000, at), id(1_700_000_090_000, at));
+    assert_ne!(
+        id(1_700_000_000_000, at),
+        id(1_700_000_000_000, Some("2026-12-04 20:00:01"))
+    );
+    // Without it, the timestamp.
+    assert_eq!(
+        id(1_700_000_000_000, None),
+        id(1_700_000_000_000, Some(" "))
+    );
+    assert_ne!(id(1_700_000_000_000, None), id(1_700_000_090_000, None));
+    assert_ne!(id(1_700_000_000_000, None), id(1_700_000_000_000, at));
+}
