@@ -247,6 +247,9 @@ async fn json_template_prefers_org_content(mode: Mode) {
 }
 both_modes!(json_template_prefers_org_content);
 
+/// Form fields, name and value.
+type Fields<'a> = [(&'a str, &'a str)];
+
 async fn malformed_bodies_are_400_and_touch_nothing(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, &config()).await;
     app.add_number(NUMBER).await;
@@ -259,7 +262,7 @@ async fn malformed_bodies_are_400_and_touch_nothing(mode: Mode) {
     }
     // Signed, but no sender, no text, a field twice, no `?to=`.
     let signed = [("timestamp", ts.as_str()), ("sign", sign.as_str())];
-    let cases: [(&str, &[(&str, &str)], &str); 4] = [
+    let cases: [(&str, &Fields, &str); 4] = [
         (&to(NUMBER), &[("content", "x")], "missing field `from`"),
         (&to(NUMBER), &[("from", SENDER)], "missing field `content`"),
         (
