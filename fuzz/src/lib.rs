@@ -28,6 +28,7 @@ pub const PLIVO_TOKEN: &str = "fuzz-plivo-token";
 pub const SMS_GATEWAY_KEY: &str = "fuzz-sms-gateway-key";
 pub const HTTPSMS_KEY: &str = "fuzz-httpsms-key";
 pub const JASMIN_SECRET: &str = "fuzz-jasmin-secret";
+pub const SMSFORWARDER_SECRET: &str = "fuzz-smsforwarder-secret";
 pub const JASMIN_USER: &str = "jasmin";
 pub const JASMIN_PASSWORD: &str = "fuzz-jasmin-password";
 /// Seed of the Telnyx signing key (its public half is configured).
@@ -60,7 +61,8 @@ fn settings(dir: &std::path::Path) -> config::Settings {
          [ingest.providers.sms_gateway]\nsigning_key = \"{SMS_GATEWAY_KEY}\"\n\
          [ingest.providers.httpsms]\nsigning_key = \"{HTTPSMS_KEY}\"\n\
          [ingest.providers.jasmin]\nshared_secret = \"{JASMIN_SECRET}\"\n\
-         username = \"{JASMIN_USER}\"\npassword = \"{JASMIN_PASSWORD}\"\n",
+         username = \"{JASMIN_USER}\"\npassword = \"{JASMIN_PASSWORD}\"\n\
+         [ingest.providers.smsforwarder]\nsecret = \"{SMSFORWARDER_SECRET}\"\n",
         dir = dir.display().to_string(),
         telnyx = telnyx_public_key(),
     );

@@ -25,8 +25,8 @@ pub use gateway::{
 pub use http::HttpSettings;
 pub use ingest::{
     GenericProviderSettings, HttpsmsSettings, IngestSettings, JasminSettings, PlivoSettings,
-    ProvidersSettings, SmsGatewaySettings, TelnyxSettings, TwilioSettings, VonageSettings,
-    VonageSignatureMethod,
+    ProvidersSettings, SmsForwarderSettings, SmsGatewaySettings, TelnyxSettings, TwilioSettings,
+    VonageSettings, VonageSignatureMethod,
 };
 pub use nats::NatsSettings;
 pub use redis::RedisSettings;

@@ -281,6 +281,7 @@ fn serialize_writes_no_secret_that_debug_hides() {
         "ingest.grpc_token",
         "ingest.providers.twilio.auth_token",
         "ingest.providers.jasmin.password",
+        "ingest.providers.smsforwarder.secret",
     ] {
         assert!(
             hidden.iter().any(|p| p == secret),

@@ -24,6 +24,9 @@ pub struct Shared {
     pub store: Store,
     /// The registry's answers, remembered for `ingest.registry_cache_ms`.
     pub registry: Arc<store::Registry>,
+    /// The cache every replica shares (single-use claims of signatures that
+    /// do not cover the message, see `providers::smsforwarder`).
+    pub cache: Arc<dyn cache::HotCache>,
 }
 
 impl Shared {
@@ -37,6 +40,7 @@ impl Shared {
                 std::time::Duration::from_millis(infra.settings.ingest.registry_cache_ms),
                 false,
             )),
+            cache: infra.cache.clone(),
         })
     }
 }

@@ -32,6 +32,7 @@ mod provider_httpsms;
 mod provider_jasmin;
 mod provider_plivo;
 mod provider_sms_gateway;
+mod provider_smsforwarder;
 mod provider_telnyx;
 mod provider_twilio;
 mod provider_vonage;

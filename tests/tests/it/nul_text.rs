@@ -8,8 +8,9 @@ use proto::ingest::v1::ingest_service_client::IngestServiceClient;
 
 use crate::{
     grpc_ingest as grpc, provider_httpsms as httpsms, provider_jasmin as jasmin,
-    provider_plivo as plivo, provider_sms_gateway as sms_gateway, provider_telnyx as telnyx,
-    provider_twilio as twilio, provider_vonage as vonage,
+    provider_plivo as plivo, provider_sms_gateway as sms_gateway,
+    provider_smsforwarder as smsforwarder, provider_telnyx as telnyx, provider_twilio as twilio,
+    provider_vonage as vonage,
 };
 
 const NUMBER: &str = "+447700900471";
@@ -63,7 +64,8 @@ fn every_provider(telnyx_key: &str) -> String {
          [ingest.providers.telnyx]\npublic_key = \"{telnyx_key}\"\n\
          [ingest.providers.httpsms]\nsigning_key = \"{httpsms}\"\n\
          [ingest.providers.sms_gateway]\nsigning_key = \"{sms_gateway}\"\n\
-         [ingest.providers.jasmin]\nshared_secret = \"{jasmin}\"\n",
+         [ingest.providers.jasmin]\nshared_secret = \"{jasmin}\"\n\
+         [ingest.providers.smsforwarder]\nsecret = \"{smsforwarder}\"\n",
         public = twilio::PUBLIC,
         grpc = grpc::TOKEN,
         twilio = twilio::TOKEN,
@@ -72,6 +74,7 @@ fn every_provider(telnyx_key: &str) -> String {
         httpsms = httpsms::KEY,
         sms_gateway = sms_gateway::KEY,
         jasmin = jasmin::SECRET,
+        smsforwarder = smsforwarder::SECRET,
     )
 }
 
@@ -105,6 +108,7 @@ async fn every_decoding_path_stores_text_without_nul(mode: Mode) {
         httpsms::NUMBER,
         sms_gateway::NUMBER,
         jasmin::NUMBER,
+        smsforwarder::NUMBER,
         grpc::NUMBER,
     ] {
         app.add_number(number).await;
@@ -270,6 +274,23 @@ async fn every_decoding_path_stores_text_without_nul(mode: Mode) {
         "nul-jasmin-2",
         "Jasmin plain 100010",
     ));
+
+    // SmsForwarder: `%00` in a form field.
+    let timestamp = chrono::Utc::now().timestamp_millis().to_string();
+    let resp = smsforwarder::post_default(
+        &app,
+        &format!("?to={}", smsforwarder::NUMBER),
+        "SmsForwarder code\u{0} 100012",
+        &timestamp,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    expected.push(Expected {
+        number: smsforwarder::NUMBER,
+        provider: "smsforwarder",
+        id: None,
+        body: "SmsForwarder code 100012",
+    });
 
     // gRPC ingest goes through the same acceptance.
     let mut client = IngestServiceClient::connect(app.grpc_url.clone())

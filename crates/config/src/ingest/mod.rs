@@ -5,7 +5,8 @@ mod providers;
 
 pub use providers::{
     GenericProviderSettings, HttpsmsSettings, JasminSettings, PlivoSettings, ProvidersSettings,
-    SmsGatewaySettings, TelnyxSettings, TwilioSettings, VonageSettings, VonageSignatureMethod,
+    SmsForwarderSettings, SmsGatewaySettings, TelnyxSettings, TwilioSettings, VonageSettings,
+    VonageSignatureMethod,
 };
 
 use std::net::SocketAddr;

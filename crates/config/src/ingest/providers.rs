@@ -26,6 +26,8 @@ pub struct ProvidersSettings {
     pub httpsms: HttpsmsSettings,
     /// Jasmin SMS gateway.
     pub jasmin: JasminSettings,
+    /// The SmsForwarder Android app (pppscn/SmsForwarder), webhook channel.
+    pub smsforwarder: SmsForwarderSettings,
 }
 
 /// A provider's settings made of secrets only, each kept as a plain string
@@ -89,6 +91,14 @@ secret_settings!(
     HttpsmsSettings {
         /// Webhook signing key; empty disables the route.
         signing_key
+    }
+);
+secret_settings!(
+    /// SmsForwarder: the webhook channel's `sign` is an HMAC-SHA256 of the
+    /// timestamp under this secret.
+    SmsForwarderSettings {
+        /// The secret set in the app's webhook channel; empty disables the route.
+        secret
     }
 );
 

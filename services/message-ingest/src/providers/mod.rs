@@ -10,6 +10,7 @@ pub mod json;
 pub mod plivo;
 pub mod provider;
 pub mod sms_gateway;
+pub mod smsforwarder;
 pub mod telnyx;
 pub mod twilio;
 pub mod vonage;
@@ -47,6 +48,7 @@ providers!(
     sms_gateway::SmsGateway,
     httpsms::Httpsms,
     jasmin::Jasmin,
+    smsforwarder::SmsForwarder,
 );
 
 /// `/webhooks/<P::NAME>` through [`handle::handle`]: `POST`, or any method

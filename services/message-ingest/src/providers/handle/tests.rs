@@ -1,4 +1,4 @@
-//! The steps every provider's route shares, checked on all eight through the
+//! The steps every provider's route shares, checked on all nine through the
 //! router (in process, on an in-process bus and a throw-away database).
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +9,7 @@ use tower::ServiceExt as _;
 
 use super::super::{
     generic::Generic, httpsms::Httpsms, jasmin::Jasmin, plivo::Plivo, sms_gateway::SmsGateway,
-    telnyx::Telnyx, twilio::Twilio, vonage::Vonage,
+    smsforwarder::SmsForwarder, telnyx::Telnyx, twilio::Twilio, vonage::Vonage,
 };
 use super::*;
 use crate::accept::test_infra;
@@ -31,7 +31,7 @@ fn case<P: Provider>() -> Case {
     }
 }
 
-fn all() -> [Case; 8] {
+fn all() -> [Case; 9] {
     [
         case::<Generic>(),
         case::<Twilio>(),
@@ -41,6 +41,7 @@ fn all() -> [Case; 8] {
         case::<SmsGateway>(),
         case::<Httpsms>(),
         case::<Jasmin>(),
+        case::<SmsForwarder>(),
     ]
 }
 
@@ -53,7 +54,8 @@ const ENABLED: &str = "[ingest]\nmax_body_bytes = 1024\n\
     [ingest.providers.plivo]\nauth_token = \"p\"\n\
     [ingest.providers.sms_gateway]\nsigning_key = \"g\"\n\
     [ingest.providers.httpsms]\nsigning_key = \"h\"\n\
-    [ingest.providers.jasmin]\nshared_secret = \"j\"\n";
+    [ingest.providers.jasmin]\nshared_secret = \"j\"\n\
+    [ingest.providers.smsforwarder]\nsecret = \"f\"\n";
 
 struct Answer {
     status: StatusCode,
@@ -246,6 +248,7 @@ async fn each_provider_is_answered_as_it_expects() {
         answer::<Telnyx>(&settings, Ok(None)).await,
         answer::<SmsGateway>(&settings, Ok(None)).await,
         answer::<Httpsms>(&settings, Ok(None)).await,
+        answer::<SmsForwarder>(&settings, Ok(None)).await,
     ] {
         assert_eq!(ignored, (200, json.into(), ignored_json.into()));
     }
