@@ -262,11 +262,20 @@ pub async fn number(
     };
     // The newest page is served from the rendered-page cache when fresh.
     let cacheable = before.is_none() && sender.is_none();
-    if cacheable && let Some(html) = state.live.pages.get(number.as_str(), &base, t.lang) {
+    let cutoffs = state.store.cutoffs().await;
+    if cacheable
+        && let Some(html) = state
+            .live
+            .pages
+            .get_at(number.as_str(), &base, t.lang, cutoffs.now())
+    {
         return Ok(Html(html).into_response());
     }
     let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
+    // The cached page goes when its oldest message passes its period.
+    let period = cutoffs.now() - cutoffs.oldest_shown(number.as_str());
+    let until = messages.last().map(|oldest| received_at(oldest) + period);
     let senders = state.store.recent_senders(number.as_str(), 30).await?;
     let now = Utc::now();
     let country = number.country();
@@ -326,10 +335,14 @@ pub async fn number(
     };
     let html = bytes::Bytes::from(page.render()?);
     if cacheable {
-        state
-            .live
-            .pages
-            .put(number.as_str(), &base, t.lang, generation, html.clone());
+        state.live.pages.put_until(
+            number.as_str(),
+            &base,
+            t.lang,
+            generation,
+            html.clone(),
+            until,
+        );
     }
     Ok(Html(html).into_response())
 }
