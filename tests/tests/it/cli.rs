@@ -540,7 +540,14 @@ async fn numbers_add_says_what_it_did_and_list_speaks_json(mode: Mode) {
     fields.sort_unstable();
     assert_eq!(
         fields,
-        ["active", "country", "created_at", "e164", "keep_days", "label"]
+        [
+            "active",
+            "country",
+            "created_at",
+            "e164",
+            "keep_days",
+            "label"
+        ]
     );
     assert_eq!(au["keep_days"], serde_json::Value::Null);
     assert_eq!(au["e164"], NUMBER);
