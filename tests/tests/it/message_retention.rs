@@ -204,6 +204,7 @@ async fn a_late_message_past_its_period_is_not_pushed_live(mode: Mode) {
     reopened.wait_for_message("late-long-8202").await;
     assert!(!reopened.seen.contains("late-global-8201"), "replayed");
     assert!(!everywhere(&app, GLOBAL).await.contains("late-global-8201"));
+    drop((live, reopened));
     app.stop().await;
 }
 both_modes!(a_late_message_past_its_period_is_not_pushed_live);
