@@ -36,6 +36,9 @@ pub fn oldest_shown(now: DateTime<Utc>, keep_days: u32) -> DateTime<Utc> {
 
 type Now = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// The numbers' own periods (E.164 → days), shared.
+type Overrides = Arc<HashMap<String, u32>>;
+
 /// The retention of a store: the global period, the clock, and the
 /// numbers' own periods remembered briefly. Cheap to clone (shared).
 #[derive(Clone)]
@@ -46,7 +49,7 @@ pub struct Retention {
 struct Inner {
     keep_days: Option<u32>,
     now: Now,
-    overrides: Mutex<Option<(Instant, Arc<HashMap<String, u32>>)>>,
+    overrides: Mutex<Option<(Instant, Overrides)>>,
 }
 
 impl std::fmt::Debug for Retention {

@@ -217,6 +217,7 @@ mod tests {
                         variant: String::new(),
                         lang: Lang::En,
                         at: if i == 0 { Instant::now() } else { old },
+                        until: None,
                         html: Bytes::new(),
                     }],
                 );
@@ -230,5 +231,23 @@ mod tests {
         );
         assert!(cache.get("+new", "", Lang::En).is_some());
         assert_eq!(cache.lock().len, 2);
+    }
+
+    #[test]
+    fn a_page_is_not_served_once_its_oldest_message_passes_its_period() {
+        let cache = PageCache::default();
+        let until = Utc::now() + chrono::Duration::days(3);
+        let generation = cache.generation("+1");
+        cache.put_until(
+            "+1",
+            "h",
+            Lang::En,
+            generation,
+            Bytes::from("p"),
+            Some(until),
+        );
+        let before = until - chrono::Duration::seconds(1);
+        assert!(cache.get_at("+1", "h", Lang::En, before).is_some());
+        assert!(cache.get_at("+1", "h", Lang::En, until).is_none());
     }
 }
