@@ -50,6 +50,8 @@ struct Inner {
     keep_days: Option<u32>,
     now: Now,
     overrides: Mutex<Option<(Instant, Overrides)>>,
+    /// A request is reading them: the others use the last known meanwhile.
+    refreshing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Retention {
@@ -80,6 +82,7 @@ impl Retention {
                 keep_days,
                 now,
                 overrides: Mutex::new(None),
+                refreshing: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -104,12 +107,15 @@ impl Retention {
     }
 
     fn last_known(&self) -> Arc<HashMap<String, u32>> {
+        self.known().unwrap_or_default()
+    }
+
+    fn known(&self) -> Option<Overrides> {
         self.inner
             .overrides
             .lock()
             .as_ref()
             .map(|(_, map)| map.clone())
-            .unwrap_or_default()
     }
 
     fn remember(&self, map: Arc<HashMap<String, u32>>) {
@@ -266,10 +272,28 @@ impl Store {
     /// second per process. When the database does not answer, the last
     /// periods read are used (none before the first read).
     pub async fn cutoffs(&self) -> Cutoffs {
+        use std::sync::atomic::Ordering;
         if let Some(map) = self.retention.remembered() {
             return self.retention.cutoffs_with(map);
         }
-        match self.keep_days_overrides().await {
+        let refreshing = &self.retention.inner.refreshing;
+        // One request reads them; the others keep the last known meanwhile.
+        if refreshing.swap(true, Ordering::AcqRel)
+            && let Some(map) = self.retention.known()
+        {
+            return self.retention.cutoffs_with(map);
+        }
+        // Reset when done, or when the request reading is dropped midway.
+        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(refreshing);
+        let read = self.keep_days_overrides().await;
+        drop(done);
+        match read {
             Ok(map) => {
                 let map = Arc::new(map);
                 self.retention.remember(map.clone());
