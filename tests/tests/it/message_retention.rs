@@ -277,3 +277,53 @@ async fn the_faq_and_the_privacy_policy_state_the_period(mode: Mode) {
     app.stop().await;
 }
 both_modes!(the_faq_and_the_privacy_policy_state_the_period);
+
+async fn message_ingest_sweeps_at_start_up_one_replica_at_a_time(mode: Mode) {
+    let (app, _days) = spawn(
+        mode,
+        "[messages]\nkeep_days = 30\nsweep_interval_secs = 3600\n",
+    )
+    .await;
+    app.add_number(GLOBAL).await;
+    let old = |id: &str| store::NewMessage {
+        number: domain::E164::parse(GLOBAL).unwrap(),
+        provider: "test".into(),
+        provider_message_id: id.into(),
+        sender: "Bank".into(),
+        body: format!("old {id}"),
+        received_at: Utc::now() - TimeDelta::days(40),
+    };
+    app.infra
+        .store
+        .insert_messages(&[old("a"), old("b")])
+        .await
+        .unwrap();
+    // Two replicas: the first to claim the interval sweeps.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let replicas: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(message_ingest::sweep::run(app.infra.clone(), stop.clone())))
+        .collect();
+    wait_until("the start-up sweep", Duration::from_secs(20), async || {
+        (rows_in_database(&app).await == 0).then_some(())
+    })
+    .await;
+    // The interval is claimed in the cache, for every replica.
+    assert!(
+        !app.infra
+            .cache
+            .claim(message_ingest::sweep::CLAIM_KEY, Duration::from_secs(5))
+            .await
+            .unwrap(),
+        "the sweep's claim is not held"
+    );
+    // Nothing more until the next tick, an interval later.
+    app.infra.store.insert_messages(&[old("c")]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rows_in_database(&app).await, 1);
+    stop.cancel();
+    for replica in replicas {
+        replica.await.unwrap();
+    }
+    app.stop().await;
+}
+both_modes!(message_ingest_sweeps_at_start_up_one_replica_at_a_time);
