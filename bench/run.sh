@@ -10,13 +10,14 @@
 # missing and run as root.
 #
 # BENCH_ONLY=e2e,logs,... runs only those sections (pages, ingest, captcha,
-# solve, logs, e2e, retention; memory comes with pages and ingest); the other
+# solve, logs, e2e, retention, messages; memory comes with pages and ingest); the other
 # sections of the day's results file are kept as they were, each with the
 # time of its own run. Knobs: BENCH_SECONDS (each wrk run, 10),
 # BENCH_PAGE_ROUNDS (nginx/gateway page rounds, 3; the median counts),
 # BENCH_E2E_SECONDS (60), BENCH_E2E_RATE (1000 SMS/s), BENCH_LOG_EVENTS
 # (500000), BENCH_RETENTION_ROWS (50000000), BENCH_RETENTION_SMALL_ROWS
-# (1000000); BENCH_INGEST_WEBHOOKS (distinct signed webhooks for the ingest
+# (1000000), BENCH_MESSAGES_ROWS (20000000), BENCH_MESSAGES_SMALL_ROWS
+# (1000000), BENCH_MESSAGES_EXPIRED (100000); BENCH_INGEST_WEBHOOKS (distinct signed webhooks for the ingest
 # run, 40000 per second of BENCH_SECONDS), BENCH_IN_FLIGHT (its connections,
 # 256); BENCH_BUILD=0 skips the release build (binaries already built).
 set -euo pipefail
@@ -32,7 +33,7 @@ REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-SECTIONS=(pages ingest captcha solve logs e2e retention memory)
+SECTIONS=(pages ingest captcha solve logs e2e retention messages memory)
 ONLY="${BENCH_ONLY:-}"
 for name in ${ONLY//,/ }; do
     [[ " ${SECTIONS[*]} " == *" $name "* ]] || die "BENCH_ONLY: unknown section $name (${SECTIONS[*]})"
@@ -520,6 +521,13 @@ if selected retention; then
     RETENTION_TABLE="$(BENCH_ADMIN_URL="postgres://postgres@127.0.0.1:5432/postgres" "$BIN/bench_retention")"
 fi
 
+# The message sweep, in a database of its own (the stack stays idle).
+if selected messages; then
+    wait_idle
+    say "message sweep: ${BENCH_MESSAGES_EXPIRED:-100000} expired among ${BENCH_MESSAGES_SMALL_ROWS:-1000000} and ${BENCH_MESSAGES_ROWS:-20000000} kept messages (generated in Postgres first)"
+    MESSAGES_TABLE="$(BENCH_ADMIN_URL="postgres://postgres@127.0.0.1:5432/postgres" "$BIN/bench_messages")"
+fi
+
 machine() {
     local cpu mem
     cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -641,6 +649,11 @@ if selected retention; then
 $RETENTION_TABLE
 EOF
 fi
+if selected messages; then
+    section messages "Message sweep" <<EOF
+$MESSAGES_TABLE
+EOF
+fi
 if selected captcha; then
     section captcha "Captcha verification" <<EOF
 $CAPTCHA_TABLE
@@ -678,7 +691,7 @@ fi
 # the day left them (with that run's time).
 TITLES=(
     "pages:Pages" "ingest:Ingest" "e2e:End to end: webhook → SSE" "logs:Log writes"
-    "retention:Retention sweep" "captcha:Captcha verification"
+    "retention:Retention sweep" "messages:Message sweep" "captcha:Captcha verification"
     "solve:Proof-of-work solve time (the gate's browser solver)" "memory:Memory (RSS, MiB)"
 )
 earlier_section() {

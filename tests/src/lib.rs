@@ -203,7 +203,33 @@ impl TestApp {
 
     /// Spawns on prepared isolation (custom settings).
     pub async fn spawn_isolated(isolation: Isolation, mode: Mode, persister: bool) -> Self {
-        let infra = Infra::connect(isolation.settings.clone()).await.unwrap();
+        Self::spawn_on(isolation, mode, persister, None).await
+    }
+
+    /// As [`TestApp::spawn_isolated`] (with the persister), the store
+    /// reading and sweeping messages by `clock` (`messages.keep_days`):
+    /// a test moves it days ahead instead of waiting.
+    pub async fn spawn_with_clock(
+        isolation: Isolation,
+        mode: Mode,
+        clock: platform::Clock,
+    ) -> Self {
+        Self::spawn_on(isolation, mode, true, Some(clock)).await
+    }
+
+    async fn spawn_on(
+        isolation: Isolation,
+        mode: Mode,
+        persister: bool,
+        clock: Option<platform::Clock>,
+    ) -> Self {
+        let mut infra: Infra = Infra::connect(isolation.settings.clone()).await.unwrap();
+        if let Some(clock) = clock {
+            infra.store = infra.store.clone().with_retention(store::Retention::new(
+                infra.settings.messages.keep_days.get(),
+                move || clock.now(),
+            ));
+        }
         let gateway_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ingest_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -245,6 +245,7 @@ CLOUDSMS_CAPTCHA__GRPC_LISTEN: {value: "0.0.0.0:50052", from: ""}
 CLOUDSMS_RETENTION__LISTEN: {value: "0.0.0.0:8083", from: ""}
 CLOUDSMS_RETENTION__GRPC_LISTEN: {value: "0.0.0.0:50053", from: ""}
 CLOUDSMS_RETENTION__RETENTION_DAYS: {value: {{ $v.logRetention.retentionDays | quote }}, from: logRetention.retentionDays}
+CLOUDSMS_MESSAGES__KEEP_DAYS: {value: {{ $v.messages.keepDays | quote }}, from: messages.keepDays}
 {{- range $section := list "GATEWAY" "INGEST" "CAPTCHA" "RETENTION" }}
 CLOUDSMS_{{ $section }}__SHUTDOWN_DELAY_SECS: {value: {{ $v.shutdown.delaySeconds | quote }}, from: shutdown.delaySeconds}
 CLOUDSMS_{{ $section }}__SHUTDOWN_GRACE_SECS: {value: {{ $v.shutdown.graceSeconds | quote }}, from: shutdown.graceSeconds}

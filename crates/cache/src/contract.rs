@@ -17,7 +17,35 @@ pub(crate) async fn check(cache: &dyn HotCache, expiry: Duration) {
         incr_window_counts_and_restarts_after_the_window(cache, expiry),
         slots_are_limited_released_and_expire(cache, expiry),
         values_live_while_touched_and_are_forgotten(cache, expiry),
+        forgotten_lists_are_gone_and_others_stay(cache),
     );
+}
+
+async fn forgotten_lists_are_gone_and_others_stay(cache: &dyn HotCache) {
+    use crate::HotList;
+    use crate::tests::msg;
+    let (a, b) = ("+447700900101", "+447700900102");
+    cache
+        .fill(HotList::Number(a), &[msg(1, a, 10)])
+        .await
+        .unwrap();
+    cache
+        .fill(HotList::Number(b), &[msg(2, b, 20)])
+        .await
+        .unwrap();
+    cache
+        .fill(HotList::Latest, &[msg(2, b, 20), msg(1, a, 10)])
+        .await
+        .unwrap();
+    cache
+        .forget_lists(&[HotList::Number(a), HotList::Latest])
+        .await
+        .unwrap();
+    assert!(cache.recent(HotList::Number(a)).await.unwrap().is_none());
+    assert!(cache.recent(HotList::Latest).await.unwrap().is_none());
+    let kept = cache.recent(HotList::Number(b)).await.unwrap().unwrap();
+    assert_eq!(kept.iter().map(|m| m.id).collect::<Vec<_>>(), [2]);
+    cache.forget_lists(&[]).await.unwrap();
 }
 
 async fn claim_is_true_once_then_false_until_it_expires(cache: &dyn HotCache, ttl: Duration) {

@@ -58,6 +58,9 @@ pub trait HotCache: Send + Sync + 'static {
     async fn recent(&self, list: HotList<'_>) -> Result<Option<Vec<MessageStored>>, CacheError>;
     /// Replaces the list with `messages` (newest first) for the fill TTL.
     async fn fill(&self, list: HotList<'_>, messages: &[MessageStored]) -> Result<(), CacheError>;
+    /// Drops `lists`, so their next read fills them from the database (the
+    /// message sweep, after deleting some of their messages).
+    async fn forget_lists(&self, lists: &[HotList<'_>]) -> Result<(), CacheError>;
     /// True when the cache answers.
     async fn ping(&self) -> bool;
     /// Drops every list (tests, and `cloudsms` operators after a restore).

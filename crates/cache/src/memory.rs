@@ -98,6 +98,15 @@ impl HotCache for MemoryCache {
         Ok(())
     }
 
+    async fn forget_lists(&self, lists: &[HotList<'_>]) -> Result<(), CacheError> {
+        self.with(|stored| {
+            for list in lists {
+                stored.remove(&key(*list));
+            }
+        });
+        Ok(())
+    }
+
     async fn ping(&self) -> bool {
         true
     }

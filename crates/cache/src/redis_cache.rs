@@ -191,6 +191,17 @@ impl HotCache for RedisCache {
         Ok(())
     }
 
+    #[tracing::instrument(name = "DEL", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "DEL"))]
+    async fn forget_lists(&self, lists: &[HotList<'_>]) -> Result<(), CacheError> {
+        if lists.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = lists.iter().map(|list| self.key(*list)).collect();
+        let mut conn = self.conn.clone();
+        conn.del::<_, ()>(keys).await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> bool {
         let mut conn = self.conn.clone();
         redis::cmd("PING")

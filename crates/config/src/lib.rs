@@ -7,6 +7,7 @@ mod database;
 mod gateway;
 mod http;
 mod ingest;
+mod messages;
 mod nats;
 mod redis;
 mod retention;
@@ -28,6 +29,7 @@ pub use ingest::{
     ProvidersSettings, SmsForwarderSettings, SmsGatewaySettings, TelnyxSettings, TwilioSettings,
     VonageSettings, VonageSignatureMethod,
 };
+pub use messages::{MAX_KEEP_DAYS, MessagesSettings};
 pub use nats::NatsSettings;
 pub use redis::RedisSettings;
 pub use retention::RetentionSettings;
@@ -98,6 +100,8 @@ pub struct Settings {
     pub captcha: CaptchaSettings,
     /// The log-retention service.
     pub retention: RetentionSettings,
+    /// How long public messages are shown and kept.
+    pub messages: MessagesSettings,
     /// Limits of every HTTP server (pages, webhooks, health).
     pub http: HttpSettings,
 }

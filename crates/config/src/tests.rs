@@ -81,6 +81,9 @@ fn values_that_must_be_positive_refuse_zero_by_key() {
         ("captcha", "token_ttl_secs"),
         ("captcha", "window_secs"),
         ("retention", "retention_days"),
+        ("messages", "keep_days"),
+        ("messages", "sweep_interval_secs"),
+        ("messages", "sweep_batch"),
     ] {
         assert_refused(
             &format!("[{section}]\n{key} = 0"),
@@ -332,4 +335,15 @@ fn debug_hides_passwords_in_backend_urls() {
         assert!(!debug.contains(secret), "{secret} in {debug}");
     }
     assert!(debug.contains("postgres://app:***@db/sms"), "{debug}");
+}
+
+#[test]
+fn messages_are_kept_30_days_by_default_and_the_period_is_bounded() {
+    let s = Settings::defaults().unwrap();
+    assert_eq!(s.messages.keep_days.get(), 30);
+    let s = Settings::from_toml_overrides("[messages]\nkeep_days = 7").unwrap();
+    assert_eq!(s.messages.keep_days.get(), 7);
+    assert_refused("[messages]\nkeep_days = 36501", "messages.keep_days");
+    assert_refused("[messages]\nkeep_days = -1", "messages.keep_days");
+    assert_refused("[messages]\nsweep_batch = 10001", "messages.sweep_batch");
 }

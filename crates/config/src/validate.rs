@@ -15,6 +15,7 @@ impl Settings {
         self.http.validate()?;
         self.gateway.validate()?;
         self.captcha.validate()?;
+        self.messages.validate()?;
         Ok(())
     }
 }

@@ -33,7 +33,12 @@ impl Storage for Store {
             .await
             .map_err(|e| anyhow::anyhow!("database {}: {e}", config::redact_url(&url)))?;
         store.migrate().await?;
-        Ok(store)
+        // What pages may show and the sweep deletes: `messages.keep_days`,
+        // by the system's clock (tests give the store another).
+        Ok(store.with_retention(store::Retention::new(
+            settings.messages.keep_days.get(),
+            chrono::Utc::now,
+        )))
     }
 
     fn database(&self) -> Option<&store::DatabaseConnection> {

@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::entities::{message, number};
 use crate::{MessageRow, Store, StoreError};
@@ -57,6 +59,7 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<ServiceActivity, StoreError> {
+        let cutoffs = self.cutoffs().await;
         let active = Query::select()
             .column(number::Column::E164)
             .from(number::Entity)
@@ -68,6 +71,7 @@ impl Store {
             .column(message::Column::Service)
             .column_as(message::Column::Id.count(), "codes")
             .filter(message::Column::ReceivedAt.gte(since))
+            .filter(cutoffs.condition())
             .filter(message::Column::Code.ne(""))
             .filter(message::Column::Service.ne(""))
             .filter(Expr::col(message::Column::Number).in_subquery(active))
@@ -121,8 +125,12 @@ impl Store {
             .from(number::Entity)
             .left_join(
                 message::Entity,
-                Expr::col((message::Entity, message::Column::Number))
-                    .equals((number::Entity, number::Column::E164)),
+                Condition::all()
+                    .add(
+                        Expr::col((message::Entity, message::Column::Number))
+                            .equals((number::Entity, number::Column::E164)),
+                    )
+                    .add(cutoffs.condition()),
             )
             .and_where(Expr::col((number::Entity, number::Column::Active)).eq(true))
             .group_by_col((number::Entity, number::Column::E164))
@@ -154,6 +162,7 @@ impl Store {
     ) -> Result<Vec<MessageRow>, StoreError> {
         Ok(message::Entity::find()
             .filter(message::Column::Service.eq(service))
+            .filter(self.cutoffs().await.condition())
             .filter(message::Column::Code.ne(""))
             .order_by_desc(message::Column::ReceivedAt)
             .order_by_desc(message::Column::Id)

@@ -38,6 +38,7 @@ impl StoreError {
     fn failure(&self) -> Failure {
         match self {
             StoreError::Db(err) => db_failure(err),
+            StoreError::KeepDays(_) => Failure::Permanent,
             StoreError::Url(_)
             | StoreError::Folder { .. }
             | StoreError::UnknownNumber(_)

@@ -8,6 +8,7 @@ mod failure;
 pub mod migration;
 mod parts;
 mod registry;
+mod retention;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod test_store;
@@ -21,7 +22,6 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectOptions, ConnectionTrait,
     Database, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -31,6 +31,7 @@ pub use entities::number::Model as NumberRow;
 use entities::{message, number};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
+pub use retention::{Cutoffs, Retention, Swept, oldest_shown};
 pub use sea_orm::DatabaseConnection;
 
 /// What can go wrong in the store.
@@ -54,6 +55,9 @@ pub enum StoreError {
     /// A number the operation needs is not registered.
     #[error("number {0} is not registered")]
     UnknownNumber(String),
+    /// A message period out of range (1 to `config::MAX_KEEP_DAYS` days).
+    #[error("keep days {0}: must be 1 to {max}", max = config::MAX_KEEP_DAYS)]
+    KeepDays(u32),
     /// The code extraction of a batch did not finish (the runtime is
     /// shutting down).
     #[error("code extraction did not finish: {0}")]
@@ -192,6 +196,7 @@ pub async fn with_schema_lock<T>(
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    retention: Retention,
 }
 
 impl Store {
@@ -224,7 +229,10 @@ impl Store {
         if db.get_database_backend() == DbBackend::Sqlite {
             db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            retention: Retention::unbounded(),
+        })
     }
 
     /// `db.system.name` of the connection (semantic conventions).
@@ -486,7 +494,9 @@ impl Store {
         limit: u64,
         before: Option<Cursor>,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut query = message::Entity::find().filter(message::Column::Number.eq(number));
+        let mut query = message::Entity::find()
+            .filter(message::Column::Number.eq(number))
+            .filter(self.cutoffs().await.number_condition(number));
         if let Some(sender) = sender {
             query = query.filter(message::Column::Sender.eq(sender));
         }
@@ -526,6 +536,7 @@ impl Store {
             .select_only()
             .column(message::Column::Sender)
             .filter(message::Column::Number.eq(number))
+            .filter(self.cutoffs().await.number_condition(number))
             .group_by(message::Column::Sender)
             .order_by_desc(Expr::col(message::Column::ReceivedAt).max())
             .order_by_desc(Expr::col(message::Column::Id).max())
@@ -549,36 +560,35 @@ impl Store {
         limit: u64,
         before: Option<Cursor>,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut query = message::Entity::find();
+        let mut query = message::Entity::find().filter(self.cutoffs().await.condition());
         if let Some(cursor) = before {
             query = query.filter(older_than(cursor));
         }
         self.newest_first(query, limit).await
     }
 
-    /// Active numbers with their newest message time and 24-hour count.
+    /// Active numbers with their newest message time and 24-hour count,
+    /// of the messages that may be shown.
     #[tracing::instrument(name = "SELECT numbers", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "SELECT", db.collection.name = "numbers"))]
     pub async fn numbers_overview(&self) -> Result<Vec<NumberOverview>, StoreError> {
         let numbers = self.list_numbers(false).await?;
-        let since = Utc::now() - chrono::Duration::hours(24);
-        let backend = self.db.get_database_backend();
-        let placeholder = if backend == DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        };
-        let sql = format!(
-            "SELECT number, MAX(received_at) AS last_at, \
-             SUM(CASE WHEN received_at >= {placeholder} THEN 1 ELSE 0 END) AS recent \
-             FROM messages GROUP BY number"
-        );
-        let activity = Activity::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [since.into()],
-        ))
-        .all(&self.db)
-        .await?;
+        let cutoffs = self.cutoffs().await;
+        let since = cutoffs.now() - chrono::Duration::hours(24);
+        let activity = message::Entity::find()
+            .select_only()
+            .column_as(message::Column::Number, "number")
+            .column_as(Expr::col(message::Column::ReceivedAt).max(), "last_at")
+            .column_as(
+                Expr::case(Expr::col(message::Column::ReceivedAt).gte(since), 1)
+                    .finally(0)
+                    .sum(),
+                "recent",
+            )
+            .filter(cutoffs.condition())
+            .group_by(message::Column::Number)
+            .into_model::<Activity>()
+            .all(&self.db)
+            .await?;
         let by_number: std::collections::HashMap<String, Activity> = activity
             .into_iter()
             .map(|a| (a.number.clone(), a))

@@ -1,4 +1,4 @@
-//! `cloudsms numbers add|list|retire`: the operator's numbers.
+//! `cloudsms numbers add|list|retire|keep-days`: the operator's numbers.
 
 use anyhow::Context;
 use chrono::SecondsFormat;
@@ -20,15 +20,29 @@ pub enum NumbersAction {
         /// Replace the label of a number already registered.
         #[arg(long, requires = "label")]
         relabel: bool,
+        /// Days this number's messages are shown and kept, instead of the
+        /// global `messages.keep_days`.
+        #[arg(long, value_parser = keep_days_arg)]
+        keep_days: Option<u32>,
     },
     /// Lists numbers, by country then number.
     List {
         /// Also show retired numbers.
         #[arg(long)]
         all: bool,
-        /// One JSON array of {e164, country, active, label, created_at}.
+        /// One JSON array of {e164, country, active, label, created_at,
+        /// keep_days} (`keep_days` null: the global `messages.keep_days`).
         #[arg(long)]
         json: bool,
+    },
+    /// Sets how many days a number's messages are shown and kept
+    /// (`default`: the global `messages.keep_days` again). Older messages
+    /// disappear from the site at once; the next sweep deletes them.
+    KeepDays {
+        /// E.164 of the number.
+        e164: String,
+        /// Days (1 to 36500), or `default`.
+        days: String,
     },
     /// Retires a number: it stops receiving and disappears from the site.
     Retire {
@@ -45,7 +59,21 @@ pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
             e164,
             label,
             relabel,
-        } => add(&store, &e164, label, relabel).await?,
+            keep_days,
+        } => {
+            add(&store, &e164, label, relabel).await?;
+            if let Some(days) = keep_days {
+                set_keep_days(&store, &parse(&e164)?, Some(days)).await?;
+            }
+        }
+        NumbersAction::KeepDays { e164, days } => {
+            let number = parse(&e164)?;
+            let days = match days.as_str() {
+                "default" => None,
+                days => Some(keep_days_arg(days).map_err(anyhow::Error::msg)?),
+            };
+            set_keep_days(&store, &number, days).await?;
+        }
         NumbersAction::List { all, json } => {
             let rows = store.list_numbers(all).await?;
             if json {
@@ -58,6 +86,7 @@ pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
                             "active": row.active,
                             "label": row.label,
                             "created_at": row.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                            "keep_days": row.keep_days,
                         })
                     })
                     .collect();
@@ -65,7 +94,14 @@ pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
             } else {
                 for row in rows {
                     let state = if row.active { "active" } else { "retired" };
-                    println!("{}\t{}\t{}\t{}", row.e164, row.country, state, row.label);
+                    let kept = row
+                        .keep_days
+                        .map(|days| format!("\tkeeps messages {days} days"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{}{kept}",
+                        row.e164, row.country, state, row.label
+                    );
                 }
             }
         }
@@ -77,6 +113,33 @@ pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
                 anyhow::bail!("{number} is not registered");
             }
         }
+    }
+    Ok(())
+}
+
+/// A number's own message period: whole days, 1 to [`config::MAX_KEEP_DAYS`].
+fn keep_days_arg(raw: &str) -> Result<u32, String> {
+    match raw.parse::<u32>() {
+        Ok(days) if (1..=config::MAX_KEEP_DAYS).contains(&days) => Ok(days),
+        _ => Err(format!(
+            "{raw:?}: days must be a whole number from 1 to {} (or `default`)",
+            config::MAX_KEEP_DAYS
+        )),
+    }
+}
+
+/// Gives `number` its own message period (`None`: the global one).
+async fn set_keep_days(
+    store: &store::Store,
+    number: &E164,
+    days: Option<u32>,
+) -> anyhow::Result<()> {
+    if !store.set_number_keep_days(number, days).await? {
+        anyhow::bail!("{number} is not registered");
+    }
+    match days {
+        Some(days) => println!("{number} keeps its messages {days} days"),
+        None => println!("{number} keeps its messages the default messages.keep_days"),
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `/faq`: questions visitors ask (how the site works, how to use a number,
 //! why a code does not come, what is kept), in the visitor's language, with
 //! the same questions and answers as schema.org `FAQPage` structured data.
-//! Answers that state a setting (page size, offline threshold, log
-//! retention, ads) read it from the configuration, so they stay true.
+//! Answers that state a setting (page size, offline threshold, message
+//! and log retention, ads) read it from the configuration, so they stay true.
 
 use askama::Template;
 use axum::extract::State;
@@ -60,7 +60,13 @@ pub fn entries(t: &Tr, settings: &config::Settings) -> Vec<Entry> {
         entry(
             "kept",
             "kept",
-            t.f1("faq.a.kept", "count", &settings.gateway.page_size),
+            t.fv(
+                "faq.a.kept",
+                &[
+                    ("count", &settings.gateway.page_size),
+                    ("days", &settings.messages.keep_days),
+                ],
+            ),
         ),
         entry("numbers", "numbers", t.t("faq.a.numbers").to_owned()),
         privacy,
@@ -153,10 +159,15 @@ mod tests {
         let mut settings = settings();
         settings.gateway.page_size = 37;
         settings.retention.retention_days = std::num::NonZeroU32::new(99).unwrap();
+        settings.messages.keep_days = std::num::NonZeroU32::new(23).unwrap();
         for lang in Lang::ALL {
             let entries = entries(&Tr { lang }, &settings);
             let all: String = entries.iter().map(|e| e.answer.as_str()).collect();
             assert!(all.contains("37") && all.contains("99"), "{all}");
+            let kept = entries.iter().find(|e| e.id == "kept").unwrap();
+            assert!(kept.answer.contains("23"), "{}", kept.answer);
+            let policy = crate::pages::policy(lang, &settings);
+            assert!(policy.contains(" 23 ") && !policy.contains('{'), "{policy}");
             assert!(!all.contains('{'), "a placeholder is left: {all}");
             assert!(entries.iter().all(|e| !e.question.starts_with("faq.")));
         }

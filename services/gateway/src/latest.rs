@@ -16,7 +16,7 @@ use crate::i18n::Tr;
 use crate::pages::{
     Layout, MessageView, PageQuery, base_url, count_lookup, parse_before, with_next,
 };
-use crate::views::received_at;
+use crate::views::{received_at, within_period};
 use crate::{AppState, PageError};
 
 #[derive(Template)]
@@ -35,10 +35,17 @@ struct LatestPage {
 
 /// Newest messages across all numbers: the hot feed, else the database.
 pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, PageError> {
+    let mut stale = false;
     match state.cache.recent(HotList::Latest).await {
         Ok(Some(messages)) => {
-            count_lookup("latest", "hit");
-            return Ok(messages);
+            let cutoffs = state.store.cutoffs().await;
+            if messages.iter().all(|m| within_period(&cutoffs, m)) {
+                count_lookup("latest", "hit");
+                return Ok(messages);
+            }
+            // Holds messages past their period: read again and replace it.
+            count_lookup("latest", "expired");
+            stale = true;
         }
         Ok(None) => count_lookup("latest", "miss"),
         Err(_) => count_lookup("latest", "error"),
@@ -49,10 +56,15 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
         .latest_messages(state.settings.gateway.page_size)
         .await?;
     let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
-    if state.live.pages.generation(crate::live::LATEST) == generation
-        && let Err(err) = state.cache.fill(HotList::Latest, &messages).await
-    {
-        tracing::warn!(error = %err, "latest list not filled");
+    if state.live.pages.generation(crate::live::LATEST) == generation {
+        let refilled = if stale && messages.is_empty() {
+            state.cache.forget_lists(&[HotList::Latest]).await
+        } else {
+            state.cache.fill(HotList::Latest, &messages).await
+        };
+        if let Err(err) = refilled {
+            tracing::warn!(error = %err, "latest list not filled");
+        }
     }
     Ok(messages)
 }

@@ -344,9 +344,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
     let flush = state.request_log_flush.clone();
-    state
-        .live
-        .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
+    state.live.spawn_forwarder(
+        infra.bus.clone(),
+        infra.cache.clone(),
+        infra.store.clone(),
+        shutdown.clone(),
+    );
     platform::serve(
         listener,
         router(&infra, state),

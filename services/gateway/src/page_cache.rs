@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::i18n::Lang;
@@ -25,6 +26,8 @@ struct Page {
     variant: String,
     lang: Lang,
     at: Instant,
+    /// When its oldest message passes its period (never served after).
+    until: Option<DateTime<Utc>>,
     html: Bytes,
 }
 
@@ -49,12 +52,29 @@ impl PageCache {
 
     /// A fresh page, if cached (shared, not copied).
     pub fn get(&self, number: &str, variant: &str, lang: Lang) -> Option<Bytes> {
+        self.get_at(number, variant, lang, Utc::now())
+    }
+
+    /// A fresh page, if cached and none of its messages has passed its
+    /// period at `now` (the retention's clock).
+    pub fn get_at(
+        &self,
+        number: &str,
+        variant: &str,
+        lang: Lang,
+        now: DateTime<Utc>,
+    ) -> Option<Bytes> {
         let inner = self.lock();
         inner
             .pages
             .get(number)?
             .iter()
-            .find(|p| p.lang == lang && p.variant == variant && p.at.elapsed() < TTL)
+            .find(|p| {
+                p.lang == lang
+                    && p.variant == variant
+                    && p.at.elapsed() < TTL
+                    && p.until.is_none_or(|until| now < until)
+            })
             .map(|p| p.html.clone())
     }
 
@@ -66,6 +86,20 @@ impl PageCache {
     /// Stores a page rendered from data read at `generation`, unless the
     /// number was invalidated since.
     pub fn put(&self, number: &str, variant: &str, lang: Lang, generation: u64, html: Bytes) {
+        self.put_until(number, variant, lang, generation, html, None);
+    }
+
+    /// As [`PageCache::put`], the page served until `until` at most (when
+    /// its oldest message passes its period).
+    pub fn put_until(
+        &self,
+        number: &str,
+        variant: &str,
+        lang: Lang,
+        generation: u64,
+        html: Bytes,
+        until: Option<DateTime<Utc>>,
+    ) {
         let mut inner = self.lock();
         if inner.generations.get(number).copied().unwrap_or(0) != generation {
             return;
@@ -85,6 +119,7 @@ impl PageCache {
             variant: variant.to_owned(),
             lang,
             at: Instant::now(),
+            until,
             html,
         };
         let pages = inner.pages.entry(number.to_owned()).or_default();
@@ -182,6 +217,7 @@ mod tests {
                         variant: String::new(),
                         lang: Lang::En,
                         at: if i == 0 { Instant::now() } else { old },
+                        until: None,
                         html: Bytes::new(),
                     }],
                 );
@@ -195,5 +231,23 @@ mod tests {
         );
         assert!(cache.get("+new", "", Lang::En).is_some());
         assert_eq!(cache.lock().len, 2);
+    }
+
+    #[test]
+    fn a_page_is_not_served_once_its_oldest_message_passes_its_period() {
+        let cache = PageCache::default();
+        let until = Utc::now() + chrono::Duration::days(3);
+        let generation = cache.generation("+1");
+        cache.put_until(
+            "+1",
+            "h",
+            Lang::En,
+            generation,
+            Bytes::from("p"),
+            Some(until),
+        );
+        let before = until - chrono::Duration::seconds(1);
+        assert!(cache.get_at("+1", "h", Lang::En, before).is_some());
+        assert!(cache.get_at("+1", "h", Lang::En, until).is_none());
     }
 }

@@ -14,6 +14,7 @@ use crate::i18n::Tr;
 pub use crate::layout::{Layout, base_url};
 use crate::views::{
     code_expires_at, code_of, code_to_enter_of, cursor_after, received_at, service_of,
+    within_period,
 };
 use crate::{AppState, PageError};
 
@@ -119,10 +120,18 @@ pub(crate) fn count_lookup(list: &'static str, result: &'static str) {
 
 /// Newest messages of `number`: the hot list, else the database (refilling the list).
 pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>, PageError> {
+    let mut stale = false;
     match state.cache.recent(HotList::Number(number)).await {
         Ok(Some(messages)) => {
-            count_lookup("number", "hit");
-            return Ok(messages);
+            let cutoffs = state.store.cutoffs().await;
+            if messages.iter().all(|m| within_period(&cutoffs, m)) {
+                count_lookup("number", "hit");
+                return Ok(messages);
+            }
+            // Holds messages past their period: read again (the database
+            // hides them) and replace it.
+            count_lookup("number", "expired");
+            stale = true;
         }
         Ok(None) => count_lookup("number", "miss"),
         Err(err) => {
@@ -137,10 +146,15 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
         .recent_messages(number, state.settings.gateway.page_size, None)
         .await?;
     let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
-    if state.live.pages.generation(number) == generation
-        && let Err(err) = state.cache.fill(HotList::Number(number), &messages).await
-    {
-        tracing::warn!(error = %err, "hot list not filled");
+    if state.live.pages.generation(number) == generation {
+        let refilled = if stale && messages.is_empty() {
+            state.cache.forget_lists(&[HotList::Number(number)]).await
+        } else {
+            state.cache.fill(HotList::Number(number), &messages).await
+        };
+        if let Err(err) = refilled {
+            tracing::warn!(error = %err, "hot list not filled");
+        }
     }
     Ok(messages)
 }
@@ -248,11 +262,20 @@ pub async fn number(
     };
     // The newest page is served from the rendered-page cache when fresh.
     let cacheable = before.is_none() && sender.is_none();
-    if cacheable && let Some(html) = state.live.pages.get(number.as_str(), &base, t.lang) {
+    let cutoffs = state.store.cutoffs().await;
+    if cacheable
+        && let Some(html) = state
+            .live
+            .pages
+            .get_at(number.as_str(), &base, t.lang, cutoffs.now())
+    {
         return Ok(Html(html).into_response());
     }
     let generation = state.live.pages.generation(number.as_str());
     let (messages, next) = page_of(&state, number.as_str(), sender, before).await?;
+    // The cached page goes when its oldest message passes its period.
+    let period = cutoffs.now() - cutoffs.oldest_shown(number.as_str());
+    let until = messages.last().map(|oldest| received_at(oldest) + period);
     let senders = state.store.recent_senders(number.as_str(), 30).await?;
     let now = Utc::now();
     let country = number.country();
@@ -312,10 +335,14 @@ pub async fn number(
     };
     let html = bytes::Bytes::from(page.render()?);
     if cacheable {
-        state
-            .live
-            .pages
-            .put(number.as_str(), &base, t.lang, generation, html.clone());
+        state.live.pages.put_until(
+            number.as_str(),
+            &base,
+            t.lang,
+            generation,
+            html.clone(),
+            until,
+        );
     }
     Ok(Html(html).into_response())
 }
@@ -325,7 +352,19 @@ pub async fn number(
 struct PrivacyPage {
     t: Tr,
     layout: Layout,
-    policy: &'static str,
+    policy: String,
+}
+
+/// The policy's placeholder for `messages.keep_days`.
+const KEEP_DAYS: &str = "{messages_keep_days}";
+
+/// The privacy policy in `lang`, stating the settings it names.
+pub(crate) fn policy(lang: crate::i18n::Lang, settings: &config::Settings) -> String {
+    let text = match lang {
+        crate::i18n::Lang::ZhCn => include_str!("../content/privacy.zh-CN.html"),
+        crate::i18n::Lang::En => include_str!("../content/privacy.en.html"),
+    };
+    text.replace(KEEP_DAYS, &settings.messages.keep_days.to_string())
 }
 
 /// `GET /privacy`: the privacy policy in the visitor's language.
@@ -334,10 +373,7 @@ pub async fn privacy(
     t: Tr,
     headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
-    let policy = match t.lang {
-        crate::i18n::Lang::ZhCn => include_str!("../content/privacy.zh-CN.html"),
-        crate::i18n::Lang::En => include_str!("../content/privacy.en.html"),
-    };
+    let policy = policy(t.lang, &state.settings);
     let layout = Layout::new(
         &t,
         &base_url(&state, &headers),

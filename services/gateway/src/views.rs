@@ -39,6 +39,14 @@ pub fn received_at(message: &MessageStored) -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
+/// Whether `message` may be shown now: the one rule of
+/// [`store::Cutoffs::oldest_shown`] (its number's period, else
+/// `messages.keep_days`), for what the gateway reads from the hot lists
+/// and the bus rather than the database (which filters itself).
+pub fn within_period(cutoffs: &store::Cutoffs, message: &MessageStored) -> bool {
+    cutoffs.shows(&message.number, received_at(message))
+}
+
 impl MessageJson {
     /// From the bus / cache form: code and service as stored, never
     /// extracted again here (that cost ~2 µs per character and view).

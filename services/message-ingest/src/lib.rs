@@ -5,6 +5,7 @@
 //! - `accept`: what every route does with a parsed SMS (number check, publish).
 //! - `persister`: the durable consumer that stores, caches and announces.
 //! - `grpc`: `cloudsms.ingest.v1.IngestService` for trusted producers.
+//! - `sweep`: deletes the messages past their period (`messages.keep_days`).
 
 pub mod accept;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod persister;
 pub mod providers;
+pub mod sweep;
 
 use std::time::Duration;
 
@@ -81,9 +83,12 @@ pub async fn run(
         accept::Shared::new(&infra),
         sweeper_stop.clone(),
     ));
+    // Deletes the messages past their period; one replica at a time.
+    let message_sweep = tokio::spawn(sweep::run(infra.clone(), sweeper_stop.clone()));
     let (http, grpc, persister) = tokio::join!(http, grpc, persister);
     sweeper_stop.cancel();
     let sweeper = concat_sweeper.await;
+    message_sweep.await?;
     http?;
     grpc?;
     persister?;

@@ -620,6 +620,9 @@ impl cache::HotCache for ClaimsDown {
     ) -> Result<(), cache::CacheError> {
         self.0.fill(list, messages).await
     }
+    async fn forget_lists(&self, lists: &[cache::HotList<'_>]) -> Result<(), cache::CacheError> {
+        self.0.forget_lists(lists).await
+    }
     async fn ping(&self) -> bool {
         false
     }

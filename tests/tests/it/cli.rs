@@ -538,7 +538,18 @@ async fn numbers_add_says_what_it_did_and_list_speaks_json(mode: Mode) {
     let au = &active[0];
     let mut fields: Vec<&str> = au.keys().map(String::as_str).collect();
     fields.sort_unstable();
-    assert_eq!(fields, ["active", "country", "created_at", "e164", "label"]);
+    assert_eq!(
+        fields,
+        [
+            "active",
+            "country",
+            "created_at",
+            "e164",
+            "keep_days",
+            "label"
+        ]
+    );
+    assert_eq!(au["keep_days"], serde_json::Value::Null);
     assert_eq!(au["e164"], NUMBER);
     assert_eq!(au["country"], "AU");
     assert_eq!(au["active"], true);
@@ -550,3 +561,32 @@ async fn numbers_add_says_what_it_did_and_list_speaks_json(mode: Mode) {
     iso.cleanup().await;
 }
 both_modes!(numbers_add_says_what_it_did_and_list_speaks_json);
+
+async fn numbers_keep_their_messages_for_the_days_given(mode: Mode) {
+    let iso = Isolation::new(mode).await;
+    let env = env_for(&iso.settings);
+    let out = cloudsms(&["numbers", "add", NUMBER, "--keep-days", "7"], &env).await;
+    assert_success(&out);
+    assert!(stdout(&out).contains("7 days"), "{}", stdout(&out));
+    assert_eq!(numbers_json(&env, false).await[0]["keep_days"], 7);
+    for bad in ["0", "36501", "-3", "seven", "7.5"] {
+        let out = cloudsms(&["numbers", "keep-days", NUMBER, bad], &env).await;
+        assert_failure(&out);
+        assert!(stderr(&out).contains("days"), "{}", stderr(&out));
+    }
+    assert_eq!(numbers_json(&env, false).await[0]["keep_days"], 7);
+    let out = cloudsms(&["numbers", "keep-days", NUMBER, "90"], &env).await;
+    assert_success(&out);
+    assert_eq!(numbers_json(&env, false).await[0]["keep_days"], 90);
+    let out = cloudsms(&["numbers", "keep-days", NUMBER, "default"], &env).await;
+    assert_success(&out);
+    assert_eq!(
+        numbers_json(&env, false).await[0]["keep_days"],
+        serde_json::Value::Null
+    );
+    let out = cloudsms(&["numbers", "keep-days", "+447700900461", "5"], &env).await;
+    assert_failure(&out);
+    assert!(stderr(&out).contains("not registered"), "{}", stderr(&out));
+    iso.cleanup().await;
+}
+both_modes!(numbers_keep_their_messages_for_the_days_given);

@@ -19,6 +19,7 @@ mod ingest_errors;
 mod ingest_to_page;
 mod lifecycle;
 mod live_limits;
+mod message_retention;
 mod metrics_scrape;
 mod migrations;
 mod my_data;

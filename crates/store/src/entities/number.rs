@@ -22,6 +22,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When it was retired, if it is.
     pub retired_at: Option<DateTimeUtc>,
+    /// Days its messages are shown and kept, when not the global
+    /// `messages.keep_days` (`NULL`).
+    pub keep_days: Option<i32>,
 }
 
 /// No relations are navigated through sea-orm.

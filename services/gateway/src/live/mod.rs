@@ -109,10 +109,13 @@ impl Live {
     /// Each announced message is also pushed onto the hot lists again: a
     /// list refilled from the database just before the message was committed
     /// would otherwise miss it until its TTL ran out (reads drop repeats).
+    /// A message already past its period (a provider's very late delivery)
+    /// is neither announced, kept for replays, nor pushed.
     pub fn spawn_forwarder(
         &self,
         bus: bus::Bus,
         cache: Arc<dyn cache::HotCache>,
+        store: store::Store,
         shutdown: CancellationToken,
     ) {
         let live = self.clone();
@@ -132,6 +135,10 @@ impl Live {
                             () = shutdown.cancelled() => return,
                             next = events.next() => match next {
                                 Some((event, headers)) => {
+                                    let cutoffs = store.cutoffs().await;
+                                    if !crate::views::within_period(&cutoffs, &event) {
+                                        continue;
+                                    }
                                     // Continues the SMS's trace: webhook → persister → here.
                                     let span = tracing::info_span!(
                                         "sms.stored process",
