@@ -8,6 +8,7 @@ mod failure;
 pub mod migration;
 mod parts;
 mod registry;
+mod reports;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod test_store;
@@ -31,6 +32,9 @@ pub use entities::number::Model as NumberRow;
 use entities::{message, number};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
+pub use reports::{
+    Dismissed, MAX_NOTE_CHARS, NewReport, ReportReason, ReportRow, ReportStatus, ReportWithMessage,
+};
 pub use sea_orm::DatabaseConnection;
 
 /// What can go wrong in the store.
