@@ -180,6 +180,14 @@ impl Store {
             .collect())
     }
 
+    /// The message a visitor may report: stored (and, once operators can
+    /// hide messages, shown: a hidden message is no visitor's to report).
+    pub async fn reportable_message(&self, id: i64) -> Result<Option<MessageRow>, StoreError> {
+        Ok(message::Entity::find_by_id(id)
+            .one(self.connection())
+            .await?)
+    }
+
     /// One report.
     pub async fn report(&self, id: i64) -> Result<Option<ReportRow>, StoreError> {
         Ok(report::Entity::find_by_id(id)
@@ -191,11 +199,7 @@ impl Store {
     #[tracing::instrument(name = "UPDATE reports", skip_all, fields(otel.kind = "client", db.system.name = self.system(), db.operation.name = "UPDATE", db.collection.name = "reports"))]
     pub async fn dismiss_report(&self, id: i64, operator: &str) -> Result<Dismissed, StoreError> {
         let done = self
-            .close_reports(
-                report::Column::Id.eq(id),
-                ReportStatus::Dismissed,
-                operator,
-            )
+            .close_reports(report::Column::Id.eq(id), ReportStatus::Dismissed, operator)
             .await?;
         if done > 0 {
             return Ok(Dismissed::Done);

@@ -127,6 +127,7 @@ pub(crate) fn number_card(
     counts: crate::activity::Counts,
     t: &Tr,
     offline_after: chrono::Duration,
+    masking: &crate::masking::Masking,
 ) -> NumberCard {
     let now = Utc::now();
     let slugs: Vec<String> = service_names(messages)
@@ -140,7 +141,7 @@ pub(crate) fn number_card(
                 Some(service) => format!("{} · {service}", m.from),
                 None => m.from.clone(),
             },
-            body: shorten(&m.body, PREVIEW_CHARS),
+            body: shorten(&masking.apply(&m.body), PREVIEW_CHARS),
             received_iso: at.to_rfc3339_opts(SecondsFormat::Secs, true),
             age: t.age(at, now),
         }
@@ -216,6 +217,7 @@ pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError
             activity.counts(number.as_str(), t),
             t,
             offline_after,
+            &state.masking,
         );
         for (slug, name) in service_names(&messages) {
             services.entry(slug).or_insert(name);

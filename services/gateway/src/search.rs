@@ -248,6 +248,7 @@ async fn card(
         Counts::of(n, t),
         t,
         offline_after,
+        &state.masking,
     )
 }
 
