@@ -215,6 +215,22 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             get(admin::stats).post(admin::login),
         )
         .route("/admin/stats.csv", K::Admin, get(admin::csv))
+        .route("/admin/reports", K::Admin, get(admin::reports_page))
+        .route(
+            "/admin/reports/{id}/dismiss",
+            K::Admin,
+            post(admin::reports_page_dismiss).layer(DefaultBodyLimit::max(8 * 1024)),
+        )
+        .route(
+            "/admin/api/v1/reports",
+            K::Admin,
+            get(admin::reports_api_list),
+        )
+        .route(
+            "/admin/api/v1/reports/{id}/dismiss",
+            K::Admin,
+            post(admin::reports_api_dismiss).layer(DefaultBodyLimit::max(8 * 1024)),
+        )
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))
