@@ -107,16 +107,44 @@ fn path_of(row: &store::MessageRow) -> String {
     format!("/numbers/{}/messages/{}/report", row.number, row.id)
 }
 
+/// What the page says: the form (with an error, when a post was refused)
+/// or the thank-you.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    error: Option<&'static str>,
+    sent: bool,
+    status: StatusCode,
+}
+
+impl Outcome {
+    const FORM: Self = Self {
+        error: None,
+        sent: false,
+        status: StatusCode::OK,
+    };
+
+    fn refused(key: &'static str, status: StatusCode) -> Self {
+        Self {
+            error: Some(key),
+            sent: false,
+            status,
+        }
+    }
+}
+
 fn render(
     state: &AppState,
     t: Tr,
     headers: &HeaderMap,
     row: &store::MessageRow,
     form: &ReportForm,
-    error: Option<&'static str>,
-    sent: bool,
-    status: StatusCode,
+    outcome: Outcome,
 ) -> Response {
+    let Outcome {
+        error,
+        sent,
+        status,
+    } = outcome;
     let title = if sent {
         t.t("report.thanks_title")
     } else {
@@ -187,17 +215,11 @@ pub async fn page(
         Ok(row) => row,
         Err(err) => return err.into_response(),
     };
-    let sent = query.is_ok_and(|q| q.sent.as_deref() == Some("1"));
-    render(
-        &state,
-        t,
-        &headers,
-        &row,
-        &ReportForm::default(),
-        None,
-        sent,
-        StatusCode::OK,
-    )
+    let outcome = Outcome {
+        sent: query.is_ok_and(|q| q.sent.as_deref() == Some("1")),
+        ..Outcome::FORM
+    };
+    render(&state, t, &headers, &row, &ReportForm::default(), outcome)
 }
 
 /// The note as stored: trimmed, control characters other than line
@@ -213,7 +235,6 @@ fn clean_note(note: &str) -> Option<String> {
 
 /// `POST /numbers/{e164}/messages/{id}/report`: stores a report that
 /// carries a fresh solution, within the rate limits; 303 to the thank-you.
-#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     State(state): State<AppState>,
     t: Tr,
@@ -228,7 +249,7 @@ pub async fn submit(
         Err(err) => return err.into_response(),
     };
     let refuse = |form: &ReportForm, key: &'static str, status: StatusCode| {
-        render(&state, t, &headers, &row, form, Some(key), false, status)
+        render(&state, t, &headers, &row, form, Outcome::refused(key, status))
     };
     let Ok(Form(form)) = form else {
         return refuse(
