@@ -249,7 +249,14 @@ pub async fn submit(
         Err(err) => return err.into_response(),
     };
     let refuse = |form: &ReportForm, key: &'static str, status: StatusCode| {
-        render(&state, t, &headers, &row, form, Outcome::refused(key, status))
+        render(
+            &state,
+            t,
+            &headers,
+            &row,
+            form,
+            Outcome::refused(key, status),
+        )
     };
     let Ok(Form(form)) = form else {
         return refuse(

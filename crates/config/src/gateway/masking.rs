@@ -84,6 +84,7 @@ pub(crate) fn validate(rules: &[MaskingRule]) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
