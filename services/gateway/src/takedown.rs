@@ -215,8 +215,12 @@ pub async fn page(
         Ok(row) => row,
         Err(err) => return err.into_response(),
     };
+    let sent = query.is_ok_and(|q| q.sent.as_deref() == Some("1"));
+    // Without captcha-verification no report can be accepted: say so first.
+    let error = (!sent && !crate::gate::can_redeem(&state)).then_some("report.err.unavailable");
     let outcome = Outcome {
-        sent: query.is_ok_and(|q| q.sent.as_deref() == Some("1")),
+        sent,
+        error,
         ..Outcome::FORM
     };
     render(&state, t, &headers, &row, &ReportForm::default(), outcome)

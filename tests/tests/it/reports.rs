@@ -447,3 +447,32 @@ fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+async fn without_captcha_verification_reporting_is_unavailable(mode: Mode) {
+    // The gate is off in the default test settings: nothing can redeem a
+    // solution, so the form says so and a post is refused (fail closed).
+    let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
+    let sent = app.send_sms(NUMBER, "Shop", "hello", "u-1").await;
+    assert!(sent.status().is_success());
+    let id = app.wait_for_stored(NUMBER, 1).await[0].id;
+    let path = format!("/numbers/{NUMBER}/messages/{id}/report");
+    let (status, form) = app.get(&path).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("Reporting is unavailable right now"),
+        "{form}"
+    );
+    let response = app
+        .client
+        .post(format!("{}{path}", app.gateway_url))
+        .form(&[("reason", "abuse"), ("note", ""), ("pow", "YQ==")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let stored = app.infra.store.list_reports(None, None, 10).await.unwrap();
+    assert!(stored.is_empty());
+    app.stop().await;
+}
+both_modes!(without_captcha_verification_reporting_is_unavailable);

@@ -33,7 +33,7 @@ use tonic::transport::{Channel, Endpoint};
 
 pub use pages::{challenge, page, pass, wait};
 pub use platform::Clock;
-pub use solve::{REPORT_ACTION, Redeemed, payloads, redeem};
+pub use solve::{REPORT_ACTION, Redeemed, available as can_redeem, payloads, redeem};
 
 use crate::AppState;
 use crate::access_log::VisitorId;

@@ -33,6 +33,12 @@ pub enum Redeemed {
     Unavailable,
 }
 
+/// Whether solutions can be redeemed: the gate is on and knows where
+/// captcha-verification is (else reports are refused, fail closed).
+pub fn available(state: &AppState) -> bool {
+    state.gate.captcha.is_some()
+}
+
 /// The solutions in a form field: base64 payloads separated by commas.
 pub fn payloads(field: &str) -> Option<Vec<String>> {
     let payloads: Vec<String> = field
