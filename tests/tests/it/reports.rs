@@ -354,6 +354,14 @@ async fn a_solved_report_reaches_the_queue_until_dismissed(mode: Mode) {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // Documented in the OpenAPI file under the tag admin.
+    let (_, spec) = site.app.get("/api/openapi.json").await;
+    let spec: Value = serde_json::from_str(&spec).unwrap();
+    assert_eq!(
+        spec["paths"]["/admin/api/v1/reports"]["get"]["tags"][0],
+        "admin"
+    );
+    assert!(spec["paths"]["/admin/api/v1/reports/{id}/dismiss"]["post"].is_object());
     site.stop().await;
 }
 both_modes!(a_solved_report_reaches_the_queue_until_dismissed);
