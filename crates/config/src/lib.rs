@@ -21,7 +21,8 @@ pub use cache::CacheSettings;
 pub use captcha::{CaptchaLevel, CaptchaSettings, CaptchaSite};
 pub use database::DatabaseSettings;
 pub use gateway::{
-    AdsSettings, GateCrawler, GateRate, GateSettings, GatewaySettings, LiveSettings, parse_net,
+    AdsSettings, GateCrawler, GateRate, GateSettings, GatewaySettings, LiveSettings, MaskingRule,
+    parse_net,
 };
 pub use http::HttpSettings;
 pub use ingest::{

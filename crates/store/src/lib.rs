@@ -9,6 +9,7 @@ pub mod migration;
 mod parts;
 mod registry;
 mod retention;
+mod reports;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod test_store;
@@ -32,6 +33,9 @@ use entities::{message, number};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
 pub use retention::{Cutoffs, Retention, Swept, oldest_shown};
+pub use reports::{
+    Dismissed, MAX_NOTE_CHARS, NewReport, ReportReason, ReportRow, ReportStatus, ReportWithMessage,
+};
 pub use sea_orm::DatabaseConnection;
 
 /// What can go wrong in the store.

@@ -93,7 +93,10 @@ pub async fn messages(
     let before = parse_before(&query)?;
     let (messages, next) = page_of(&state, number.as_str(), query.sender(), before).await?;
     Ok(Json(MessagesJson {
-        messages: messages.iter().map(MessageJson::from_event).collect(),
+        messages: messages
+            .iter()
+            .map(|m| MessageJson::from_event(m, &state.masking))
+            .collect(),
         next_before: next.map(|c| c.encode()),
     }))
 }

@@ -62,6 +62,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
         ),
         asset(
+            "report.js",
+            include_bytes!("../static/report.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        asset(
             "gate-worker.js",
             include_bytes!("../static/gate-worker.js"),
             "text/javascript; charset=utf-8",

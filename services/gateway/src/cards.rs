@@ -116,6 +116,15 @@ pub(crate) fn offline_after(state: &AppState) -> chrono::Duration {
     )
 }
 
+/// What every card of a page shares: its language, how long a number may
+/// be silent and still count as online, and the masking rules of previews.
+#[derive(Clone, Copy)]
+pub(crate) struct CardFrame<'a> {
+    pub(crate) t: &'a Tr,
+    pub(crate) offline_after: chrono::Duration,
+    pub(crate) masking: &'a crate::masking::Masking,
+}
+
 /// The card of `number`: `messages` are its recent ones, newest first;
 /// `last_day` its messages of the last 24 hours; `last_at` when its newest
 /// message came (online within `gateway.offline_after_secs`).
@@ -125,9 +134,13 @@ pub(crate) fn number_card(
     last_day: i64,
     last_at: Option<chrono::DateTime<Utc>>,
     counts: crate::activity::Counts,
-    t: &Tr,
-    offline_after: chrono::Duration,
+    frame: &CardFrame<'_>,
 ) -> NumberCard {
+    let CardFrame {
+        t,
+        offline_after,
+        masking,
+    } = *frame;
     let now = Utc::now();
     let slugs: Vec<String> = service_names(messages)
         .into_iter()
@@ -140,7 +153,7 @@ pub(crate) fn number_card(
                 Some(service) => format!("{} · {service}", m.from),
                 None => m.from.clone(),
             },
-            body: shorten(&m.body, PREVIEW_CHARS),
+            body: shorten(&masking.apply(&m.body), PREVIEW_CHARS),
             received_iso: at.to_rfc3339_opts(SecondsFormat::Secs, true),
             age: t.age(at, now),
         }
@@ -214,8 +227,11 @@ pub async fn country_groups(state: &AppState, t: &Tr) -> Result<Cards, PageError
             item.messages_last_day,
             item.last_message_at,
             activity.counts(number.as_str(), t),
-            t,
-            offline_after,
+            &CardFrame {
+                t,
+                offline_after,
+                masking: &state.masking,
+            },
         );
         for (slug, name) in service_names(&messages) {
             services.entry(slug).or_insert(name);

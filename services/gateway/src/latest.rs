@@ -129,7 +129,7 @@ pub async fn latest(
         layout,
         messages: messages
             .into_iter()
-            .map(|m| MessageView::new(m, now, &t))
+            .map(|m| MessageView::new(m, now, &t, &state.masking))
             .collect(),
         older: next.map(|c| c.encode()),
         paged: before.is_some(),

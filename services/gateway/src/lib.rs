@@ -19,6 +19,7 @@ mod language_urls;
 mod latest;
 mod layout;
 mod live;
+mod masking;
 mod my_data;
 mod page_cache;
 mod pages;
@@ -29,6 +30,7 @@ mod search;
 mod security;
 mod seo;
 mod service_pages;
+mod takedown;
 #[cfg(test)]
 mod tests;
 mod ua;
@@ -75,6 +77,9 @@ pub struct Shared {
     pub proxies: client::Proxies,
     /// The crawler gate.
     pub gate: Gate,
+    /// `gateway.masking`, compiled once: applied to every message text a
+    /// visitor sees.
+    pub masking: masking::Masking,
     /// The gateway's signing key (passes, tickets, CSRF tokens).
     pub keys: keys::Keys,
     /// Which services sent codes to which numbers, read every
@@ -128,11 +133,14 @@ impl Shared {
             },
         );
         let keys = keys::Keys::new(&infra.settings.gateway.gate);
+        let masking = masking::Masking::new(&infra.settings.gateway.masking);
         Arc::new(Shared {
             settings: infra.settings.clone(),
             store: infra.store.clone(),
             cache: infra.cache.clone(),
-            live: Live::new(infra.settings.gateway.live.max_streams.get()),
+            live: Live::new(infra.settings.gateway.live.max_streams.get())
+                .with_masking(masking.clone()),
+            masking,
             bus: infra.bus.clone(),
             proxies: client::Proxies::new(&infra.settings.gateway.trusted_proxies),
             csp: security::csp_header(&infra.settings.gateway.ads),
@@ -170,6 +178,13 @@ fn pages_routes(lang: Lang) -> routes::Routes<AppState> {
         // nor given a cookie (the page view that shows it already was).
         // Under each language's root, it opens the page in that language.
         .route("/numbers/{e164}/qr.svg", K::Asset, get(qr::number_qr))
+        .route(
+            "/numbers/{e164}/messages/{id}/report",
+            K::Report,
+            get(takedown::page)
+                .post(takedown::submit)
+                .layer(DefaultBodyLimit::max(takedown::MAX_FORM_BYTES)),
+        )
         .route("/faq", K::InfoPage, get(faq::page))
         .route("/privacy", K::InfoPage, get(pages::privacy))
         .route("/my-data", K::MyData, get(my_data::page))
@@ -208,6 +223,22 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         .route("/admin/stats.csv", K::Admin, get(admin::csv))
         .route("/admin/audit", K::Admin, get(admin::audit_log::page))
         .route("/admin/api/v1/audit", K::Admin, get(admin::audit_log::api))
+        .route("/admin/reports", K::Admin, get(admin::reports_page))
+        .route(
+            "/admin/reports/{id}/dismiss",
+            K::Admin,
+            post(admin::reports_page_dismiss).layer(DefaultBodyLimit::max(8 * 1024)),
+        )
+        .route(
+            "/admin/api/v1/reports",
+            K::Admin,
+            get(admin::reports_api_list),
+        )
+        .route(
+            "/admin/api/v1/reports/{id}/dismiss",
+            K::Admin,
+            post(admin::reports_api_dismiss).layer(DefaultBodyLimit::max(8 * 1024)),
+        )
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))

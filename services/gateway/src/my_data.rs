@@ -308,6 +308,7 @@ pub fn visitor_keys(visitor: &str) -> Vec<String> {
     vec![
         crate::gate::visitor_key(visitor),
         crate::access_log::crash_visitor_key(visitor),
+        crate::takedown::visitor_key(visitor),
     ]
 }
 

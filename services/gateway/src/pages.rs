@@ -46,7 +46,13 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    pub(crate) fn new(m: MessageStored, now: DateTime<Utc>, t: &Tr) -> Self {
+    pub(crate) fn new(
+        m: MessageStored,
+        now: DateTime<Utc>,
+        t: &Tr,
+        masking: &crate::masking::Masking,
+    ) -> Self {
+        let body = masking.apply(&m.body).into_owned();
         let received = received_at(&m);
         let expires = code_expires_at(&m);
         let number_display = E164::parse(&m.number)
@@ -65,7 +71,7 @@ impl MessageView {
             number: m.number,
             number_display,
             from: m.from,
-            body: m.body,
+            body,
             received_iso: received.to_rfc3339_opts(SecondsFormat::Secs, true),
             age: t.age(received, now),
         }
@@ -323,7 +329,7 @@ pub async fn number(
         country_name,
         messages: messages
             .into_iter()
-            .map(|m| MessageView::new(m, now, &t))
+            .map(|m| MessageView::new(m, now, &t, &state.masking))
             .collect(),
         older: next.map(|c| c.encode()),
         paged: before.is_some() || sender.is_some(),

@@ -246,8 +246,11 @@ async fn card(
         n.recent,
         n.last_at,
         Counts::of(n, t),
-        t,
-        offline_after,
+        &crate::cards::CardFrame {
+            t,
+            offline_after,
+            masking: &state.masking,
+        },
     )
 }
 

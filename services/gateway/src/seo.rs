@@ -198,7 +198,7 @@ pub async fn feed(
         lang = t.lang.code(),
     );
     for message in &messages {
-        let json = MessageJson::from_event(message);
+        let json = MessageJson::from_event(message, &state.masking);
         xml.push_str(&format!(
             "<entry><id>{page}#m{id}</id><title>{title}</title><updated>{at}</updated>\
              <link rel=\"alternate\" href=\"{page}\"/><content type=\"text\">{body}</content></entry>\n",

@@ -282,7 +282,9 @@
     copy: list.getAttribute("data-label-copy") || "Copy",
     copied: list.getAttribute("data-label-copied") || "Copied",
     fresh: list.getAttribute("data-label-new") || "new",
-    justNow: list.getAttribute("data-label-just-now") || "just now"
+    justNow: list.getAttribute("data-label-just-now") || "just now",
+    report: list.getAttribute("data-label-report") || "Report",
+    reportLong: list.getAttribute("data-label-report-long") || "Report this message"
   } : {};
 
   // As the server shortens a card's preview (src/cards.rs): one line, 80
@@ -353,6 +355,15 @@
     time.setAttribute("datetime", m.received_at);
     right.appendChild(time);
     localTime(time);
+    // data-report holds the page language's numbers path, as on the server.
+    if (list.getAttribute("data-report") && /^\+\d{1,15}$/.test(m.number) && /^\d{1,19}$/.test(String(m.id))) {
+      right.appendChild(document.createTextNode(" · "));
+      var report = el("a", "report-link", labels.report);
+      report.href = list.getAttribute("data-report") + m.number + "/messages/" + m.id + "/report";
+      report.rel = "nofollow";
+      report.setAttribute("aria-label", labels.reportLong);
+      right.appendChild(report);
+    }
     meta.appendChild(from);
     if (list.getAttribute("data-show-number")) {
       var to = el("span", "to");

@@ -4,10 +4,12 @@
 mod ads;
 mod gate;
 mod live;
+mod masking;
 
 pub use ads::AdsSettings;
 pub use gate::{GateCrawler, GateRate, GateSettings};
 pub use live::LiveSettings;
+pub use masking::MaskingRule;
 
 use std::net::SocketAddr;
 
@@ -57,6 +59,9 @@ pub struct GatewaySettings {
     pub ads: AdsSettings,
     /// The crawler gate: rate limits and the proof-of-work interstitial.
     pub gate: GateSettings,
+    /// Masking rules applied to message texts before display (none by default).
+    #[serde(default)]
+    pub masking: Vec<MaskingRule>,
     /// Seconds a graceful shutdown waits.
     pub shutdown_grace_secs: u64,
     /// Seconds between a stop signal and closing the listeners: `/readyz`
@@ -77,6 +82,7 @@ impl GatewaySettings {
         if !(1..=500).contains(&self.page_size) {
             return Err(invalid("gateway.page_size", "must be between 1 and 500"));
         }
+        masking::validate(&self.masking)?;
         self.gate.validate()
     }
 }

@@ -15,8 +15,13 @@
 pub mod audit;
 pub mod audit_log;
 mod report;
+mod reports;
 mod session;
 
+pub use reports::{
+    api_dismiss as reports_api_dismiss, api_list as reports_api_list, page as reports_page,
+    page_dismiss as reports_page_dismiss,
+};
 pub use session::login;
 
 use std::time::Duration;

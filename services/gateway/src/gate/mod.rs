@@ -13,6 +13,7 @@
 
 mod crawlers;
 mod pages;
+mod solve;
 mod tokens;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use tonic::transport::{Channel, Endpoint};
 
 pub use pages::{challenge, page, pass, wait};
 pub use platform::Clock;
+pub use solve::{REPORT_ACTION, Redeemed, available as can_redeem, payloads, redeem};
 
 use crate::AppState;
 use crate::access_log::VisitorId;
@@ -110,7 +112,7 @@ impl Gate {
     }
 }
 
-/// Routes the gate counts: pages with messages, feeds and the JSON API
+/// Routes the gate counts: pages with messages (a report form among them), feeds and the JSON API
 /// (not the privacy policy, `/my-data`, the gate's own pages, assets, files,
 /// live streams, the crash beacon, the operator's pages or a 404).
 fn gated(kind: RouteKind) -> bool {
@@ -121,6 +123,8 @@ fn gated(kind: RouteKind) -> bool {
             | RouteKind::CountryPage
             | RouteKind::Feed
             | RouteKind::Api
+            // A report form shows its message: counted like the page.
+            | RouteKind::Report
     )
 }
 
@@ -302,6 +306,7 @@ mod tests {
             RouteKind::CountryPage,
             RouteKind::Feed,
             RouteKind::Api,
+            RouteKind::Report,
         ];
         for kind in gated_kinds {
             assert!(gated(kind), "{kind:?}");

@@ -107,12 +107,27 @@ fn json_error(status: StatusCode, message: &str) -> Response {
     response
 }
 
-/// `POST /gate/challenge`: a proof-of-work challenge (ALTCHA JSON).
+/// `?for=` of `POST /gate/challenge`: what the solution will buy.
+#[derive(Debug, Deserialize)]
+pub struct ChallengeQuery {
+    /// `gate` (a pass, the default) or `report` (one takedown report).
+    #[serde(default, rename = "for")]
+    purpose: String,
+}
+
+/// `POST /gate/challenge[?for=report]`: a proof-of-work challenge (ALTCHA
+/// JSON) for a pass, or for one report (`super::REPORT_ACTION`).
 pub async fn challenge(
     State(state): State<AppState>,
     visitor: Option<axum::Extension<VisitorId>>,
     axum::Extension(client_addr): axum::Extension<ClientAddr>,
+    query: Result<Query<ChallengeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    let action = match query.as_ref().map(|q| q.purpose.as_str()) {
+        Ok("" | ACTION) => ACTION,
+        Ok(super::REPORT_ACTION) => super::REPORT_ACTION,
+        _ => return json_error(StatusCode::BAD_REQUEST, "for: expected gate or report"),
+    };
     let Some(mut client) = state.gate.captcha.clone() else {
         return json_error(StatusCode::NOT_FOUND, "the gate is off");
     };
@@ -120,7 +135,7 @@ pub async fn challenge(
         site_key: state.settings.gateway.gate.site_key.clone(),
         visitor_id: visitor.map(|v| v.0.0).unwrap_or_default(),
         ip: client_addr.text(),
-        action: ACTION.to_owned(),
+        action: action.to_owned(),
         puzzles: state.settings.gateway.gate.puzzles,
     };
     match platform::grpc::call(CAPTCHA, "IssueChallenge", request, |r| {
@@ -165,7 +180,7 @@ pub struct PassForm {
 /// `gateway.public_url`'s, else the request's host as the site layer left
 /// it (a trusted proxy's `X-Forwarded-Host`, or a `Host` that is a host
 /// name; see `crate::client`).
-fn hostname(base_url: &str) -> String {
+pub(super) fn hostname(base_url: &str) -> String {
     platform::security::Origin::of_url(base_url)
         .map(|origin| origin.authority.host)
         .unwrap_or_default()

@@ -65,6 +65,8 @@ pub struct Live {
     /// Frames serialised: one per message, whatever the streams.
     frames_built: Arc<AtomicU64>,
     recent: Arc<Mutex<Recent>>,
+    /// `gateway.masking`, applied to the text of every frame.
+    masking: crate::masking::Masking,
 }
 
 impl Live {
@@ -78,7 +80,15 @@ impl Live {
             streams: Arc::new(Semaphore::new(max_streams)),
             frames_built: Arc::default(),
             recent: Arc::default(),
+            masking: crate::masking::Masking::default(),
         }
+    }
+
+    /// The same fan-out, masking message texts with `masking`.
+    #[must_use]
+    pub fn with_masking(mut self, masking: crate::masking::Masking) -> Self {
+        self.masking = masking;
+        self
     }
 
     /// Messages serialised into frames so far: one per message announced,
@@ -91,7 +101,8 @@ impl Live {
     /// the API on one `data:` line (JSON text has no raw line breaks).
     fn frame(&self, message: &MessageStored) -> Frame {
         self.frames_built.fetch_add(1, Ordering::Relaxed);
-        let json = serde_json::to_string(&MessageJson::from_event(message)).unwrap_or_default();
+        let json = serde_json::to_string(&MessageJson::from_event(message, &self.masking))
+            .unwrap_or_default();
         Frame {
             number: message.number.clone(),
             id: message.id,
