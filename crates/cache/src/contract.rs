@@ -17,7 +17,23 @@ pub(crate) async fn check(cache: &dyn HotCache, expiry: Duration) {
         incr_window_counts_and_restarts_after_the_window(cache, expiry),
         slots_are_limited_released_and_expire(cache, expiry),
         values_live_while_touched_and_are_forgotten(cache, expiry),
+        a_dropped_list_is_not_cached(cache),
     );
+}
+
+async fn a_dropped_list_is_not_cached(cache: &dyn HotCache) {
+    use crate::HotList;
+    let message = proto::events::v1::MessageStored {
+        id: 1,
+        number: "+15550000001".into(),
+        ..Default::default()
+    };
+    let list = HotList::Number("+15550000001");
+    cache.fill(list, &[message]).await.unwrap();
+    assert_eq!(cache.recent(list).await.unwrap().map(|l| l.len()), Some(1));
+    cache.drop_list(list).await.unwrap();
+    assert_eq!(cache.recent(list).await.unwrap(), None);
+    cache.drop_list(list).await.unwrap();
 }
 
 async fn claim_is_true_once_then_false_until_it_expires(cache: &dyn HotCache, ttl: Duration) {

@@ -58,6 +58,9 @@ pub trait HotCache: Send + Sync + 'static {
     async fn recent(&self, list: HotList<'_>) -> Result<Option<Vec<MessageStored>>, CacheError>;
     /// Replaces the list with `messages` (newest first) for the fill TTL.
     async fn fill(&self, list: HotList<'_>, messages: &[MessageStored]) -> Result<(), CacheError>;
+    /// Drops the list: the next read fills it from the database again (a
+    /// message in it was hidden by an operator).
+    async fn drop_list(&self, list: HotList<'_>) -> Result<(), CacheError>;
     /// True when the cache answers.
     async fn ping(&self) -> bool;
     /// Drops every list (tests, and `cloudsms` operators after a restore).

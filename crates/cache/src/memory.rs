@@ -98,6 +98,11 @@ impl HotCache for MemoryCache {
         Ok(())
     }
 
+    async fn drop_list(&self, list: HotList<'_>) -> Result<(), CacheError> {
+        self.with(|lists| lists.remove(&key(list)));
+        Ok(())
+    }
+
     async fn ping(&self) -> bool {
         true
     }

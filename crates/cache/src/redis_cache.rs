@@ -323,6 +323,12 @@ impl HotCache for RedisCache {
         Ok(())
     }
 
+    async fn drop_list(&self, list: HotList<'_>) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        conn.del::<_, ()>(self.key(list)).await?;
+        Ok(())
+    }
+
     async fn clear(&self) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let pattern = format!("{}hot:*", self.prefix);

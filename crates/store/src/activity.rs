@@ -68,6 +68,7 @@ impl Store {
             .column(message::Column::Service)
             .column_as(message::Column::Id.count(), "codes")
             .filter(message::Column::ReceivedAt.gte(since))
+            .filter(crate::public::shown())
             .filter(message::Column::Code.ne(""))
             .filter(message::Column::Service.ne(""))
             .filter(Expr::col(message::Column::Number).in_subquery(active))
@@ -122,7 +123,8 @@ impl Store {
             .left_join(
                 message::Entity,
                 Expr::col((message::Entity, message::Column::Number))
-                    .equals((number::Entity, number::Column::E164)),
+                    .equals((number::Entity, number::Column::E164))
+                    .and(Expr::col((message::Entity, message::Column::HiddenAt)).is_null()),
             )
             .and_where(Expr::col((number::Entity, number::Column::Active)).eq(true))
             .group_by_col((number::Entity, number::Column::E164))
@@ -154,6 +156,7 @@ impl Store {
     ) -> Result<Vec<MessageRow>, StoreError> {
         Ok(message::Entity::find()
             .filter(message::Column::Service.eq(service))
+            .filter(crate::public::shown())
             .filter(message::Column::Code.ne(""))
             .order_by_desc(message::Column::ReceivedAt)
             .order_by_desc(message::Column::Id)

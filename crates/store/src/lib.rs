@@ -6,7 +6,9 @@ mod event;
 mod extracted;
 mod failure;
 pub mod migration;
+mod operator;
 mod parts;
+mod public;
 mod registry;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -29,6 +31,7 @@ pub use activity::{NumberTotal, ServiceActivity, ServiceCodes};
 pub use entities::message::Model as MessageRow;
 pub use entities::number::Model as NumberRow;
 use entities::{message, number};
+pub use operator::{DailyCount, MessageSearch};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
 pub use sea_orm::DatabaseConnection;
@@ -264,11 +267,23 @@ impl Store {
 
     /// Registers `e164` (or re-activates it, updating a non-empty label).
     pub async fn add_number(&self, e164: &E164, label: &str) -> Result<NumberRow, StoreError> {
+        self.add_number_from(e164, label, "").await
+    }
+
+    /// [`Store::add_number`] with the provider it is rented from (a
+    /// non-empty one replaces the stored one).
+    pub async fn add_number_from(
+        &self,
+        e164: &E164,
+        label: &str,
+        provider: &str,
+    ) -> Result<NumberRow, StoreError> {
         let now = Utc::now();
         number::Entity::insert(number::ActiveModel {
             e164: Set(e164.as_str().to_owned()),
             country: Set(e164.country().iso2.to_owned()),
             label: Set(label.to_owned()),
+            provider: Set(provider.to_owned()),
             active: Set(true),
             created_at: Set(now),
             retired_at: Set(None),
@@ -285,9 +300,16 @@ impl Store {
             .find_number(e164.as_str())
             .await?
             .ok_or_else(|| StoreError::UnknownNumber(e164.to_string()))?;
-        if !label.is_empty() && row.label != label {
+        let relabel = !label.is_empty() && row.label != label;
+        let reprovide = !provider.is_empty() && row.provider != provider;
+        if relabel || reprovide {
             let mut active: number::ActiveModel = row.clone().into();
-            active.label = Set(label.to_owned());
+            if relabel {
+                active.label = Set(label.to_owned());
+            }
+            if reprovide {
+                active.provider = Set(provider.to_owned());
+            }
             row = active.update(&self.db).await?;
         }
         Ok(row)
@@ -486,7 +508,9 @@ impl Store {
         limit: u64,
         before: Option<Cursor>,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut query = message::Entity::find().filter(message::Column::Number.eq(number));
+        let mut query = message::Entity::find()
+            .filter(message::Column::Number.eq(number))
+            .filter(public::shown());
         if let Some(sender) = sender {
             query = query.filter(message::Column::Sender.eq(sender));
         }
@@ -526,6 +550,7 @@ impl Store {
             .select_only()
             .column(message::Column::Sender)
             .filter(message::Column::Number.eq(number))
+            .filter(public::shown())
             .group_by(message::Column::Sender)
             .order_by_desc(Expr::col(message::Column::ReceivedAt).max())
             .order_by_desc(Expr::col(message::Column::Id).max())
@@ -549,7 +574,7 @@ impl Store {
         limit: u64,
         before: Option<Cursor>,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut query = message::Entity::find();
+        let mut query = message::Entity::find().filter(public::shown());
         if let Some(cursor) = before {
             query = query.filter(older_than(cursor));
         }
@@ -570,7 +595,8 @@ impl Store {
         let sql = format!(
             "SELECT number, MAX(received_at) AS last_at, \
              SUM(CASE WHEN received_at >= {placeholder} THEN 1 ELSE 0 END) AS recent \
-             FROM messages GROUP BY number"
+             FROM messages WHERE {} GROUP BY number",
+            public::SHOWN_SQL
         );
         let activity = Activity::find_by_statement(Statement::from_sql_and_values(
             backend,

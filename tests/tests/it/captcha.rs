@@ -620,6 +620,9 @@ impl cache::HotCache for ClaimsDown {
     ) -> Result<(), cache::CacheError> {
         self.0.fill(list, messages).await
     }
+    async fn drop_list(&self, list: cache::HotList<'_>) -> Result<(), cache::CacheError> {
+        self.0.drop_list(list).await
+    }
     async fn ping(&self) -> bool {
         false
     }

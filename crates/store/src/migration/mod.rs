@@ -8,6 +8,7 @@ mod m20261129_000002_message_parts;
 mod m20261204_000003_message_codes;
 mod m20261205_000004_code_validity;
 mod m20261206_000005_service_codes_index;
+mod m20261207_000007_operator_fields;
 
 /// Runs the migrations of cloudsms.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_message_codes::Migration),
             Box::new(m20261205_000004_code_validity::Migration),
             Box::new(m20261206_000005_service_codes_index::Migration),
+            Box::new(m20261207_000007_operator_fields::Migration),
         ]
     }
 }
