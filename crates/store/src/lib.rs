@@ -31,7 +31,7 @@ pub use activity::{NumberTotal, ServiceActivity, ServiceCodes};
 pub use entities::message::Model as MessageRow;
 pub use entities::number::Model as NumberRow;
 use entities::{message, number};
-pub use operator::{DailyCount, MessageSearch};
+pub use operator::{DailyCount, MAX_SEARCH, MessageSearch};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
 pub use sea_orm::DatabaseConnection;

@@ -200,6 +200,7 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             get(admin::stats).post(admin::login),
         )
         .route("/admin/stats.csv", K::Admin, get(admin::csv))
+        .nest("", admin::api::routes())
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))
@@ -339,6 +340,7 @@ pub async fn serve(
     state
         .live
         .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
+    admin::follow_changes(state.clone(), shutdown.clone());
     platform::serve(
         listener,
         router(&infra, state),

@@ -9,8 +9,10 @@
 //! carries `X-Robots-Tag: noindex` and `Cache-Control: no-store`, and
 //! log-retention leaves `/admin` out of the statistics.
 
-#[allow(dead_code, reason = "the admin actions landing this session call it")]
+pub mod api;
 pub mod audit;
+mod follow;
+pub mod ops;
 mod report;
 mod session;
 
@@ -31,8 +33,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::{AppState, PageError, assets};
 use report::{StatsPage, csv_text, day_chart, hour_chart, kpis, period, tables};
-#[allow(unused_imports, reason = "the admin API landing this session uses it")]
-pub use session::{Access, Operator, access};
+pub use follow::spawn as follow_changes;
+pub use session::{Access, access};
 use session::{login_page, too_many};
 
 /// Longest range the page asks for, in days (log-retention's limit).
