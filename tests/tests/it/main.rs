@@ -1,6 +1,8 @@
 //! End-to-end tests of cloudsms: one binary, a module per capability.
 #![allow(clippy::unwrap_used)]
 
+mod admin_messages;
+mod admin_numbers;
 mod backend_tls;
 mod bus_outage;
 mod captcha;
