@@ -275,8 +275,7 @@ impl Activity {
     /// The snapshot is out of date (a number was retired, a message
     /// hidden): the next use reads it again, the others meanwhile keep it.
     pub fn expire(&self) {
-        self.stale
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stale.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn fresh(&self) -> Option<Arc<Snapshot>> {

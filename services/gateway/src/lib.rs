@@ -82,6 +82,8 @@ pub struct Shared {
     pub activity: activity::Activity,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<store::Registry>,
+    /// The operators' tokens, read again while the gateway runs.
+    pub tokens: Arc<admin::tokens::Tokens>,
     /// Where request logs are queued, published in `RequestsLogged` batches
     /// (up to `gateway.request_log_batch` events or
     /// `gateway.request_log_linger_ms`): a page view costs a channel send.
@@ -140,6 +142,7 @@ impl Shared {
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),
                 true,
             )),
+            tokens: Arc::new(admin::tokens::Tokens::new(&infra.settings.gateway)),
             request_log,
             request_log_flush,
             retention: my_data::client(&infra.settings.gateway.retention_url),
@@ -341,6 +344,11 @@ pub async fn serve(
         .live
         .spawn_forwarder(infra.bus.clone(), infra.cache.clone(), shutdown.clone());
     admin::follow_changes(state.clone(), shutdown.clone());
+    admin::tokens::spawn_reload(
+        state.settings.clone(),
+        state.tokens.clone(),
+        shutdown.clone(),
+    );
     platform::serve(
         listener,
         router(&infra, state),

@@ -24,7 +24,12 @@ async fn every_public_view(app: &TestApp, base: &str) -> Vec<(String, String)> {
         "/".to_owned(),
         format!("/zh-CN/numbers/{NUMBER}"),
     ] {
-        let body = app.client.get(format!("{base}{path}")).send().await.unwrap();
+        let body = app
+            .client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap();
         views.push((path, body.text().await.unwrap()));
     }
     views
@@ -58,18 +63,33 @@ async fn hidden_messages_leave_every_public_view_at_once(mode: Mode) {
     // Hide needs a reason.
     let hide = format!("/admin/api/v1/messages/{id}/hide");
     let (status, err) = app.admin(Method::POST, &hide, Some(json!({}))).await;
-    assert_eq!((status, err["error"].as_str().unwrap()), (422, "reason: required"));
+    assert_eq!(
+        (status, err["error"].as_str().unwrap()),
+        (422, "reason: required")
+    );
     let (status, _) = app
-        .admin(Method::POST, &hide, Some(json!({"reason": "r".repeat(501)})))
+        .admin(
+            Method::POST,
+            &hide,
+            Some(json!({"reason": "r".repeat(501)})),
+        )
         .await;
     assert_eq!(status, 422);
     let (status, _) = app
-        .admin(Method::POST, "/admin/api/v1/messages/999999/hide", Some(json!({"reason": "x"})))
+        .admin(
+            Method::POST,
+            "/admin/api/v1/messages/999999/hide",
+            Some(json!({"reason": "x"})),
+        )
         .await;
     assert_eq!(status, 404);
 
     let (status, hidden) = app
-        .admin(Method::POST, &hide, Some(json!({"reason": "a card number"})))
+        .admin(
+            Method::POST,
+            &hide,
+            Some(json!({"reason": "a card number"})),
+        )
         .await;
     assert_eq!(status, 200, "{hidden}");
     assert_eq!(hidden["hidden"], true);
@@ -126,7 +146,11 @@ async fn hidden_messages_leave_every_public_view_at_once(mode: Mode) {
 
     // The operator still finds it, with its state.
     let (status, found) = app
-        .admin(Method::GET, &format!("/admin/api/v1/messages?number=%2B{}&q=4111", &NUMBER[1..]), None)
+        .admin(
+            Method::GET,
+            &format!("/admin/api/v1/messages?number=%2B{}&q=4111", &NUMBER[1..]),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["messages"][0]["id"], id);
@@ -135,7 +159,11 @@ async fn hidden_messages_leave_every_public_view_at_once(mode: Mode) {
 
     // Shown again.
     let (status, shown) = app
-        .admin(Method::POST, &format!("/admin/api/v1/messages/{id}/unhide"), None)
+        .admin(
+            Method::POST,
+            &format!("/admin/api/v1/messages/{id}/unhide"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["hidden"], false);
@@ -157,8 +185,13 @@ async fn the_messages_api_searches_and_checks_its_parameters(mode: Mode) {
     let app = TestApp::spawn_with_config(mode, &admin_config("")).await;
     app.add_number(NUMBER).await;
     for i in 0..3 {
-        app.accept_sms(NUMBER, "Bank", &format!("50%_off code {i}"), &format!("s-{i}"))
-            .await;
+        app.accept_sms(
+            NUMBER,
+            "Bank",
+            &format!("50%_off code {i}"),
+            &format!("s-{i}"),
+        )
+        .await;
     }
     app.accept_sms(NUMBER, "Shop", "500 off", "s-3").await;
     app.wait_for_stored(NUMBER, 4).await;
@@ -172,7 +205,11 @@ async fn the_messages_api_searches_and_checks_its_parameters(mode: Mode) {
     assert_eq!(page["messages"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
     let (_, rest) = get(&format!("q=0%25_&limit=2&cursor={cursor}")).await;
-    assert_eq!(rest["messages"].as_array().unwrap().len(), 1, "the shop's 500 is not 0%_");
+    assert_eq!(
+        rest["messages"].as_array().unwrap().len(),
+        1,
+        "the shop's 500 is not 0%_"
+    );
     assert!(rest["next_cursor"].is_null());
     let (_, shop) = get("sender=Shop&after=2000-01-01T00:00:00Z").await;
     assert_eq!(shop["messages"][0]["body"], "500 off");

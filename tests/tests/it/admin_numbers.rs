@@ -24,7 +24,10 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
 
     // Unknown: both replicas say so, and remember it.
     assert_eq!(app.get(&page).await.0, 404);
-    assert_eq!(status_of(&app.client, &format!("{}{page}", other.url)).await, 404);
+    assert_eq!(
+        status_of(&app.client, &format!("{}{page}", other.url)).await,
+        404
+    );
 
     let (status, number) = app
         .admin(
@@ -44,14 +47,20 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
     app.accept_sms(NUMBER, "Bank", "after the api added it", "an-1")
         .await;
     app.wait_for_page(NUMBER, "after the api added it").await;
-    wait_until("the other replica shows the number", Duration::from_secs(1), async || {
-        status_of(&app.client, &format!("{}{page}", other.url)).await == 200
-    })
+    wait_until(
+        "the other replica shows the number",
+        Duration::from_secs(1),
+        async || status_of(&app.client, &format!("{}{page}", other.url)).await == 200,
+    )
     .await;
 
     // Again: 409 with the number as it is.
     let (status, again) = app
-        .admin(Method::POST, "/admin/api/v1/numbers", Some(json!({"e164": NUMBER})))
+        .admin(
+            Method::POST,
+            "/admin/api/v1/numbers",
+            Some(json!({"e164": NUMBER})),
+        )
         .await;
     assert_eq!(status, 409, "{again}");
     assert_eq!(again["number"]["label"], "rotation 1");
@@ -59,7 +68,11 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
 
     // Retired: refused by ingest and gone from both replicas within a second.
     let (status, retired) = app
-        .admin(Method::POST, &format!("/admin/api/v1/numbers/{NUMBER}/retire"), None)
+        .admin(
+            Method::POST,
+            &format!("/admin/api/v1/numbers/{NUMBER}/retire"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{retired}");
     assert_eq!(retired["active"], false);
@@ -82,7 +95,12 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
         // (`/latest` keeps the messages it received: a feed of messages,
         // not of numbers, as before the console.)
         for path in ["/", "/api/v1/numbers", "/sitemap.xml", "/search?q=uk"] {
-            let body = app.client.get(format!("{base}{path}")).send().await.unwrap();
+            let body = app
+                .client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap();
             let body = body.text().await.unwrap();
             assert!(!body.contains(NUMBER), "{path} of {base} still names it");
         }
@@ -91,18 +109,26 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
 
     // Reactivated: accepted again at once.
     let (status, back) = app
-        .admin(Method::POST, &format!("/admin/api/v1/numbers/{NUMBER}/reactivate"), None)
+        .admin(
+            Method::POST,
+            &format!("/admin/api/v1/numbers/{NUMBER}/reactivate"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{back}");
     assert_eq!(back["active"], true);
     let mut attempt = 0;
-    wait_until("the reactivated number to be accepted", second, async || {
-        attempt += 1;
-        let resp = app
-            .send_sms(NUMBER, "Bank", "back again", &format!("an-3-{attempt}"))
-            .await;
-        resp.status() == 202
-    })
+    wait_until(
+        "the reactivated number to be accepted",
+        second,
+        async || {
+            attempt += 1;
+            let resp = app
+                .send_sms(NUMBER, "Bank", "back again", &format!("an-3-{attempt}"))
+                .await;
+            resp.status() == 202
+        },
+    )
     .await;
     wait_until("the other replica shows it again", second, async || {
         status_of(&app.client, &format!("{}{page}", other.url)).await == 200
@@ -121,7 +147,10 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
     assert_eq!(status, 200, "{relabelled}");
     assert_eq!(relabelled["label"], "rotation 2");
     let label = audit.wait_for("number.label", NUMBER).await;
-    assert_eq!((label.operator.as_str(), label.detail.as_str()), ("admin", "rotation 2"));
+    assert_eq!(
+        (label.operator.as_str(), label.detail.as_str()),
+        ("admin", "rotation 2")
+    );
 
     let (status, list) = app.admin(Method::GET, "/admin/api/v1/numbers", None).await;
     assert_eq!(status, 200);
@@ -144,18 +173,30 @@ async fn the_numbers_api_refuses_what_it_cannot_use(mode: Mode) {
     assert_eq!(status, 422, "{err}");
     assert!(err["error"].as_str().unwrap().starts_with("e164"));
     let (status, err) = add(json!({"e164": NUMBER, "label": "x".repeat(81)})).await;
-    assert_eq!((status, err["error"].as_str().unwrap()), (422, "label: at most 80 characters"));
+    assert_eq!(
+        (status, err["error"].as_str().unwrap()),
+        (422, "label: at most 80 characters")
+    );
     let (status, _) = add(json!({"e164": NUMBER, "provider": "no spaces"})).await;
     assert_eq!(status, 422);
     let (status, _) = add(json!({"e164": NUMBER, "surprise": 1})).await;
     assert_eq!(status, 400);
     let (status, err) = app
-        .admin_api(Method::POST, "/admin/api/v1/numbers", Some(ADMIN_TOKEN), None)
+        .admin_api(
+            Method::POST,
+            "/admin/api/v1/numbers",
+            Some(ADMIN_TOKEN),
+            None,
+        )
         .await;
     assert!(matches!(status, 400 | 415), "{status} {err}");
     assert!(err["error"].is_string());
     let (status, _) = app
-        .admin(Method::POST, "/admin/api/v1/numbers/+447700900999/retire", None)
+        .admin(
+            Method::POST,
+            "/admin/api/v1/numbers/+447700900999/retire",
+            None,
+        )
         .await;
     assert_eq!(status, 404);
 

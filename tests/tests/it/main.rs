@@ -3,6 +3,7 @@
 
 mod admin_messages;
 mod admin_numbers;
+mod admin_tokens;
 mod backend_tls;
 mod bus_outage;
 mod captcha;

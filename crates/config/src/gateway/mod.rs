@@ -1,10 +1,12 @@
 //! `[gateway]`: the public site, with its live updates, advertising and
 //! crawler gate in sections of their own.
 
+mod admin;
 mod ads;
 mod gate;
 mod live;
 
+pub use admin::{AdminToken, DEFAULT_OPERATOR, MAX_OPERATOR_NAME};
 pub use ads::AdsSettings;
 pub use gate::{GateCrawler, GateRate, GateSettings};
 pub use live::LiveSettings;
@@ -50,9 +52,12 @@ pub struct GatewaySettings {
     pub live: LiveSettings,
     /// log-retention's gRPC address, for `/my-data` (export and delete).
     pub retention_url: String,
-    /// Operator token for `/admin/stats` (bearer or login form); empty: the
-    /// operator pages are off (404).
+    /// The operator token named `admin` (bearer or login form); with
+    /// `admin_tokens` empty too, the operator pages are off (404).
     pub admin_token: Secret,
+    /// More operators: each a name and the SHA-256 of its token. Re-read
+    /// by the gateway while it runs (see `docs/admin.md`).
+    pub admin_tokens: Vec<AdminToken>,
     /// Advertising (off by default).
     pub ads: AdsSettings,
     /// The crawler gate: rate limits and the proof-of-work interstitial.
@@ -77,6 +82,7 @@ impl GatewaySettings {
         if !(1..=500).contains(&self.page_size) {
             return Err(invalid("gateway.page_size", "must be between 1 and 500"));
         }
+        admin::validate(&self.admin_tokens, !self.admin_token.is_empty())?;
         self.gate.validate()
     }
 }

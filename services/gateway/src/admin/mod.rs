@@ -15,6 +15,7 @@ mod follow;
 pub mod ops;
 mod report;
 mod session;
+pub mod tokens;
 
 pub use session::login;
 
@@ -32,8 +33,8 @@ use serde::Deserialize;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::{AppState, PageError, assets};
-use report::{StatsPage, csv_text, day_chart, hour_chart, kpis, period, tables};
 pub use follow::spawn as follow_changes;
+use report::{StatsPage, csv_text, day_chart, hour_chart, kpis, period, tables};
 pub use session::{Access, access};
 use session::{login_page, too_many};
 

@@ -1,9 +1,11 @@
-//! Who may see the operator pages: the bearer of `gateway.admin_token`, or
-//! a browser logged in with it.
+//! Who may see the operator pages: the bearer of an operator token
+//! (`gateway.admin_token`, `gateway.admin_tokens`: see `tokens`), or a
+//! browser logged in with one.
 //!
 //! A login creates a session: a random 256-bit id in an `HttpOnly`,
 //! `SameSite=Strict` cookie, and in the cache (under the id's SHA-256, so
-//! the cache never holds a usable id) its start time. A session ends after
+//! the cache never holds a usable id) its start time and its operator's
+//! name; it ends when that operator's token leaves the configuration. A session ends after
 //! [`IDLE`] without a request, [`ABSOLUTE`] after it began, or at logout,
 //! which deletes it server-side; logging out takes a CSRF token bound to the
 //! session (HMAC with the gateway's key, compared in constant time) and a
@@ -72,15 +74,6 @@ pub fn too_many() -> Response {
     private(response)
 }
 
-/// Equality of two secrets through SHA-256 in constant time, so neither
-/// length nor content leaks by timing.
-fn same_secret(given: &str, expected: &str) -> bool {
-    platform::constant_time_eq(
-        &Sha256::digest(given.as_bytes()),
-        &Sha256::digest(expected.as_bytes()),
-    )
-}
-
 /// The cache key of session `id` (its hash: the cache never holds an id).
 fn session_key(id: &str) -> String {
     format!(
@@ -120,13 +113,9 @@ pub struct Operator {
     pub session: Option<String>,
 }
 
-/// The name of the operator behind `gateway.admin_token`.
-pub const DEFAULT_OPERATOR: &str = "admin";
-
-/// Whether the request is the operator's; a session's idle time restarts.
+/// Whether the request is an operator's; a session's idle time restarts.
 pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
-    let token = state.settings.gateway.admin_token.expose();
-    if token.is_empty() {
+    if state.tokens.is_empty() {
         return Access::Disabled;
     }
     let bearer = headers
@@ -134,17 +123,17 @@ pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    if bearer.is_some_and(|b| same_secret(b, token)) {
+    if let Some(name) = bearer.and_then(|b| state.tokens.operator(b)) {
         return Access::Allowed(Operator {
-            name: DEFAULT_OPERATOR.to_owned(),
+            name,
             session: None,
         });
     }
     if let Some(id) = session_cookie(headers)
-        && live_session(state, &id).await
+        && let Some(name) = live_session(state, &id).await
     {
         return Access::Allowed(Operator {
-            name: DEFAULT_OPERATOR.to_owned(),
+            name,
             session: Some(id),
         });
     }
@@ -154,25 +143,37 @@ pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
     Access::Denied
 }
 
-/// Session `id` exists and is within its idle and absolute limits (its idle
-/// time restarts). A cache failure denies: no session is better than one
-/// that cannot be revoked.
-async fn live_session(state: &AppState, id: &str) -> bool {
+/// What the cache holds of a session: its start (Unix seconds) and its
+/// operator's name.
+fn session_value(started: u64, operator: &str) -> String {
+    format!("{started} {operator}")
+}
+
+/// The operator of session `id` when it exists, is within its idle and
+/// absolute limits (its idle time restarts) and its operator still has a
+/// token. A cache failure denies: no session is better than one that
+/// cannot be revoked.
+async fn live_session(state: &AppState, id: &str) -> Option<String> {
     let key = session_key(id);
     match state.cache.get_touch(&key, IDLE).await {
-        Ok(Some(started)) => {
+        Ok(Some(value)) => {
+            // A session from before operators had names is `admin`'s.
+            let (started, name) = value
+                .split_once(' ')
+                .unwrap_or((value.as_str(), config::DEFAULT_OPERATOR));
             let fresh = started
                 .parse::<u64>()
                 .is_ok_and(|t| now_unix().saturating_sub(t) < ABSOLUTE.as_secs());
-            if !fresh {
+            let live = fresh && state.tokens.knows(name);
+            if !live {
                 let _ = state.cache.forget(&[key]).await;
             }
-            fresh
+            live.then(|| name.to_owned())
         }
-        Ok(None) => false,
+        Ok(None) => None,
         Err(err) => {
             tracing::warn!(%err, "operator session not checked: cache unavailable");
-            false
+            None
         }
     }
 }
@@ -234,8 +235,7 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let token = state.settings.gateway.admin_token.expose();
-    if token.is_empty() {
+    if state.tokens.is_empty() {
         return not_found();
     }
     let Ok(Form(form)) = form else {
@@ -269,11 +269,15 @@ pub async fn login(
             );
         }
         String::new()
-    } else if same_secret(form.token.trim(), token) {
+    } else if let Some(operator) = state.tokens.operator(form.token.trim()) {
         let id = hex::encode(rand::random::<[u8; 32]>());
         if let Err(err) = state
             .cache
-            .put(&session_key(&id), &now_unix().to_string(), IDLE)
+            .put(
+                &session_key(&id),
+                &session_value(now_unix(), &operator),
+                IDLE,
+            )
             .await
         {
             tracing::warn!(%err, "operator session not created: cache unavailable");
@@ -311,11 +315,9 @@ mod tests {
 
     #[test]
     fn secrets_compare_in_constant_time_and_exactly() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("", "abc"));
         assert!(platform::constant_time_eq(b"", b""));
         assert!(!platform::constant_time_eq(b"a", b"ab"));
+        assert_eq!(session_value(12, "alice"), "12 alice");
     }
 
     #[test]

@@ -226,7 +226,9 @@ impl Live {
         {
             let mut recent = self.recent.lock();
             let before = recent.frames.len();
-            recent.frames.retain(|f| !(f.id == id && f.number == number));
+            recent
+                .frames
+                .retain(|f| !(f.id == id && f.number == number));
             if recent.frames.len() != before {
                 recent.bytes = recent.frames.iter().map(|f| f.bytes.len()).sum();
             }
@@ -348,7 +350,10 @@ mod tests {
         let got: Vec<Bytes> = one.take(1).collect().await;
         assert_eq!(&got[0][..], b"event: hidden\ndata: {\"id\":8}\n\n");
         let got: Vec<Bytes> = other.take(1).collect().await;
-        assert!(String::from_utf8_lossy(&got[0]).contains("ten"), "not told of +1");
+        assert!(
+            String::from_utf8_lossy(&got[0]).contains("ten"),
+            "not told of +1"
+        );
         let missed = live.missed(Some("+1"), 0, 20);
         assert_eq!(missed.len(), 1);
         assert!(String::from_utf8_lossy(&missed[0]).contains("nine"));

@@ -8,12 +8,12 @@
 mod messages;
 mod numbers;
 
+use axum::Json;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Json;
 use serde::de::DeserializeOwned;
 
 use super::session::{Access, Operator, access};

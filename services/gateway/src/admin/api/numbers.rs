@@ -91,7 +91,10 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     operator(&state, &headers).await?;
     let rows = state.store.list_numbers(true).await?;
     let numbers: Vec<NumberJson> = rows.into_iter().map(NumberJson::from).collect();
-    Ok(ok(StatusCode::OK, serde_json::json!({ "numbers": numbers })))
+    Ok(ok(
+        StatusCode::OK,
+        serde_json::json!({ "numbers": numbers }),
+    ))
 }
 
 /// `GET /admin/api/v1/numbers/{e164}`.
