@@ -204,6 +204,7 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
         )
         .route("/admin/stats.csv", K::Admin, get(admin::csv))
         .nest("", admin::api::routes())
+        .nest("", admin::console::routes())
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))

@@ -1,6 +1,7 @@
 //! End-to-end tests of cloudsms: one binary, a module per capability.
 #![allow(clippy::unwrap_used)]
 
+mod admin_console;
 mod admin_messages;
 mod admin_numbers;
 mod admin_tokens;

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod console;
 mod follow;
 pub mod ops;
 mod report;

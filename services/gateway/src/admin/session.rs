@@ -189,14 +189,33 @@ struct LoginPage {
     css: String,
     admin_css: String,
     wrong: bool,
+    next: String,
 }
 
-/// The login page (`WWW-Authenticate` for scripts).
+/// `next` when it is an operator page of this site (`/admin...`, no
+/// scheme, host or path tricks), else `/admin`: where a login goes on.
+pub fn local_admin_path(next: &str) -> &str {
+    let safe = next.len() <= 2000
+        && (next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?"))
+        && !next.contains("//")
+        && !next.contains('\\')
+        && !next.contains("/..")
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if safe { next } else { "/admin" }
+}
+
+/// The login page (`WWW-Authenticate` for scripts), going on to `/admin/stats`.
 pub fn login_page(status: StatusCode, wrong: bool) -> Response {
+    login_page_for(status, wrong, "/admin/stats")
+}
+
+/// The login page, going on to `next` (an operator page) after the login.
+pub fn login_page_for(status: StatusCode, wrong: bool, next: &str) -> Response {
     let page = LoginPage {
         css: assets::url("site.css"),
         admin_css: assets::url("admin.css"),
         wrong,
+        next: local_admin_path(next).to_owned(),
     };
     let mut response = match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
@@ -218,17 +237,22 @@ pub struct LoginForm {
     logout: Option<String>,
     #[serde(default)]
     csrf: String,
+    /// The operator page to go on to (`/admin/stats` when absent).
+    #[serde(default)]
+    next: Option<String>,
 }
 
-fn see_other(location: &'static str) -> Response {
+/// 303 to `location` (an operator page).
+pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
-    response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(location));
+    if let Ok(value) = HeaderValue::from_str(local_admin_path(location)) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
     response
 }
 
-/// `POST /admin/stats`: logs in with the token (a new session), or out
+/// `POST /admin/stats` and `POST /admin/login`: logs in with an operator
+/// token (a new session) and goes on to the form's `next` page, or out
 /// (the session deleted).
 pub async fn login(
     State(state): State<AppState>,
@@ -291,7 +315,11 @@ pub async fn login(
         if !note_failure(&state).await {
             return too_many();
         }
-        return login_page(StatusCode::UNAUTHORIZED, true);
+        return login_page_for(
+            StatusCode::UNAUTHORIZED,
+            true,
+            form.next.as_deref().unwrap_or("/admin/stats"),
+        );
     };
     // A session's id, or empty (with no age) to delete the cookie.
     let attrs = platform::security::CookieAttrs {
@@ -304,7 +332,12 @@ pub async fn login(
         http_only: true,
         same_site: platform::security::SameSite::Strict,
     };
-    let mut response = see_other("/admin/stats");
+    let next = if session.is_empty() {
+        "/admin/stats"
+    } else {
+        form.next.as_deref().unwrap_or("/admin/stats")
+    };
+    let mut response = see_other(next);
     platform::security::set_cookie(response.headers_mut(), ADMIN_COOKIE, &session, attrs, tls);
     private(response)
 }
@@ -318,6 +351,29 @@ mod tests {
         assert!(platform::constant_time_eq(b"", b""));
         assert!(!platform::constant_time_eq(b"a", b"ab"));
         assert_eq!(session_value(12, "alice"), "12 alice");
+    }
+
+    #[test]
+    fn logins_go_on_to_operator_pages_only() {
+        for ok in [
+            "/admin",
+            "/admin/numbers",
+            "/admin/messages?q=a%20b&number=%2B44",
+        ] {
+            assert_eq!(local_admin_path(ok), ok);
+        }
+        for bad in [
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin//evil",
+            "/admin/\\evil",
+            "/administrator",
+            "/admin/../latest",
+            "/admin/x y",
+            "",
+        ] {
+            assert_eq!(local_admin_path(bad), "/admin", "{bad}");
+        }
     }
 
     #[test]

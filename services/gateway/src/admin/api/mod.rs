@@ -5,8 +5,8 @@
 //! request can be forged cross-site and no CSRF token is needed. Errors are
 //! `{"error": "..."}` with a 4xx/5xx status. Every action is audited.
 
-mod messages;
-mod numbers;
+pub mod messages;
+pub mod numbers;
 
 use axum::Json;
 use axum::extract::DefaultBodyLimit;
@@ -45,6 +45,11 @@ impl ApiError {
     /// 422: a field is readable but not acceptable.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// What went wrong, for people.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     /// 404.
