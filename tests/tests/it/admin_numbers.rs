@@ -219,6 +219,15 @@ async fn the_numbers_api_refuses_what_it_cannot_use(mode: Mode) {
         .unwrap();
     assert_eq!(resp.status(), 401);
     assert!(app.infra.store.find_number(NUMBER).await.unwrap().is_none());
+
+    // Documented under its own tag, with the bearer scheme.
+    let (_, spec) = app.get("/api/openapi.json").await;
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    let add = &spec["paths"]["/admin/api/v1/numbers"]["post"];
+    assert_eq!(add["tags"][0], "admin");
+    assert!(add["responses"]["201"].is_object() && add["responses"]["409"].is_object());
+    assert_eq!(add["security"][0]["operatorToken"], json!([]));
+    assert_eq!(spec["components"]["securitySchemes"]["operatorToken"]["scheme"], "bearer");
     app.stop().await;
 }
 both_modes!(the_numbers_api_refuses_what_it_cannot_use);
