@@ -227,7 +227,10 @@ async fn the_numbers_api_refuses_what_it_cannot_use(mode: Mode) {
     assert_eq!(add["tags"][0], "admin");
     assert!(add["responses"]["201"].is_object() && add["responses"]["409"].is_object());
     assert_eq!(add["security"][0]["operatorToken"], json!([]));
-    assert_eq!(spec["components"]["securitySchemes"]["operatorToken"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["operatorToken"]["scheme"],
+        "bearer"
+    );
     app.stop().await;
 }
 both_modes!(the_numbers_api_refuses_what_it_cannot_use);
