@@ -3,9 +3,7 @@
 # (/api/openapi.json) with schemathesis: starts `cloudsms all --demo` on free
 # loopback ports with embedded defaults (SQLite in a temporary folder,
 # in-process bus and cache, the crawler gate off), runs every check with a
-# bounded number of examples, and stops the site. The operators' API (tag
-# `admin`) is left out: the demo has no operator token (it answers 404), and
-# its actions change the site; tests/tests/it/admin_*.rs cover it.
+# bounded number of examples, and stops the site.
 #
 #   scripts/schemathesis.sh [extra schemathesis arguments]     (make schemathesis)
 #
@@ -120,7 +118,6 @@ set +e
     --workers 2 \
     --request-timeout 10 \
     --generation-database none \
-    --exclude-tag admin \
     --no-color \
     "$@")
 rc=$?

@@ -103,6 +103,14 @@ impl Store {
         &self,
         search: &MessageSearch,
     ) -> Result<Vec<MessageRow>, StoreError> {
+        // No stored text holds a NUL (and Postgres refuses one in a query).
+        let texts = [&search.number, &search.sender, &search.text];
+        if texts
+            .iter()
+            .any(|t| t.as_deref().is_some_and(|t| t.contains('\0')))
+        {
+            return Ok(Vec::new());
+        }
         let mut query = message::Entity::find();
         if let Some(number) = &search.number {
             query = query.filter(message::Column::Number.eq(number.as_str()));

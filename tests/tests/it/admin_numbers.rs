@@ -226,9 +226,9 @@ async fn the_numbers_api_refuses_what_it_cannot_use(mode: Mode) {
     let add = &spec["paths"]["/admin/api/v1/numbers"]["post"];
     assert_eq!(add["tags"][0], "admin");
     assert!(add["responses"]["201"].is_object() && add["responses"]["409"].is_object());
-    assert_eq!(add["security"][0]["operatorToken"], json!([]));
+    assert_eq!(add["security"][0]["operatorBearer"], json!([]));
     assert_eq!(
-        spec["components"]["securitySchemes"]["operatorToken"]["scheme"],
+        spec["components"]["securitySchemes"]["operatorBearer"]["scheme"],
         "bearer"
     );
     app.stop().await;

@@ -83,7 +83,7 @@ fn nonempty(v: Option<&String>) -> Option<&str> {
 }
 
 fn instant(name: &str, raw: Option<&String>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    nonempty(raw)
+    raw.map(|t| t.trim())
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&Utc))
@@ -92,9 +92,21 @@ fn instant(name: &str, raw: Option<&String>) -> Result<Option<DateTime<Utc>>, Ap
         .transpose()
 }
 
-/// The store's search from the parameters, checked.
+/// A search term of at most `max` characters (any: a term with a control
+/// character finds what has it, a NUL finds nothing).
+fn bounded(what: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!(
+            "{what}: at most {max} characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+/// The store's search from the parameters, checked. A parameter given
+/// empty is refused as the document says (`q` and `sender` empty: no filter).
 pub fn parse_search(q: &SearchQuery) -> Result<MessageSearch, ApiError> {
-    let limit = match nonempty(q.limit.as_ref()) {
+    let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
             .parse::<u64>()
@@ -104,7 +116,9 @@ pub fn parse_search(q: &SearchQuery) -> Result<MessageSearch, ApiError> {
                 ApiError::bad(format!("limit: a number from 1 to {}", store::MAX_SEARCH))
             })?,
     };
-    let before_id = nonempty(q.cursor.as_ref())
+    let before_id = q
+        .cursor
+        .as_deref()
         .map(|raw| {
             raw.parse::<i64>()
                 .ok()
@@ -113,15 +127,17 @@ pub fn parse_search(q: &SearchQuery) -> Result<MessageSearch, ApiError> {
         })
         .transpose()?;
     Ok(MessageSearch {
-        number: nonempty(q.number.as_ref())
+        number: q
+            .number
+            .as_deref()
             .map(number)
             .transpose()?
             .map(|n| n.as_str().to_owned()),
         sender: nonempty(q.sender.as_ref())
-            .map(|s| text("sender", s, MAX_SENDER))
+            .map(|s| bounded("sender", s, MAX_SENDER))
             .transpose()?,
         text: nonempty(q.q.as_ref())
-            .map(|s| text("q", s, MAX_QUERY))
+            .map(|s| bounded("q", s, MAX_QUERY))
             .transpose()?,
         after: instant("after", q.after.as_ref())?,
         before: instant("before", q.before.as_ref())?,

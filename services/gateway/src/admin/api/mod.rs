@@ -158,10 +158,7 @@ pub fn routes() -> crate::routes::Routes<AppState> {
         .route(
             "/admin/api/v1/numbers/{e164}",
             K::Admin,
-            get(numbers::one)
-                .patch(numbers::edit)
-                .post(numbers::edit)
-                .layer(limit()),
+            get(numbers::one).patch(numbers::edit).layer(limit()),
         )
         .route(
             "/admin/api/v1/numbers/{e164}/retire",

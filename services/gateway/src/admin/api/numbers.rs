@@ -133,7 +133,7 @@ pub async fn add(
     }
 }
 
-/// `PATCH` (or `POST`) `/admin/api/v1/numbers/{e164}`: `{"label"}`.
+/// `PATCH /admin/api/v1/numbers/{e164}`: `{"label"}`.
 pub async fn edit(
     State(state): State<AppState>,
     headers: HeaderMap,
