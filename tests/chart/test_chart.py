@@ -231,8 +231,9 @@ def test_configmap_holds_listen_addresses_and_no_secret(rendered):
         assert port in [p["port"] for p in services[host]["spec"]["ports"]]
     assert data["CLOUDSMS_NATS__URL"] and data["CLOUDSMS_REDIS__URL"]
     for key in data:
-        if key.endswith("_FILE"):
-            # Paths of mounted files (CA, certificate, key, creds), not secrets.
+        if key.endswith("_FILE") or key == "CLOUDSMS_GATEWAY__ADMIN_TOKENS":
+            # Paths of mounted files (CA, certificate, key, creds), and the
+            # operators' names with their tokens' SHA-256: not secrets.
             continue
         assert not any(s in key for s in ("DATABASE__URL", "TOKEN", "SECRET", "HMAC", "PASSWORD", "KEY", "SEED")), key
 
@@ -256,6 +257,22 @@ def test_trusted_proxies_reach_the_gateway_as_a_list():
             chart.validate_schema({"gateway": {"trustedProxies": ["ingress.example"]}})
         with pytest.raises(HelmValuesError):
             chart.validate_schema({"gateway": {"trustForwardedFor": True}})
+
+
+def test_named_operator_tokens_reach_the_gateway_as_a_toml_list():
+    (cm,) = of_kind(render({}), "ConfigMap")
+    assert "CLOUDSMS_GATEWAY__ADMIN_TOKENS" not in cm["data"], "a file's list stays in charge"
+    digest = "ab" * 32
+    values = {"gateway": {"adminTokens": [{"name": "alice", "tokenSha256": digest}, {"name": "ops.bot", "tokenSha256": digest}]}}
+    (cm,) = of_kind(render(values), "ConfigMap")
+    assert cm["data"]["CLOUDSMS_GATEWAY__ADMIN_TOKENS"] == (
+        f'[{{name="alice",token_sha256="{digest}"}},{{name="ops.bot",token_sha256="{digest}"}}]'
+    )
+    with helm_chart.Chart.load(CHART) as chart:
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"gateway": {"adminTokens": [{"name": "Alice", "tokenSha256": digest}]}})
+        with pytest.raises(HelmValuesError):
+            chart.validate_schema({"gateway": {"adminTokens": [{"name": "alice", "tokenSha256": "abc"}]}})
 
 
 def test_one_service_account_service_and_pdb_per_service(rendered):

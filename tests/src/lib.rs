@@ -8,6 +8,7 @@
 //! `TEST_POSTGRES_URL` (an admin URL; a database is created per test).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod admin;
 pub mod drive;
 pub mod http;
 pub mod live;

@@ -66,6 +66,13 @@ impl LiveEvents {
         );
     }
 
+    /// Reads the next chunk into [`LiveEvents::seen`]; panics when the
+    /// stream ends.
+    pub async fn next_chunk(&mut self) {
+        let chunk = self.stream.next().await.expect("the stream ended").unwrap();
+        self.seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
     /// The JSON of every `data:` line read so far.
     pub fn data(&self) -> Vec<serde_json::Value> {
         self.seen

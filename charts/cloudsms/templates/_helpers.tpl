@@ -232,6 +232,14 @@ CLOUDSMS_GATEWAY__PUBLIC_URL: {value: {{ $v.gateway.publicUrl | quote }}, from: 
 CLOUDSMS_GATEWAY__TRUSTED_PROXIES: {value: {{ $v.gateway.trustedProxies | toJson | quote }}, from: gateway.trustedProxies}
 CLOUDSMS_GATEWAY__LIVE__MAX_STREAMS: {value: {{ $v.gateway.live.maxStreams | quote }}, from: gateway.live.maxStreams}
 CLOUDSMS_GATEWAY__HSTS: {value: {{ $v.gateway.hsts | quote }}, from: gateway.hsts}
+{{- /* Only when given: a list in a file named by CLOUDSMS_CONFIG stays in charge otherwise */ -}}
+{{- if $v.gateway.adminTokens }}
+{{- $operators := list }}
+{{- range $v.gateway.adminTokens }}
+{{- $operators = append $operators (printf "{name=%q,token_sha256=%q}" .name .tokenSha256) }}
+{{- end }}
+CLOUDSMS_GATEWAY__ADMIN_TOKENS: {value: {{ printf "[%s]" (join "," $operators) | quote }}, from: gateway.adminTokens}
+{{- end }}
 CLOUDSMS_GATEWAY__RETENTION_URL: {value: {{ printf "http://%s-log-retention:50053" $full | quote }}, from: ""}
 CLOUDSMS_GATEWAY__GATE__CAPTCHA_URL: {value: {{ printf "http://%s-captcha-verification:50052" $full | quote }}, from: ""}
 CLOUDSMS_GATEWAY__GATE__ENABLED: {value: {{ $v.gateway.gate.enabled | quote }}, from: gateway.gate.enabled}

@@ -21,8 +21,8 @@ pub use cache::CacheSettings;
 pub use captcha::{CaptchaLevel, CaptchaSettings, CaptchaSite};
 pub use database::DatabaseSettings;
 pub use gateway::{
-    AdsSettings, GateCrawler, GateRate, GateSettings, GatewaySettings, LiveSettings, MaskingRule,
-    parse_net,
+    AdminToken, AdsSettings, DEFAULT_OPERATOR, GateCrawler, GateRate, GateSettings,
+    GatewaySettings, LiveSettings, MAX_OPERATOR_NAME, MaskingRule, parse_net,
 };
 pub use http::HttpSettings;
 pub use ingest::{
@@ -105,6 +105,20 @@ pub struct Settings {
     pub messages: MessagesSettings,
     /// Limits of every HTTP server (pages, webhooks, health).
     pub http: HttpSettings,
+    /// Where these settings came from, to read them again
+    /// ([`Settings::reload`]); not a setting.
+    #[serde(skip)]
+    pub source: Source,
+}
+
+/// Where [`Settings`] came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Source {
+    /// Built in code (defaults, TOML snippets): nothing to read again.
+    #[default]
+    Built,
+    /// [`Settings::load`] with this file (or `cloudsms.toml` when it exists), and the environment.
+    Loaded(Option<PathBuf>),
 }
 
 impl Settings {
@@ -124,9 +138,20 @@ impl Settings {
         if path.is_file() {
             figment = figment.merge(Toml::file_exact(path));
         }
-        Self::from_figment(
+        let mut settings = Self::from_figment(
             figment.merge(Env::prefixed("CLOUDSMS_").split("__").ignore(&["config"])),
-        )
+        )?;
+        settings.source = Source::Loaded(file.map(Path::to_path_buf));
+        Ok(settings)
+    }
+
+    /// The settings read again from the same sources as these (the same
+    /// file and the environment, now); `None` when they were built in code.
+    pub fn reload(&self) -> Option<Result<Self, ConfigError>> {
+        match &self.source {
+            Source::Built => None,
+            Source::Loaded(file) => Some(Self::load(file.as_deref())),
+        }
     }
 
     /// Built-in defaults only (tests and tools start from these).

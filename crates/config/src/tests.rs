@@ -347,3 +347,39 @@ fn messages_are_kept_30_days_by_default_and_the_period_is_bounded() {
     assert_refused("[messages]\nkeep_days = -1", "messages.keep_days");
     assert_refused("[messages]\nsweep_batch = 10001", "messages.sweep_batch");
 }
+
+#[test]
+fn operator_tokens_come_from_a_file_or_the_environment_and_can_be_read_again() {
+    let hash = "a".repeat(64);
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        // What the chart sets: a TOML inline array.
+        jail.set_env(
+            "CLOUDSMS_GATEWAY__ADMIN_TOKENS",
+            format!("[{{name=\"alice\",token_sha256=\"{hash}\"}}]"),
+        );
+        let s = Settings::load(None).unwrap();
+        assert_eq!(s.gateway.admin_tokens[0].name, "alice");
+        assert_eq!(s.source, crate::Source::Loaded(None));
+        jail.clear_env();
+        jail.create_file(
+            "ops.toml",
+            &format!(
+                "[gateway]\nadmin_tokens = [{{ name = \"bob\", token_sha256 = \"{hash}\" }}]\n"
+            ),
+        )?;
+        let s = Settings::load(Some(Path::new("ops.toml"))).unwrap();
+        assert_eq!(s.gateway.admin_tokens[0].name, "bob");
+        jail.create_file("ops.toml", "[gateway]\nadmin_tokens = []\n")?;
+        let again = s.reload().unwrap().unwrap();
+        assert!(again.gateway.admin_tokens.is_empty());
+        jail.create_file(
+            "ops.toml",
+            "[gateway]\nadmin_tokens = [{ name = \"Bob!\", token_sha256 = \"x\" }]\n",
+        )?;
+        let err = s.reload().unwrap().unwrap_err().to_string();
+        assert!(err.contains("gateway.admin_tokens"), "{err}");
+        assert!(Settings::defaults().unwrap().reload().is_none());
+        Ok(())
+    });
+}

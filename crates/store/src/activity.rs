@@ -72,6 +72,7 @@ impl Store {
             .column_as(message::Column::Id.count(), "codes")
             .filter(message::Column::ReceivedAt.gte(since))
             .filter(cutoffs.condition())
+            .filter(crate::public::shown())
             .filter(message::Column::Code.ne(""))
             .filter(message::Column::Service.ne(""))
             .filter(Expr::col(message::Column::Number).in_subquery(active))
@@ -130,7 +131,8 @@ impl Store {
                         Expr::col((message::Entity, message::Column::Number))
                             .equals((number::Entity, number::Column::E164)),
                     )
-                    .add(cutoffs.condition()),
+                    .add(cutoffs.condition())
+                    .add(Expr::col((message::Entity, message::Column::HiddenAt)).is_null()),
             )
             .and_where(Expr::col((number::Entity, number::Column::Active)).eq(true))
             .group_by_col((number::Entity, number::Column::E164))
@@ -163,6 +165,7 @@ impl Store {
         Ok(message::Entity::find()
             .filter(message::Column::Service.eq(service))
             .filter(self.cutoffs().await.condition())
+            .filter(crate::public::shown())
             .filter(message::Column::Code.ne(""))
             .order_by_desc(message::Column::ReceivedAt)
             .order_by_desc(message::Column::Id)

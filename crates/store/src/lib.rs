@@ -6,10 +6,12 @@ mod event;
 mod extracted;
 mod failure;
 pub mod migration;
+mod operator;
 mod parts;
+mod public;
 mod registry;
-mod retention;
 mod reports;
+mod retention;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod test_store;
@@ -30,12 +32,13 @@ pub use activity::{NumberTotal, ServiceActivity, ServiceCodes};
 pub use entities::message::Model as MessageRow;
 pub use entities::number::Model as NumberRow;
 use entities::{message, number};
+pub use operator::{DailyCount, MAX_SEARCH, MessageSearch};
 pub use parts::{MessagePart, NewMessagePart, PartGroup};
 pub use registry::{Registration, Registry};
-pub use retention::{Cutoffs, Retention, Swept, oldest_shown};
 pub use reports::{
     Dismissed, MAX_NOTE_CHARS, NewReport, ReportReason, ReportRow, ReportStatus, ReportWithMessage,
 };
+pub use retention::{Cutoffs, Retention, Swept, oldest_shown};
 pub use sea_orm::DatabaseConnection;
 
 /// What can go wrong in the store.
@@ -276,11 +279,23 @@ impl Store {
 
     /// Registers `e164` (or re-activates it, updating a non-empty label).
     pub async fn add_number(&self, e164: &E164, label: &str) -> Result<NumberRow, StoreError> {
+        self.add_number_from(e164, label, "").await
+    }
+
+    /// [`Store::add_number`] with the provider it is rented from (a
+    /// non-empty one replaces the stored one).
+    pub async fn add_number_from(
+        &self,
+        e164: &E164,
+        label: &str,
+        provider: &str,
+    ) -> Result<NumberRow, StoreError> {
         let now = Utc::now();
         number::Entity::insert(number::ActiveModel {
             e164: Set(e164.as_str().to_owned()),
             country: Set(e164.country().iso2.to_owned()),
             label: Set(label.to_owned()),
+            provider: Set(provider.to_owned()),
             active: Set(true),
             created_at: Set(now),
             retired_at: Set(None),
@@ -297,9 +312,16 @@ impl Store {
             .find_number(e164.as_str())
             .await?
             .ok_or_else(|| StoreError::UnknownNumber(e164.to_string()))?;
-        if !label.is_empty() && row.label != label {
+        let relabel = !label.is_empty() && row.label != label;
+        let reprovide = !provider.is_empty() && row.provider != provider;
+        if relabel || reprovide {
             let mut active: number::ActiveModel = row.clone().into();
-            active.label = Set(label.to_owned());
+            if relabel {
+                active.label = Set(label.to_owned());
+            }
+            if reprovide {
+                active.provider = Set(provider.to_owned());
+            }
             row = active.update(&self.db).await?;
         }
         Ok(row)
@@ -500,7 +522,8 @@ impl Store {
     ) -> Result<Vec<MessageRow>, StoreError> {
         let mut query = message::Entity::find()
             .filter(message::Column::Number.eq(number))
-            .filter(self.cutoffs().await.number_condition(number));
+            .filter(self.cutoffs().await.number_condition(number))
+            .filter(public::shown());
         if let Some(sender) = sender {
             query = query.filter(message::Column::Sender.eq(sender));
         }
@@ -541,6 +564,7 @@ impl Store {
             .column(message::Column::Sender)
             .filter(message::Column::Number.eq(number))
             .filter(self.cutoffs().await.number_condition(number))
+            .filter(public::shown())
             .group_by(message::Column::Sender)
             .order_by_desc(Expr::col(message::Column::ReceivedAt).max())
             .order_by_desc(Expr::col(message::Column::Id).max())
@@ -564,7 +588,9 @@ impl Store {
         limit: u64,
         before: Option<Cursor>,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut query = message::Entity::find().filter(self.cutoffs().await.condition());
+        let mut query = message::Entity::find()
+            .filter(self.cutoffs().await.condition())
+            .filter(public::shown());
         if let Some(cursor) = before {
             query = query.filter(older_than(cursor));
         }
@@ -589,6 +615,7 @@ impl Store {
                 "recent",
             )
             .filter(cutoffs.condition())
+            .filter(public::shown())
             .group_by(message::Column::Number)
             .into_model::<Activity>()
             .all(&self.db)

@@ -83,4 +83,10 @@ impl Registry {
         }
         entries.insert(e164.to_owned(), (registration, Instant::now()));
     }
+
+    /// Forgets what is remembered of `e164`: the next lookup asks the
+    /// database (an event said the number changed elsewhere).
+    pub fn forget(&self, e164: &str) {
+        self.entries().remove(e164);
+    }
 }

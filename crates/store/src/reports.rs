@@ -188,7 +188,7 @@ impl Store {
         Ok(message::Entity::find_by_id(id)
             .one(self.connection())
             .await?
-            .filter(|row| cutoffs.shows(&row.number, row.received_at)))
+            .filter(|row| row.hidden_at.is_none() && cutoffs.shows(&row.number, row.received_at)))
     }
 
     /// One report.

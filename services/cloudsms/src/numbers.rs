@@ -61,7 +61,20 @@ pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
             relabel,
             keep_days,
         } => {
-            add(&store, &e164, label, relabel).await?;
+            if let Some(row) = add(&store, &e164, label, relabel).await?
+                && row.active
+            {
+                announce(
+                    settings,
+                    &proto::events::v1::NumberRegistered {
+                        e164: row.e164,
+                        label: row.label,
+                        provider: row.provider,
+                        at: Some(now()),
+                    },
+                )
+                .await;
+            }
             if let Some(days) = keep_days {
                 set_keep_days(&store, &parse(&e164)?, Some(days)).await?;
             }
@@ -109,6 +122,14 @@ pub async fn run(settings: &Settings, action: NumbersAction) -> anyhow::Result<(
             let number = parse(&e164)?;
             if store.retire_number(&number).await? {
                 println!("retired {number}");
+                announce(
+                    settings,
+                    &proto::events::v1::NumberRetired {
+                        e164: number.as_str().to_owned(),
+                        at: Some(now()),
+                    },
+                )
+                .await;
             } else {
                 anyhow::bail!("{number} is not registered");
             }
@@ -144,6 +165,38 @@ async fn set_keep_days(
     Ok(())
 }
 
+fn now() -> proto::Timestamp {
+    proto::timestamp_from_unix_millis(chrono::Utc::now().timestamp_millis())
+}
+
+/// Tells the running gateways and message-ingest replicas at once (they
+/// would otherwise see the change after their registry cache time). Only
+/// with NATS (`nats.url`): an embedded site runs in one process that asks
+/// the database. A failure is reported, not fatal: the change is stored.
+async fn announce<E: bus::Event>(settings: &Settings, event: &E) {
+    if settings.nats.url.is_empty() {
+        return;
+    }
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let bus = bus::Bus::connect_existing(settings).await?;
+        bus.publish(event).await?;
+        // A core NATS publish is buffered by the client: give it time to
+        // leave before the process exits.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        Ok::<(), bus::BusError>(())
+    })
+    .await;
+    match sent {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => eprintln!(
+            "warning: running services not told at once ({err}); they see it within their registry cache time"
+        ),
+        Err(_) => eprintln!(
+            "warning: running services not told at once (NATS did not answer); they see it within their registry cache time"
+        ),
+    }
+}
+
 fn parse(e164: &str) -> anyhow::Result<E164> {
     E164::parse(e164).with_context(|| format!("{e164:?}"))
 }
@@ -155,14 +208,14 @@ async fn add(
     e164: &str,
     label: Option<String>,
     relabel: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<store::NumberRow>> {
     let number = parse(e164)?;
     let Some(existing) = store.find_number(number.as_str()).await? else {
         let row = store
             .add_number(&number, label.as_deref().unwrap_or_default())
             .await?;
         println!("added {} ({})", row.e164, number.country().name);
-        return Ok(());
+        return Ok(Some(row));
     };
     let new_label = label.filter(|label| *label != existing.label);
     if let Some(new_label) = &new_label
@@ -176,9 +229,10 @@ async fn add(
         );
     }
     let mut done = Vec::new();
+    let mut reactivated = None;
     if !existing.active {
         // Re-activates and keeps the label.
-        store.add_number(&number, "").await?;
+        reactivated = Some(store.add_number(&number, "").await?);
         done.push("re-activated".to_owned());
     }
     if let Some(new_label) = &new_label {
@@ -193,5 +247,5 @@ async fn add(
     } else {
         println!("{number} was already registered: {}", done.join(", "));
     }
-    Ok(())
+    Ok(reactivated)
 }

@@ -254,6 +254,9 @@ pub fn service_by_slug(slug_: &str) -> Option<domain::KnownService> {
 /// The snapshot of a gateway process and when it was read.
 pub struct Activity {
     refresh: Duration,
+    /// Set when the numbers or messages changed (an operator action): the
+    /// next use reads the snapshot again.
+    stale: std::sync::atomic::AtomicBool,
     current: RwLock<Option<(Instant, Arc<Snapshot>)>>,
     loading: tokio::sync::Mutex<()>,
 }
@@ -263,12 +266,22 @@ impl Activity {
     pub fn new(refresh: Duration) -> Self {
         Self {
             refresh,
+            stale: std::sync::atomic::AtomicBool::new(false),
             current: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
         }
     }
 
+    /// The snapshot is out of date (a number was retired, a message
+    /// hidden): the next use reads it again, the others meanwhile keep it.
+    pub fn expire(&self) {
+        self.stale.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn fresh(&self) -> Option<Arc<Snapshot>> {
+        if self.stale.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         self.current
             .read()
             .as_ref()
@@ -296,6 +309,8 @@ impl Activity {
             return fresh;
         }
         let since = Utc::now() - chrono::Duration::hours(WINDOW_HOURS);
+        self.stale
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         match store.service_activity(since).await {
             Ok(found) => {
                 let snapshot = Arc::new(Snapshot::new(found));

@@ -87,6 +87,8 @@ pub struct Shared {
     pub activity: activity::Activity,
     /// Which numbers are registered, remembered briefly.
     pub registry: Arc<store::Registry>,
+    /// The operators' tokens, read again while the gateway runs.
+    pub tokens: Arc<admin::tokens::Tokens>,
     /// Where request logs are queued, published in `RequestsLogged` batches
     /// (up to `gateway.request_log_batch` events or
     /// `gateway.request_log_linger_ms`): a page view costs a channel send.
@@ -153,6 +155,7 @@ impl Shared {
                 Duration::from_millis(infra.settings.gateway.registry_cache_ms),
                 true,
             )),
+            tokens: Arc::new(admin::tokens::Tokens::new(&infra.settings.gateway)),
             request_log,
             request_log_flush,
             retention: my_data::client(&infra.settings.gateway.retention_url),
@@ -239,6 +242,8 @@ pub fn router(infra: &Infra, state: AppState) -> Router {
             K::Admin,
             post(admin::reports_api_dismiss).layer(DefaultBodyLimit::max(8 * 1024)),
         )
+        .nest("", admin::api::routes())
+        .nest("", admin::console::routes())
         .route("/robots.txt", K::SiteFile, get(seo::robots))
         .route("/ads.txt", K::SiteFile, get(seo::ads_txt))
         .route("/sitemap.xml", K::SiteFile, get(seo::sitemap))
@@ -379,6 +384,12 @@ pub async fn serve(
         infra.bus.clone(),
         infra.cache.clone(),
         infra.store.clone(),
+        shutdown.clone(),
+    );
+    admin::follow_changes(state.clone(), shutdown.clone());
+    admin::tokens::spawn_reload(
+        state.settings.clone(),
+        state.tokens.clone(),
         shutdown.clone(),
     );
     platform::serve(

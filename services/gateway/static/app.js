@@ -501,6 +501,18 @@
       try { add(JSON.parse(event.data)); } catch (e) { /* ignore malformed */ }
     });
     source.addEventListener("heartbeat", alive);
+    // An operator hid a message: it leaves the page (and is never added again).
+    source.addEventListener("hidden", function (event) {
+      alive();
+      var id;
+      try { id = String(JSON.parse(event.data).id); } catch (e) { return; }
+      seen[id] = true;
+      each(document.querySelectorAll("[data-id]"), function (el) {
+        if (el.getAttribute("data-id") === id && el.parentNode) {
+          el.parentNode.removeChild(el);
+        }
+      });
+    });
     source.addEventListener("open", function () {
       alive();
       if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }

@@ -31,15 +31,19 @@ pub struct Shared {
 
 impl Shared {
     /// State from the process's infrastructure.
+    /// Its registry follows the operators' number changes on the bus (see
+    /// [`crate::follow`]) for as long as the state lives.
     pub fn new(infra: &platform::Infra) -> AppState {
+        let registry = Arc::new(store::Registry::new(
+            std::time::Duration::from_millis(infra.settings.ingest.registry_cache_ms),
+            false,
+        ));
+        crate::follow::spawn(infra.bus.clone(), &registry);
         Arc::new(Shared {
             settings: infra.settings.clone(),
             bus: infra.bus.clone(),
             store: infra.store.clone(),
-            registry: Arc::new(store::Registry::new(
-                std::time::Duration::from_millis(infra.settings.ingest.registry_cache_ms),
-                false,
-            )),
+            registry,
             cache: infra.cache.clone(),
         })
     }

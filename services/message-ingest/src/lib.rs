@@ -9,6 +9,7 @@
 
 pub mod accept;
 pub mod error;
+mod follow;
 pub mod grpc;
 pub mod metrics;
 pub mod persister;

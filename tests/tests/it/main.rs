@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_audit;
+mod admin_console;
+mod admin_messages;
+mod admin_numbers;
+mod admin_tokens;
 mod backend_tls;
 mod bus_outage;
 mod captcha;
@@ -19,8 +23,8 @@ mod ingest_errors;
 mod ingest_to_page;
 mod lifecycle;
 mod live_limits;
-mod message_retention;
 mod masking;
+mod message_retention;
 mod metrics_scrape;
 mod migrations;
 mod my_data;

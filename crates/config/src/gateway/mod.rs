@@ -1,11 +1,13 @@
 //! `[gateway]`: the public site, with its live updates, advertising and
 //! crawler gate in sections of their own.
 
+mod admin;
 mod ads;
 mod gate;
 mod live;
 mod masking;
 
+pub use admin::{AdminToken, DEFAULT_OPERATOR, MAX_OPERATOR_NAME};
 pub use ads::AdsSettings;
 pub use gate::{GateCrawler, GateRate, GateSettings};
 pub use live::LiveSettings;
@@ -52,9 +54,12 @@ pub struct GatewaySettings {
     pub live: LiveSettings,
     /// log-retention's gRPC address, for `/my-data` (export and delete).
     pub retention_url: String,
-    /// Operator token for `/admin/stats` (bearer or login form); empty: the
-    /// operator pages are off (404).
+    /// The operator token named `admin` (bearer or login form); with
+    /// `admin_tokens` empty too, the operator pages are off (404).
     pub admin_token: Secret,
+    /// More operators: each a name and the SHA-256 of its token. Re-read
+    /// by the gateway while it runs (see `docs/admin.md`).
+    pub admin_tokens: Vec<AdminToken>,
     /// Advertising (off by default).
     pub ads: AdsSettings,
     /// The crawler gate: rate limits and the proof-of-work interstitial.
@@ -83,6 +88,7 @@ impl GatewaySettings {
             return Err(invalid("gateway.page_size", "must be between 1 and 500"));
         }
         masking::validate(&self.masking)?;
+        admin::validate(&self.admin_tokens, !self.admin_token.is_empty())?;
         self.gate.validate()
     }
 }

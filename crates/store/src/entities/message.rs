@@ -41,6 +41,14 @@ pub struct Model {
     /// without a validity).
     #[sea_orm(nullable)]
     pub code_valid_secs: Option<i32>,
+    /// When an operator hid it from the public site; `None` while shown.
+    pub hidden_at: Option<DateTimeUtc>,
+    /// Why it was hidden (the operator's words).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub hidden_reason: Option<String>,
+    /// The operator token's name that hid it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub hidden_by: Option<String>,
 }
 
 /// No relations are navigated through sea-orm.

@@ -16,6 +16,9 @@ pub struct Model {
     pub country: String,
     /// Operator's label (carrier, SIM slot...).
     pub label: String,
+    /// Who the number is rented from (free text, empty when unknown).
+    #[sea_orm(column_type = "Text")]
+    pub provider: String,
     /// Only active numbers receive and are listed.
     pub active: bool,
     /// When the number was added.

@@ -9,6 +9,7 @@ mod m20261204_000003_message_codes;
 mod m20261205_000004_code_validity;
 mod m20261206_000005_service_codes_index;
 mod m20261207_000006_message_retention;
+mod m20261207_000007_operator_fields;
 mod m20261207_000008_reports;
 
 /// Runs the migrations of cloudsms.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000004_code_validity::Migration),
             Box::new(m20261206_000005_service_codes_index::Migration),
             Box::new(m20261207_000006_message_retention::Migration),
+            Box::new(m20261207_000007_operator_fields::Migration),
             Box::new(m20261207_000008_reports::Migration),
         ]
     }

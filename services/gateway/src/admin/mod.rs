@@ -12,11 +12,16 @@
 //! carries `X-Robots-Tag: noindex` and `Cache-Control: no-store`, and
 //! log-retention leaves `/admin` out of the statistics.
 
+pub mod api;
 pub mod audit;
 pub mod audit_log;
+pub mod console;
+mod follow;
+pub mod ops;
 mod report;
 mod reports;
 mod session;
+pub mod tokens;
 
 pub use reports::{
     api_dismiss as reports_api_dismiss, api_list as reports_api_list, page as reports_page,
@@ -38,9 +43,9 @@ use serde::Deserialize;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::{AppState, PageError, assets};
+pub use follow::spawn as follow_changes;
 use report::{StatsPage, csv_text, day_chart, hour_chart, kpis, period, tables};
-#[allow(unused_imports, reason = "the admin API landing this session uses it")]
-pub use session::{Access, Operator, access};
+pub use session::{Access, access};
 use session::{login_page, too_many};
 
 /// Longest range the page asks for, in days (log-retention's limit).

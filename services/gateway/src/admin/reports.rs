@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use store::{Dismissed, ReportStatus, ReportWithMessage};
 
 use super::audit::{self, Action};
-use super::session::{self, Access, Operator, access};
-use super::{login_page, not_found, private, too_many};
+use super::console::{PageOperator, form_operator, page_operator};
+use super::session::{Access, Operator, access};
+use super::{not_found, private, too_many};
 use crate::{AppState, assets};
 
 /// Most reports in one answer.
@@ -364,17 +365,12 @@ pub async fn page(
     headers: HeaderMap,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
-    let operator = match access(&state, &headers).await {
-        Access::Disabled => return not_found(),
-        Access::Denied => return login_page(StatusCode::UNAUTHORIZED, false),
-        Access::Throttled => return too_many(),
-        Access::Allowed(operator) => operator,
+    let PageOperator {
+        logout_csrf, csrf, ..
+    } = match page_operator(&state, &headers, "/admin/reports").await {
+        Ok(page) => page,
+        Err(answer) => return answer,
     };
-    let csrf = operator
-        .session
-        .as_deref()
-        .map(|id| session::csrf_token(&state, id))
-        .unwrap_or_default();
     let notice = match query.ok().and_then(|q| q.0.done).as_deref() {
         Some("dismissed") => "Report dismissed.",
         Some("hidden") => "Message hidden; its open reports are resolved.",
@@ -426,7 +422,7 @@ pub async fn page(
     let page = ReportsPage {
         css: assets::url("site.css"),
         admin_css: assets::url("admin.css"),
-        logout_csrf: csrf.clone(),
+        logout_csrf,
         csrf,
         reports,
         notice,
@@ -459,28 +455,13 @@ pub async fn page_dismiss(
     Path(raw): Path<String>,
     form: Result<Form<DismissForm>, FormRejection>,
 ) -> Response {
-    let operator = match access(&state, &headers).await {
-        Access::Disabled => return not_found(),
-        Access::Denied => return login_page(StatusCode::UNAUTHORIZED, false),
-        Access::Throttled => return too_many(),
-        Access::Allowed(operator) => operator,
-    };
     let Ok(Form(form)) = form else {
         return plain(StatusCode::BAD_REQUEST, "unreadable form\n");
     };
-    let from_console = crate::security::same_origin(&state, &headers)
-        && operator.session.as_deref().is_some_and(|id| {
-            platform::constant_time_eq(
-                session::csrf_token(&state, id).as_bytes(),
-                form.csrf.as_bytes(),
-            )
-        });
-    if !from_console {
-        return plain(
-            StatusCode::FORBIDDEN,
-            "this action did not come from the operator console\n",
-        );
-    }
+    let operator = match form_operator(&state, &headers, &form.csrf, "/admin/reports").await {
+        Ok(operator) => operator,
+        Err(answer) => return answer,
+    };
     let Some(id) = report_id(&raw) else {
         return plain(StatusCode::NOT_FOUND, "no such report\n");
     };

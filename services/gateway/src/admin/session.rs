@@ -1,9 +1,11 @@
-//! Who may see the operator pages: the bearer of `gateway.admin_token`, or
-//! a browser logged in with it.
+//! Who may see the operator pages: the bearer of an operator token
+//! (`gateway.admin_token`, `gateway.admin_tokens`: see `tokens`), or a
+//! browser logged in with one.
 //!
 //! A login creates a session: a random 256-bit id in an `HttpOnly`,
 //! `SameSite=Strict` cookie, and in the cache (under the id's SHA-256, so
-//! the cache never holds a usable id) its start time. A session ends after
+//! the cache never holds a usable id) its start time and its operator's
+//! name; it ends when that operator's token leaves the configuration. A session ends after
 //! [`IDLE`] without a request, [`ABSOLUTE`] after it began, or at logout,
 //! which deletes it server-side; logging out takes a CSRF token bound to the
 //! session (HMAC with the gateway's key, compared in constant time) and a
@@ -72,15 +74,6 @@ pub fn too_many() -> Response {
     private(response)
 }
 
-/// Equality of two secrets through SHA-256 in constant time, so neither
-/// length nor content leaks by timing.
-fn same_secret(given: &str, expected: &str) -> bool {
-    platform::constant_time_eq(
-        &Sha256::digest(given.as_bytes()),
-        &Sha256::digest(expected.as_bytes()),
-    )
-}
-
 /// The cache key of session `id` (its hash: the cache never holds an id).
 fn session_key(id: &str) -> String {
     format!(
@@ -120,13 +113,9 @@ pub struct Operator {
     pub session: Option<String>,
 }
 
-/// The name of the operator behind `gateway.admin_token`.
-pub const DEFAULT_OPERATOR: &str = "admin";
-
-/// Whether the request is the operator's; a session's idle time restarts.
+/// Whether the request is an operator's; a session's idle time restarts.
 pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
-    let token = state.settings.gateway.admin_token.expose();
-    if token.is_empty() {
+    if state.tokens.is_empty() {
         return Access::Disabled;
     }
     let bearer = headers
@@ -134,17 +123,17 @@ pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    if bearer.is_some_and(|b| same_secret(b, token)) {
+    if let Some(name) = bearer.and_then(|b| state.tokens.operator(b)) {
         return Access::Allowed(Operator {
-            name: DEFAULT_OPERATOR.to_owned(),
+            name,
             session: None,
         });
     }
     if let Some(id) = session_cookie(headers)
-        && live_session(state, &id).await
+        && let Some(name) = live_session(state, &id).await
     {
         return Access::Allowed(Operator {
-            name: DEFAULT_OPERATOR.to_owned(),
+            name,
             session: Some(id),
         });
     }
@@ -154,25 +143,37 @@ pub async fn access(state: &AppState, headers: &HeaderMap) -> Access {
     Access::Denied
 }
 
-/// Session `id` exists and is within its idle and absolute limits (its idle
-/// time restarts). A cache failure denies: no session is better than one
-/// that cannot be revoked.
-async fn live_session(state: &AppState, id: &str) -> bool {
+/// What the cache holds of a session: its start (Unix seconds) and its
+/// operator's name.
+fn session_value(started: u64, operator: &str) -> String {
+    format!("{started} {operator}")
+}
+
+/// The operator of session `id` when it exists, is within its idle and
+/// absolute limits (its idle time restarts) and its operator still has a
+/// token. A cache failure denies: no session is better than one that
+/// cannot be revoked.
+async fn live_session(state: &AppState, id: &str) -> Option<String> {
     let key = session_key(id);
     match state.cache.get_touch(&key, IDLE).await {
-        Ok(Some(started)) => {
+        Ok(Some(value)) => {
+            // A session from before operators had names is `admin`'s.
+            let (started, name) = value
+                .split_once(' ')
+                .unwrap_or((value.as_str(), config::DEFAULT_OPERATOR));
             let fresh = started
                 .parse::<u64>()
                 .is_ok_and(|t| now_unix().saturating_sub(t) < ABSOLUTE.as_secs());
-            if !fresh {
+            let live = fresh && state.tokens.knows(name);
+            if !live {
                 let _ = state.cache.forget(&[key]).await;
             }
-            fresh
+            live.then(|| name.to_owned())
         }
-        Ok(None) => false,
+        Ok(None) => None,
         Err(err) => {
             tracing::warn!(%err, "operator session not checked: cache unavailable");
-            false
+            None
         }
     }
 }
@@ -188,14 +189,33 @@ struct LoginPage {
     css: String,
     admin_css: String,
     wrong: bool,
+    next: String,
 }
 
-/// The login page (`WWW-Authenticate` for scripts).
+/// `next` when it is an operator page of this site (`/admin...`, no
+/// scheme, host or path tricks), else `/admin`: where a login goes on.
+pub fn local_admin_path(next: &str) -> &str {
+    let safe = next.len() <= 2000
+        && (next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?"))
+        && !next.contains("//")
+        && !next.contains('\\')
+        && !next.contains("/..")
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if safe { next } else { "/admin" }
+}
+
+/// The login page (`WWW-Authenticate` for scripts), going on to `/admin/stats`.
 pub fn login_page(status: StatusCode, wrong: bool) -> Response {
+    login_page_for(status, wrong, "/admin/stats")
+}
+
+/// The login page, going on to `next` (an operator page) after the login.
+pub fn login_page_for(status: StatusCode, wrong: bool, next: &str) -> Response {
     let page = LoginPage {
         css: assets::url("site.css"),
         admin_css: assets::url("admin.css"),
         wrong,
+        next: local_admin_path(next).to_owned(),
     };
     let mut response = match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
@@ -217,25 +237,29 @@ pub struct LoginForm {
     logout: Option<String>,
     #[serde(default)]
     csrf: String,
+    /// The operator page to go on to (`/admin/stats` when absent).
+    #[serde(default)]
+    next: Option<String>,
 }
 
-fn see_other(location: &'static str) -> Response {
+/// 303 to `location` (an operator page).
+pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
-    response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(location));
+    if let Ok(value) = HeaderValue::from_str(local_admin_path(location)) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
     response
 }
 
-/// `POST /admin/stats`: logs in with the token (a new session), or out
+/// `POST /admin/stats` and `POST /admin/login`: logs in with an operator
+/// token (a new session) and goes on to the form's `next` page, or out
 /// (the session deleted).
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let token = state.settings.gateway.admin_token.expose();
-    if token.is_empty() {
+    if state.tokens.is_empty() {
         return not_found();
     }
     let Ok(Form(form)) = form else {
@@ -258,6 +282,8 @@ pub async fn login(
                     .into_response(),
             );
         }
+        // Who is logging out, for the audit log (before the session is gone).
+        let operator = live_session(&state, &id).await.unwrap_or_default();
         if let Err(err) = state.cache.forget(&[session_key(&id)]).await {
             tracing::warn!(%err, "operator session not deleted: cache unavailable");
             return private(
@@ -271,7 +297,7 @@ pub async fn login(
         let _ = super::audit::record(
             &state,
             super::audit::Action {
-                operator: DEFAULT_OPERATOR,
+                operator: &operator,
                 action: "session.logout",
                 target: "",
                 detail: "",
@@ -279,11 +305,15 @@ pub async fn login(
         )
         .await;
         String::new()
-    } else if same_secret(form.token.trim(), token) {
+    } else if let Some(operator) = state.tokens.operator(form.token.trim()) {
         let id = hex::encode(rand::random::<[u8; 32]>());
         if let Err(err) = state
             .cache
-            .put(&session_key(&id), &now_unix().to_string(), IDLE)
+            .put(
+                &session_key(&id),
+                &session_value(now_unix(), &operator),
+                IDLE,
+            )
             .await
         {
             tracing::warn!(%err, "operator session not created: cache unavailable");
@@ -294,7 +324,7 @@ pub async fn login(
         let _ = super::audit::record(
             &state,
             super::audit::Action {
-                operator: DEFAULT_OPERATOR,
+                operator: &operator,
                 action: "session.login",
                 target: "",
                 detail: "",
@@ -307,7 +337,11 @@ pub async fn login(
         if !note_failure(&state).await {
             return too_many();
         }
-        return login_page(StatusCode::UNAUTHORIZED, true);
+        return login_page_for(
+            StatusCode::UNAUTHORIZED,
+            true,
+            form.next.as_deref().unwrap_or("/admin/stats"),
+        );
     };
     // A session's id, or empty (with no age) to delete the cookie.
     let attrs = platform::security::CookieAttrs {
@@ -320,7 +354,12 @@ pub async fn login(
         http_only: true,
         same_site: platform::security::SameSite::Strict,
     };
-    let mut response = see_other("/admin/stats");
+    let next = if session.is_empty() {
+        "/admin/stats"
+    } else {
+        form.next.as_deref().unwrap_or("/admin/stats")
+    };
+    let mut response = see_other(next);
     platform::security::set_cookie(response.headers_mut(), ADMIN_COOKIE, &session, attrs, tls);
     private(response)
 }
@@ -331,11 +370,32 @@ mod tests {
 
     #[test]
     fn secrets_compare_in_constant_time_and_exactly() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("", "abc"));
         assert!(platform::constant_time_eq(b"", b""));
         assert!(!platform::constant_time_eq(b"a", b"ab"));
+        assert_eq!(session_value(12, "alice"), "12 alice");
+    }
+
+    #[test]
+    fn logins_go_on_to_operator_pages_only() {
+        for ok in [
+            "/admin",
+            "/admin/numbers",
+            "/admin/messages?q=a%20b&number=%2B44",
+        ] {
+            assert_eq!(local_admin_path(ok), ok);
+        }
+        for bad in [
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin//evil",
+            "/admin/\\evil",
+            "/administrator",
+            "/admin/../latest",
+            "/admin/x y",
+            "",
+        ] {
+            assert_eq!(local_admin_path(bad), "/admin", "{bad}");
+        }
     }
 
     #[test]

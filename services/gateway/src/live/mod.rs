@@ -229,6 +229,37 @@ impl Live {
         let _ = self.tx.send(frame);
     }
 
+    /// An operator hid message `id` of `number` (`hidden` false: showed it
+    /// again). Its pages are stale either way. A hidden message is no
+    /// longer replayed to reopened streams, and every open stream of its
+    /// number (and the site-wide one) gets `event: hidden` with its id (no
+    /// `id:` line: `Last-Event-ID` stays the last message's), on which the
+    /// page removes it.
+    pub fn hide(&self, number: &str, id: i64, hidden: bool) {
+        self.pages.invalidate(number);
+        self.pages.invalidate(LATEST);
+        if !hidden {
+            return;
+        }
+        {
+            let mut recent = self.recent.lock();
+            let before = recent.frames.len();
+            recent
+                .frames
+                .retain(|f| !(f.id == id && f.number == number));
+            if recent.frames.len() != before {
+                recent.bytes = recent.frames.iter().map(|f| f.bytes.len()).sum();
+            }
+        }
+        let frame = Arc::new(Frame {
+            number: number.to_owned(),
+            id,
+            at: Instant::now(),
+            bytes: Bytes::from(format!("event: hidden\ndata: {{\"id\":{id}}}\n\n")),
+        });
+        let _ = self.tx.send(frame);
+    }
+
     /// The kept frames of `number` (of every number when `None`) after
     /// message `last` (ids above it), oldest first, at most `most`: what a
     /// reopened stream missed.
@@ -323,6 +354,27 @@ mod tests {
         assert!(String::from_utf8_lossy(&one[0]).contains("one"));
         assert_eq!(all[1].as_ptr(), one[0].as_ptr(), "one frame, shared");
         assert_eq!(live.frames_built(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hidden_message_is_removed_from_open_streams_and_never_replayed() {
+        let live = Live::new(10);
+        live.announce(&message(8, "+1", "eight"));
+        live.announce(&message(9, "+1", "nine"));
+        let one = live.frames_of(Some("+1".into()));
+        let other = live.frames_of(Some("+2".into()));
+        live.hide("+1", 8, true);
+        live.announce(&message(10, "+2", "ten"));
+        let got: Vec<Bytes> = one.take(1).collect().await;
+        assert_eq!(&got[0][..], b"event: hidden\ndata: {\"id\":8}\n\n");
+        let got: Vec<Bytes> = other.take(1).collect().await;
+        assert!(
+            String::from_utf8_lossy(&got[0]).contains("ten"),
+            "not told of +1"
+        );
+        let missed = live.missed(Some("+1"), 0, 20);
+        assert_eq!(missed.len(), 1);
+        assert!(String::from_utf8_lossy(&missed[0]).contains("nine"));
     }
 
     #[test]
