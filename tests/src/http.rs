@@ -66,6 +66,13 @@ pub fn csrf_token(html: &str) -> String {
         .to_owned()
 }
 
+/// The CSRF token of an operator console page's own forms (the header's
+/// logout form has its own, for another purpose).
+pub fn console_csrf_token(html: &str) -> String {
+    let main = html.find("<main").expect("a console page with <main>");
+    csrf_token(&html[main..])
+}
+
 /// The name of the first `/static/` file `html` links with `href` (its
 /// stylesheet).
 pub fn linked_asset(html: &str) -> String {

@@ -17,7 +17,8 @@ pub mod pki;
 pub mod wait;
 
 pub use http::{
-    content_type, cookie_value, csrf_token, error_of, json, linked_asset, no_redirects, send, text,
+    console_csrf_token, content_type, cookie_value, csrf_token, error_of, json, linked_asset,
+    no_redirects, send, text,
 };
 pub use wait::{wait_until, wait_until_blocking};
 

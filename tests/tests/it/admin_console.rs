@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use cloudsms_tests::admin::{ADMIN_TOKEN, admin_config};
-use cloudsms_tests::{Isolation, Mode, TestApp, both_modes, csrf_token, no_redirects, wait_until};
+use cloudsms_tests::{
+    Isolation, Mode, TestApp, both_modes, console_csrf_token, csrf_token, no_redirects, wait_until,
+};
 use sha2::{Digest, Sha256};
 
 const NUMBER: &str = "+447700900818";
@@ -23,11 +25,6 @@ async fn login(app: &TestApp, token: &str, next: &str) -> String {
     assert_eq!(resp.headers()["location"], next);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap();
     cookie.split(';').next().unwrap().to_owned()
-}
-
-/// The CSRF token of the page's own forms (the header's logout form has its own).
-fn form_csrf(html: &str) -> String {
-    csrf_token(&html[html.find("<main>").unwrap()..])
 }
 
 async fn get(app: &TestApp, path: &str, session: &str) -> (u16, String) {
@@ -84,7 +81,7 @@ async fn the_console_manages_numbers_and_messages(mode: Mode) {
 
     let (status, html) = get(&app, "/admin/numbers", &session).await;
     assert_eq!(status, 200);
-    let csrf = form_csrf(&html);
+    let csrf = console_csrf_token(&html);
     // Without the token, or from another site: refused, nothing added.
     let resp = post(&app, "/admin/numbers", &session, &[("e164", NUMBER)]).await;
     assert_eq!(resp.status(), 403);
@@ -185,7 +182,7 @@ async fn the_console_manages_numbers_and_messages(mode: Mode) {
         "{html}"
     );
     let id = app.wait_for_provider_message(NUMBER, "c-2").await.id;
-    let csrf = form_csrf(&html);
+    let csrf = console_csrf_token(&html);
     let target = format!("/admin/messages/{id}");
     let resp = post(
         &app,

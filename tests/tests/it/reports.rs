@@ -285,9 +285,9 @@ async fn a_solved_report_reaches_the_queue_until_dismissed(mode: Mode) {
     assert_eq!(console.status(), 200);
     let console = console.text().await.unwrap();
     assert!(console.contains("It shows my address"), "{console}");
-    assert!(console.contains(&format!("action=\"/admin/messages/{}/hide\"", site.message)));
-    assert!(console.contains("name=\"report\""));
-    let csrf = cloudsms_tests::csrf_token(&console);
+    assert!(console.contains(&format!("action=\"/admin/messages/{}\"", site.message)));
+    assert!(console.contains("name=\"action\" value=\"hide\""));
+    let csrf = cloudsms_tests::console_csrf_token(&console);
     let dismiss = |csrf: String| {
         let http = http.clone();
         let session = session.clone();
@@ -362,6 +362,51 @@ async fn a_solved_report_reaches_the_queue_until_dismissed(mode: Mode) {
         "admin"
     );
     assert!(spec["paths"]["/admin/api/v1/reports/{id}/dismiss"]["post"].is_object());
+
+    // A third report, answered by hiding the message from the queue's form:
+    // the report is resolved, and a hidden message can no longer be reported.
+    let pow = visitor.solve(&site, "report").await;
+    let (status, _, _) = visitor
+        .report(&site, &site.form_path(), "personal_data", "", &pow)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(site.queue("open").await.len(), 1);
+    let console = http
+        .get(format!("{}/admin/reports", site.app.gateway_url))
+        .header("cookie", format!("cloudsms_admin={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = cloudsms_tests::console_csrf_token(&console);
+    let hidden = http
+        .post(format!(
+            "{}/admin/messages/{}",
+            site.app.gateway_url, site.message
+        ))
+        .header("cookie", format!("cloudsms_admin={session}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "hide"),
+            ("reason", "personal data"),
+            ("back", "/admin/reports"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        hidden.headers().get("location").unwrap(),
+        "/admin/reports?done=hidden"
+    );
+    assert!(site.queue("open").await.is_empty());
+    let resolved = site.queue("resolved").await;
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["resolved_by"], "admin");
+    let (status, _) = visitor.get(&site, &site.form_path()).await;
+    assert_eq!(status, 404, "a hidden message is no visitor's to report");
     site.stop().await;
 }
 both_modes!(a_solved_report_reaches_the_queue_until_dismissed);
