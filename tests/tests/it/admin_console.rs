@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cloudsms_tests::admin::{ADMIN_TOKEN, admin_config};
 use cloudsms_tests::{
-    Isolation, Mode, TestApp, both_modes, console_csrf_token, csrf_token, no_redirects, wait_until,
+    Isolation, Mode, TestApp, both_modes, console_csrf_token, no_redirects, wait_until,
 };
 use sha2::{Digest, Sha256};
 
