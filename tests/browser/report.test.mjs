@@ -2,8 +2,10 @@
 // "Report" on a message, picks a reason, writes a note and sends the form;
 // the page's script solves the proof-of-work challenge for this one report
 // (captcha-verification over gRPC behind the gateway) and the thank-you
-// page opens. The report form is accessible (axe-core) in English and
-// Chinese. Runs against `cloudsms all` in the embedded and distributed modes.
+// page opens; the operator finds it in the console's queue (axe-clean) and
+// answers it by hiding the message, which resolves the report and takes the
+// message off the number's page. The report form is accessible (axe-core)
+// in English and Chinese. Runs against `cloudsms all` in the embedded and distributed modes.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -37,8 +39,9 @@ async function violations(page) {
 }
 
 for (const mode of ["embedded", "distributed"]) {
-  test(`${mode}: a visitor reports a message; the page solves the proof-of-work and thanks them`, async () => {
-    const site = await startSite(mode, "r", GATE);
+  test(`${mode}: a visitor reports a message; the page solves the proof-of-work and thanks them; the operator hides it`, async () => {
+    const token = `operator-token-${mode}-0123456789`;
+    const site = await startSite(mode, "r", { ...GATE, CLOUDSMS_GATEWAY__ADMIN_TOKEN: token });
     const context = await browser().newContext({ userAgent: PHONE_UA, locale: "en-GB", viewport: { width: 360, height: 740 } });
     const page = await context.newPage();
     const errors = [];
@@ -57,6 +60,28 @@ for (const mode of ["embedded", "distributed"]) {
       assert.match(await page.locator("h1").innerText(), /Thank you/);
       assert.match(await page.locator("main").innerText(), /in the operator's queue/);
       assert.deepEqual(errors, []);
+
+      // The operator's queue has it; "Hide message" resolves it.
+      const operator = await browser().newContext({ locale: "en-GB" });
+      try {
+        const admin = await operator.newPage();
+        assert.equal((await admin.goto(`${site.site}/admin/reports`)).status(), 401);
+        await admin.fill("#token", token);
+        await admin.click("form.login button");
+        await admin.waitForURL(`${site.site}/admin/reports`);
+        const report = admin.locator(".report", { hasText: "This is my address" });
+        assert.equal(await report.count(), 1);
+        assert.match(await report.textContent(), /12 High St/);
+        assert.deepEqual(await violations(admin), [], "the reports queue");
+        await report.getByRole("button", { name: "Hide message" }).click();
+        await admin.waitForSelector("text=Message hidden; its open reports are resolved.");
+        assert.equal(await admin.locator(".report", { hasText: "This is my address" }).count(), 0);
+        assert.deepEqual(await violations(admin), [], "the reports queue after hiding");
+        await page.goto(`${site.site}/numbers/${site.number}`);
+        assert.equal(await page.locator("text=12 High St").count(), 0);
+      } finally {
+        await operator.close();
+      }
     } finally {
       await context.close();
       await site.stop();
