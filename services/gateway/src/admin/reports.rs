@@ -98,7 +98,7 @@ fn parse_listing(q: &ListQuery) -> Result<Listing, String> {
         ),
     };
     let before = match q.before.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(raw) => Some(
             raw.parse::<i64>()
                 .ok()
@@ -107,7 +107,7 @@ fn parse_listing(q: &ListQuery) -> Result<Listing, String> {
         ),
     };
     let limit = match q.limit.as_deref() {
-        None | Some("") => DEFAULT_LIMIT,
+        None => DEFAULT_LIMIT,
         Some(raw) => raw
             .parse::<u64>()
             .ok()
@@ -521,6 +521,10 @@ mod tests {
             q(None, Some("x"), None),
             q(None, None, Some("0")),
             q(None, None, Some("201")),
+            // Present but empty is no integer (the OpenAPI document says integer).
+            q(None, Some(""), None),
+            q(None, None, Some("")),
+            q(Some(""), None, None),
         ] {
             assert!(parse_listing(&bad).is_err(), "{bad:?}");
         }
