@@ -8,16 +8,14 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromiumForTheseTests, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite, axeViolations } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const browser = chromiumForTheseTests();
 
@@ -42,17 +40,6 @@ function inLang(path, lang) {
   return lang === "en" ? path : `/${lang}${path}`;
 }
 
-/** axe's violations on the open page, as readable lines. */
-async function violations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-    }));
-  return result.violations.map((v) =>
-    `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
-}
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: no axe violations on any visitor page, 320 and 1366 px, en and zh-CN`, async () => {
@@ -72,7 +59,7 @@ for (const mode of ["embedded", "distributed"]) {
             for (const [name, path] of pages(site.number)) {
               await page.goto(`${site.site}${inLang(path, lang)}`);
               if (name === "number") await page.locator("#messages li.msg").nth(1).waitFor();
-              for (const line of await violations(page)) found.push(`${name} ${lang} ${width}px: ${line}`);
+              for (const line of await axeViolations(page)) found.push(`${name} ${lang} ${width}px: ${line}`);
               if (mode === "embedded") {
                 await page.screenshot({ path: join(artifacts, `${name}-${width}-${lang}.png`), fullPage: true });
               }

@@ -5,27 +5,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromiumForTheseTests, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite, axeViolations } from "./harness.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const browser = chromiumForTheseTests();
 
-/** axe's violations on the open page, as readable lines. */
-async function violations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-    }));
-  return result.violations.map((v) =>
-    `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
-}
 
 async function axeClean(page, name) {
-  const found = await violations(page);
+  const found = await axeViolations(page);
   assert.deepEqual(found, [], `${name}:\n${found.join("\n")}`);
 }
 

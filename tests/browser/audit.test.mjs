@@ -6,24 +6,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromiumForTheseTests, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite, axeViolations } from "./harness.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const browser = chromiumForTheseTests();
 
-/** axe's violations on the open page, as readable lines (as in a11y.test.mjs). */
-async function violations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-    }));
-  return result.violations.map((v) =>
-    `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
-}
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: the operator finds their login in the audit log; no axe violations`, async () => {
@@ -62,7 +48,7 @@ for (const mode of ["embedded", "distributed"]) {
       const found = [];
       for (const width of [320, 1366]) {
         await page.setViewportSize({ width, height: 900 });
-        for (const line of await violations(page)) found.push(`audit ${width}px: ${line}`);
+        for (const line of await axeViolations(page)) found.push(`audit ${width}px: ${line}`);
       }
       assert.deepEqual(found, []);
     } finally {

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -170,4 +171,22 @@ export async function startSite(mode, tag, extraEnv = {}, moreNumbers = []) {
     },
     stop: () => service.stop(),
   };
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * axe-core's violations (WCAG 2.1 A/AA and best practices) on the open page,
+ * or within the `include` selectors, as readable lines. axe is evaluated
+ * through the debugger, so the page's CSP holds.
+ */
+export async function axeViolations(page, include = null) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate((include) =>
+    window.axe.run(include ? { include: include.map((s) => [s]) } : document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+      resultTypes: ["violations"],
+    }), include);
+  return result.violations.map((v) =>
+    `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
 }

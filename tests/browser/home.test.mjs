@@ -7,25 +7,17 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromiumForTheseTests, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite, axeViolations } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 
 const browser = chromiumForTheseTests();
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-/** axe-core's violations on the open page (run through the debugger: the page's CSP allows no injected script). */
-async function axeViolations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 // Besides the harness's +447700900555: another UK number and three countries.
 const MORE = ["+447700900556", "+33639981234", "+12025550177", "+4915112345678"];

@@ -9,9 +9,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromiumForTheseTests, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite, axeViolations } from "./harness.mjs";
 
 const PHONE_UA =
   "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
@@ -24,19 +22,8 @@ const GATE = {
   CLOUDSMS_GATEWAY__GATE__VISITOR__BURST: "100",
 };
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const browser = chromiumForTheseTests();
 
-async function violations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-    }));
-  return result.violations.map((v) =>
-    `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
-}
 
 for (const mode of ["embedded", "distributed"]) {
   test(`${mode}: a visitor reports a message; the page solves the proof-of-work and thanks them; the operator hides it`, async () => {
@@ -72,11 +59,11 @@ for (const mode of ["embedded", "distributed"]) {
         const report = admin.locator(".report", { hasText: "This is my address" });
         assert.equal(await report.count(), 1);
         assert.match(await report.textContent(), /12 High St/);
-        assert.deepEqual(await violations(admin), [], "the reports queue");
+        assert.deepEqual(await axeViolations(admin), [], "the reports queue");
         await report.getByRole("button", { name: "Hide message" }).click();
         await admin.waitForSelector("text=Message hidden; its open reports are resolved.");
         assert.equal(await admin.locator(".report", { hasText: "This is my address" }).count(), 0);
-        assert.deepEqual(await violations(admin), [], "the reports queue after hiding");
+        assert.deepEqual(await axeViolations(admin), [], "the reports queue after hiding");
         await page.goto(`${site.site}/numbers/${site.number}`);
         assert.equal(await page.locator("text=12 High St").count(), 0);
       } finally {
@@ -100,7 +87,7 @@ for (const mode of ["embedded", "distributed"]) {
       for (const path of [href, `/zh-CN${href}`]) {
         const response = await page.goto(`${site.site}${path}`);
         assert.equal(response.status(), 200, path);
-        assert.deepEqual(await violations(page), [], path);
+        assert.deepEqual(await axeViolations(page), [], path);
         for (const width of [320, 1366]) {
           await page.setViewportSize({ width, height: 800 });
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

@@ -8,12 +8,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromiumForTheseTests, startSite } from "./harness.mjs";
+import { chromiumForTheseTests, startSite, axeViolations } from "./harness.mjs";
 
 const browser = chromiumForTheseTests();
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 // Titles as they change and notifications as they are made.
 function recorders() {
@@ -100,10 +97,7 @@ for (const mode of ["embedded", "distributed"]) {
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "482913");
       assert.equal(await page.locator("#wait-status").textContent(), "Code 482913 · copied");
       // axe-core finds nothing wrong with the control, the state and the highlighted message.
-      await page.evaluate(axeSource);
-      const violations = await page.evaluate(async () =>
-        (await window.axe.run({ include: [["#wait"], ["#messages li.matched"]] }, { resultTypes: ["violations"] })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`));
-      assert.deepEqual(violations, []);
+      assert.deepEqual(await axeViolations(page, ["#wait", "#messages li.matched"]), []);
       // Back at the page: the title stops flashing.
       await page.mouse.click(5, 5);
       await page.waitForTimeout(1200);
