@@ -432,3 +432,89 @@ async fn without_log_retention_the_audit_log_is_unavailable_and_without_a_token_
     app.stop().await;
 }
 both_modes!(without_log_retention_the_audit_log_is_unavailable_and_without_a_token_absent);
+
+/// The operator `alice`'s actions through the admin API (a named token):
+/// each is in the audit log under her name, with what and on what.
+async fn admin_api_actions_reach_the_audit_log_under_the_tokens_name(mode: Mode) {
+    use sha2::{Digest, Sha256};
+    let alice = "alice-token-0123456789abcdef0123456789";
+    let hash = hex::encode(Sha256::digest(alice.as_bytes()));
+    let (app, store, _url, stop) = cloudsms_tests::spawn_with_retention(
+        mode,
+        &format!("admin_tokens = [{{ name = \"alice\", token_sha256 = \"{hash}\" }}]"),
+        true,
+    )
+    .await;
+    let setup = Setup { app, store, stop };
+    let app = &setup.app;
+    let number = "+447700900777";
+    let (status, _) = app
+        .admin_api(
+            reqwest::Method::POST,
+            "/admin/api/v1/numbers",
+            Some(alice),
+            Some(serde_json::json!({ "e164": number, "label": "SIM 7" })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.accept_sms(number, "Shop", "Your order for Ann Lee", "au-1")
+        .await;
+    let id = app.wait_for_provider_message(number, "au-1").await.id;
+    let (status, _) = app
+        .admin_api(
+            reqwest::Method::POST,
+            &format!("/admin/api/v1/messages/{id}/hide"),
+            Some(alice),
+            Some(serde_json::json!({ "reason": "personal data" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .admin_api(
+            reqwest::Method::POST,
+            &format!("/admin/api/v1/numbers/{number}/retire"),
+            Some(alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    setup.wait_for_entries(3).await;
+    let resp = send(
+        app.gateway_get("/admin/api/v1/audit?operator=alice")
+            .bearer_auth(alice),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let page: Value = resp.json().await.unwrap();
+    let entries: Vec<(String, String, String, String)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["operator"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let who =
+        |action: &str, target: &str| ("alice".to_owned(), action.to_owned(), target.to_owned());
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|(o, a, t, _)| (o.clone(), a.clone(), t.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            who("number.retire", number),
+            who("message.hide", &id.to_string()),
+            who("number.add", number),
+        ],
+        "newest first: {entries:?}"
+    );
+    assert_eq!(entries[1].3, "personal data");
+    setup.stop().await;
+}
+both_modes!(admin_api_actions_reach_the_audit_log_under_the_tokens_name);
