@@ -60,11 +60,6 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<ServiceActivity, StoreError> {
         let cutoffs = self.cutoffs().await;
-        let active = Query::select()
-            .column(number::Column::E164)
-            .from(number::Entity)
-            .and_where(Expr::col(number::Column::Active).eq(true))
-            .to_owned();
         let codes = message::Entity::find()
             .select_only()
             .column(message::Column::Number)
@@ -75,7 +70,7 @@ impl Store {
             .filter(crate::public::shown())
             .filter(message::Column::Code.ne(""))
             .filter(message::Column::Service.ne(""))
-            .filter(Expr::col(message::Column::Number).in_subquery(active))
+            .filter(crate::public::of_active_numbers())
             .group_by(message::Column::Number)
             .group_by(message::Column::Service)
             .into_tuple::<(String, Option<String>, i64)>()

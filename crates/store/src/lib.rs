@@ -590,7 +590,8 @@ impl Store {
     ) -> Result<Vec<MessageRow>, StoreError> {
         let mut query = message::Entity::find()
             .filter(self.cutoffs().await.condition())
-            .filter(public::shown());
+            .filter(public::shown())
+            .filter(public::of_active_numbers());
         if let Some(cursor) = before {
             query = query.filter(older_than(cursor));
         }

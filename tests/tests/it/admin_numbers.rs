@@ -53,6 +53,23 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
         async || status_of(&app.client, &format!("{}{page}", other.url)).await == 200,
     )
     .await;
+    // `/latest` lists it on both replicas (its page and hot list now cached).
+    for base in [app.gateway_url.as_str(), other.url.as_str()] {
+        wait_until(
+            format_args!("{base}/latest lists it"),
+            Duration::from_secs(5),
+            async || {
+                let body = app
+                    .client
+                    .get(format!("{base}/latest"))
+                    .send()
+                    .await
+                    .unwrap();
+                body.text().await.unwrap().contains(NUMBER)
+            },
+        )
+        .await;
+    }
 
     // Again: 409 with the number as it is.
     let (status, again) = app
@@ -92,9 +109,14 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
             status_of(&app.client, &format!("{base}{page}")).await == 410
         })
         .await;
-        // (`/latest` keeps the messages it received: a feed of messages,
-        // not of numbers, as before the console.)
-        for path in ["/", "/api/v1/numbers", "/sitemap.xml", "/search?q=uk"] {
+        // `/latest` too: its messages would link to a page that is gone.
+        for path in [
+            "/",
+            "/latest",
+            "/api/v1/numbers",
+            "/sitemap.xml",
+            "/search?q=uk",
+        ] {
             let body = app
                 .client
                 .get(format!("{base}{path}"))

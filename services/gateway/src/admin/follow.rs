@@ -38,9 +38,11 @@ async fn changes(bus: &bus::Bus) -> Result<BoxStream<'static, Change>, bus::BusE
 async fn apply(state: &AppState, change: Change) {
     match change {
         Change::Registered(event) => {
-            ops::number_changed(state, &event.e164, Registration::Active);
+            ops::number_changed(state, &event.e164, Registration::Active).await;
         }
-        Change::Retired(event) => ops::number_changed(state, &event.e164, Registration::Retired),
+        Change::Retired(event) => {
+            ops::number_changed(state, &event.e164, Registration::Retired).await;
+        }
         Change::Hidden(event) => {
             ops::message_changed(state, &event.number, event.id, event.hidden).await;
         }

@@ -50,14 +50,18 @@ async fn audit(state: &AppState, operator: &Operator, action: &str, target: &str
 }
 
 /// This process learns that `e164` is now `registration`: its registry,
-/// its rendered pages and its activity snapshot (also run for the events
-/// of other replicas).
-pub fn number_changed(state: &AppState, e164: &str, registration: Registration) {
+/// its rendered pages, its activity snapshot and the site-wide hot list,
+/// which lists only active numbers' messages (also run for the events of
+/// other replicas).
+pub async fn number_changed(state: &AppState, e164: &str, registration: Registration) {
     state.registry.forget(e164);
     state.registry.remember(e164, registration);
     state.live.pages.invalidate(e164);
     state.live.pages.invalidate(crate::live::LATEST);
     state.activity.expire();
+    if let Err(err) = state.cache.forget_lists(&[cache::HotList::Latest]).await {
+        tracing::warn!(error = %err, "latest hot list not dropped after a number change");
+    }
 }
 
 /// This process learns that message `id` of `number` was hidden (or shown
@@ -90,7 +94,7 @@ pub async fn add_number(
 }
 
 async fn registered(state: &AppState, row: &NumberRow) {
-    number_changed(state, &row.e164, Registration::Active);
+    number_changed(state, &row.e164, Registration::Active).await;
     let event = NumberRegistered {
         e164: row.e164.clone(),
         label: row.label.clone(),
@@ -109,7 +113,7 @@ pub async fn retire(
     if !state.store.retire_number(e164).await? {
         return Ok(None);
     }
-    number_changed(state, e164.as_str(), Registration::Retired);
+    number_changed(state, e164.as_str(), Registration::Retired).await;
     let event = NumberRetired {
         e164: e164.as_str().to_owned(),
         at: now(),
