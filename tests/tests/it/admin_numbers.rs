@@ -174,9 +174,36 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
         ("admin", "rotation 2")
     );
 
+    // Its own message period, then back to the global one; the label stays.
+    let path = format!("/admin/api/v1/numbers/{NUMBER}");
+    let (status, kept) = app
+        .admin(Method::PATCH, &path, Some(json!({"keep_days": 7})))
+        .await;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(
+        (kept["keep_days"].as_i64(), kept["label"].as_str()),
+        (Some(7), Some("rotation 2"))
+    );
+    let event = audit.wait_for("number.keep_days", NUMBER).await;
+    assert_eq!(event.detail, "7");
+    for bad in [
+        json!({"keep_days": 0}),
+        json!({"keep_days": 36501}),
+        json!({}),
+    ] {
+        let (status, err) = app.admin(Method::PATCH, &path, Some(bad.clone())).await;
+        assert_eq!(status, 422, "{bad}: {err}");
+    }
+    let (status, back) = app
+        .admin(Method::PATCH, &path, Some(json!({"keep_days": null})))
+        .await;
+    assert_eq!(status, 200, "{back}");
+    assert!(back["keep_days"].is_null(), "{back}");
+
     let (status, list) = app.admin(Method::GET, "/admin/api/v1/numbers", None).await;
     assert_eq!(status, 200);
     assert_eq!(list["numbers"][0]["e164"], NUMBER);
+    assert!(list["numbers"][0]["keep_days"].is_null());
     other.stop();
     app.stop().await;
 }

@@ -138,6 +138,25 @@ pub async fn reactivate(
     Ok(Some(row))
 }
 
+/// Gives `e164` its own message period (`None`: `messages.keep_days`);
+/// `None` when it is not registered. Pages follow within the store's
+/// re-read of the periods (a second).
+pub async fn set_keep_days(
+    state: &AppState,
+    operator: &Operator,
+    e164: &E164,
+    days: Option<u32>,
+) -> Result<Option<NumberRow>, StoreError> {
+    if !state.store.set_number_keep_days(e164, days).await? {
+        return Ok(None);
+    }
+    state.live.pages.invalidate(e164.as_str());
+    state.live.pages.invalidate(crate::live::LATEST);
+    let detail = days.map_or_else(|| "default".to_owned(), |days| days.to_string());
+    audit(state, operator, "number.keep_days", e164.as_str(), &detail).await;
+    state.store.find_number(e164.as_str()).await
+}
+
 /// Sets the label of `e164`; `None` when it is not registered.
 pub async fn relabel(
     state: &AppState,

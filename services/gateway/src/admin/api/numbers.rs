@@ -1,11 +1,12 @@
-//! `/admin/api/v1/numbers`: list, add, retire, reactivate and relabel.
+//! `/admin/api/v1/numbers`: list, add, retire, reactivate, relabel and
+//! set a number's own message period.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use store::NumberRow;
 
 use super::{ApiError, body, number, ok, operator, text, time};
@@ -27,6 +28,8 @@ pub struct NumberJson {
     active: bool,
     created_at: String,
     retired_at: Option<String>,
+    /// The number's own message period in days; `null`: `messages.keep_days`.
+    keep_days: Option<i32>,
 }
 
 impl From<NumberRow> for NumberJson {
@@ -39,6 +42,7 @@ impl From<NumberRow> for NumberJson {
             active: row.active,
             created_at: time(row.created_at),
             retired_at: row.retired_at.map(time),
+            keep_days: row.keep_days,
         }
     }
 }
@@ -54,11 +58,20 @@ pub struct NewNumber {
     provider: String,
 }
 
-/// `PATCH /admin/api/v1/numbers/{e164}`.
+/// `PATCH /admin/api/v1/numbers/{e164}`: what is given changes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
-    label: String,
+    #[serde(default)]
+    label: Option<String>,
+    /// Absent: unchanged; `null`: back to `messages.keep_days`; days.
+    #[serde(default, deserialize_with = "present")]
+    keep_days: Option<Option<u32>>,
+}
+
+/// A field that is present, `null` or not (absent is the `default`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
 }
 
 /// A provider name: letters, digits, `.`, `_`, `-` (may be empty).
@@ -133,7 +146,7 @@ pub async fn add(
     }
 }
 
-/// `PATCH /admin/api/v1/numbers/{e164}`: `{"label"}`.
+/// `PATCH /admin/api/v1/numbers/{e164}`: `{"label"}` and/or `{"keep_days"}`.
 pub async fn edit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -143,8 +156,33 @@ pub async fn edit(
     let who = operator(&state, &headers).await?;
     let e164 = path_number(path)?;
     let edit = body(edit)?;
-    let label = text("label", &edit.label, MAX_LABEL)?;
-    answer(ops::relabel(&state, &who, &e164, &label).await?, &e164)
+    if edit.label.is_none() && edit.keep_days.is_none() {
+        return Err(ApiError::invalid("give label, keep_days or both"));
+    }
+    if let Some(Some(days)) = edit.keep_days
+        && !(1..=config::MAX_KEEP_DAYS).contains(&days)
+    {
+        return Err(ApiError::invalid(format!(
+            "keep_days: 1 to {} days, or null for messages.keep_days",
+            config::MAX_KEEP_DAYS
+        )));
+    }
+    let label = edit
+        .label
+        .as_deref()
+        .map(|label| text("label", label, MAX_LABEL))
+        .transpose()?;
+    let mut row = None;
+    if let Some(label) = label {
+        row = ops::relabel(&state, &who, &e164, &label).await?;
+        if row.is_none() {
+            return answer(None, &e164);
+        }
+    }
+    if let Some(days) = edit.keep_days {
+        row = ops::set_keep_days(&state, &who, &e164, days).await?;
+    }
+    answer(row, &e164)
 }
 
 /// `POST /admin/api/v1/numbers/{e164}/retire`: 200 with the number (a
