@@ -18,6 +18,7 @@ pub(crate) async fn check(cache: &dyn HotCache, expiry: Duration) {
         slots_are_limited_released_and_expire(cache, expiry),
         values_live_while_touched_and_are_forgotten(cache, expiry),
         forgotten_lists_are_gone_and_others_stay(cache),
+        a_refill_read_before_a_push_is_refused(cache),
     );
 }
 
@@ -134,4 +135,59 @@ async fn values_live_while_touched_and_are_forgotten(cache: &dyn HotCache, expir
     cache.put("value:k", "v", short).await.unwrap();
     assert_eq!(cache.forget(&["value:k".to_owned()]).await.unwrap(), 1);
     assert_eq!(cache.get_touch("value:k", short).await.unwrap(), None);
+}
+
+/// A reader that misses a list reads the database and refills it; a message
+/// pushed meanwhile (while the list was missing, so the push changed
+/// nothing) must not be hidden by that older snapshot for the fill's TTL.
+async fn a_refill_read_before_a_push_is_refused(cache: &dyn HotCache) {
+    use crate::HotList;
+    use crate::tests::msg;
+    let n = "+447700900201";
+    let list = HotList::Number(n);
+    let seen = cache.version(list).await.unwrap();
+    // (The reader queries the database here: it sees message 1 only.)
+    cache.push(&msg(2, n, 20)).await.unwrap();
+    assert!(
+        !cache
+            .fill_unless_pushed(list, &[msg(1, n, 10)], seen)
+            .await
+            .unwrap()
+    );
+    assert!(cache.recent(list).await.unwrap().is_none(), "no stale list");
+    // The next reader sees both and fills.
+    let seen = cache.version(list).await.unwrap();
+    assert!(
+        cache
+            .fill_unless_pushed(list, &[msg(2, n, 20), msg(1, n, 10)], seen)
+            .await
+            .unwrap()
+    );
+    let ids: Vec<i64> = cache
+        .recent(list)
+        .await
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, [2, 1]);
+    // The site-wide list counts the same pushes.
+    let seen = cache.version(HotList::Latest).await.unwrap();
+    cache.push(&msg(3, n, 30)).await.unwrap();
+    assert!(
+        !cache
+            .fill_unless_pushed(HotList::Latest, &[msg(2, n, 20)], seen)
+            .await
+            .unwrap()
+    );
+    // Forgetting a list counts as a change too.
+    let seen = cache.version(list).await.unwrap();
+    cache.forget_lists(&[list]).await.unwrap();
+    assert!(
+        !cache
+            .fill_unless_pushed(list, &[msg(1, n, 10)], seen)
+            .await
+            .unwrap()
+    );
 }

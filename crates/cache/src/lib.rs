@@ -58,6 +58,19 @@ pub trait HotCache: Send + Sync + 'static {
     async fn recent(&self, list: HotList<'_>) -> Result<Option<Vec<MessageStored>>, CacheError>;
     /// Replaces the list with `messages` (newest first) for the fill TTL.
     async fn fill(&self, list: HotList<'_>, messages: &[MessageStored]) -> Result<(), CacheError>;
+    /// How many times `list` changed (a push to it, even while it is
+    /// missing, or a forget): read it before reading the database for a
+    /// refill, and give it to [`HotCache::fill_unless_pushed`].
+    async fn version(&self, list: HotList<'_>) -> Result<u64, CacheError>;
+    /// [`HotCache::fill`], unless `list` changed since [`HotCache::version`]
+    /// answered `seen` (a message pushed while the database was read would
+    /// be missing from `messages`): true when filled.
+    async fn fill_unless_pushed(
+        &self,
+        list: HotList<'_>,
+        messages: &[MessageStored],
+        seen: u64,
+    ) -> Result<bool, CacheError>;
     /// Drops `lists`, so their next read fills them from the database (the
     /// message sweep, after deleting some of their messages).
     async fn forget_lists(&self, lists: &[HotList<'_>]) -> Result<(), CacheError>;

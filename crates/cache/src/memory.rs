@@ -13,6 +13,8 @@ use crate::{CacheError, HotCache, HotList, normalise};
 /// In-process hot lists for the embedded mode.
 pub struct MemoryCache {
     lists: Mutex<HashMap<String, (Vec<MessageStored>, Instant)>>,
+    /// Changes per list (see [`HotCache::version`]); locked after `lists`.
+    versions: Mutex<HashMap<String, u64>>,
     claims: Mutex<HashMap<String, (String, Instant)>>,
     counters: Mutex<HashMap<String, (u64, Instant)>>,
     rates: Mutex<HashMap<String, (u64, Instant)>>,
@@ -27,6 +29,7 @@ impl MemoryCache {
     pub fn new(settings: &config::CacheSettings) -> Self {
         Self {
             lists: Mutex::new(HashMap::new()),
+            versions: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
@@ -70,7 +73,9 @@ impl HotCache for MemoryCache {
     async fn push(&self, message: &MessageStored) -> Result<(), CacheError> {
         let len = self.len;
         self.with(|lists| {
+            let mut versions = self.versions.lock();
             for list in [HotList::Number(&message.number), HotList::Latest] {
+                *versions.entry(key(list)).or_insert(0) += 1;
                 if let Some((messages, _)) = lists.get_mut(&key(list)) {
                     messages.insert(0, message.clone());
                     messages.truncate(len * 2);
@@ -98,10 +103,33 @@ impl HotCache for MemoryCache {
         Ok(())
     }
 
+    async fn version(&self, list: HotList<'_>) -> Result<u64, CacheError> {
+        Ok(self.versions.lock().get(&key(list)).copied().unwrap_or(0))
+    }
+
+    async fn fill_unless_pushed(
+        &self,
+        list: HotList<'_>,
+        messages: &[MessageStored],
+        seen: u64,
+    ) -> Result<bool, CacheError> {
+        let expires = Instant::now() + self.ttl;
+        Ok(self.with(|lists| {
+            let versions = self.versions.lock();
+            let unchanged = versions.get(&key(list)).copied().unwrap_or(0) == seen;
+            if unchanged && !messages.is_empty() {
+                lists.insert(key(list), (messages.to_vec(), expires));
+            }
+            unchanged && !messages.is_empty()
+        }))
+    }
+
     async fn forget_lists(&self, lists: &[HotList<'_>]) -> Result<(), CacheError> {
         self.with(|stored| {
+            let mut versions = self.versions.lock();
             for list in lists {
                 stored.remove(&key(*list));
+                *versions.entry(key(*list)).or_insert(0) += 1;
             }
         });
         Ok(())

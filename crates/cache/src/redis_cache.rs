@@ -126,7 +126,34 @@ impl RedisCache {
             HotList::Latest => format!("{}hot:latest", self.prefix),
         }
     }
+
+    /// The key counting `list`'s changes (under `hot:`, so `clear` drops it).
+    fn version_key(&self, list: HotList<'_>) -> String {
+        match list {
+            HotList::Number(number) => {
+                format!("{}hot:v:{}", self.prefix, number.trim_start_matches('+'))
+            }
+            HotList::Latest => format!("{}hot:v:latest", self.prefix),
+        }
+    }
+
+    /// How long a change counter lives after its last change: past it a
+    /// reader that saw the old count finds 0 and does not fill, harmless.
+    fn version_ttl(&self) -> i64 {
+        i64::try_from(self.ttl.saturating_mul(2)).unwrap_or(i64::MAX)
+    }
 }
+
+/// Fills `KEYS[1]` with `ARGV[3..]` for `ARGV[2]` seconds unless its change
+/// counter `KEYS[2]` moved from `ARGV[1]`: 1 when filled.
+const FILL_UNLESS_PUSHED: &str = r#"
+local now = redis.call('GET', KEYS[2]) or '0'
+if now ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"#;
 
 #[async_trait::async_trait]
 impl HotCache for RedisCache {
@@ -150,6 +177,11 @@ impl HotCache for RedisCache {
             ] {
                 pipe.cmd("LPUSHX").arg(&key).arg(&bytes).ignore();
                 pipe.cmd("LTRIM").arg(&key).arg(0).arg(keep).ignore();
+            }
+            for list in [HotList::Number(&message.number), HotList::Latest] {
+                let version = self.version_key(list);
+                pipe.incr(&version, 1).ignore();
+                pipe.expire(&version, self.version_ttl()).ignore();
             }
         }
         let mut conn = self.conn.clone();
@@ -191,14 +223,49 @@ impl HotCache for RedisCache {
         Ok(())
     }
 
+    async fn version(&self, list: HotList<'_>) -> Result<u64, CacheError> {
+        let mut conn = self.conn.clone();
+        let version: Option<u64> = conn.get(self.version_key(list)).await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    #[tracing::instrument(name = "EVALSHA", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "EVALSHA"))]
+    async fn fill_unless_pushed(
+        &self,
+        list: HotList<'_>,
+        messages: &[MessageStored],
+        seen: u64,
+    ) -> Result<bool, CacheError> {
+        if messages.is_empty() {
+            return Ok(false);
+        }
+        let script = redis::Script::new(FILL_UNLESS_PUSHED);
+        let mut invocation = script.key(self.key(list));
+        invocation
+            .key(self.version_key(list))
+            .arg(seen)
+            .arg(self.ttl);
+        for message in messages {
+            invocation.arg(message.encode_to_vec());
+        }
+        self.yes(&invocation).await
+    }
+
     #[tracing::instrument(name = "DEL", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "DEL"))]
     async fn forget_lists(&self, lists: &[HotList<'_>]) -> Result<(), CacheError> {
         if lists.is_empty() {
             return Ok(());
         }
         let keys: Vec<String> = lists.iter().map(|list| self.key(*list)).collect();
+        let mut pipe = redis::pipe();
+        pipe.del(keys).ignore();
+        for list in lists {
+            let version = self.version_key(*list);
+            pipe.incr(&version, 1).ignore();
+            pipe.expire(&version, self.version_ttl()).ignore();
+        }
         let mut conn = self.conn.clone();
-        conn.del::<_, ()>(keys).await?;
+        pipe.query_async::<()>(&mut conn).await?;
         Ok(())
     }
 

@@ -50,23 +50,10 @@ pub async fn latest_messages(state: &AppState) -> Result<Vec<MessageStored>, Pag
         Ok(None) => count_lookup("latest", "miss"),
         Err(_) => count_lookup("latest", "error"),
     }
-    let generation = state.live.pages.generation(crate::live::LATEST);
-    let rows = state
+    let read = state
         .store
-        .latest_messages(state.settings.gateway.page_size)
-        .await?;
-    let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
-    if state.live.pages.generation(crate::live::LATEST) == generation {
-        let refilled = if stale && messages.is_empty() {
-            state.cache.forget_lists(&[HotList::Latest]).await
-        } else {
-            state.cache.fill(HotList::Latest, &messages).await
-        };
-        if let Err(err) = refilled {
-            tracing::warn!(error = %err, "latest list not filled");
-        }
-    }
-    Ok(messages)
+        .latest_messages(state.settings.gateway.page_size);
+    crate::pages::read_and_refill(state, HotList::Latest, crate::live::LATEST, stale, read).await
 }
 
 /// A page of the feed: the newest (hot) or those before `cursor`

@@ -145,18 +145,40 @@ pub async fn recent(state: &AppState, number: &str) -> Result<Vec<MessageStored>
             tracing::warn!(error = %err, "cache unavailable; reading the database");
         }
     }
-    // A message announced while we read must not be hidden by our refill.
-    let generation = state.live.pages.generation(number);
-    let rows = state
+    let read = state
         .store
-        .recent_messages(number, state.settings.gateway.page_size, None)
-        .await?;
+        .recent_messages(number, state.settings.gateway.page_size, None);
+    read_and_refill(state, HotList::Number(number), number, stale, read).await
+}
+
+/// Reads a hot list's messages from the database with `read` and refills
+/// the list (or drops it when `stale` and nothing is left), unless a message
+/// was pushed to it (the cache's version) or announced to this process (the
+/// page cache's generation of `page_key`) meanwhile: the snapshot would
+/// hide that message until the fill's time to live ran out.
+pub async fn read_and_refill(
+    state: &AppState,
+    list: HotList<'_>,
+    page_key: &str,
+    stale: bool,
+    read: impl Future<Output = Result<Vec<store::MessageRow>, store::StoreError>>,
+) -> Result<Vec<MessageStored>, PageError> {
+    let generation = state.live.pages.generation(page_key);
+    let seen = state.cache.version(list).await;
+    let rows = read.await?;
     let messages: Vec<MessageStored> = rows.iter().map(store::MessageRow::to_event).collect();
-    if state.live.pages.generation(number) == generation {
+    let Ok(seen) = seen else {
+        return Ok(messages);
+    };
+    if state.live.pages.generation(page_key) == generation {
         let refilled = if stale && messages.is_empty() {
-            state.cache.forget_lists(&[HotList::Number(number)]).await
+            state.cache.forget_lists(&[list]).await
         } else {
-            state.cache.fill(HotList::Number(number), &messages).await
+            state
+                .cache
+                .fill_unless_pushed(list, &messages, seen)
+                .await
+                .map(|_| ())
         };
         if let Err(err) = refilled {
             tracing::warn!(error = %err, "hot list not filled");

@@ -620,6 +620,17 @@ impl cache::HotCache for ClaimsDown {
     ) -> Result<(), cache::CacheError> {
         self.0.fill(list, messages).await
     }
+    async fn version(&self, list: cache::HotList<'_>) -> Result<u64, cache::CacheError> {
+        self.0.version(list).await
+    }
+    async fn fill_unless_pushed(
+        &self,
+        list: cache::HotList<'_>,
+        messages: &[proto::events::v1::MessageStored],
+        seen: u64,
+    ) -> Result<bool, cache::CacheError> {
+        self.0.fill_unless_pushed(list, messages, seen).await
+    }
     async fn forget_lists(&self, lists: &[cache::HotList<'_>]) -> Result<(), cache::CacheError> {
         self.0.forget_lists(lists).await
     }
