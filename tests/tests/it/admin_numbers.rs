@@ -194,6 +194,15 @@ async fn numbers_added_and_retired_through_the_api_change_every_replica_at_once(
         let (status, err) = app.admin(Method::PATCH, &path, Some(bad.clone())).await;
         assert_eq!(status, 422, "{bad}: {err}");
     }
+    // A label is text: null is no label (the period alone may be null).
+    let (status, err) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"label": null, "keep_days": 1})),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
     let (status, back) = app
         .admin(Method::PATCH, &path, Some(json!({"keep_days": null})))
         .await;

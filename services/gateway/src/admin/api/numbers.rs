@@ -62,11 +62,17 @@ pub struct NewNumber {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
-    #[serde(default)]
+    /// Absent: unchanged (`null` is refused: a label is text).
+    #[serde(default, deserialize_with = "text_given")]
     label: Option<String>,
     /// Absent: unchanged; `null`: back to `messages.keep_days`; days.
     #[serde(default, deserialize_with = "present")]
     keep_days: Option<Option<u32>>,
+}
+
+/// A text field that is present (absent is the `default`; `null` is no text).
+fn text_given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// A field that is present, `null` or not (absent is the `default`).
