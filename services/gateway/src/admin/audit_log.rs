@@ -12,7 +12,7 @@ use askama::Template;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 use proto::retention::v1::audit_service_client::AuditServiceClient;
@@ -20,6 +20,7 @@ use proto::retention::v1::{AuditEntry, AuditListRequest, AuditListResponse};
 use serde::{Deserialize, Serialize};
 use tonic::transport::{Channel, Endpoint};
 
+use super::api::ApiError;
 use super::session::{self, Access, login_page, too_many};
 use super::{not_found, private};
 use crate::{AppState, PageError, assets};
@@ -206,7 +207,7 @@ struct PageJson {
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {
-    private((status, Json(serde_json::json!({ "error": message }))).into_response())
+    ApiError::new(status, message).into_response()
 }
 
 /// `GET /admin/api/v1/audit`: a page of the audit log as JSON.
@@ -217,23 +218,12 @@ pub async fn api(
 ) -> Response {
     match session::access(&state, &headers).await {
         Access::Disabled => return json_error(StatusCode::NOT_FOUND, "no such page"),
-        Access::Denied => {
-            let mut response = json_error(StatusCode::UNAUTHORIZED, "operator token required");
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"cloudsms-admin\""),
-            );
-            return response;
-        }
+        Access::Denied => return json_error(StatusCode::UNAUTHORIZED, "operator token required"),
         Access::Throttled => {
-            let mut response = json_error(
+            return json_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many wrong tokens, wait a minute",
             );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-            return response;
         }
         Access::Allowed(_) => {}
     }

@@ -36,7 +36,7 @@ fn time(at: DateTime<Utc>) -> String {
 
 /// A JSON error `{"error": ...}`, never stored by a cache.
 fn error(status: StatusCode, message: &str) -> Response {
-    private((status, Json(serde_json::json!({ "error": message }))).into_response())
+    super::api::ApiError::new(status, message).into_response()
 }
 
 /// The operator behind an API call, or the answer that refuses it. A
@@ -49,17 +49,10 @@ async fn api_operator(
     match access(state, headers).await {
         Access::Disabled => Err(not_found()),
         Access::Throttled => Err(too_many()),
-        Access::Denied => {
-            let mut response = error(
-                StatusCode::UNAUTHORIZED,
-                "an operator token is needed: Authorization: Bearer <token>",
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"cloudsms-admin\""),
-            );
-            Err(response)
-        }
+        Access::Denied => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "an operator token is needed: Authorization: Bearer <token>",
+        )),
         Access::Allowed(operator) => {
             if writes && operator.session.is_some() && !crate::security::same_origin(state, headers)
             {

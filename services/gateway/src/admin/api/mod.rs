@@ -30,7 +30,9 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    /// An answer of `status` saying `message` (`{"error": message}`; a 401
+    /// names the bearer scheme, a 429 says when to retry).
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
