@@ -13,7 +13,10 @@ pub mod drive;
 pub mod http;
 pub mod live;
 pub mod messages;
+pub mod nats_cluster;
 pub mod pki;
+pub mod process;
+pub mod sentinel;
 pub mod wait;
 
 pub use http::{

@@ -10,6 +10,7 @@ mod backend_tls;
 mod bus_outage;
 mod captcha;
 mod cli;
+mod cluster_harness;
 mod code_validity;
 mod csv_injection;
 mod explanations;

@@ -1,0 +1,220 @@
+//! Redis with one replica and three Sentinels on loopback ports (Debian's
+//! `redis-server`, the Sentinels as `redis-server <conf> --sentinel`): the
+//! cluster tests and `make chaos-cluster` kill the master and watch the
+//! Sentinels promote the replica.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::process::{Proc, free_port, program, wait_port};
+
+/// The monitored master's name (`redis.master_name`).
+pub const MASTER_NAME: &str = "cloudsms";
+
+/// One data node (master or replica at start).
+pub struct RedisNode {
+    /// Its port.
+    pub port: u16,
+    /// The process.
+    pub proc: Proc,
+}
+
+/// A master, a replica and three Sentinels.
+pub struct RedisSentinels {
+    /// The data nodes: `[0]` is the master at start, `[1]` its replica.
+    pub nodes: Vec<RedisNode>,
+    /// Sentinel ports.
+    pub sentinel_ports: Vec<u16>,
+    sentinels: Vec<Proc>,
+}
+
+fn redis_server() -> std::path::PathBuf {
+    program(
+        "redis-server",
+        &["/usr/bin/redis-server", "/usr/local/bin/redis-server"],
+    )
+}
+
+impl RedisSentinels {
+    /// Starts the master, its replica and three Sentinels (quorum 2, the
+    /// master down after 1 s) under `dir`, and waits until the Sentinels
+    /// name the master.
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let server = redis_server();
+        let master_port = free_port()?;
+        let replica_port = free_port()?;
+        let mut nodes = Vec::new();
+        for (i, port) in [master_port, replica_port].into_iter().enumerate() {
+            let mut args = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            if i == 1 {
+                args.extend([
+                    "--replicaof".into(),
+                    "127.0.0.1".into(),
+                    master_port.to_string(),
+                ]);
+            }
+            let mut proc = Proc::new(
+                format!("redis-{i}"),
+                server.clone(),
+                args,
+                vec![],
+                dir.join(format!("redis-{i}.log")),
+            );
+            proc.start()?;
+            wait_port(port, Duration::from_secs(10)).await?;
+            nodes.push(RedisNode { port, proc });
+        }
+        let mut sentinels = Vec::new();
+        let mut sentinel_ports = Vec::new();
+        for i in 0..3 {
+            let port = free_port()?;
+            // A Sentinel rewrites its configuration file: one each.
+            let conf = dir.join(format!("sentinel-{i}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndaemonize no\n\
+                     sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
+                     sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                     sentinel failover-timeout {MASTER_NAME} 5000\n\
+                     sentinel parallel-syncs {MASTER_NAME} 1\n"
+                ),
+            )?;
+            let mut proc = Proc::new(
+                format!("sentinel-{i}"),
+                server.clone(),
+                vec![conf.display().to_string(), "--sentinel".into()],
+                vec![],
+                dir.join(format!("sentinel-{i}.log")),
+            );
+            proc.start()?;
+            wait_port(port, Duration::from_secs(10)).await?;
+            sentinels.push(proc);
+            sentinel_ports.push(port);
+        }
+        let group = Self {
+            nodes,
+            sentinel_ports,
+            sentinels,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while group.master_port().await.ok() != Some(master_port) {
+            if Instant::now() > deadline {
+                bail!("the Sentinels do not name the master");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(group)
+    }
+
+    /// `127.0.0.1:<port>` of every Sentinel: what `redis.sentinels` takes.
+    pub fn sentinel_addrs(&self) -> Vec<String> {
+        self.sentinel_ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect()
+    }
+
+    /// The master's port as the first answering Sentinel names it.
+    pub async fn master_port(&self) -> anyhow::Result<u16> {
+        let mut last = None;
+        for port in &self.sentinel_ports {
+            let asked = async {
+                let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+                let mut conn = client.get_multiplexed_async_connection().await?;
+                let (_host, port): (String, u16) = redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(MASTER_NAME)
+                    .query_async(&mut conn)
+                    .await?;
+                anyhow::Ok(port)
+            }
+            .await;
+            match asked {
+                Ok(port) => return Ok(port),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no Sentinel")))
+    }
+
+    /// Index into `nodes` of the current master.
+    pub async fn master_index(&self) -> anyhow::Result<usize> {
+        let port = self.master_port().await?;
+        self.nodes
+            .iter()
+            .position(|n| n.port == port)
+            .context("the Sentinels name a master we did not start")
+    }
+
+    /// Waits until the Sentinels name a master other than port `not` and
+    /// that node answers as a master; returns its port.
+    pub async fn wait_failover(&self, not: u16, within: Duration) -> anyhow::Result<u16> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(port) = self.master_port().await
+                && port != not
+                && is_master(port).await
+            {
+                return Ok(port);
+            }
+            if Instant::now() > deadline {
+                bail!("no failover from port {not} within {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `kill -9` of data node `i`.
+    pub fn kill9(&mut self, i: usize) {
+        self.nodes[i].proc.kill9();
+    }
+
+    /// Starts data node `i` again, empty, as it was first started; the
+    /// Sentinels make it a replica of the current master.
+    pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = &mut self.nodes[i];
+        node.proc.restart(true)?;
+        wait_port(node.port, Duration::from_secs(10)).await
+    }
+
+    /// Every process, for a final "still running" check.
+    pub fn procs_mut(&mut self) -> impl Iterator<Item = &mut Proc> {
+        self.nodes
+            .iter_mut()
+            .map(|n| &mut n.proc)
+            .chain(self.sentinels.iter_mut())
+    }
+}
+
+/// True when the Redis on `port` answers `ROLE` as a master.
+async fn is_master(port: u16) -> bool {
+    async {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let role: redis::Value = redis::cmd("ROLE").query_async(&mut conn).await?;
+        let first = match role {
+            redis::Value::Array(items) => items.into_iter().next(),
+            _ => None,
+        };
+        anyhow::Ok(matches!(
+            first,
+            Some(redis::Value::BulkString(b)) if b == b"master"
+        ))
+    }
+    .await
+    .unwrap_or(false)
+}
