@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import kubernetes_validate
 import pytest
@@ -14,6 +15,7 @@ from conftest import (
     HTTP_PORTS,
     LISTENS,
     RELEASE,
+    ROOT,
     SERVICES,
     component,
     helm_chart,
@@ -389,6 +391,46 @@ def test_services_read_only_the_secrets_they_need(default_objects):
             assert "CLOUDSMS_CAPTCHA__HMAC_KEY" not in names, component(d)
         if component(d) != "gateway":
             assert "CLOUDSMS_GATEWAY__GATE__PASS_KEY" not in names, component(d)
+
+
+# --- sized from the measured figures -------------------------------------------
+
+
+def measured_rss() -> tuple[str, dict[str, float]]:
+    """The largest RSS (MiB) of each service in the newest `make bench` results
+    that have the memory table."""
+    for path in sorted((ROOT / "bench" / "results").glob("*.md"), reverse=True):
+        text = path.read_text()
+        if "## Memory (RSS, MiB)" not in text:
+            continue
+        table = text.split("## Memory (RSS, MiB)", 1)[1]
+        rss = {}
+        for line in table.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if cells and cells[0] in SERVICES:
+                rss[cells[0]] = max(float(c) for c in cells[1:])
+        return path.name, rss
+    raise AssertionError("no bench/results/*.md has a memory table")
+
+
+def mebibytes(quantity: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(quantity)).groups()
+    return float(number) * {"Mi": 1, "Gi": 1024, "M": 1e6 / 2**20, "G": 1e9 / 2**20, "": 1 / 2**20}[unit]
+
+
+@pytest.mark.parametrize("value_set", ["default", "production"])
+def test_memory_limits_leave_room_above_the_measured_rss(value_set, default_objects, production_objects):
+    """A limit under what a service was measured to use gets it OOM-killed
+    under load (log-retention reached 136 MiB against a 128Mi limit)."""
+    source, rss = measured_rss()
+    assert sorted(rss) == sorted(SERVICES), source
+    objects = default_objects if value_set == "default" else production_objects
+    for d in of_kind(objects, "Deployment"):
+        (container,) = pod_spec(d)["containers"]
+        limit = mebibytes(container["resources"]["limits"]["memory"])
+        assert limit >= 1.5 * rss[component(d)], (
+            f"[{value_set}] {component(d)}: limit {limit:.0f} MiB, measured {rss[component(d)]} MiB in {source}"
+        )
 
 
 # --- production shape ----------------------------------------------------------
