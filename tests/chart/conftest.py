@@ -11,7 +11,9 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "cloudsms"
-PRODUCTION = pathlib.Path(__file__).resolve().parent / "values-production.yaml"
+# The chart's production values, and one site's values layered over them.
+PRODUCTION = CHART / "values-production.yaml"
+PRODUCTION_SITE = pathlib.Path(__file__).resolve().parent / "values-production-site.yaml"
 PLATFORM = pathlib.Path(__file__).resolve().parent / "values-platform.yaml"
 DEPLOY = ROOT / "deploy"
 RELEASE = "cloudsms"
@@ -39,8 +41,26 @@ except Exception as error:  # pragma: no cover - the environment is broken
     ) from error
 
 
-def production_values() -> dict:
+def merged(base: dict, over: dict) -> dict:
+    """`over` layered on `base` as Helm layers `-f` files: maps merge key by
+    key, anything else (lists included) is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def chart_production_values() -> dict:
+    """charts/cloudsms/values-production.yaml alone."""
     return yaml.safe_load(PRODUCTION.read_text())
+
+
+def production_values() -> dict:
+    """A production install: the chart's production values, then a site's."""
+    return merged(chart_production_values(), yaml.safe_load(PRODUCTION_SITE.read_text()))
 
 
 def platform_values() -> dict:

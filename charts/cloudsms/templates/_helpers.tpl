@@ -213,6 +213,11 @@ CLOUDSMS_NATS__CA_FILE: {value: {{ $v.nats.caFile | quote }}, from: nats.caFile}
 CLOUDSMS_NATS__CERT_FILE: {value: {{ $v.nats.certFile | quote }}, from: nats.certFile}
 CLOUDSMS_NATS__KEY_FILE: {value: {{ $v.nats.keyFile | quote }}, from: nats.keyFile}
 CLOUDSMS_REDIS__URL: {value: {{ $v.redis.url | quote }}, from: redis.url}
+{{- /* Only with Sentinels, so that an install without them sets nothing new */ -}}
+{{- if $v.redis.sentinels }}
+CLOUDSMS_REDIS__SENTINELS: {value: {{ $v.redis.sentinels | toJson | quote }}, from: redis.sentinels}
+CLOUDSMS_REDIS__MASTER_NAME: {value: {{ $v.redis.masterName | quote }}, from: redis.masterName}
+{{- end }}
 CLOUDSMS_REDIS__USERNAME: {value: {{ $v.redis.username | quote }}, from: redis.username}
 CLOUDSMS_REDIS__CA_FILE: {value: {{ $v.redis.caFile | quote }}, from: redis.caFile}
 CLOUDSMS_REDIS__CERT_FILE: {value: {{ $v.redis.certFile | quote }}, from: redis.certFile}
@@ -269,6 +274,9 @@ Checks of values the schema cannot express; included once, by configmap.yaml.
 {{- end }}
 {{- /* extraEnv may add settings, never replace the chart's */ -}}
 {{- $config := include "cloudsms.config" . | fromYaml }}
+{{- /* set only when their value is: still the chart's to set */ -}}
+{{- $_ := set $config "CLOUDSMS_REDIS__SENTINELS" (dict "from" "redis.sentinels") }}
+{{- $_ := set $config "CLOUDSMS_REDIS__MASTER_NAME" (dict "from" "redis.masterName") }}
 {{- $secretKeys := include "cloudsms.allSecretKeys" . | fromYamlArray }}
 {{- range $name, $_ := .Values.extraEnv }}
 {{- $key := upper $name }}
