@@ -2,7 +2,7 @@
 a JetStream cluster with stream replicas 3, Redis through Sentinel, two or
 more replicas of every service spread over nodes and zones with a
 PodDisruptionBudget that keeps one up; the schema refusing Sentinel and
-NATS settings that cannot work."""
+NATS settings that cannot work; docs/scaling.md stating the values."""
 
 from __future__ import annotations
 
@@ -183,3 +183,22 @@ def test_extra_env_cannot_set_sentinels_behind_the_values():
     for key, value in (("CLOUDSMS_REDIS__SENTINELS", '["a:26379"]'), ("CLOUDSMS_REDIS__MASTER_NAME", "m")):
         with pytest.raises(Exception, match=re.escape(f"extraEnv.{key}")):
             render({"extraEnv": {key: value}})
+
+
+# --- docs/scaling.md ------------------------------------------------------------------
+
+
+def test_scaling_doc_states_the_production_values(production_objects):
+    """docs/scaling.md explains the production values: its table names the
+    replica floors and stream limits the file sets."""
+    doc = (ROOT / "docs" / "scaling.md").read_text()
+    values = chart_production_values()
+    gateway = values["gateway"]
+    assert f"min {gateway['autoscaling']['minReplicas']}, max {gateway['autoscaling']['maxReplicas']}" in doc
+    ingest = values["messageIngest"]["autoscaling"]
+    assert f"min {ingest['minReplicas']}, max {ingest['maxReplicas']}" in doc
+    assert f"{gateway['live']['maxStreams']:,}, {gateway['resources']['limits']['memory']}" in doc
+    assert f"| `bus.replicas` | {values['bus']['replicas']} |" in doc
+    assert f"| `database.maxConnections` | {values['database']['maxConnections']} |" in doc
+    assert "docs/scaling.md" in (ROOT / "README.md").read_text()
+    assert "scaling.md" in (ROOT / "docs" / "operations.md").read_text()
