@@ -6,7 +6,7 @@ NATS settings that cannot work; docs/scaling.md stating the values."""
 
 from __future__ import annotations
 
-import json
+import base64
 import re
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ from conftest import (
 )
 from helm_python import HelmValuesError
 
-SENTINELS = ["sentinel-0.redis:26379", "sentinel-1.redis:26379", "[fd00::7]:26379"]
+SENTINELS = ["sentinel-0.redis:26379", "sentinel-1.redis:26379", "10.0.0.7:26379"]
 WITH_SENTINELS = {"redis": {"url": "", "sentinels": SENTINELS, "masterName": "mymaster"}}
 
 
@@ -138,18 +138,34 @@ def test_schema_refuses_a_malformed_nats_server_list(url):
 def test_production_cache_goes_through_sentinel(production_objects):
     data = configmap(production_objects)
     assert data["CLOUDSMS_REDIS__URL"] == ""
-    sentinels = json.loads(data["CLOUDSMS_REDIS__SENTINELS"])
+    sentinels = data["CLOUDSMS_REDIS__SENTINELS"].split(",")
     assert len(sentinels) >= 3 and all(re.fullmatch(r"[^\s:/]+:\d+", s) for s in sentinels), sentinels
     assert data["CLOUDSMS_REDIS__MASTER_NAME"]
     for d in of_kind(production_objects, "Deployment"):
         env = {e["name"]: e for c in pod_spec(d)["containers"] for e in c.get("env", [])}
-        # The password comes from a Secret, as without Sentinel.
-        assert "secretKeyRef" in env["CLOUDSMS_REDIS__PASSWORD"]["valueFrom"], component(d)
+        # The passwords (the data nodes', the Sentinels') come from a Secret.
+        for key in ("CLOUDSMS_REDIS__PASSWORD", "CLOUDSMS_REDIS__SENTINEL_PASSWORD"):
+            assert "secretKeyRef" in env[key]["valueFrom"], (component(d), key)
+
+
+def test_the_sentinels_password_goes_to_the_secret_never_the_configmap():
+    objects = render({**WITH_SENTINELS, "secrets": {"redisSentinelPassword": "sentinel-pass-789"}})
+    assert "sentinel-pass-789" not in str(configmap(objects))
+    (secret,) = [s for s in of_kind(objects, "Secret") if component(s) != "migrate"]
+    assert secret["data"]["CLOUDSMS_REDIS__SENTINEL_PASSWORD"] == base64.b64encode(b"sentinel-pass-789").decode()
+
+
+def test_a_url_beside_sentinels_may_name_only_the_scheme_and_database():
+    """`rediss://<master>/<db>`: TLS and the database through Sentinel; the
+    Sentinels name the host and port."""
+    values = {"redis": {**WITH_SENTINELS["redis"], "url": "rediss://mymaster/2"}}
+    assert configmap(render(values))["CLOUDSMS_REDIS__URL"] == "rediss://mymaster/2"
 
 
 def test_sentinel_settings_reach_the_configmap_only_when_set(default_objects):
     data = configmap(render(WITH_SENTINELS))
-    assert json.loads(data["CLOUDSMS_REDIS__SENTINELS"]) == SENTINELS
+    # One comma-separated string: the environment form the config loader reads.
+    assert data["CLOUDSMS_REDIS__SENTINELS"].split(",") == SENTINELS
     assert data["CLOUDSMS_REDIS__MASTER_NAME"] == "mymaster"
     assert data["CLOUDSMS_REDIS__URL"] == ""
     # Without Sentinels nothing new is set: the services read redis.url.
@@ -163,7 +179,9 @@ def test_sentinel_settings_reach_the_configmap_only_when_set(default_objects):
     [
         ({"url": "", "sentinels": SENTINELS}, "Sentinels without a master name"),
         ({"url": "", "sentinels": SENTINELS, "masterName": ""}, "an empty master name"),
-        ({"sentinels": SENTINELS, "masterName": "mymaster"}, "a Redis URL beside the Sentinels"),
+        ({"sentinels": SENTINELS, "masterName": "mymaster"}, "a server's URL (with a port) beside the Sentinels"),
+        ({"url": "redis://u:p@mymaster", "sentinels": SENTINELS, "masterName": "m"}, "credentials in the URL"),
+        ({"url": "", "sentinels": ["[fd00::7]:26379"], "masterName": "m"}, "a bracketed address"),
         ({"masterName": "mymaster"}, "a master name without Sentinels"),
         ({"url": ""}, "no URL and no Sentinels (each pod would keep a cache of its own)"),
         ({"url": "", "sentinels": ["sentinel-0.redis"], "masterName": "m"}, "a Sentinel without its port"),

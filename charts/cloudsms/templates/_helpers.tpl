@@ -127,7 +127,7 @@ Secret keys (named like the environment variables they become) each
 service reads. The database URL is required, the rest optional.
 */}}
 {{- define "cloudsms.secretKeys" -}}
-{{- $backends := list "CLOUDSMS_NATS__PASSWORD" "CLOUDSMS_NATS__NKEY_SEED" "CLOUDSMS_REDIS__PASSWORD" }}
+{{- $backends := list "CLOUDSMS_NATS__PASSWORD" "CLOUDSMS_NATS__NKEY_SEED" "CLOUDSMS_REDIS__PASSWORD" "CLOUDSMS_REDIS__SENTINEL_PASSWORD" }}
 gateway:
   {{- range $backends }}
   - {{ . }}
@@ -215,7 +215,7 @@ CLOUDSMS_NATS__KEY_FILE: {value: {{ $v.nats.keyFile | quote }}, from: nats.keyFi
 CLOUDSMS_REDIS__URL: {value: {{ $v.redis.url | quote }}, from: redis.url}
 {{- /* Only with Sentinels, so that an install without them sets nothing new */ -}}
 {{- if $v.redis.sentinels }}
-CLOUDSMS_REDIS__SENTINELS: {value: {{ $v.redis.sentinels | toJson | quote }}, from: redis.sentinels}
+CLOUDSMS_REDIS__SENTINELS: {value: {{ join "," $v.redis.sentinels | quote }}, from: redis.sentinels}
 CLOUDSMS_REDIS__MASTER_NAME: {value: {{ $v.redis.masterName | quote }}, from: redis.masterName}
 {{- end }}
 CLOUDSMS_REDIS__USERNAME: {value: {{ $v.redis.username | quote }}, from: redis.username}
