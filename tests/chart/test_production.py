@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import tarfile
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,11 +55,15 @@ def allowed_down(pdb: dict, replicas: int) -> int:
 # --- the file ------------------------------------------------------------------------
 
 
-def test_the_chart_ships_its_production_values_and_they_render_alone():
-    """A platform team finds the file in the chart; on its own (no site
-    values, offline as under GitOps) it passes lint and renders, generating
-    no secret: it names an existing Secret."""
+def test_the_chart_ships_its_production_values_and_they_render_alone(tmp_path):
+    """A platform team finds the file in the chart, packaged too; on its own
+    (no site values, offline as under GitOps) it passes lint and renders,
+    generating no secret: it names an existing Secret."""
     assert PRODUCTION.parent == CHART
+    helm_chart.package(CHART, destination=tmp_path)
+    (archive,) = tmp_path.glob("cloudsms-*.tgz")
+    with tarfile.open(archive) as tar:
+        assert "cloudsms/values-production.yaml" in tar.getnames()
     values = chart_production_values()
     report = helm_chart.lint(CHART, values, strict=True, namespace="sms")
     assert not report["errors"], report["errors"]
