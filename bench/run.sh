@@ -10,14 +10,15 @@
 # missing and run as root.
 #
 # BENCH_ONLY=e2e,logs,... runs only those sections (pages, ingest, captcha,
-# solve, logs, e2e, retention, messages; memory comes with pages and ingest); the other
+# solve, logs, e2e, retention, messages, cluster; memory comes with pages and ingest); the other
 # sections of the day's results file are kept as they were, each with the
 # time of its own run. Knobs: BENCH_SECONDS (each wrk run, 10),
 # BENCH_PAGE_ROUNDS (nginx/gateway page rounds, 3; the median counts),
 # BENCH_E2E_SECONDS (60), BENCH_E2E_RATE (1000 SMS/s), BENCH_LOG_EVENTS
 # (500000), BENCH_RETENTION_ROWS (50000000), BENCH_RETENTION_SMALL_ROWS
 # (1000000), BENCH_MESSAGES_ROWS (20000000), BENCH_MESSAGES_SMALL_ROWS
-# (1000000), BENCH_MESSAGES_EXPIRED (100000); BENCH_INGEST_WEBHOOKS (distinct signed webhooks for the ingest
+# (1000000), BENCH_MESSAGES_EXPIRED (100000); BENCH_CLUSTER_WEBHOOKS (40000)
+# and BENCH_CLUSTER_LOG_EVENTS (300000) per round of the cluster section; BENCH_INGEST_WEBHOOKS (distinct signed webhooks for the ingest
 # run, 40000 per second of BENCH_SECONDS), BENCH_IN_FLIGHT (its connections,
 # 256); BENCH_BUILD=0 skips the release build (binaries already built).
 set -euo pipefail
@@ -33,7 +34,7 @@ REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-SECTIONS=(pages ingest captcha solve logs e2e retention messages memory)
+SECTIONS=(pages ingest captcha solve logs e2e retention messages cluster memory)
 ONLY="${BENCH_ONLY:-}"
 for name in ${ONLY//,/ }; do
     [[ " ${SECTIONS[*]} " == *" $name "* ]] || die "BENCH_ONLY: unknown section $name (${SECTIONS[*]})"
@@ -528,6 +529,17 @@ if selected messages; then
     MESSAGES_TABLE="$(BENCH_ADMIN_URL="postgres://postgres@127.0.0.1:5432/postgres" "$BIN/bench_messages")"
 fi
 
+# Work sharing: two replicas of message-ingest and of log-retention against
+# one, started by the bench itself (its own bus prefix and database; the
+# stack above stays idle).
+if selected cluster; then
+    wait_idle
+    say "cluster: webhooks and log events over 1, 2, then 1 replica(s) of message-ingest and log-retention"
+    CLUSTER_TABLE="$(TEST_NATS_URL="$NATS_URL" TEST_REDIS_URL="$REDIS_URL" \
+        TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres" \
+        BENCH_IN_FLIGHT="$INGEST_IN_FLIGHT" "$BIN/bench_cluster")"
+fi
+
 machine() {
     local cpu mem
     cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -654,6 +666,16 @@ if selected messages; then
 $MESSAGES_TABLE
 EOF
 fi
+if selected cluster; then
+    section cluster "Work sharing: 2 replicas against 1" <<EOF
+$CLUSTER_TABLE
+
+Both replicas run on the same $(nproc) cores as the single one (and as the
+load generator, NATS, Redis and Postgres): the ratio shows the work is
+shared without a loss, not a speed-up. The persisters share message-ingest's
+durable consumer of \`SMS\`, the log-retention replicas theirs of \`LOGS\`.
+EOF
+fi
 if selected captcha; then
     section captcha "Captcha verification" <<EOF
 $CAPTCHA_TABLE
@@ -691,7 +713,8 @@ fi
 # the day left them (with that run's time).
 TITLES=(
     "pages:Pages" "ingest:Ingest" "e2e:End to end: webhook → SSE" "logs:Log writes"
-    "retention:Retention sweep" "messages:Message sweep" "captcha:Captcha verification"
+    "retention:Retention sweep" "messages:Message sweep" "cluster:Work sharing: 2 replicas against 1"
+    "captcha:Captcha verification"
     "solve:Proof-of-work solve time (the gate's browser solver)" "memory:Memory (RSS, MiB)"
 )
 earlier_section() {
