@@ -241,9 +241,13 @@ async fn ask(sentinels: &mut SentinelClient) -> RedisResult<redis::Client> {
 
 impl Followed {
     /// Runs `op` on the current master; after an error that says the
-    /// master may have changed, asks the Sentinels (the error is still
-    /// returned: the command is not repeated, it may have been applied).
-    async fn run<'a, T, F>(&'a self, op: impl FnOnce(ConnectionManager) -> F) -> RedisResult<T>
+    /// master may have changed, a task asks the Sentinels (the error is
+    /// returned at once: the command is not repeated, it may have been
+    /// applied).
+    async fn run<'a, T, F>(
+        self: &'a Arc<Self>,
+        op: impl FnOnce(ConnectionManager) -> F,
+    ) -> RedisResult<T>
     where
         F: Future<Output = RedisResult<T>> + 'a,
     {
@@ -252,7 +256,8 @@ impl Followed {
         if let Err(err) = &result
             && master_may_have_changed(err)
         {
-            self.check(AFTER_ERROR).await;
+            let followed = Arc::clone(self);
+            tokio::spawn(async move { followed.check(AFTER_ERROR).await });
         }
         result
     }
