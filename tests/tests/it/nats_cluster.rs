@@ -11,7 +11,7 @@ use std::time::Duration;
 use bus::{Bus, StreamKind};
 use cloudsms_tests::nats_cluster::NatsCluster;
 use cloudsms_tests::{Isolation, Mode, TestApp, nats_url, wait_until};
-use proto::events::v1::SmsReceived;
+use proto::events::v1::{RequestLogged, RequestsLogged, RouteKind, SmsReceived};
 use tokio_util::sync::CancellationToken;
 
 /// A TestApp (gateway, message-ingest and its persister) on `cluster`,
@@ -146,6 +146,36 @@ async fn a_killed_stream_leader_refuses_no_webhook_and_stores_each_once() {
     Arc::into_inner(app).unwrap().stop().await;
 }
 
+/// Publishes one-request `RequestsLogged` batches for `visitor` every
+/// 25 ms (each retried as webhooks are) until `done`; returns how many.
+async fn send_logs(bus: bus::Bus, visitor: String, done: Arc<AtomicBool>) -> usize {
+    let mut sent = 0;
+    while !done.load(Ordering::Relaxed) {
+        let batch = RequestsLogged {
+            batch_id: uuid::Uuid::now_v7().to_string(),
+            requests: vec![RequestLogged {
+                event_id: uuid::Uuid::now_v7().to_string(),
+                ts: Some(proto::timestamp_from_unix_millis(
+                    chrono::Utc::now().timestamp_millis(),
+                )),
+                visitor_id: visitor.clone(),
+                method: "GET".into(),
+                path: "/api/v1/numbers".into(),
+                status: 200,
+                route: "/api/v1/numbers".into(),
+                route_kind: RouteKind::Api.into(),
+                ..Default::default()
+            }],
+        };
+        bus.publish_within(&batch, Duration::from_secs(5))
+            .await
+            .expect("a log batch acknowledged within 5 s");
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    sent
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_survives_the_loss_of_each_server_in_turn() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,9 +185,21 @@ async fn a_service_survives_the_loss_of_each_server_in_turn() {
     for number in numbers {
         app.add_number(number).await;
     }
+    // log-retention's LOGS consumer, fed while the servers die too.
+    let store = app.log_store().await;
+    let stop = CancellationToken::new();
+    let consumer = tokio::spawn(cloudsms_tests::log_consumer(&app, &store, &stop));
+    let visitor = format!("cluster-{}", uuid::Uuid::new_v4().simple());
+    let logs_done = Arc::new(AtomicBool::new(false));
+    let logs = tokio::spawn(send_logs(
+        app.infra.bus.clone(),
+        visitor.clone(),
+        logs_done.clone(),
+    ));
     let cluster_ref = &mut cluster;
     let load = under_load(&app, numbers, async {
-        // Whichever node the app is connected to, one of these kills it.
+        // Every node dies once: the one the app is connected to, and the
+        // leaders of every stream and consumer.
         for i in 0..3 {
             tokio::time::sleep(Duration::from_millis(500)).await;
             cluster_ref.kill9(i);
@@ -170,8 +212,31 @@ async fn a_service_survives_the_loss_of_each_server_in_turn() {
         }
     })
     .await;
+    logs_done.store(true, Ordering::Relaxed);
+    let logged = logs.await.unwrap();
     assert!(load.given_up.is_empty(), "given up on: {:?}", load.given_up);
     assert_stored_once(&app, numbers, &load).await;
+    wait_until(
+        format_args!("{logged} request logs stored"),
+        Duration::from_secs(20),
+        async || {
+            let rows = store
+                .summarize(&visitor)
+                .await
+                .unwrap()
+                .iter()
+                .find(|k| k.kind == log_retention::Kind::Request)
+                .map_or(0, |k| k.rows);
+            if usize::try_from(rows).is_ok_and(|rows| rows == logged) {
+                Ok(())
+            } else {
+                Err(format!("{rows} stored"))
+            }
+        },
+    )
+    .await;
+    stop.cancel();
+    consumer.await.unwrap().unwrap();
     Arc::into_inner(app).unwrap().stop().await;
 }
 
