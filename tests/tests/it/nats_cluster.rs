@@ -185,8 +185,9 @@ async fn send_logs(bus: bus::Bus, visitor: String, done: Arc<AtomicBool>) -> usi
                 ..Default::default()
             }],
         };
-        // As the gateway's batcher does: a batch not acknowledged is sent
-        // again (same batch id) until it is.
+        // A batch not acknowledged is sent again (same batch id), as the
+        // gateway's batcher does a few times; here until it is, so what is
+        // checked is the consumer, not the publisher.
         let began = std::time::Instant::now();
         while let Err(err) = bus.publish_within(&batch, Duration::from_secs(5)).await {
             assert!(
