@@ -88,7 +88,9 @@ impl RedisCache {
             Box::new(move |conn| Box::pin(forget_hot_lists(conn, prefix.clone(), version_ttl(ttl))))
         };
         Ok(Self {
-            conn: Connection::open(redis, on_switch).await?,
+            // Boxed: the Sentinel path's futures nest deep enough to pass
+            // the compiler's layout depth in the services' `main`.
+            conn: Box::pin(Connection::open(redis, on_switch)).await?,
             prefix,
             len: settings.hot_list_len.get(),
             ttl,
