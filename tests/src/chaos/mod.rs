@@ -2,10 +2,15 @@
 //! `make chaos-cluster` (replicas on a JetStream cluster and Redis with
 //! Sentinels, `bin/chaos_cluster.rs`) share: the paced load (`load`), when
 //! faults land and how long they take to heal (`faults`), and the checks
-//! and table at the end (`verify`).
+//! and table at the end (`verify`); and what the cluster run alone needs:
+//! its replicas (`cluster`), live-stream watchers (`sse`) and captcha
+//! probe (`captcha`).
 
+pub mod captcha;
+pub mod cluster;
 pub mod faults;
 pub mod load;
+pub mod sse;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
