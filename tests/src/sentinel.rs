@@ -40,16 +40,23 @@ fn redis_server() -> std::path::PathBuf {
 impl RedisSentinels {
     /// Starts the master, its replica and three Sentinels (quorum 2, the
     /// master down after 1 s) under `dir`, and waits until the Sentinels
-    /// name the master.
+    /// name the master, the replica is in sync with it (`WAIT 1`
+    /// succeeds) and every Sentinel knows the replica (it can promote it).
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
         let server = redis_server();
         let master_port = free_port()?;
         let replica_port = free_port()?;
         let mut nodes = Vec::new();
         for (i, port) in [master_port, replica_port].into_iter().enumerate() {
+            // Its own folder: a replica writes the master's snapshot to
+            // dump.rdb there, and a node loads it at start.
+            let data = dir.join(format!("redis-{i}"));
+            std::fs::create_dir_all(&data)?;
             let mut args = [
                 "--port",
                 &port.to_string(),
+                "--dir",
+                &data.display().to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -120,6 +127,23 @@ impl RedisSentinels {
                 bail!("the Sentinels do not name the master");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        while !replica_connected(replica_port).await {
+            if Instant::now() > deadline {
+                bail!("the replica does not sync with the master");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A Sentinel learns of replicas from the master's INFO (every 10 s):
+        // one that does not know the replica yet cannot promote it once
+        // the master is dead.
+        for port in &group.sentinel_ports {
+            while !knows_replica(*port, replica_port).await {
+                if Instant::now() > deadline {
+                    bail!("Sentinel {port} does not know the replica");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
         Ok(group)
     }
@@ -202,6 +226,43 @@ impl RedisSentinels {
             .map(|n| &mut n.proc)
             .chain(self.sentinels.iter_mut())
     }
+}
+
+/// True when the Sentinel on `port` lists the replica on `replica_port`.
+async fn knows_replica(port: u16, replica_port: u16) -> bool {
+    async {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let replicas: Vec<std::collections::HashMap<String, String>> = redis::cmd("SENTINEL")
+            .arg("replicas")
+            .arg(MASTER_NAME)
+            .query_async(&mut conn)
+            .await?;
+        let port = replica_port.to_string();
+        anyhow::Ok(replicas.iter().any(|r| r.get("port") == Some(&port)))
+    }
+    .await
+    .unwrap_or(false)
+}
+
+/// True when the Redis on `port` answers `ROLE` as a replica whose link
+/// to its master is up (`connected`).
+async fn replica_connected(port: u16) -> bool {
+    async {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let role: redis::Value = redis::cmd("ROLE").query_async(&mut conn).await?;
+        let state = match role {
+            redis::Value::Array(items) => items.into_iter().nth(3),
+            _ => None,
+        };
+        anyhow::Ok(matches!(
+            state,
+            Some(redis::Value::BulkString(b)) if b == b"connected"
+        ))
+    }
+    .await
+    .unwrap_or(false)
 }
 
 /// True when the Redis on `port` answers `ROLE` as a master.

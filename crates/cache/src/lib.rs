@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod connection;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod contract;
@@ -19,6 +20,10 @@ pub enum CacheError {
     /// Redis did not answer or refused the command.
     #[error("cache error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// Through Sentinels, a claim no replica acknowledged in time: refused,
+    /// since a failover to a replica without it would grant it again.
+    #[error("cache error: the claim reached no replica (a failover could lose it)")]
+    NotReplicated,
     /// A file the settings name could not be read.
     #[error("{key}: {path}: {source}")]
     File {
@@ -134,9 +139,10 @@ pub fn gcra(tat: u64, now: u64, interval: u64, burst: u32) -> Result<u64, u64> {
     }
 }
 
-/// Connects to Redis when `redis.url` is set, else an in-process cache.
+/// Connects to Redis when `redis.url` or `redis.sentinels` is set, else an
+/// in-process cache.
 pub async fn connect(settings: &config::Settings) -> Result<Arc<dyn HotCache>, CacheError> {
-    if settings.redis.url.is_empty() {
+    if !settings.redis.is_set() {
         Ok(Arc::new(MemoryCache::new(&settings.cache)))
     } else {
         Ok(Arc::new(

@@ -6,6 +6,8 @@ use proto::events::v1::MessageStored;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
+use crate::connection::{Connection, OnSwitch};
+
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -14,13 +16,14 @@ use crate::{CacheError, HotCache, HotList, normalise};
 // The scripts are built (and their SHA1 computed) once; `invoke_async`
 // sends EVALSHA and loads a script only when the server lacks it.
 
-/// Sets the key to the owner when free; true when the owner holds it.
+/// Sets the key to the owner when free (2); 1 when the owner holds it
+/// already, 0 when another does.
 static CLAIM_AS: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  return 1
+  return 2
 end
 if v == ARGV[1] then return 1 end
 return 0",
@@ -58,57 +61,69 @@ return 1",
     )
 });
 
+/// How long a claim waits for a replica to have it (through Sentinels).
+const REPLICATED_WITHIN: Duration = Duration::from_millis(500);
+
 /// Hot lists in Redis, shared by every replica.
 #[derive(Clone)]
 pub struct RedisCache {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     len: usize,
     ttl: u64,
 }
 
 impl RedisCache {
-    /// Connects to `redis.url` (and reconnects on its own after failures),
-    /// with the credentials and TLS files of `redis`.
+    /// Connects to `redis.url`, or to the master `redis.sentinels` name and
+    /// follows it across a failover (reconnecting on its own after
+    /// failures), with the credentials and TLS files of `redis`.
     pub async fn connect(
         redis: &config::RedisSettings,
         settings: &config::CacheSettings,
     ) -> Result<Self, CacheError> {
-        // TCP_NODELAY: a request written while an earlier one is unanswered
-        // must not wait for the server's delayed ACK (40 ms on Linux).
-        let mut info = redis::IntoConnectionInfo::into_connection_info(redis.url.as_str())?
-            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-        if !redis.username.is_empty() || !redis.password.is_empty() {
-            let mut credentials = info.redis_settings().clone();
-            if !redis.username.is_empty() {
-                credentials = credentials.set_username(&redis.username);
-            }
-            if !redis.password.is_empty() {
-                credentials = credentials.set_password(redis.password.expose());
-            }
-            info = info.set_redis_settings(credentials);
-        }
-        let client = if redis.ca_file.is_empty() && redis.cert_file.is_empty() {
-            redis::Client::open(info)?
-        } else {
-            redis::Client::build_with_tls(info, tls_files(redis)?)?
+        let ttl = settings.fill_ttl_secs.max(1);
+        let prefix = settings.key_prefix.clone();
+        let on_switch: OnSwitch = {
+            let prefix = prefix.clone();
+            Box::new(move |conn| Box::pin(forget_hot_lists(conn, prefix.clone(), version_ttl(ttl))))
         };
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(std::time::Duration::from_secs(3)))
-            .set_response_timeout(Some(std::time::Duration::from_secs(3)))
-            .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(Self {
-            conn,
-            prefix: settings.key_prefix.clone(),
+            conn: Connection::open(redis, on_switch).await?,
+            prefix,
             len: settings.hot_list_len.get(),
-            ttl: settings.fill_ttl_secs.max(1),
+            ttl,
         })
     }
 
     /// `key` as stored: behind the key prefix.
     fn stored(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+
+    /// Through Sentinels, waits (up to [`REPLICATED_WITHIN`]) until a
+    /// replica has the claim of `key` just granted: a claim is single use,
+    /// and one the promoted replica never received would be granted again
+    /// after a failover. [`CacheError::NotReplicated`] when none has it (no
+    /// replica up: the claim fails closed), the claim given back when this
+    /// call `took` it (so that a retry may succeed once a replica is back).
+    /// One server: nothing to wait for.
+    async fn replicated(&self, key: &str, took: bool) -> Result<(), CacheError> {
+        if !self.conn.follows_failover() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let acked: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(u64::try_from(REPLICATED_WITHIN.as_millis()).unwrap_or(u64::MAX))
+            .query_async(&mut conn)
+            .await?;
+        if acked < 1 {
+            if took {
+                let _: Result<(), _> = conn.del(self.stored(key)).await;
+            }
+            return Err(CacheError::NotReplicated);
+        }
+        Ok(())
     }
 
     /// Runs a script that answers 1 for yes and 0 for no.
@@ -137,10 +152,56 @@ impl RedisCache {
         }
     }
 
-    /// How long a change counter lives after its last change: past it a
-    /// reader that saw the old count finds 0 and does not fill, harmless.
     fn version_ttl(&self) -> i64 {
-        i64::try_from(self.ttl.saturating_mul(2)).unwrap_or(i64::MAX)
+        version_ttl(self.ttl)
+    }
+}
+
+/// How long a change counter lives after its last change (twice the fill
+/// TTL `ttl`): past it a reader that saw the old count finds 0 and does
+/// not fill, harmless.
+fn version_ttl(ttl: u64) -> i64 {
+    i64::try_from(ttl.saturating_mul(2)).unwrap_or(i64::MAX)
+}
+
+/// On a new master (a failover): drops every hot list and counts a change
+/// of each list's change counter. Replication is asynchronous, so the
+/// promoted replica may lack the last pushes: its lists would hide those
+/// messages until their TTL; refilled from the database they show them,
+/// and a refill read before the switch is not stored.
+async fn forget_hot_lists(
+    mut conn: ConnectionManager,
+    prefix: String,
+    version_ttl: i64,
+) -> redis::RedisResult<()> {
+    let pattern = format!("{prefix}hot:*");
+    let versions = format!("{prefix}hot:v:");
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(&mut conn)
+            .await?;
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            if key.starts_with(&versions) {
+                pipe.incr(key, 1).ignore();
+                pipe.expire(key, version_ttl).ignore();
+            } else {
+                pipe.del(key).ignore();
+            }
+        }
+        if !keys.is_empty() {
+            pipe.query_async::<()>(&mut conn).await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
     }
 }
 
@@ -288,13 +349,25 @@ impl HotCache for RedisCache {
             .arg(secs(ttl))
             .query_async(&mut conn)
             .await?;
+        if set.is_some() {
+            self.replicated(key, true).await?;
+        }
         Ok(set.is_some())
     }
 
     #[tracing::instrument(name = "EVALSHA", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "EVALSHA"))]
     async fn claim_as(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError> {
-        self.yes(CLAIM_AS.key(self.stored(key)).arg(owner).arg(secs(ttl)))
-            .await
+        let mut conn = self.conn.clone();
+        let answer: i64 = CLAIM_AS
+            .key(self.stored(key))
+            .arg(owner)
+            .arg(secs(ttl))
+            .invoke_async(&mut conn)
+            .await?;
+        if answer > 0 {
+            self.replicated(key, answer == 2).await?;
+        }
+        Ok(answer > 0)
     }
 
     #[tracing::instrument(name = "INCR", skip_all, fields(otel.kind = "client", db.system.name = "redis", db.operation.name = "INCR"))]
@@ -423,32 +496,6 @@ impl HotCache for RedisCache {
             cursor = next;
         }
     }
-}
-
-/// The PEM files of `redis` read: the CA and a client certificate with its key.
-fn tls_files(redis: &config::RedisSettings) -> Result<redis::TlsCertificates, CacheError> {
-    let read = |key: &'static str, path: &str| {
-        std::fs::read(path).map_err(|source| CacheError::File {
-            key,
-            path: path.to_owned(),
-            source,
-        })
-    };
-    let root_cert = (!redis.ca_file.is_empty())
-        .then(|| read("redis.ca_file", &redis.ca_file))
-        .transpose()?;
-    let client_tls = if redis.cert_file.is_empty() {
-        None
-    } else {
-        Some(redis::ClientTlsConfig {
-            client_cert: read("redis.cert_file", &redis.cert_file)?,
-            client_key: read("redis.key_file", &redis.key_file)?,
-        })
-    };
-    Ok(redis::TlsCertificates {
-        client_tls,
-        root_cert,
-    })
 }
 
 /// Milliseconds for `PX`, at least one (Redis refuses `PX 0`).

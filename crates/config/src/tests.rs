@@ -383,3 +383,54 @@ fn operator_tokens_come_from_a_file_or_the_environment_and_can_be_read_again() {
         Ok(())
     });
 }
+
+#[test]
+fn sentinels_come_as_a_toml_array_or_a_comma_separated_variable() {
+    let s = Settings::from_toml_overrides(
+        "[redis]\nsentinels = [\"10.0.0.1:26379\", \"s2:26379\"]\nmaster_name = \"cloudsms\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.redis.sentinels, ["10.0.0.1:26379", "s2:26379"]);
+    assert!(s.redis.is_set(), "Sentinels select Redis");
+    assert!(!Settings::defaults().unwrap().redis.is_set());
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.set_env("CLOUDSMS_REDIS__SENTINELS", "s1:26379, s2:26379,s3:26379");
+        jail.set_env("CLOUDSMS_REDIS__MASTER_NAME", "cloudsms");
+        let s = Settings::load(None).unwrap();
+        assert_eq!(s.redis.sentinels, ["s1:26379", "s2:26379", "s3:26379"]);
+        assert_eq!(s.redis.master_name, "cloudsms");
+        jail.set_env("CLOUDSMS_REDIS__SENTINELS", "[s1:26379, s2:26379]");
+        let s = Settings::load(None).unwrap();
+        assert_eq!(s.redis.sentinels, ["s1:26379", "s2:26379"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn sentinels_need_a_master_name_and_no_server_url() {
+    assert_refused("[redis]\nsentinels = [\"s1:26379\"]\n", "redis.master_name");
+    assert_refused("[redis]\nmaster_name = \"cloudsms\"\n", "redis.sentinels");
+    assert_refused(
+        "[redis]\nsentinels = [\"redis://s1:26379\"]\nmaster_name = \"m\"\n",
+        "redis.sentinels",
+    );
+    assert_refused(
+        "[redis]\nsentinels = [\"s1\"]\nmaster_name = \"m\"\n",
+        "redis.sentinels",
+    );
+    assert_refused(
+        "[redis]\nsentinels = [\"s1:26379\"]\nmaster_name = \"m\"\nurl = \"redis://10.0.0.9:6379\"\n",
+        "redis.url",
+    );
+    assert_refused(
+        "[redis]\nsentinel_password = \"x\"\n",
+        "redis.sentinel_password",
+    );
+    // The URL may give the scheme (TLS), credentials and database.
+    let s = Settings::from_toml_overrides(
+        "[redis]\nsentinels = \"s1:26379\"\nmaster_name = \"m\"\nurl = \"rediss://u:p@m/2\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.redis.sentinels, ["s1:26379"]);
+}

@@ -46,11 +46,17 @@ impl CaptchaApp {
 
     /// `levels`: the `captcha.source_levels` and `captcha.global_levels` lines.
     pub(crate) async fn spawn_with(mode: Mode, levels: &str) -> Self {
+        Self::spawn_configured(mode, levels, "").await
+    }
+
+    /// As [`CaptchaApp::spawn_with`], then the TOML `extra` on top (another
+    /// Redis: `redis_failover`).
+    pub(crate) async fn spawn_configured(mode: Mode, levels: &str, extra: &str) -> Self {
         let overrides = format!(
             "[captcha]\nhmac_key = \"{KEY}\"\ndefault_max_number = 1000\n{levels}\n\
              [[captcha.sites]]\nsite_key = \"{SITE}\"\nsecret = \"{SECRET}\"\nhostnames = [\"{HOST}\"]\n\
              [[captcha.sites]]\nsite_key = \"{OTHER_SITE}\"\nsecret = \"{OTHER_SECRET}\"\nhostnames = []\n\
-             [gateway.gate]\nenabled = true\n"
+             [gateway.gate]\nenabled = true\n{extra}"
         );
         let isolation = Isolation::with_overrides(mode, &overrides).await;
         let infra = Infra::connect(isolation.settings.clone()).await.unwrap();

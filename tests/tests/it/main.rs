@@ -44,6 +44,7 @@ mod provider_telnyx;
 mod provider_twilio;
 mod provider_vonage;
 mod received_at;
+mod redis_failover;
 mod reports;
 mod request_log;
 mod retention;
