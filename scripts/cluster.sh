@@ -28,9 +28,6 @@ readonly MASTER_NAME=cloudsms
 # SWITCH(bus): 1 once `nats.url` takes a comma-separated list (branch `bus`);
 # until then replica i talks to NATS node i only.
 NATS_URL_LIST=${NATS_URL_LIST:-0}
-# SWITCH(sentinel): 1 once `redis.sentinels`/`redis.master_name` exist
-# (branch `sentinel`); until then the services talk to the first master.
-SENTINEL_CONFIG=${SENTINEL_CONFIG:-0}
 
 die() {
     printf 'cluster.sh: %s\n' "$*" >&2
@@ -82,12 +79,8 @@ nats_urls() {
 
 write_config() {
     {
-        if [ "$SENTINEL_CONFIG" = 1 ]; then
-            printf '[redis]\nsentinels = ["127.0.0.1:%s", "127.0.0.1:%s", "127.0.0.1:%s"]\nmaster_name = "%s"\n' \
-                "$(sentinel_port 0)" "$(sentinel_port 1)" "$(sentinel_port 2)" "$MASTER_NAME"
-        else
-            printf '[redis]\nurl = "redis://127.0.0.1:%s"\n' "$(redis_port 0)"
-        fi
+        printf '[redis]\nsentinels = ["127.0.0.1:%s", "127.0.0.1:%s", "127.0.0.1:%s"]\nmaster_name = "%s"\n' \
+            "$(sentinel_port 0)" "$(sentinel_port 1)" "$(sentinel_port 2)" "$MASTER_NAME"
         printf '[bus]\nreplicas = 3\n'
         printf '[gateway.gate]\nenabled = false\n'
     } >"$DIR/cloudsms.toml"
@@ -137,8 +130,11 @@ start() {
             --cluster_name cloudsms --cluster "nats://127.0.0.1:$(route_port "$i")" \
             --routes "$(IFS=,; echo "${routes[*]}")"
     done
-    spawn redis-0 "$redis" --port "$(redis_port 0)" --bind 127.0.0.1 --save '' --appendonly no --dir "$DIR"
-    spawn redis-1 "$redis" --port "$(redis_port 1)" --bind 127.0.0.1 --save '' --appendonly no --dir "$DIR" \
+    # Each node its own folder: a replica's resync snapshot (dump.rdb) is
+    # loaded by whichever node starts there next.
+    mkdir -p "$DIR/redis-0" "$DIR/redis-1"
+    spawn redis-0 "$redis" --port "$(redis_port 0)" --bind 127.0.0.1 --save '' --appendonly no --dir "$DIR/redis-0"
+    spawn redis-1 "$redis" --port "$(redis_port 1)" --bind 127.0.0.1 --save '' --appendonly no --dir "$DIR/redis-1" \
         --replicaof 127.0.0.1 "$(redis_port 0)"
     for i in 0 1 2; do
         printf 'port %s\nbind 127.0.0.1\ndaemonize no\nsentinel monitor %s 127.0.0.1 %s 2\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n' \

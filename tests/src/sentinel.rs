@@ -63,10 +63,6 @@ impl RedisSentinels {
                 "",
                 "--appendonly",
                 "no",
-                // A full resync writes an RDB file even with `--save ""`:
-                // into the run's folder, not the caller's working directory.
-                "--dir",
-                &dir.display().to_string(),
             ]
             .map(str::to_owned)
             .to_vec();

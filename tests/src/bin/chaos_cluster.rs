@@ -117,10 +117,8 @@ fn random_hex(bytes: usize) -> String {
         .to_owned()
 }
 
-/// `[redis]` of the run's configuration file.
-// SWITCH(sentinel): until `redis.sentinels`/`redis.master_name` exist
-// (branch `sentinel`), the services talk to the first master directly and
-// cannot follow a failover.
+/// `[redis]` of the run's configuration file: the cache finds the master
+/// through the Sentinels.
 fn redis_toml(redis: &RedisSentinels) -> String {
     let sentinels = redis
         .sentinel_addrs()
@@ -128,16 +126,8 @@ fn redis_toml(redis: &RedisSentinels) -> String {
         .map(|a| format!("\"{a}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    if SENTINEL_CONFIG {
-        format!("[redis]\nsentinels = [{sentinels}]\nmaster_name = \"{MASTER_NAME}\"\n")
-    } else {
-        format!(
-            "[redis]\nurl = \"redis://127.0.0.1:{}\"\n",
-            redis.nodes[0].port
-        )
-    }
+    format!("[redis]\nsentinels = [{sentinels}]\nmaster_name = \"{MASTER_NAME}\"\n")
 }
-const SENTINEL_CONFIG: bool = false;
 
 /// `nats.url` of service replica `i`.
 // SWITCH(bus): until `nats.url` takes a list (branch `bus`), each replica
