@@ -134,7 +134,7 @@ impl Isolation {
     /// Drops the test's database, streams and keys.
     pub async fn cleanup(&self) {
         if !self.settings.nats.url.is_empty()
-            && let Ok(client) = async_nats::connect(&self.settings.nats.url).await
+            && let Ok(client) = async_nats::connect(self.settings.nats.servers()).await
         {
             {
                 let js = async_nats::jetstream::new(client);

@@ -8,6 +8,7 @@ mod events;
 mod memory;
 mod metrics;
 mod nats;
+mod retry;
 mod subject;
 
 use std::collections::HashMap;

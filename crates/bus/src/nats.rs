@@ -25,20 +25,31 @@ pub struct NatsTransport {
 }
 
 impl NatsTransport {
-    /// Connects to `url`; fails fast when the server does not answer.
+    /// Connects to one of the servers of `nats.url` (a cluster's are
+    /// comma-separated); fails fast when none answers. Once connected, a
+    /// lost server is replaced by another listed (or announced) one.
     pub async fn connect(
         nats: &config::NatsSettings,
         settings: &config::BusSettings,
         retention_days: u32,
     ) -> Result<Self, BusError> {
         let url = config::redact_url(&nats.url);
+        let servers = nats
+            .servers()
+            .into_iter()
+            .map(|server| {
+                server
+                    .parse::<async_nats::ServerAddr>()
+                    .map_err(|e| connect_error(&config::redact_url(server), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let options = connect_options(nats)
             .await
             .map_err(|e| connect_error(&url, e))?;
         let client = options
             .name("cloudsms")
             .connection_timeout(Duration::from_secs(5))
-            .connect(nats.url.as_str())
+            .connect(servers)
             .await
             .map_err(|e| connect_error(&url, e))?;
         let mut js = jetstream::new(client.clone());
@@ -49,6 +60,89 @@ impl NatsTransport {
             settings: settings.clone(),
             logs_max_age: Duration::from_secs(u64::from(retention_days) * 86_400),
         })
+    }
+
+    /// Creates stream `wanted.name`, or updates it where it differs from
+    /// `wanted` in what we own (subjects, max age, duplicate window,
+    /// replicas); its other settings (storage, limits an operator set) are
+    /// kept. Any replica of any service runs this at start, several at
+    /// once: a create that loses the race to another ("already in use")
+    /// looks the stream up again, as does a request that found the cluster
+    /// without a meta leader.
+    async fn ensure_stream(&self, wanted: stream::Config) -> Result<(), BusError> {
+        let name = wanted.name.clone();
+        let mut tries = 1;
+        loop {
+            let err: Cause = match self.js.get_stream(&name).await {
+                Ok(handle) => {
+                    let current = &handle.cached_info().config;
+                    if !owned_differs(current, &wanted) {
+                        return Ok(());
+                    }
+                    let mut updated = current.clone();
+                    updated.subjects.clone_from(&wanted.subjects);
+                    updated.max_age = wanted.max_age;
+                    updated.duplicate_window = wanted.duplicate_window;
+                    updated.num_replicas = wanted.num_replicas;
+                    match self.js.update_stream(&updated).await {
+                        Ok(_) => {
+                            tracing::info!(
+                                stream = %name,
+                                replicas = updated.num_replicas,
+                                max_age = ?updated.max_age,
+                                duplicate_window = ?updated.duplicate_window,
+                                "stream settings updated"
+                            );
+                            return Ok(());
+                        }
+                        Err(e) if retried(&e) => e.into(),
+                        Err(e) => return Err(stream_error(&name, e)),
+                    }
+                }
+                Err(e) if is_stream_not_found(&e) => {
+                    match self.js.create_stream(wanted.clone()).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) if retried(&e) => e.into(),
+                        Err(e) => return Err(stream_error(&name, e)),
+                    }
+                }
+                Err(e) if e.kind() == jetstream::context::GetStreamErrorKind::Request => e.into(),
+                Err(e) => return Err(stream_error(&name, e)),
+            };
+            if tries >= SETUP_TRIES {
+                return Err(BusError::ConsumeFailed {
+                    what: format!("stream {name}"),
+                    source: err,
+                });
+            }
+            tracing::debug!(stream = %name, error = %err, "stream setup raced or was not answered; again");
+            tokio::time::sleep(SETUP_PAUSE * tries).await;
+            tries += 1;
+        }
+    }
+
+    /// Creates durable consumer `config.durable_name` on `stream`, or
+    /// updates it to `config` (create-or-update: the same call from every
+    /// replica at once succeeds); a call the cluster did not answer, or
+    /// that raced another, is made again.
+    async fn ensure_consumer(
+        &self,
+        stream: &stream::Stream,
+        config: pull::Config,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, BusError> {
+        let durable = config.durable_name.clone().unwrap_or_default();
+        let mut tries = 1;
+        loop {
+            match stream.create_consumer(config.clone()).await {
+                Ok(consumer) => return Ok(consumer),
+                Err(e) if tries < SETUP_TRIES => {
+                    tracing::debug!(consumer = %durable, error = %e, "consumer setup raced or was not answered; again");
+                    tokio::time::sleep(SETUP_PAUSE * tries).await;
+                    tries += 1;
+                }
+                Err(e) => return Err(consumer_error(&durable, e)),
+            }
+        }
     }
 
     /// A handle on `stream` for the operator tools' reads and deletes
@@ -174,14 +268,11 @@ impl Transport for NatsTransport {
                 subjects: vec![kind.subjects(prefix)],
                 max_age,
                 duplicate_window: Duration::from_secs(self.settings.duplicate_window_secs),
-                num_replicas: self.settings.replicas,
+                num_replicas: self.settings.replicas.max(1),
                 storage: stream::StorageType::File,
                 ..Default::default()
             };
-            self.js
-                .get_or_create_stream(config)
-                .await
-                .map_err(|e| stream_error(&kind.stream_name(prefix), e))?;
+            self.ensure_stream(config).await?;
         }
         Ok(())
     }
@@ -219,9 +310,9 @@ impl Transport for NatsTransport {
             .get_stream(stream)
             .await
             .map_err(|e| stream_error(stream, e))?;
-        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(
-                durable,
+        let consumer = self
+            .ensure_consumer(
+                &stream,
                 pull::Config {
                     durable_name: Some(durable.to_owned()),
                     filter_subject: filter.to_owned(),
@@ -233,12 +324,8 @@ impl Transport for NatsTransport {
                     ..Default::default()
                 },
             )
-            .await
-            .map_err(|e| consumer_error(durable, e))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(|e| consumer_error(durable, e))?;
+            .await?;
+        let messages = pulling(consumer.clone(), durable.to_owned());
         // Reported while the consumer's stream of messages lives.
         let alive = Arc::new(());
         tokio::spawn(poll_pending(
@@ -247,11 +334,10 @@ impl Transport for NatsTransport {
             durable.to_owned(),
             Arc::downgrade(&alive),
         ));
-        let durable = durable.to_owned();
         Ok(messages
             .map(move |item| {
                 let _alive = &alive;
-                let msg = item.map_err(|e| consumer_error(&durable, e))?;
+                let msg = item?;
                 let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
                 let envelope = from_message(&msg.message);
                 Ok(Incoming::with_acker(
@@ -337,6 +423,40 @@ impl Transport for NatsTransport {
     }
 }
 
+/// Tries of a stream's or consumer's setup, and the pause after the first
+/// (growing linearly).
+const SETUP_TRIES: u32 = 5;
+const SETUP_PAUSE: Duration = Duration::from_millis(200);
+
+/// True when `current` differs from `wanted` in what [`NatsTransport::ensure_stream`] keeps up to date.
+fn owned_differs(current: &stream::Config, wanted: &stream::Config) -> bool {
+    current.subjects != wanted.subjects
+        || current.max_age != wanted.max_age
+        || current.duplicate_window != wanted.duplicate_window
+        || current.num_replicas != wanted.num_replicas
+}
+
+/// A stream lookup that found no such stream.
+fn is_stream_not_found(err: &jetstream::context::GetStreamError) -> bool {
+    matches!(
+        err.kind(),
+        jetstream::context::GetStreamErrorKind::JetStream(e)
+            if e.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+    )
+}
+
+/// A stream create or update worth making again after a fresh lookup: it
+/// lost a race to another replica's ("stream name already in use"), or the
+/// cluster did not answer in time (a meta leader election).
+fn retried(err: &jetstream::context::CreateStreamError) -> bool {
+    use jetstream::context::CreateStreamErrorKind as Kind;
+    match err.kind() {
+        Kind::JetStream(e) => e.error_code() == jetstream::ErrorCode::STREAM_NAME_EXIST,
+        Kind::TimedOut | Kind::JetStreamUnavailable | Kind::NotFound => true,
+        _ => false,
+    }
+}
+
 fn connect_error(url: &str, err: impl Into<Cause>) -> BusError {
     BusError::Connect {
         url: url.to_owned(),
@@ -371,6 +491,50 @@ fn is_no_message(err: &stream::DeleteMessageError) -> bool {
         }
         _ => false,
     }
+}
+
+/// How often the server sends an idle pull consumer a heartbeat; two
+/// missed mean its pull request is gone (the consumer's leader died).
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// The messages of `consumer`, pulled for as long as the stream is polled.
+/// A pull request lives on the consumer's leader: when that server dies
+/// the client would wait for its expiry (35 s) before asking the new
+/// leader. So after any error (a missed heartbeat first of all) or an end,
+/// the next poll starts a fresh stream with a fresh request; the error is
+/// still handed on (the caller pauses before polling again).
+fn pulling(
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+    durable: String,
+) -> BoxStream<'static, Result<jetstream::Message, BusError>> {
+    let state = (consumer, durable, None::<pull::Stream>);
+    futures::stream::unfold(state, |(consumer, durable, current)| async move {
+        let mut messages = match current {
+            Some(messages) => messages,
+            None => match consumer.stream().heartbeat(PULL_HEARTBEAT).messages().await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    let err = consumer_error(&durable, e);
+                    return Some((Err(err), (consumer, durable, None)));
+                }
+            },
+        };
+        match messages.next().await {
+            Some(Ok(msg)) => Some((Ok(msg), (consumer, durable, Some(messages)))),
+            Some(Err(e)) => {
+                tracing::debug!(consumer = %durable, error = %e, "pulling anew");
+                let err = consumer_error(&durable, e);
+                Some((Err(err), (consumer, durable, None)))
+            }
+            None => {
+                let err = BusError::Consume(format!(
+                    "consumer {durable}: its messages ended; pulling anew"
+                ));
+                Some((Err(err), (consumer, durable, None)))
+            }
+        }
+    })
+    .boxed()
 }
 
 /// How often a consumer's pending count is read from the server.

@@ -53,8 +53,38 @@ fn is_credential(name: &str) -> bool {
 
 /// `url` with its credentials replaced by `***`: the password of
 /// `user:password@` (a lone `token@`, as NATS takes, entirely) and the
-/// values of credential query parameters.
+/// values of credential query parameters. A comma-separated list of URLs
+/// (`nats.url` of a cluster) has each one redacted; a comma not followed
+/// by `scheme://` stays inside its URL (a query value, Postgres's hosts).
 pub fn redact_url(url: &str) -> String {
+    let mut urls: Vec<String> = Vec::new();
+    for piece in url.split(',') {
+        match urls.last_mut() {
+            Some(last) if !starts_with_scheme(piece.trim_start()) => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => urls.push(piece.to_owned()),
+        }
+    }
+    urls.iter()
+        .map(|one| redact_one(one))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// True when `text` begins with `scheme://` (RFC 3986 scheme characters).
+fn starts_with_scheme(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
+/// [`redact_url`] of one URL.
+fn redact_one(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -114,6 +144,14 @@ mod tests {
             (
                 "sqlite:///var/lib/cloudsms/a@b.db?mode=rwc",
                 "sqlite:///var/lib/cloudsms/a@b.db?mode=rwc",
+            ),
+            (
+                "nats://u:one@a:4222, nats://two@b:4222,tls://c:4222",
+                "nats://u:***@a:4222, nats://***@b:4222,tls://c:4222",
+            ),
+            (
+                "postgres://u:p@h1:5432,h2:5432/db?options=a,b&password=s,t",
+                "postgres://u:***@h1:5432,h2:5432/db?options=a,b&password=***",
             ),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bus::Bus;
 use chrono::{DateTime, Utc};
@@ -169,9 +170,17 @@ pub async fn accept(state: &AppState, sms: InboundSms) -> Result<Accepted, Inges
         segments: sms.segments,
         country: to.country().iso2.to_owned(),
     };
-    let published = state.bus.publish(&event).await.map_err(|e| {
-        IngestError::Unavailable(format!("message bus unavailable, retry later ({e})"))
-    })?;
+    // A stream leader election acknowledges nothing for a few seconds: the
+    // provider is answered 503 only once the publish has failed that long
+    // (every try with the same Nats-Msg-Id, so stored once).
+    let budget = Duration::from_secs(state.settings.ingest.publish_retry_secs);
+    let published = state
+        .bus
+        .publish_within(&event, budget)
+        .await
+        .map_err(|e| {
+            IngestError::Unavailable(format!("message bus unavailable, retry later ({e})"))
+        })?;
     if published.duplicate {
         tracing::info!(provider = sms.provider, "provider retry dropped by dedupe");
     }

@@ -97,7 +97,9 @@ async fn read_stream(
 /// Waits until the durable consumer `durable` of `stream` has nothing
 /// pending and nothing unacknowledged.
 async fn wait_idle(nats_url: &str, stream: &str, durable: &str) -> anyhow::Result<()> {
-    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+    let js = async_nats::jetstream::new(
+        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?,
+    );
     let stream = js.get_stream(stream).await?;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {

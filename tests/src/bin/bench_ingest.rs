@@ -61,7 +61,8 @@ async fn raw_publish(
     size: usize,
     in_flight: usize,
 ) -> anyhow::Result<f64> {
-    let client = async_nats::connect(nats_url).await?;
+    let client =
+        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
     let js = async_nats::jetstream::new(client);
     let name = format!("BENCH_{}", uuid::Uuid::new_v4().simple());
     let subject = format!("bench.{name}");

@@ -190,7 +190,8 @@ async fn main() -> anyhow::Result<()> {
     let events = env_or("BENCH_LOG_EVENTS", 500_000).max(1);
     let per_message = env_or("BENCH_LOG_BATCH", 256).max(1);
 
-    let client = async_nats::connect(&nats_url).await?;
+    let client =
+        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
     let js = async_nats::jetstream::new(client);
     let stream = bus::StreamKind::Logs.stream_name(&format!("{prefix}."));
     let durable = format!("{prefix}_{}", log_retention::consumer::CONSUMER);

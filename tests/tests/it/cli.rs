@@ -316,7 +316,8 @@ async fn dlq_lists_replays_and_drops_dead_letters_on_nats() {
     app.add_number(NUMBER).await;
     let settings = &app.infra.settings;
     let env = env_for(settings);
-    let js = async_nats::jetstream::new(async_nats::connect(&settings.nats.url).await.unwrap());
+    let js =
+        async_nats::jetstream::new(async_nats::connect(settings.nats.servers()).await.unwrap());
     let subject = "sms.received.au.61491570156";
 
     // Dead-lettered for real: the persister cannot decode it.

@@ -29,6 +29,7 @@ mod message_retention;
 mod metrics_scrape;
 mod migrations;
 mod my_data;
+mod nats_cluster;
 mod nul_text;
 mod number_forms;
 mod number_registry;

@@ -120,7 +120,9 @@ async fn the_scrape_endpoint_has_semantic_buckets_and_the_operators_series() {
     // The gate's challenge: captcha outcomes.
     pass_the_gate(&client, &ports).await;
     // An event no handler can read: dead-lettered at once.
-    let nats = async_nats::connect(&iso.settings.nats.url).await.unwrap();
+    let nats = async_nats::connect(iso.settings.nats.servers())
+        .await
+        .unwrap();
     let js = async_nats::jetstream::new(nats);
     js.publish(
         format!("{}.sms.received.x", iso.settings.bus.prefix),

@@ -51,6 +51,11 @@ pub struct IngestSettings {
     /// Seconds a multi-part SMS waits for its missing parts before it is shown
     /// with a marker where they belong.
     pub concat_timeout_secs: u64,
+    /// Seconds a webhook's publish is retried (same `Nats-Msg-Id`, short
+    /// back-off) while JetStream does not acknowledge it, e.g. during a
+    /// stream leader election, before the webhook is answered 503. 0: one
+    /// try.
+    pub publish_retry_secs: u64,
     /// Per-provider secrets.
     pub providers: ProvidersSettings,
 }
