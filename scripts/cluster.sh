@@ -25,9 +25,6 @@ readonly DB=cloudsms_cluster
 readonly BIN=${CLUSTER_BIN_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/debug}
 readonly SERVICES=(gateway message-ingest log-retention captcha-verification)
 readonly MASTER_NAME=cloudsms
-# SWITCH(bus): 1 once `nats.url` takes a comma-separated list (branch `bus`);
-# until then replica i talks to NATS node i only.
-NATS_URL_LIST=${NATS_URL_LIST:-0}
 
 die() {
     printf 'cluster.sh: %s\n' "$*" >&2
@@ -89,7 +86,7 @@ write_config() {
 # Environment of replica $1 of every service.
 replica_env() {
     local r=$1 nats
-    if [ "$NATS_URL_LIST" = 1 ]; then nats=$(nats_urls); else nats="nats://127.0.0.1:$(nats_port "$r")"; fi
+    nats=$(nats_urls)
     echo "CLOUDSMS_CONFIG=$DIR/cloudsms.toml"
     echo "CLOUDSMS_DATA_DIR=$DIR/data-$r"
     echo "CLOUDSMS_DATABASE__URL=$PG/$DB"
