@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export ORACLE_PYTHON ?= $(or $(ORACLES_VENV),/var/tmp/cloudsms-oracles)/bin/python
 
-.PHONY: help run build release test test-rust test-browser lint fmt bench chaos fuzz schemathesis services oracles browser chart
+.PHONY: help run build release test test-rust test-browser lint fmt bench chaos chaos-cluster fuzz schemathesis services oracles browser chart
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -53,9 +53,14 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-chaos: services ## Chaos: 20,000 webhooks and 20,000 log events through kills and restarts of ingest, log-retention, Redis, NATS and Postgres connections; nothing lost or doubled
+chaos: services ## Chaos: 20,000 webhooks and 20,000 log events, paced, through kills and restarts (one process per service, then the cluster run); nothing lost or doubled
 	$(CARGO) build --workspace --bins
 	$(CARGO) run -q -p cloudsms-tests --bin chaos
+	$(CARGO) run -q -p cloudsms-tests --bin chaos_cluster
+
+chaos-cluster: services ## Chaos on a cluster: 3 NATS nodes, Redis + replica + 3 Sentinels, 2 of each service; the stream leader, a gateway, an ingest and the Redis master killed under load
+	$(CARGO) build --workspace --bins
+	$(CARGO) run -q -p cloudsms-tests --bin chaos_cluster
 
 fuzz: ## Fuzz the webhook parsers and signature checks, E.164, OTP and captcha parsers (cargo-fuzz; FUZZ_SECONDS per target, default 30)
 	bash scripts/fuzz.sh

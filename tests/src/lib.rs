@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod admin;
+pub mod chaos;
 pub mod drive;
 pub mod http;
 pub mod live;

@@ -9,7 +9,7 @@
 
 mod stream;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -46,11 +46,12 @@ pub struct Frame {
 }
 
 /// The frames of the last few minutes, oldest first, within
-/// [`REPLAY_BYTES`].
+/// [`REPLAY_BYTES`], and the message ids they carry.
 #[derive(Default)]
 struct Recent {
     frames: VecDeque<Arc<Frame>>,
     bytes: usize,
+    ids: HashSet<i64>,
 }
 
 /// Fan-out of `MessageStored` within this process.
@@ -204,13 +205,22 @@ impl Live {
 
     /// A message was stored: its pages are stale, and every open stream of
     /// its number gets its frame (built here, once, and kept a while for
-    /// streams that reopen).
+    /// streams that reopen). A message announced again (the persister
+    /// repeats the announcement of a redelivered message, whose first one
+    /// may have died with the process that stored it) while its frame is
+    /// kept reaches no stream twice.
     fn announce(&self, message: &MessageStored) {
         self.pages.invalidate(&message.number);
         self.pages.invalidate(LATEST);
+        if self.recent.lock().ids.contains(&message.id) {
+            return;
+        }
         let frame = Arc::new(self.frame(message));
         {
             let mut recent = self.recent.lock();
+            if !recent.ids.insert(frame.id) {
+                return;
+            }
             recent.bytes += frame.bytes.len();
             recent.frames.push_back(frame.clone());
             while recent.bytes > REPLAY_BYTES
@@ -223,6 +233,7 @@ impl Live {
                     break;
                 };
                 recent.bytes -= old.bytes.len();
+                recent.ids.remove(&old.id);
             }
         }
         // No open stream is not an error.
@@ -249,6 +260,7 @@ impl Live {
                 .retain(|f| !(f.id == id && f.number == number));
             if recent.frames.len() != before {
                 recent.bytes = recent.frames.iter().map(|f| f.bytes.len()).sum();
+                recent.ids.remove(&id);
             }
         }
         let frame = Arc::new(Frame {
@@ -375,6 +387,26 @@ mod tests {
         let missed = live.missed(Some("+1"), 0, 20);
         assert_eq!(missed.len(), 1);
         assert!(String::from_utf8_lossy(&missed[0]).contains("nine"));
+    }
+
+    #[tokio::test]
+    async fn a_message_announced_again_reaches_streams_once() {
+        // The persister announces a redelivered message again (its first
+        // announcement may have been lost with the process that stored it):
+        // open streams and reopened ones get it once.
+        let live = Live::new(10);
+        let one = live.frames_of(Some("+1".into()));
+        live.announce(&message(11, "+1", "eleven"));
+        live.announce(&message(11, "+1", "eleven"));
+        live.announce(&message(12, "+1", "twelve"));
+        let got: Vec<Bytes> = one.take(2).collect().await;
+        assert!(String::from_utf8_lossy(&got[0]).contains("eleven"));
+        assert!(
+            String::from_utf8_lossy(&got[1]).contains("twelve"),
+            "eleven repeated: {:?}",
+            String::from_utf8_lossy(&got[1])
+        );
+        assert_eq!(live.missed(Some("+1"), 0, 20).len(), 2);
     }
 
     #[test]
