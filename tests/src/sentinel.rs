@@ -39,7 +39,7 @@ fn redis_server() -> std::path::PathBuf {
 
 impl RedisSentinels {
     /// Starts the master, its replica and three Sentinels (quorum 2, the
-    /// master down after 1 s) under `dir`, and waits until the Sentinels
+    /// master down after 2 s: not less, so that a test machine busy for a second does not make them fail over a live master) under `dir`, and waits until the Sentinels
     /// name the master, the replica is in sync with it (`WAIT 1`
     /// succeeds) and every Sentinel knows the replica (it can promote it).
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
@@ -95,7 +95,7 @@ impl RedisSentinels {
                 format!(
                     "port {port}\nbind 127.0.0.1\ndaemonize no\n\
                      sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
-                     sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                     sentinel down-after-milliseconds {MASTER_NAME} 2000\n\
                      sentinel failover-timeout {MASTER_NAME} 5000\n\
                      sentinel parallel-syncs {MASTER_NAME} 1\n"
                 ),

@@ -14,7 +14,7 @@ use redis::AsyncCommands;
 
 use crate::captcha::{CaptchaApp, SECRET, codes};
 
-/// How long the Sentinels (down after 1 s) and the cache may take to heal.
+/// How long the Sentinels (down after 2 s) and the cache may take to heal.
 const HEAL: Duration = Duration::from_secs(30);
 
 /// The `[redis]` settings that reach `group`'s master through its Sentinels.
