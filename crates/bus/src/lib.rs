@@ -125,6 +125,13 @@ pub trait Transport: Send + Sync + 'static {
     /// True when the transport can currently move messages.
     fn is_connected(&self) -> bool;
 
+    /// Changes at every (re)connection to the server: broadcasts published
+    /// while the connection was away never reach this process's
+    /// subscriptions. An in-process bus never changes it.
+    fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
+        tokio::sync::watch::channel(0).1
+    }
+
     /// How many messages `stream` holds (operator tools).
     async fn stored_count(&self, stream: &str) -> Result<u64, BusError> {
         Err(unsupported(stream))
@@ -237,6 +244,13 @@ impl Bus {
     /// True when messages can be published now (readiness).
     pub fn is_connected(&self) -> bool {
         self.transport.is_connected()
+    }
+
+    /// Changes at every (re)connection to NATS (see
+    /// [`Transport::connections`]): a subscriber that must not miss a
+    /// broadcast catches up from storage when it changes.
+    pub fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.transport.connections()
     }
 
     /// The dead-letter stream of this installation, for operator tools

@@ -22,6 +22,7 @@ pub struct NatsTransport {
     js: jetstream::Context,
     settings: config::BusSettings,
     logs_max_age: Duration,
+    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 impl NatsTransport {
@@ -46,9 +47,18 @@ impl NatsTransport {
         let options = connect_options(nats)
             .await
             .map_err(|e| connect_error(&url, e))?;
+        // Counts (re)connections: broadcasts sent while this connection was
+        // away are lost to its subscriptions, which may catch up from storage.
+        let (connected, connections) = tokio::sync::watch::channel(0u64);
         let client = options
             .name("cloudsms")
             .connection_timeout(Duration::from_secs(5))
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Connected) {
+                    connected.send_modify(|n| *n += 1);
+                }
+                async {}
+            })
             .connect(servers)
             .await
             .map_err(|e| connect_error(&url, e))?;
@@ -59,6 +69,7 @@ impl NatsTransport {
             js,
             settings: settings.clone(),
             logs_max_age: Duration::from_secs(u64::from(retention_days) * 86_400),
+            connections,
         })
     }
 
@@ -359,6 +370,10 @@ impl Transport for NatsTransport {
                 source: e.into(),
             })?;
         Ok(sub.map(|msg| Incoming::unacked(from_message(&msg))).boxed())
+    }
+
+    fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.connections.clone()
     }
 
     fn is_connected(&self) -> bool {

@@ -7,6 +7,7 @@
 //! message costs the same however many streams are open or come back. The
 //! streams themselves, and their bounds, are `stream`'s.
 
+mod catch_up;
 mod stream;
 
 use std::collections::{HashSet, VecDeque};
@@ -52,6 +53,8 @@ struct Recent {
     frames: VecDeque<Arc<Frame>>,
     bytes: usize,
     ids: HashSet<i64>,
+    /// The newest message id announced (or stored at start).
+    newest: i64,
 }
 
 /// Fan-out of `MessageStored` within this process.
@@ -139,6 +142,7 @@ impl Live {
             on_shutdown.cancelled().await;
             closing.cancel();
         });
+        self.spawn_catch_up(&bus, store.clone(), shutdown.clone());
         tokio::spawn(async move {
             loop {
                 match bus.subscribe_traced::<MessageStored>().await {
@@ -221,6 +225,7 @@ impl Live {
             if !recent.ids.insert(frame.id) {
                 return;
             }
+            recent.newest = recent.newest.max(frame.id);
             recent.bytes += frame.bytes.len();
             recent.frames.push_back(frame.clone());
             while recent.bytes > REPLAY_BYTES
@@ -387,6 +392,49 @@ mod tests {
         let missed = live.missed(Some("+1"), 0, 20);
         assert_eq!(missed.len(), 1);
         assert!(String::from_utf8_lossy(&missed[0]).contains("nine"));
+    }
+
+    #[tokio::test]
+    async fn a_reconnection_catches_up_on_what_was_stored_meanwhile_once() {
+        // Announced live: 20 and 21. While the bus was away 22 and 23 were
+        // stored; the database read after the reconnection also returns 21
+        // (announced) and 19 (older than anything kept: not news).
+        let live = Live::new(10);
+        live.announce(&message(20, "+1", "twenty"));
+        let one = live.frames_of(Some("+1".into()));
+        live.announce(&message(21, "+1", "twenty-one"));
+        let stored = vec![
+            message(23, "+1", "twenty-three"),
+            message(22, "+1", "twenty-two"),
+            message(21, "+1", "twenty-one"),
+            message(19, "+1", "nineteen"),
+        ];
+        let missed = live.unannounced(stored);
+        assert_eq!(missed.iter().map(|m| m.id).collect::<Vec<_>>(), [22, 23]);
+        for m in &missed {
+            live.announce(m);
+        }
+        // A second read finds nothing new.
+        assert!(
+            live.unannounced(vec![message(23, "+1", "twenty-three")])
+                .is_empty()
+        );
+        let got: Vec<Bytes> = one.take(3).collect().await;
+        let got: Vec<String> = got
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert!(got[0].contains("\"twenty-one\""), "{got:?}");
+        assert!(got[1].contains("\"twenty-two\""), "{got:?}");
+        assert!(got[2].contains("\"twenty-three\""), "{got:?}");
+    }
+
+    #[test]
+    fn with_nothing_kept_only_messages_newer_than_the_last_announced_are_news() {
+        let live = Live::new(10);
+        live.recent.lock().newest = 40;
+        let missed = live.unannounced(vec![message(41, "+1", "a"), message(40, "+1", "b")]);
+        assert_eq!(missed.iter().map(|m| m.id).collect::<Vec<_>>(), [41]);
     }
 
     #[tokio::test]
