@@ -25,10 +25,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use cloudsms_tests::chaos::faults::{FaultLog, Rng, progress_points, seed_from_env};
-use cloudsms_tests::chaos::load::{self, SendStats};
+use cloudsms_tests::chaos::load::{self, Load, SendStats};
 use cloudsms_tests::chaos::verify::{self, TempDb, ready};
 use cloudsms_tests::chaos::{bin_dir, prepare_database, require_bins, run_id};
-use cloudsms_tests::drive::env_or;
 use cloudsms_tests::process::{Proc, free_port, program, wait_port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,19 +81,9 @@ struct Ports {
     retention_grpc: u16,
 }
 
-struct Load {
-    webhooks: usize,
-    log_events: usize,
-    over: Duration,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let load = Load {
-        webhooks: env_or("CHAOS_WEBHOOKS", 20_000usize),
-        log_events: env_or("CHAOS_LOG_EVENTS", 20_000usize),
-        over: Duration::from_secs(env_or("CHAOS_SECONDS", 40u64).max(1)),
-    };
+    let load = Load::from_env(40);
     let seed = seed_from_env();
     println!("chaos: seed {seed} (CHAOS_SEED={seed} repeats the fault schedule)");
     let mut rng = Rng(seed);

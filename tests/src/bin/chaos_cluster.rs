@@ -29,11 +29,10 @@ use anyhow::{Context, bail};
 use cloudsms_tests::chaos::captcha::{self, Probe};
 use cloudsms_tests::chaos::cluster::{Backends, REPLICAS, Services};
 use cloudsms_tests::chaos::faults::{FaultLog, Rng, progress_points, seed_from_env};
-use cloudsms_tests::chaos::load::{self, NUMBERS, SendStats};
+use cloudsms_tests::chaos::load::{self, Load, NUMBERS, SendStats};
 use cloudsms_tests::chaos::sse::Watcher;
 use cloudsms_tests::chaos::verify::{self, TempDb};
 use cloudsms_tests::chaos::{bin_dir, prepare_database, require_bins, run_id};
-use cloudsms_tests::drive::env_or;
 use cloudsms_tests::nats_cluster::NatsCluster;
 use cloudsms_tests::sentinel::{MASTER_NAME, RedisSentinels};
 use tokio_util::sync::CancellationToken;
@@ -59,12 +58,6 @@ const HEAL_WITHIN: Duration = Duration::from_secs(45);
 /// Numbers with live streams open on every gateway.
 const WATCHED: [&str; 2] = [NUMBERS[0], NUMBERS[1]];
 
-struct Load {
-    webhooks: usize,
-    log_events: usize,
-    over: Duration,
-}
-
 /// What a run holds: its backends, services, watchers and probe.
 struct Cluster {
     nats: NatsCluster,
@@ -75,11 +68,7 @@ struct Cluster {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let load = Load {
-        webhooks: env_or("CHAOS_WEBHOOKS", 20_000usize),
-        log_events: env_or("CHAOS_LOG_EVENTS", 20_000usize),
-        over: Duration::from_secs(env_or("CHAOS_SECONDS", 90u64).max(1)),
-    };
+    let load = Load::from_env(90);
     let seed = seed_from_env();
     println!("chaos-cluster: seed {seed} (CHAOS_SEED={seed} repeats the fault order)");
     let mut rng = Rng(seed);

@@ -11,6 +11,28 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore};
 
 /// The numbers the webhooks are sent to, in turn.
+/// How much a run sends, and over how long.
+pub struct Load {
+    /// Webhooks (`CHAOS_WEBHOOKS`, 20,000).
+    pub webhooks: usize,
+    /// Request-log events (`CHAOS_LOG_EVENTS`, 20,000).
+    pub log_events: usize,
+    /// The paced load's length (`CHAOS_SECONDS`, else `default_secs`).
+    pub over: Duration,
+}
+
+impl Load {
+    /// The load the environment asks for.
+    pub fn from_env(default_secs: u64) -> Self {
+        use crate::drive::env_or;
+        Self {
+            webhooks: env_or("CHAOS_WEBHOOKS", 20_000usize),
+            log_events: env_or("CHAOS_LOG_EVENTS", 20_000usize),
+            over: Duration::from_secs(env_or("CHAOS_SECONDS", default_secs).max(1)),
+        }
+    }
+}
+
 pub const NUMBERS: [&str; 8] = [
     "+447700900101",
     "+447700900102",
