@@ -183,14 +183,7 @@ async fn forget_hot_lists(
     let versions = format!("{prefix}hot:v:");
     let mut cursor: u64 = 0;
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(500)
-            .query_async(&mut conn)
-            .await?;
+        let (next, keys) = scan(&mut conn, &pattern, cursor).await?;
         let mut pipe = redis::pipe();
         for key in &keys {
             if key.starts_with(&versions) {
@@ -484,14 +477,7 @@ impl HotCache for RedisCache {
         let pattern = format!("{}hot:*", self.prefix);
         let mut cursor: u64 = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await?;
+            let (next, keys) = scan(&mut conn, &pattern, cursor).await?;
             if !keys.is_empty() {
                 conn.del::<_, ()>(keys).await?;
             }
@@ -511,6 +497,23 @@ fn millis(ttl: Duration) -> u64 {
 /// Whole seconds for `EX`, at least one (Redis refuses `EX 0`).
 fn secs(ttl: Duration) -> u64 {
     ttl.as_secs().max(1)
+}
+
+/// One `SCAN` step over the keys matching `pattern` from `cursor`: the next
+/// cursor (0 at the end) and up to about 500 keys.
+async fn scan(
+    conn: &mut impl redis::aio::ConnectionLike,
+    pattern: &str,
+    cursor: u64,
+) -> redis::RedisResult<(u64, Vec<String>)> {
+    redis::cmd("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(500)
+        .query_async(conn)
+        .await
 }
 
 #[cfg(test)]
