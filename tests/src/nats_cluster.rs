@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::process::{Proc, free_port, program, wait_port};
+use crate::wait::poll_until;
 
 /// The cluster's name (`--cluster_name`).
 pub const CLUSTER_NAME: &str = "cloudsms";
@@ -179,18 +180,13 @@ impl NatsCluster {
         not: &str,
         within: Duration,
     ) -> anyhow::Result<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Ok(leader) = self.stream_leader(stream).await
-                && leader != not
-            {
-                return Ok(leader);
-            }
-            if Instant::now() > deadline {
-                bail!("{stream} elected no new leader within {within:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        poll_until(format!("a new leader of {stream}"), within, async || {
+            self.stream_leader(stream)
+                .await
+                .ok()
+                .filter(|leader| leader != not)
+        })
+        .await
     }
 
     /// `kill -9` of node `i`.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::process::{Proc, free_port, program, wait_port};
+use crate::wait::poll_until;
 
 /// The monitored master's name (`redis.master_name`).
 pub const MASTER_NAME: &str = "cloudsms";
@@ -187,19 +188,15 @@ impl RedisSentinels {
     /// Waits until the Sentinels name a master other than port `not` and
     /// that node answers as a master; returns its port.
     pub async fn wait_failover(&self, not: u16, within: Duration) -> anyhow::Result<u16> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Ok(port) = self.master_port().await
-                && port != not
-                && is_master(port).await
-            {
-                return Ok(port);
-            }
-            if Instant::now() > deadline {
-                bail!("no failover from port {not} within {within:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        poll_until(
+            format!("a failover from port {not}"),
+            within,
+            async || match self.master_port().await {
+                Ok(port) if port != not && is_master(port).await => Some(port),
+                _ => None,
+            },
+        )
+        .await
     }
 
     /// `kill -9` of data node `i`.

@@ -78,6 +78,33 @@ pub async fn wait_until<O: Outcome>(
     }
 }
 
+/// [`wait_until`] for harness code that reports instead of panicking (the
+/// cluster harness, the chaos runs): the same polls, an error naming `what`
+/// and the last poll's report when `timeout` has passed.
+///
+/// # Errors
+/// `timeout` passed without the poll reporting done.
+pub async fn poll_until<O: Outcome>(
+    what: impl Display,
+    timeout: Duration,
+    mut poll: impl AsyncFnMut() -> O,
+) -> anyhow::Result<O::Ready> {
+    let started = Instant::now();
+    loop {
+        match poll().await.ready() {
+            Ok(ready) => return Ok(ready),
+            Err(seen) if started.elapsed() > timeout => {
+                let seen = seen
+                    .map(|s| format!(" (last seen: {s})"))
+                    .unwrap_or_default();
+                anyhow::bail!("{what}: not within {timeout:?}{seen}");
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
 /// [`wait_until`] for code that cannot await (it blocks the thread between
 /// polls).
 pub fn wait_until_blocking<O: Outcome>(
