@@ -380,6 +380,41 @@ async fn racing_replicas_set_up_streams_and_consumers(url: &str, replicas: usize
     }
 }
 
+/// Sixteen connected replicas ask for the same fresh streams at the same
+/// instant, twenty times over: none fails. (CI saw a racing create answered
+/// "subjects overlap with an existing stream", the server's answer while
+/// the winner's create of that very stream is being applied.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_asked_for_at_the_same_instant_are_made_once_without_an_error() {
+    use bus::Transport;
+    let settings =
+        config::Settings::from_toml_overrides(&format!("nats.url = \"{}\"\n", nats_url())).unwrap();
+    let transports = futures::future::join_all(
+        (0..16).map(|_| bus::NatsTransport::connect(&settings.nats, &settings.bus, 1)),
+    )
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .unwrap();
+    let client = async_nats::connect(settings.nats.servers()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    for _ in 0..20 {
+        let prefix = format!("race{}.", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let made =
+            futures::future::join_all(transports.iter().map(|t| t.ensure_streams(&prefix))).await;
+        for kind in StreamKind::ALL {
+            let _ = js.delete_stream(kind.stream_name(&prefix)).await;
+        }
+        for result in made {
+            assert!(
+                result.is_ok(),
+                "a racing replica failed: {:?}",
+                result.err()
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_replicas_set_up_streams_and_consumers_on_one_server() {
     racing_replicas_set_up_streams_and_consumers(&nats_url(), 1).await;
