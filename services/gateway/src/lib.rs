@@ -380,12 +380,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.settings.gateway.shutdown_grace_secs);
     let flush = state.request_log_flush.clone();
-    state.live.spawn_forwarder(
-        infra.bus.clone(),
-        infra.cache.clone(),
-        infra.store.clone(),
-        shutdown.clone(),
-    );
+    state
+        .live
+        .spawn_forwarder(infra.bus.clone(), infra.store.clone(), shutdown.clone());
     admin::follow_changes(state.clone(), shutdown.clone());
     admin::tokens::spawn_reload(
         state.settings.clone(),

@@ -250,6 +250,30 @@ async fn flushed_cache_still_shows_every_message_from_the_database(mode: Mode) {
 }
 both_modes!(flushed_cache_still_shows_every_message_from_the_database);
 
+/// A stored message is written onto its hot lists once, by the persister:
+/// the gateway that announces it live does not write it again (each
+/// gateway replica did, one more Redis write per replica per SMS). Lists
+/// refilled from the database while it was being stored are kept right by
+/// the lists' change counters (`HotCache::fill_unless_pushed`).
+async fn a_stored_message_is_written_onto_the_hot_lists_once(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    app.add_number(NUMBER).await;
+    app.wait_for_page(NUMBER, NUMBER).await; // fills the number's hot list
+    let mut live = app.open_live(NUMBER).await;
+    let list = cache::HotList::Number(NUMBER);
+    let before = app.infra.cache.version(list).await.unwrap();
+    app.accept_sms(NUMBER, "Bank", "written once", "once-1")
+        .await;
+    live.wait_for_message("written once").await;
+    // A second write would follow the announcement within milliseconds.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.infra.cache.version(list).await.unwrap(), before + 1);
+    let (_, html) = app.get(&format!("/numbers/{NUMBER}")).await;
+    assert!(html.contains("written once"), "the hot list has it");
+    app.stop().await;
+}
+both_modes!(a_stored_message_is_written_onto_the_hot_lists_once);
+
 async fn health_and_readiness_answer(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let (status, body) = app.get("/healthz").await;

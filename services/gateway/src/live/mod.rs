@@ -21,7 +21,6 @@ use parking_lot::Mutex;
 use proto::events::v1::MessageStored;
 use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 pub use stream::{all_events, events};
 
@@ -30,8 +29,6 @@ use crate::views::MessageJson;
 /// Generation key of the global feed in the page cache.
 pub const LATEST: &str = "*latest*";
 
-/// Hot-list pushes of announced messages in flight at most.
-const MAX_REPUSHES: usize = 256;
 /// How long frames are kept for streams that reopen.
 const REPLAY_WINDOW: Duration = Duration::from_secs(300);
 /// Most bytes of frames kept for streams that reopen.
@@ -121,23 +118,17 @@ impl Live {
     /// Forwards the bus's `MessageStored` events until `shutdown`, resubscribing
     /// after a bus failure.
     ///
-    /// Each announced message is also pushed onto the hot lists again: a
-    /// list refilled from the database just before the message was committed
-    /// would otherwise miss it until its TTL ran out (reads drop repeats).
-    /// A message already past its period (a provider's very late delivery)
-    /// is neither announced, kept for replays, nor pushed.
-    pub fn spawn_forwarder(
-        &self,
-        bus: bus::Bus,
-        cache: Arc<dyn cache::HotCache>,
-        store: store::Store,
-        shutdown: CancellationToken,
-    ) {
+    /// The hot lists are the persister's to write (once per message): a
+    /// list refilled from the database while a message was being stored is
+    /// refused by its change counter (`HotCache::fill_unless_pushed`), so
+    /// the gateway does not write announced messages again. A message
+    /// already past its period (a provider's very late delivery) is neither
+    /// announced nor kept for replays.
+    pub fn spawn_forwarder(&self, bus: bus::Bus, store: store::Store, shutdown: CancellationToken) {
         let live = self.clone();
         // Open streams end at shutdown, so the server can drain.
         let closing = self.closing.clone();
         let on_shutdown = shutdown.clone();
-        let repushes = Arc::new(Semaphore::new(MAX_REPUSHES));
         tokio::spawn(async move {
             on_shutdown.cancelled().await;
             closing.cancel();
@@ -167,31 +158,6 @@ impl Live {
                                     telemetry::set_parent_from(&span, &headers);
                                     let _entered = span.enter();
                                     live.announce(&event);
-                                    // Off the live path: open pages do not wait
-                                    // for Redis. When too many are in flight
-                                    // (Redis slow or away) the push is skipped;
-                                    // the list heals when its fill TTL runs out.
-                                    match repushes.clone().try_acquire_owned() {
-                                        Ok(permit) => {
-                                            let cache = cache.clone();
-                                            tokio::spawn(
-                                                async move {
-                                                    if let Err(err) = cache.push(&event).await {
-                                                        tracing::warn!(error = %err, "hot list not updated");
-                                                    }
-                                                    drop(permit);
-                                                }
-                                                .instrument(tracing::Span::current()),
-                                            );
-                                        }
-                                        Err(_) => {
-                                            static WARN: telemetry::Throttled =
-                                                telemetry::Throttled::new(Duration::from_secs(10));
-                                            if let Some(held) = WARN.allow() {
-                                                tracing::warn!(held_back = held, "hot list update skipped: too many in flight");
-                                            }
-                                        }
-                                    }
                                 }
                                 None => break,
                             },
