@@ -753,6 +753,19 @@ PY
             fi
         fi
     done
+    # Sections written by hand into the day's file (notes, comparisons of
+    # builds) are kept, after the measured ones.
+    if [ -f "$OUT" ]; then
+        known="$(printf '%s\n' "${TITLES[@]#*:}")"
+        KNOWN_TITLES="$known" python3 - "$OUT" <<'PY'
+import os, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+known = set(os.environ["KNOWN_TITLES"].splitlines())
+for part in re.split(r"^(?=## )", text, flags=re.M):
+    if part.startswith("## ") and part[3:].split("\n", 1)[0].strip() not in known:
+        print("\n" + part.rstrip("\n"))
+PY
+    fi
     if [ ${#PROFILES[@]} -gt 0 ]; then
         echo
         echo "Profiles (perf, BENCH_PROFILE=1): ${PROFILES[*]}"
