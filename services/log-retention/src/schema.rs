@@ -67,7 +67,9 @@ impl TableSpec {
 
     /// The `CREATE TABLE` for `backend`: keyed by `(event_id, ts)` and
     /// partitioned by range of `ts` on Postgres, keyed by `event_id` on
-    /// SQLite.
+    /// SQLite. (On Postgres a later migration,
+    /// `m20261204_000006_lean_page_view_indexes`, makes the log tables'
+    /// key `(ts, event_id)` and leaves `stat_pageviews` without one.)
     pub fn create_sql(&self, backend: DbBackend) -> String {
         let pg = backend == DbBackend::Postgres;
         let key = if pg {

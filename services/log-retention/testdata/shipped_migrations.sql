@@ -71,3 +71,32 @@ CREATE TABLE IF NOT EXISTS admin_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ev
 CREATE INDEX IF NOT EXISTS admin_audit_ts_idx ON admin_audit (ts)
 -- m20261204_000005_admin_audit down Sqlite
 DROP TABLE IF EXISTS admin_audit
+-- m20261204_000006_lean_page_view_indexes up Postgres
+ALTER TABLE stat_pageviews DROP CONSTRAINT IF EXISTS stat_pageviews_pkey
+CREATE INDEX IF NOT EXISTS stat_pageviews_ts_brin ON stat_pageviews USING brin (ts) WITH (autosummarize = on)
+ALTER TABLE access_log DROP CONSTRAINT IF EXISTS access_log_pkey, ADD CONSTRAINT access_log_pkey PRIMARY KEY (ts, event_id)
+DROP INDEX IF EXISTS access_log_visitor_idx
+CREATE INDEX IF NOT EXISTS access_log_visitor_hash_idx ON access_log (hashtextextended(visitor_id, 0)) WHERE visitor_id <> ''
+ALTER TABLE crash_reports DROP CONSTRAINT IF EXISTS crash_reports_pkey, ADD CONSTRAINT crash_reports_pkey PRIMARY KEY (ts, event_id)
+DROP INDEX IF EXISTS crash_reports_visitor_idx
+CREATE INDEX IF NOT EXISTS crash_reports_visitor_hash_idx ON crash_reports (hashtextextended(visitor_id, 0)) WHERE visitor_id <> ''
+ALTER TABLE captcha_events DROP CONSTRAINT IF EXISTS captcha_events_pkey, ADD CONSTRAINT captcha_events_pkey PRIMARY KEY (ts, event_id)
+DROP INDEX IF EXISTS captcha_events_visitor_idx
+CREATE INDEX IF NOT EXISTS captcha_events_visitor_hash_idx ON captcha_events (hashtextextended(visitor_id, 0)) WHERE visitor_id <> ''
+-- m20261204_000006_lean_page_view_indexes down Postgres
+ALTER TABLE access_log DROP CONSTRAINT IF EXISTS access_log_pkey, ADD CONSTRAINT access_log_pkey PRIMARY KEY (event_id, ts)
+DROP INDEX IF EXISTS access_log_visitor_hash_idx
+CREATE INDEX IF NOT EXISTS access_log_visitor_idx ON access_log (visitor_id, ts)
+ALTER TABLE crash_reports DROP CONSTRAINT IF EXISTS crash_reports_pkey, ADD CONSTRAINT crash_reports_pkey PRIMARY KEY (event_id, ts)
+DROP INDEX IF EXISTS crash_reports_visitor_hash_idx
+CREATE INDEX IF NOT EXISTS crash_reports_visitor_idx ON crash_reports (visitor_id, ts)
+ALTER TABLE captcha_events DROP CONSTRAINT IF EXISTS captcha_events_pkey, ADD CONSTRAINT captcha_events_pkey PRIMARY KEY (event_id, ts)
+DROP INDEX IF EXISTS captcha_events_visitor_hash_idx
+CREATE INDEX IF NOT EXISTS captcha_events_visitor_idx ON captcha_events (visitor_id, ts)
+DROP INDEX IF EXISTS stat_pageviews_ts_brin
+DELETE FROM stat_pageviews a USING stat_pageviews b WHERE a.event_id = b.event_id AND a.ts = b.ts AND a.ctid > b.ctid
+ALTER TABLE stat_pageviews ADD CONSTRAINT stat_pageviews_pkey PRIMARY KEY (ts, event_id)
+-- m20261204_000006_lean_page_view_indexes up Sqlite
+
+-- m20261204_000006_lean_page_view_indexes down Sqlite
+

@@ -24,6 +24,7 @@ mod ingest_errors;
 mod ingest_to_page;
 mod lifecycle;
 mod live_limits;
+mod log_indexes;
 mod masking;
 mod message_retention;
 mod metrics_scrape;

@@ -1,8 +1,11 @@
 //! The batch writer: a batch of log rows and the page views derived from
 //! them stored in one transaction, each event once (the unique
 //! `(event_id, ts)`): binary `COPY` on Postgres, multi-row `INSERT ... ON
-//! CONFLICT DO NOTHING` on SQLite.
+//! CONFLICT DO NOTHING` on SQLite. On Postgres the page views have no
+//! unique key of their own: each is stored with its access-log row, only
+//! when that row is new.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,8 +27,9 @@ type EventRow<'a> = (&'a str, DateTime<Utc>, Vec<Value>);
 struct TableRows<'a> {
     spec: &'static TableSpec,
     rows: Vec<EventRow<'a>>,
-    /// Counted in the rows inserted (the log rows, not the statistics).
-    counted: bool,
+    /// The page views of the batch's requests (not counted in the rows
+    /// inserted; on Postgres stored only for the requests stored now).
+    views: bool,
 }
 
 /// The rows of each table that `rows` and `views` write to, empty tables left out.
@@ -39,7 +43,7 @@ fn by_table<'a>(rows: &'a [LogRow], views: &'a [PageView]) -> Vec<TableRows<'a>>
                 .filter(|row| row.kind() == *kind)
                 .map(|row| (row.event_id(), row.ts(), row.values()))
                 .collect(),
-            counted: true,
+            views: false,
         })
         .collect();
     tables.push(TableRows {
@@ -48,7 +52,7 @@ fn by_table<'a>(rows: &'a [LogRow], views: &'a [PageView]) -> Vec<TableRows<'a>>
             .iter()
             .map(|view| (view.event_id.as_str(), view.ts, view.values()))
             .collect(),
-        counted: false,
+        views: true,
     });
     tables.retain(|table| !table.rows.is_empty());
     tables
@@ -107,7 +111,7 @@ impl LogStore {
             for chunk in table.rows.chunks(ROWS_PER_STATEMENT) {
                 let stmt = self.idempotent_insert(table.spec, chunk);
                 let rows = txn.execute_raw(stmt).await?.rows_affected();
-                if table.counted {
+                if !table.views {
                     inserted += rows;
                 }
             }
@@ -122,17 +126,37 @@ impl LogStore {
     /// staging table and `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see
     /// [`copy_and_merge`]). The speed of `COPY` with the idempotency of the
     /// unique `(event_id, ts)`: a redelivered event, or a repeat inside the
-    /// batch, is stored once, its statistics row too.
+    /// batch, is stored once. The statistics rows (no unique key) follow
+    /// their access-log rows: all of them when the access log's `COPY` went
+    /// straight in, else only those of the requests the merge stored, each
+    /// once.
     async fn copy_in_transaction(&self, tables: &[TableRows<'_>]) -> Result<u64, DbErr> {
         let pool = self.db.connection().get_postgres_connection_pool();
         let mut tx = pool.begin().await.map_err(sqlx_err)?;
         let mut inserted = 0;
+        // `None`: every request of the batch was new.
+        let mut new_requests: Option<HashSet<StoredKey>> = None;
         for table in tables {
             let fields = KEY_COLUMNS.len() + table.spec.columns.len();
+            if table.views {
+                let rows = table.rows.iter().filter(|(event_id, ts, _)| {
+                    new_requests.as_mut().is_none_or(|new| {
+                        // Taken out: a repeat inside the batch counts once.
+                        new.remove(&stored_key(event_id, *ts))
+                    })
+                });
+                let data = binary::encode(fields, rows)?;
+                copy_views(&mut tx, table.spec, &data).await?;
+                continue;
+            }
             let data = binary::encode(fields, &table.rows)?;
-            let rows = copy_and_merge(&mut tx, table.spec, &data).await?;
-            if table.counted {
-                inserted += rows;
+            let stored = copy_and_merge(&mut tx, table.spec, &data).await?;
+            inserted += stored.count();
+            if table.spec.name == Kind::Request.table()
+                && let Stored::Only(keys) = stored
+            {
+                let keys = keys.into_iter().map(|(id, ts)| stored_key(&id, ts));
+                new_requests = Some(keys.collect());
             }
         }
         tx.commit().await.map_err(sqlx_err)?;
@@ -179,8 +203,35 @@ fn sqlx_err(err: sea_orm::sqlx::Error) -> DbErr {
     DbErr::Exec(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))
 }
 
+/// A stored row's `(event_id, ts)`, the time in whole microseconds as
+/// Postgres keeps it (and [`binary`] sends it).
+type StoredKey = (String, i64);
+
+fn stored_key(event_id: &str, ts: DateTime<Utc>) -> StoredKey {
+    (event_id.to_owned(), ts.timestamp_micros())
+}
+
+/// What [`copy_and_merge`] stored.
+enum Stored {
+    /// Every row: the `COPY` went straight in.
+    All(u64),
+    /// The `(event_id, ts)` of the rows stored; the others were stored
+    /// before (or repeated inside the batch).
+    Only(Vec<(String, DateTime<Utc>)>),
+}
+
+impl Stored {
+    /// Rows stored.
+    fn count(&self) -> u64 {
+        match self {
+            Stored::All(n) => *n,
+            Stored::Only(keys) => u64::try_from(keys.len()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
 /// Stores `data` (binary `COPY` format, every column of `spec`) in its
-/// table, each event once; returns the rows inserted.
+/// table, each event once; says which rows it stored.
 ///
 /// First straight into `table` with `COPY`, under a savepoint: a batch of
 /// new events (nearly every batch) costs what `COPY` costs. When that hits
@@ -192,7 +243,7 @@ async fn copy_and_merge(
     conn: &mut sea_orm::sqlx::PgConnection,
     spec: &TableSpec,
     data: &[u8],
-) -> Result<u64, DbErr> {
+) -> Result<Stored, DbErr> {
     use sea_orm::sqlx::{self, AssertSqlSafe};
 
     let table = spec.name;
@@ -208,7 +259,7 @@ async fn copy_and_merge(
     )
     .await
     {
-        Ok(copied) => return Ok(copied),
+        Ok(copied) => return Ok(Stored::All(copied)),
         Err(err)
             if err
                 .as_database_error()
@@ -240,13 +291,29 @@ async fn copy_and_merge(
     .map_err(sqlx_err)?;
     let merge = format!(
         "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} \
-         ON CONFLICT (event_id, ts) DO NOTHING"
+         ON CONFLICT (event_id, ts) DO NOTHING RETURNING event_id, ts"
     );
-    let result = sqlx::query(AssertSqlSafe(merge))
-        .execute(&mut *conn)
+    let keys = sqlx::query_as(AssertSqlSafe(merge))
+        .fetch_all(&mut *conn)
         .await
         .map_err(sqlx_err)?;
-    Ok(result.rows_affected())
+    Ok(Stored::Only(keys))
+}
+
+/// Stores `data` (binary `COPY` format) in the statistics table `spec`:
+/// one `COPY` of the page views of requests stored in this transaction,
+/// which have no unique key of their own to check.
+async fn copy_views(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    spec: &TableSpec,
+    data: &[u8],
+) -> Result<u64, DbErr> {
+    let statement = format!(
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        spec.name,
+        column_list(spec)
+    );
+    copy_in(conn, &statement, data).await.map_err(sqlx_err)
 }
 
 /// Runs `COPY ... FROM STDIN` `statement` with `data`; returns rows copied.
@@ -276,7 +343,10 @@ mod binary {
 
     /// The binary `COPY` data of `rows` (event id, time, the other values),
     /// each with `fields` fields in all.
-    pub(super) fn encode(fields: usize, rows: &[EventRow<'_>]) -> Result<Vec<u8>, DbErr> {
+    pub(super) fn encode<'r, 'a: 'r>(
+        fields: usize,
+        rows: impl IntoIterator<Item = &'r EventRow<'a>>,
+    ) -> Result<Vec<u8>, DbErr> {
         let count = i16::try_from(fields)
             .map_err(|_| DbErr::Custom(format!("{fields} columns in a COPY row")))?;
         let mut buf = Vec::with_capacity(64 * 1024);

@@ -33,7 +33,7 @@ pub use self::partitions::{
     DAYS_AHEAD, EXPIRED_PREFIX, SQLITE_DELETE_BATCH, SweepReport, cutoff, partition_day,
     partition_name, table_partition_day, table_partition_name,
 };
-pub use self::visitor::{ExportCursor, KindCount};
+pub use self::visitor::{ExportCursor, KindCount, VISITOR_HASH, visitor_condition};
 use crate::db::Db;
 pub use crate::db::day_start;
 use crate::migration::Migrator;

@@ -2,7 +2,7 @@
 //! counted, exported page by page, deleted.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
 };
@@ -27,13 +27,39 @@ pub struct KindCount {
     pub newest: Option<DateTime<Utc>>,
 }
 
+/// The visitor index's expression (Postgres): the log tables are indexed on
+/// a 64-bit hash of `visitor_id`, for non-empty ids only (migration
+/// `m20261204_000006_lean_page_view_indexes`).
+pub const VISITOR_HASH: &str = "hashtextextended(visitor_id, 0)";
+
+/// The SQL condition that finds a visitor's rows, the visitor id bound at
+/// placeholder `p` (used twice on Postgres): `visitor_id = p` and, on
+/// Postgres, what the visitor index needs to be used (its expression and
+/// its predicate).
+pub fn visitor_condition(postgres: bool, p: &str) -> String {
+    if postgres {
+        format!(
+            "visitor_id = {p} AND visitor_id <> '' AND {VISITOR_HASH} = hashtextextended({p}, 0)"
+        )
+    } else {
+        format!("visitor_id = {p}")
+    }
+}
+
+/// [`visitor_condition`] for the entities' queries (sea-query numbers the
+/// values `$1`, ... on Postgres and reads `?` on SQLite).
+fn of_visitor(visitor: &str, postgres: bool) -> Expr {
+    let p = if postgres { "$1" } else { "?" };
+    Expr::cust_with_values(visitor_condition(postgres, p), [visitor])
+}
+
 impl LogStore {
     /// Rows, oldest and newest time of each kind for `visitor`.
     pub async fn summarize(&self, visitor: &str) -> Result<Vec<KindCount>, DbErr> {
         let db = self.db.connection();
         macro_rules! count {
             ($m:ident, $kind:expr) => {{
-                let filter = $m::Column::VisitorId.eq(visitor);
+                let filter = of_visitor(visitor, self.is_partitioned());
                 let rows = $m::Entity::find().filter(filter.clone()).count(db).await?;
                 let oldest = $m::Entity::find()
                     .filter(filter.clone())
@@ -74,7 +100,8 @@ impl LogStore {
         let db = self.db.connection();
         macro_rules! page {
             ($m:ident) => {{
-                let mut query = $m::Entity::find().filter($m::Column::VisitorId.eq(visitor));
+                let mut query =
+                    $m::Entity::find().filter(of_visitor(visitor, self.is_partitioned()));
                 if let Some((ts, id)) = after {
                     query = query.filter(
                         $m::Column::Ts.gt(*ts).or($m::Column::Ts
@@ -107,12 +134,9 @@ impl LogStore {
     /// Deletes every row of `visitor`; returns the count per kind.
     pub async fn delete_visitor(&self, visitor: &str) -> Result<Vec<(Kind, u64)>, DbErr> {
         let mut counts = Vec::new();
+        let filter = visitor_condition(self.is_partitioned(), &self.db.placeholder(1));
         for kind in Kind::ALL {
-            let sql = format!(
-                "DELETE FROM {} WHERE visitor_id = {}",
-                kind.table(),
-                self.db.placeholder(1)
-            );
+            let sql = format!("DELETE FROM {} WHERE {filter}", kind.table());
             let deleted = self
                 .db
                 .execute(sql, vec![Value::from(visitor.to_owned())])
