@@ -19,8 +19,11 @@
 # (1000000), BENCH_MESSAGES_ROWS (20000000), BENCH_MESSAGES_SMALL_ROWS
 # (1000000), BENCH_MESSAGES_EXPIRED (100000); BENCH_CLUSTER_WEBHOOKS (40000)
 # and BENCH_CLUSTER_LOG_EVENTS (300000) per round of the cluster section; BENCH_INGEST_WEBHOOKS (distinct signed webhooks for the ingest
-# run, 40000 per second of BENCH_SECONDS), BENCH_IN_FLIGHT (its connections,
-# 256); BENCH_BUILD=0 skips the release build (binaries already built).
+# runs, 40000 per second of BENCH_SECONDS), BENCH_IN_FLIGHT (its connections,
+# 256); BENCH_BUILD=0 skips the release build (binaries already built);
+# BENCH_BIN (the folder of the binaries, $TARGET/release) tries the script
+# with others, e.g. BENCH_BIN=$CARGO_TARGET_DIR/debug BENCH_BUILD=0 with
+# `cargo build --bins` (their figures then mean nothing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,13 +66,14 @@ install_missing
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 if [ "${BENCH_BUILD:-1}" = 0 ]; then
-    say "using the release binaries already built (BENCH_BUILD=0)"
+    say "using the binaries already built (BENCH_BUILD=0)"
 else
     say "building release binaries (a few minutes the first time)"
     "$CARGO" build --release -q --workspace --bins
 fi
 TARGET="$("$CARGO" metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET/release"
+BIN="${BENCH_BIN:-$TARGET/release}"
+[ -x "$BIN/message-ingest" ] || die "no binaries in $BIN (BENCH_BIN)"
 
 INGEST_IN_FLIGHT="${BENCH_IN_FLIGHT:-256}"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -84,12 +88,15 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-    # JetStream streams of this run (the API takes a plain NATS publish).
+    # JetStream streams of this run, the stack's and the decomposed ingest
+    # run's (the API takes a plain NATS publish).
     local host_port="${NATS_URL#nats://}"
     if exec 3<>"/dev/tcp/${host_port%:*}/${host_port##*:}"; then
-        for kind in SMS LOGS DLQ; do
-            printf 'CONNECT {"verbose":false}\r\nPUB $JS.API.STREAM.DELETE.BENCH%s_%s 0\r\n\r\n' \
-                "${ID^^}" "$kind" >&3
+        printf 'CONNECT {"verbose":false}\r\n' >&3
+        for prefix in "${ID^^}" "${ID^^}D"; do
+            for kind in SMS LOGS DLQ; do
+                printf 'PUB $JS.API.STREAM.DELETE.BENCH%s_%s 0\r\n\r\n' "$prefix" "$kind" >&3
+            done
         done
         printf 'PING\r\n' >&3
         timeout 2 head -c 200 <&3 >/dev/null || true
@@ -147,13 +154,15 @@ for service in gateway message-ingest captcha-verification log-retention; do
     PID_OF[$service]=$!
     PIDS+=("$!")
 done
-for port in $P_GATEWAY $P_INGEST $P_CAPTCHA $P_RET; do
+# Waits (up to 30 s) until the service on port $1 answers /readyz.
+wait_ready() {
     for _ in $(seq 1 300); do
-        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+        curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return
         sleep 0.1
     done
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || die "service on :$port not ready"
-done
+    die "service on :$1 not ready"
+}
+for port in $P_GATEWAY $P_INGEST $P_CAPTCHA $P_RET; do wait_ready "$port"; done
 sleep 2
 declare -A IDLE
 for service in "${!PID_OF[@]}"; do IDLE[$service]=$(rss_mib "${PID_OF[$service]}"); done
@@ -427,53 +436,143 @@ if selected ingest; then
         done
         die "the persister stored $(($(stored) - STORED_BEFORE)) of $(($1 - STORED_BEFORE)) webhooks in 5 minutes"
     }
+    # Warm-up: posts the webhooks of $1 to $2 for 2 s (opens the
+    # connections, fills the caches; not counted); prints how many distinct
+    # ones were answered.
+    warm_up() {
+        local sent
+        sent="$(wrk -t1 -c"$INGEST_IN_FLIGHT" -d2s -s bench/webhooks.lua "$2" -- "$1" | awk '/requests in/ { print $1 }')"
+        echo $((sent < 5000 ? sent : 5000))
+    }
+    # One measured webhook run: wrk posts the webhooks of $2 to $1 for
+    # BENCH_SECONDS; its output goes to $WORK/$3.wrk. The CPU count starts
+    # once wrk has read its webhooks (it prints the "connections" line after
+    # that) and ends when it exits.
+    ingest_wrk() {
+        stdbuf -oL wrk -t1 -c"$INGEST_IN_FLIGHT" -d"${DURATION}s" -s bench/webhooks.lua \
+            "$1" -- "$2" >"$WORK/$3.wrk" &
+        local pid=$!
+        until grep -q connections "$WORK/$3.wrk" || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+        cpu_snap "$WORK/cpu-$3.before"
+        WRK_STARTED=$EPOCHREALTIME
+        wait "$pid"
+        cpu_snap "$WORK/cpu-$3.after"
+        WRK_ENDED=$EPOCHREALTIME
+        STORED_DURING="$(stored)"
+    }
+    # The figures of the run $1: WRK_SENT (answered), WRK_SECONDS,
+    # WRK_DISTINCT (of them), WRK_RPS (distinct per second), and its CPU
+    # table in $WORK/cpu-$1.md.
+    wrk_figures() {
+        ! grep -E "Non-2xx|Socket errors" "$WORK/$1.wrk" ||
+            die "webhooks not all answered 2xx: $(cat "$WORK/$1.wrk")"
+        read -r WRK_SENT WRK_SECONDS <<<"$(awk '/requests in/ { sub(/s,?$/, "", $4); print $1, $4 }' "$WORK/$1.wrk")"
+        WRK_DISTINCT=$((WRK_SENT < WEBHOOKS ? WRK_SENT : WEBHOOKS))
+        [ "$WRK_SENT" -le "$WEBHOOKS" ] ||
+            say "ingest: wrk ran out of distinct webhooks ($WEBHOOKS); raise BENCH_INGEST_WEBHOOKS"
+        WRK_RPS="$(python3 -c "print(f'{$WRK_DISTINCT / $WRK_SECONDS:.0f}')")"
+        cpu_rows "$WORK/cpu-$1.before" "$WORK/cpu-$1.after" "$WRK_SECONDS" "$WRK_SENT" >"$WORK/cpu-$1.md"
+    }
     STORED_BEFORE="$(stored)"
     env "${ingest_env[@]}" "$BIN/bench_ingest" webhooks "$WORK/warmup.hooks" 5000 >/dev/null
     WEBHOOK_SIZE="$(env "${ingest_env[@]}" "$BIN/bench_ingest" webhooks "$WORK/ingest.hooks" "$WEBHOOKS")"
     INGEST_URL="http://127.0.0.1:$P_INGEST/webhooks/twilio"
-    # Warm-up: opens the connections, fills the caches (not counted).
-    wrk -t1 -c"$INGEST_IN_FLIGHT" -d2s -s bench/webhooks.lua "$INGEST_URL" -- "$WORK/warmup.hooks" >/dev/null
-    stored_until $((STORED_BEFORE + 5000))
+    WARM="$(warm_up "$WORK/warmup.hooks" "$INGEST_URL")"
+    stored_until $((STORED_BEFORE + WARM))
     # The baseline runs before and after the webhooks (the machine's speed
     # drifts over minutes); the ratio is against their mean.
     wait_idle
     PUBLISH_BEFORE="$(TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" baseline "$WEBHOOK_SIZE")"
     wait_idle
     STORED_BEFORE="$(stored)"
-    # The CPU count starts once wrk has read its webhooks (it prints the
-    # "connections" line after that) and ends when it exits.
-    ingest_wrk() {
-        stdbuf -oL wrk -t1 -c"$INGEST_IN_FLIGHT" -d"${DURATION}s" -s bench/webhooks.lua \
-            "$INGEST_URL" -- "$WORK/ingest.hooks" >"$WORK/ingest.wrk" &
-        local pid=$!
-        until grep -q connections "$WORK/ingest.wrk" || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-        cpu_snap "$WORK/cpu-ingest.before"
-        INGEST_STARTED=$EPOCHREALTIME
-        wait "$pid"
-        cpu_snap "$WORK/cpu-ingest.after"
-        INGEST_ENDED=$EPOCHREALTIME
-        STORED_DURING="$(stored)"
-    }
-    profiled message-ingest ingest_wrk
-    ! grep -E "Non-2xx|Socket errors" "$WORK/ingest.wrk" ||
-        die "webhooks not all answered 2xx: $(cat "$WORK/ingest.wrk")"
-    read -r INGEST_SENT INGEST_SECONDS <<<"$(awk '/requests in/ { sub(/s,?$/, "", $4); print $1, $4 }' "$WORK/ingest.wrk")"
-    INGEST_DISTINCT=$((INGEST_SENT < WEBHOOKS ? INGEST_SENT : WEBHOOKS))
-    [ "$INGEST_SENT" -le "$WEBHOOKS" ] ||
-        say "ingest: wrk ran out of distinct webhooks ($WEBHOOKS); raise BENCH_INGEST_WEBHOOKS"
-    INGEST_RPS="$(python3 -c "print(f'{$INGEST_DISTINCT / $INGEST_SECONDS:.0f}')")"
-    cpu_rows "$WORK/cpu-ingest.before" "$WORK/cpu-ingest.after" "$INGEST_SECONDS" "$INGEST_SENT" >"$WORK/cpu-ingest.md"
+    profiled message-ingest ingest_wrk "$INGEST_URL" "$WORK/ingest.hooks" ingest
+    wrk_figures ingest
+    INGEST_DISTINCT=$WRK_DISTINCT INGEST_RPS=$WRK_RPS
     # Every accepted webhook must end up stored, once: the persister's
     # backlog drains before anything else is measured.
     stored_until $((STORED_BEFORE + INGEST_DISTINCT))
     DRAINED=$EPOCHREALTIME
     read -r STORED_IN_RUN DRAIN_SECONDS PERSIST_RPS <<<"$(python3 -c "
-print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $INGEST_ENDED:.1f}',
-      f'{$INGEST_DISTINCT / ($DRAINED - $INGEST_STARTED):.0f}')")"
+print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $WRK_ENDED:.1f}',
+      f'{$INGEST_DISTINCT / ($DRAINED - $WRK_STARTED):.0f}')")"
     wait_idle
     PUBLISH_AFTER="$(TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" baseline "$WEBHOOK_SIZE")"
     PUBLISH_RPS="$(python3 -c "print(round(($PUBLISH_BEFORE + $PUBLISH_AFTER) / 2))")"
     for service in "${!PID_OF[@]}"; do LOADED[$service]=$(rss_mib "${PID_OF[$service]}"); done
+
+    # Decomposed: (a) the webhooks accepted by a message-ingest with
+    # `ingest.persister = false`, nothing stored meanwhile; (b) then its
+    # backlog stored by a message-ingest with the persister on, timed; (c)
+    # `psql \copy` of the same rows into an identical empty table. Both
+    # processes use the stack's database (the number, the `messages` table
+    # as the run above left it) with their own bus prefix and cache keys:
+    # the stack's persister never sees these messages, and the stack's
+    # gateway, which re-pushes every `MessageStored` of its prefix into
+    # Redis, has no part in them.
+    wait_idle
+    say "ingest, decomposed: webhooks with no persister running (wrk, ${DURATION}s), its backlog drained, psql \\copy of the same rows"
+    P_SPLIT=$(free_port); P_SPLIT_GRPC=$(free_port); P_DRAIN=$(free_port); P_DRAIN_GRPC=$(free_port)
+    SPLIT_URL="http://127.0.0.1:$P_SPLIT"
+    split_env=("${env_vars[@]}" CLOUDSMS_BUS__PREFIX="bench${ID}d" CLOUDSMS_CACHE__KEY_PREFIX="bench:${ID}d:"
+        CLOUDSMS_INGEST__PUBLIC_URL="$SPLIT_URL")
+    (cd "$WORK" && exec env "${split_env[@]}" CLOUDSMS_INGEST__PERSISTER=false \
+        CLOUDSMS_INGEST__LISTEN="127.0.0.1:$P_SPLIT" CLOUDSMS_INGEST__GRPC_LISTEN="127.0.0.1:$P_SPLIT_GRPC" \
+        "$BIN/message-ingest") &
+    SPLIT_PID=$!
+    PIDS+=("$SPLIT_PID")
+    wait_ready "$P_SPLIT"
+    split_hooks_env=(INGEST_URL="$SPLIT_URL" TWILIO_AUTH_TOKEN="$TWILIO_TOKEN" BENCH_NUMBER="$NUMBER")
+    env "${split_hooks_env[@]}" "$BIN/bench_ingest" webhooks "$WORK/split-warmup.hooks" 5000 >/dev/null
+    env "${split_hooks_env[@]}" "$BIN/bench_ingest" webhooks "$WORK/split.hooks" "$WEBHOOKS" >/dev/null
+    STORED_BEFORE="$(stored)"
+    warm_up "$WORK/split-warmup.hooks" "$SPLIT_URL/webhooks/twilio" >/dev/null
+    wait_idle
+    ingest_wrk "$SPLIT_URL/webhooks/twilio" "$WORK/split.hooks" split
+    wrk_figures split
+    SPLIT_RPS=$WRK_RPS
+    wait_idle
+    [ "$(stored)" = "$STORED_BEFORE" ] ||
+        die "messages were stored while no persister ran for them ($STORED_BEFORE before, $(stored) after)"
+    # The backlog: every webhook accepted, warm-up included, and those
+    # still in flight when wrk stopped (answered after it closed their
+    # connection): what the stream holds.
+    BACKLOG="$(TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" stream-messages "BENCH${ID^^}D_SMS")"
+    MAX_ID_BEFORE="$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT coalesce(max(id), 0) FROM messages")"
+    (cd "$WORK" && exec env "${split_env[@]}" \
+        CLOUDSMS_INGEST__LISTEN="127.0.0.1:$P_DRAIN" CLOUDSMS_INGEST__GRPC_LISTEN="127.0.0.1:$P_DRAIN_GRPC" \
+        "$BIN/message-ingest") &
+    DRAIN_PID=$!
+    PIDS+=("$DRAIN_PID")
+    # From the persister's process being ready (its consumer starts then)
+    # to the backlog's last row counted (every 0.25 s).
+    wait_ready "$P_DRAIN"
+    cpu_snap "$WORK/cpu-drain.before"
+    ALONE_STARTED=$EPOCHREALTIME
+    stored_until $((STORED_BEFORE + BACKLOG))
+    ALONE_ENDED=$EPOCHREALTIME
+    cpu_snap "$WORK/cpu-drain.after"
+    read -r ALONE_SECONDS ALONE_RPS <<<"$(python3 -c "
+s = $ALONE_ENDED - $ALONE_STARTED
+print(f'{s:.2f}', f'{$BACKLOG / s:.0f}')")"
+    cpu_rows "$WORK/cpu-drain.before" "$WORK/cpu-drain.after" "$ALONE_SECONDS" "$BACKLOG" >"$WORK/cpu-drain.md"
+    kill "$SPLIT_PID" "$DRAIN_PID"
+    wait "$SPLIT_PID" "$DRAIN_PID" || true
+    # The same rows, exported, then loaded by one `psql \copy` into an empty
+    # table with the same columns, defaults and indexes.
+    wait_idle
+    COPY_FILE="$WORK/messages.copy"
+    psql -h 127.0.0.1 -U postgres -d "$DB" -qc \
+        "\\copy (SELECT * FROM messages WHERE id > $MAX_ID_BEFORE ORDER BY id) TO '$COPY_FILE'"
+    COPY_ROWS="$(wc -l <"$COPY_FILE")"
+    [ "$COPY_ROWS" = "$BACKLOG" ] || die "the persister stored $COPY_ROWS rows for the $BACKLOG messages of the stream"
+    psql -h 127.0.0.1 -U postgres -d "$DB" -qc "CREATE TABLE bench_messages_copy (LIKE messages INCLUDING ALL)"
+    wait_idle
+    COPY_STARTED=$EPOCHREALTIME
+    psql -h 127.0.0.1 -U postgres -d "$DB" -qc "\\copy bench_messages_copy FROM '$COPY_FILE'"
+    read -r COPY_SECONDS COPY_RPS <<<"$(python3 -c "
+s = $EPOCHREALTIME - $COPY_STARTED
+print(f'{s:.2f}', f'{$COPY_ROWS / s:.0f}')")"
+    psql -h 127.0.0.1 -U postgres -d "$DB" -qc "DROP TABLE bench_messages_copy"
 fi
 
 if selected captcha; then
@@ -634,6 +733,44 @@ per webhook = CPU time ÷ webhooks answered):
 | webhook run | % of a core | CPU µs per webhook |
 |---|---:|---:|
 $(cat "$WORK/cpu-ingest.md")
+
+### Decomposed: each stage alone, against its own limit
+
+| stage, run alone on the same cores | per second | baseline per second | ratio |
+|---|---:|---:|---:|
+| (a) accepting: the same kind of signed Twilio webhooks (new ones) by \`wrk -t1 -c$INGEST_IN_FLIGHT\`, ${DURATION} s, to a message-ingest with \`ingest.persister = false\`, each answered 202 after its JetStream ack | $SPLIT_RPS | $PUBLISH_RPS (the JetStream publish above) | **$(ratio "$SPLIT_RPS" "$PUBLISH_RPS")** |
+| (b) storing: the $BACKLOG messages (a)'s run and warm-up left in the stream, stored by a message-ingest with the persister on, started after (Postgres, Redis hot lists, \`MessageStored\`), in $ALONE_SECONDS s | $ALONE_RPS | $COPY_RPS (c) | **$(ratio "$ALONE_RPS" "$COPY_RPS")** |
+| (c) \`psql \\copy\` of the same $COPY_ROWS rows (exported from \`messages\`) into an empty \`(LIKE messages INCLUDING ALL)\` table, in $COPY_SECONDS s | $COPY_RPS | | |
+
+- (a) is the webhook path alone (signature, its single-use claim in Redis,
+  the number's registration, publish, ack, answer) with no persister on the
+  cores: its distance to the raw publish is what message-ingest's HTTP and
+  checks cost.
+- (b) is the persister alone, from its process being ready to the backlog's
+  last row (counted every 0.25 s): batches of up to \`ingest.persister_batch\`
+  from the durable consumer, one \`INSERT\` and commit each, the hot lists,
+  the announcements, the acks. No gateway takes part (these messages travel
+  under a bus prefix of their own), so the gateway's re-push of each
+  \`MessageStored\` into Redis is not in it.
+- (c) is Postgres alone storing the same rows with the same indexes in one
+  statement and one transaction: the floor under (b)'s database work; (b)'s
+  ratio to it is the persister's distance to Postgres' own limit.
+- The end-to-end ratio above, both stages at once on the same cores, is the
+  target's figure. The processes of (a) and (b) use the stack's database
+  with their own bus prefix and cache keys: the stack's persister never sees
+  these messages.
+
+Where the CPU goes, (a) (per webhook answered):
+
+| accepting alone | % of a core | CPU µs per webhook |
+|---|---:|---:|
+$(cat "$WORK/cpu-split.md")
+
+Where the CPU goes, (b) (per message stored):
+
+| storing alone | % of a core | CPU µs per message |
+|---|---:|---:|
+$(cat "$WORK/cpu-drain.md")
 EOF
 fi
 if selected e2e; then

@@ -47,6 +47,20 @@ fn file_overrides_defaults_and_env_overrides_file() {
 }
 
 #[test]
+fn the_persister_runs_unless_a_process_is_told_webhooks_only() {
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        assert!(Settings::load(None).unwrap().ingest.persister);
+        jail.set_env("CLOUDSMS_INGEST__PERSISTER", "false");
+        let s = Settings::load(None).unwrap();
+        assert!(!s.ingest.persister);
+        // Its neighbour `persister_batch` keeps its own variable.
+        assert_eq!(s.ingest.persister_batch, 256);
+        Ok(())
+    });
+}
+
+#[test]
 fn unknown_keys_are_rejected_by_name() {
     Jail::expect_with(|jail| {
         jail.clear_env();

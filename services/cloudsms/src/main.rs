@@ -153,6 +153,12 @@ async fn connect_store(settings: &Settings) -> anyhow::Result<store::Store> {
 /// Every service in one process, sharing one bus, cache and store; it
 /// drains for the longest of the services' `shutdown_delay_secs`.
 async fn run_all(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    // Nothing else would store this process's messages (an embedded bus
+    // reaches no other process).
+    anyhow::ensure!(
+        settings.ingest.persister,
+        "ingest.persister = false is for message-ingest processes: `cloudsms all` stores its own messages"
+    );
     let delay = [
         settings.gateway.shutdown_delay_secs,
         settings.ingest.shutdown_delay_secs,

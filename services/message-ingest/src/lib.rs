@@ -58,7 +58,8 @@ pub async fn run_process(settings: config::Settings) -> anyhow::Result<()> {
         .await
 }
 
-/// Runs the webhook server, the gRPC server and the persister until `shutdown`.
+/// Runs the webhook server, the gRPC server and (unless `ingest.persister`
+/// is off) the persister until `shutdown`.
 pub async fn run(
     infra: Infra,
     listeners: Listeners,
@@ -76,7 +77,16 @@ pub async fn run(
     // On the runtime's workers (see `platform::spawn`): the persister's acks
     // and announcements reach the NATS connection task without waking
     // another thread, and leave in few writes.
-    let persister = platform::spawn(persister::run(infra.clone(), shutdown.clone()));
+    // `ingest.persister = false`: webhooks only; processes with the
+    // persister on store what this one accepts.
+    let persister = async {
+        if infra.settings.ingest.persister {
+            platform::spawn(persister::run(infra.clone(), shutdown.clone())).await
+        } else {
+            tracing::info!("webhooks only (ingest.persister = false): the persister does not run");
+            Ok(())
+        }
+    };
     // Publishes multi-part SMS whose missing parts never came; every replica
     // runs one, which is safe (the bus keeps one copy per provider message id).
     let sweeper_stop = shutdown.child_token();

@@ -8,11 +8,16 @@
 //! - `bench_ingest baseline SIZE` prints the baseline: async-nats JetStream
 //!   publishes/s of SIZE-byte messages with 256 acks in flight, to a
 //!   file-backed stream made for the run.
+//! - `bench_ingest stream-messages NAME` prints how many messages the
+//!   JetStream stream NAME holds (each accepted webhook once: the stream
+//!   drops a repeated `Nats-Msg-Id`), the backlog a persister started later
+//!   has to store.
 //!
 //! Environment: `INGEST_URL` (message-ingest's base URL; the signature
 //! covers it), `TWILIO_AUTH_TOKEN`, `BENCH_NUMBER` (a registered number) for
 //! `webhooks`; `TEST_NATS_URL` (default `nats://127.0.0.1:4222`) and
-//! `BENCH_PUBLISHES` (default 200000) for `baseline`.
+//! `BENCH_PUBLISHES` (default 200000) for `baseline`; `TEST_NATS_URL` for
+//! `stream-messages`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -96,9 +101,23 @@ async fn raw_publish(
     Ok(rate)
 }
 
+/// How many messages the stream `name` holds.
+async fn stream_messages(nats_url: &str, name: &str) -> anyhow::Result<u64> {
+    let client =
+        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js
+        .get_stream(name)
+        .await
+        .with_context(|| format!("no stream {name}"))?;
+    Ok(stream.info().await?.state.messages)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let nats_url =
+        std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["webhooks", path, count] => {
             let count: usize = count.parse().context("COUNT must be a number")?;
@@ -106,12 +125,13 @@ async fn main() -> anyhow::Result<()> {
         }
         ["baseline", size] => {
             let size: usize = size.parse().context("SIZE must be a number")?;
-            let nats_url =
-                std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
             let count = env_or("BENCH_PUBLISHES", 200_000);
             println!("{:.0}", raw_publish(&nats_url, count, size, 256).await?);
         }
-        _ => bail!("usage: bench_ingest webhooks FILE COUNT | bench_ingest baseline SIZE"),
+        ["stream-messages", name] => println!("{}", stream_messages(&nats_url, name).await?),
+        _ => bail!(
+            "usage: bench_ingest webhooks FILE COUNT | bench_ingest baseline SIZE | bench_ingest stream-messages NAME"
+        ),
     }
     Ok(())
 }

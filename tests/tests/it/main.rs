@@ -56,3 +56,4 @@ mod site_attacks;
 mod stats;
 mod stored_codes;
 mod traces;
+mod webhook_only;

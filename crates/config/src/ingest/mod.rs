@@ -41,6 +41,11 @@ pub struct IngestSettings {
     /// per process; unknown numbers are always asked again. 0 asks the
     /// database on every webhook.
     pub registry_cache_ms: u64,
+    /// Run the persister (the durable consumer that stores, caches and
+    /// announces the messages) in this process. `false`: a webhook-only
+    /// process, whose messages other processes with the persister store, so
+    /// the two kinds of replica scale apart.
+    pub persister: bool,
     /// Most messages the persister stores in one transaction (it takes
     /// what has arrived, up to this; pages order messages by arrival).
     pub persister_batch: usize,
