@@ -2,8 +2,10 @@
 
 use crate::text::{find_all, find_words, lower};
 
+mod candidates;
 mod services;
 
+use candidates::Name;
 use services::SERVICES;
 
 /// Recognises the online service an SMS comes from.
@@ -135,6 +137,11 @@ fn signature_service(tag: &str) -> Option<&'static str> {
 
 /// The service whose name appears earliest in the body.
 fn by_mention(body: &str) -> Option<&'static str> {
+    mention_among(body, &candidates::candidates(body))
+}
+
+/// [`by_mention`], looking for the names `present` allows only.
+fn mention_among(body: &str, present: &candidates::Candidates) -> Option<&'static str> {
     let chars: Vec<char> = body.chars().collect();
     let mut best: Option<(usize, &'static str)> = None;
     let mut consider = |positions: Vec<usize>, name: &'static str| {
@@ -144,12 +151,18 @@ fn by_mention(body: &str) -> Option<&'static str> {
             best = Some((first, name));
         }
     };
-    for service in SERVICES {
-        for word in service.body_words {
+    for (s, service) in SERVICES.iter().enumerate() {
+        for (w, word) in service.body_words.iter().enumerate() {
+            if !present.has(Name::Word(s, w)) {
+                continue;
+            }
             let needle: Vec<char> = word.chars().collect();
             consider(find_words(&chars, &needle, true), service.name);
         }
-        for word in service.body_words_exact_case {
+        for (w, word) in service.body_words_exact_case.iter().enumerate() {
+            if !present.has(Name::ExactWord(s, w)) {
+                continue;
+            }
             let needle: Vec<char> = word.chars().collect();
             let single_word = !needle.iter().any(|c| c.is_whitespace());
             let found = find_words(&chars, &needle, false)
@@ -158,7 +171,10 @@ fn by_mention(body: &str) -> Option<&'static str> {
                 .collect();
             consider(found, service.name);
         }
-        for name in service.cjk_names {
+        for (w, name) in service.cjk_names.iter().enumerate() {
+            if !present.has(Name::Cjk(s, w)) {
+                continue;
+            }
             let needle: Vec<char> = name.chars().collect();
             consider(find_all(&chars, &needle, false), service.name);
         }
