@@ -506,9 +506,8 @@ print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $WRK_ENDED:.1f}',
     # `psql \copy` of the same rows into an identical empty table. Both
     # processes use the stack's database (the number, the `messages` table
     # as the run above left it) with their own bus prefix and cache keys:
-    # the stack's persister never sees these messages, and the stack's
-    # gateway, which re-pushes every `MessageStored` of its prefix into
-    # Redis, has no part in them.
+    # the stack's persister never sees these messages, nor the stack's
+    # gateway their `MessageStored` announcements.
     wait_idle
     say "ingest, decomposed: webhooks with no persister running (wrk, ${DURATION}s), its backlog drained, psql \\copy of the same rows"
     P_SPLIT=$(free_port); P_SPLIT_GRPC=$(free_port); P_DRAIN=$(free_port); P_DRAIN_GRPC=$(free_port)
@@ -750,8 +749,8 @@ $(cat "$WORK/cpu-ingest.md")
   last row (counted every 0.25 s): batches of up to \`ingest.persister_batch\`
   from the durable consumer, one \`INSERT\` and commit each, the hot lists,
   the announcements, the acks. No gateway takes part (these messages travel
-  under a bus prefix of their own), so the gateway's re-push of each
-  \`MessageStored\` into Redis is not in it.
+  under a bus prefix of their own): forwarding the announcements to open
+  streams is not in it.
 - (c) is Postgres alone storing the same rows with the same indexes in one
   statement and one transaction: the floor under (b)'s database work; (b)'s
   ratio to it is the persister's distance to Postgres' own limit.
