@@ -218,12 +218,14 @@ async fn text_of(client: &reqwest::Client, url: &str) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
-pub(crate) async fn send_and_see(
+/// Posts a signed generic webhook carrying `text` to the message-ingest
+/// listening on `port`; its status.
+pub(crate) async fn post_sms(
     client: &reqwest::Client,
     iso: &Isolation,
-    ports: &Ports,
+    port: u16,
     text: &str,
-) {
+) -> u16 {
     let body = TestApp::sms_json(NUMBER, "Discord", text, &uuid::Uuid::new_v4().to_string());
     let ts = chrono::Utc::now().timestamp();
     let signature = message_ingest::providers::generic::sign(
@@ -231,19 +233,26 @@ pub(crate) async fn send_and_see(
         ts,
         body.as_bytes(),
     );
-    let resp = client
-        .post(format!(
-            "http://127.0.0.1:{}/webhooks/generic",
-            ports.ingest
-        ))
+    client
+        .post(format!("http://127.0.0.1:{port}/webhooks/generic"))
         .header("content-type", "application/json")
         .header("x-cloudsms-timestamp", ts.to_string())
         .header("x-cloudsms-signature", signature)
         .body(body)
         .send()
         .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+pub(crate) async fn send_and_see(
+    client: &reqwest::Client,
+    iso: &Isolation,
+    ports: &Ports,
+    text: &str,
+) {
+    assert_eq!(post_sms(client, iso, ports.ingest, text).await, 202);
     let page = format!("http://127.0.0.1:{}/numbers/{NUMBER}", ports.gateway);
     wait_until(
         format_args!("{text:?} on {page}"),

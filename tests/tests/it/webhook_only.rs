@@ -7,32 +7,9 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use cloudsms_tests::{Isolation, Mode, TestApp, wait_until};
+use cloudsms_tests::{Isolation, Mode, wait_until};
 
-use crate::processes::{NUMBER, Ports, Proc, add_number, command, env_for, wait_ready};
-
-/// Posts a signed generic webhook carrying `text` to the message-ingest
-/// listening on `port`; its status.
-async fn post_sms(client: &reqwest::Client, iso: &Isolation, port: u16, text: &str) -> u16 {
-    let body = TestApp::sms_json(NUMBER, "Discord", text, &uuid::Uuid::new_v4().to_string());
-    let ts = chrono::Utc::now().timestamp();
-    let signature = message_ingest::providers::generic::sign(
-        &iso.settings.ingest.providers.generic.secret,
-        ts,
-        body.as_bytes(),
-    );
-    client
-        .post(format!("http://127.0.0.1:{port}/webhooks/generic"))
-        .header("content-type", "application/json")
-        .header("x-cloudsms-timestamp", ts.to_string())
-        .header("x-cloudsms-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
+use crate::processes::{NUMBER, Ports, Proc, add_number, command, env_for, post_sms, wait_ready};
 
 /// The bodies stored for [`NUMBER`], straight from the database.
 async fn stored(store: &store::Store) -> Vec<String> {
