@@ -46,20 +46,19 @@ pub fn visitor_condition(postgres: bool, p: &str) -> String {
     }
 }
 
-/// [`visitor_condition`] for the entities' queries (sea-query numbers the
-/// values `$1`, ... on Postgres and reads `?` on SQLite).
-fn of_visitor(visitor: &str, postgres: bool) -> Expr {
-    let p = if postgres { "$1" } else { "?" };
-    Expr::cust_with_values(visitor_condition(postgres, p), [visitor])
-}
-
 impl LogStore {
+    /// [`visitor_condition`] for the entities' queries, `visitor` bound.
+    fn of_visitor(&self, visitor: &str) -> Expr {
+        let condition = visitor_condition(self.is_partitioned(), &self.db.placeholder(1));
+        Expr::cust_with_values(condition, [visitor])
+    }
+
     /// Rows, oldest and newest time of each kind for `visitor`.
     pub async fn summarize(&self, visitor: &str) -> Result<Vec<KindCount>, DbErr> {
         let db = self.db.connection();
         macro_rules! count {
             ($m:ident, $kind:expr) => {{
-                let filter = of_visitor(visitor, self.is_partitioned());
+                let filter = self.of_visitor(visitor);
                 let rows = $m::Entity::find().filter(filter.clone()).count(db).await?;
                 let oldest = $m::Entity::find()
                     .filter(filter.clone())
@@ -100,8 +99,7 @@ impl LogStore {
         let db = self.db.connection();
         macro_rules! page {
             ($m:ident) => {{
-                let mut query =
-                    $m::Entity::find().filter(of_visitor(visitor, self.is_partitioned()));
+                let mut query = $m::Entity::find().filter(self.of_visitor(visitor));
                 if let Some((ts, id)) = after {
                     query = query.filter(
                         $m::Column::Ts.gt(*ts).or($m::Column::Ts
