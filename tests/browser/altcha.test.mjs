@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createChallenge, solveChallenge, verifySolution } from "altcha-lib/v1";
-import { freePort, isolatedEnv, launchChromium, startCloudsms, waitReady } from "./harness.mjs";
+import { freePorts, isolatedEnv, launchChromium, startCloudsms, waitReady } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -27,8 +27,7 @@ async function startCaptcha(mode) {
   const iso = isolatedEnv(mode, "a");
   const { dir, id } = iso;
   const hmacKey = `oracle-hmac-key-${id}`;
-  const port = await freePort();
-  const grpcPort = await freePort();
+  const [port, grpcPort] = await freePorts(2);
   const config = join(dir, "cloudsms.toml");
   writeFileSync(config, [
     "[captcha]",
@@ -51,7 +50,7 @@ async function startCaptcha(mode) {
   iso.env.CLOUDSMS_CONFIG = config;
   const service = startCloudsms(["captcha-verification"], iso);
   const base = `http://127.0.0.1:${port}`;
-  await waitReady(`${base}/readyz`);
+  await waitReady(`${base}/readyz`, service);
   return {
     base,
     hmacKey,

@@ -20,22 +20,38 @@ const targetDir = process.env.CARGO_TARGET_DIR || join(here, "..", "..", "target
 /** The debug build of `cloudsms`. */
 export const bin = join(targetDir, "debug", "cloudsms");
 
-/** A TCP port free on loopback right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
+/**
+ * `n` TCP ports free on loopback right now, all different: every one is
+ * bound before any is released (ports asked for one by one can repeat, and
+ * a process given one port twice cannot start).
+ */
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", resolve);
+      });
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise((r) => s.close(r))));
+  }
 }
 
-/** Waits until `url` answers 200 (at most 60 s). */
-export async function waitReady(url) {
+/**
+ * Waits until `url` answers 200 (at most 60 s); fails at once, with its exit
+ * status, if `service` (from `startCloudsms`) exits first.
+ */
+export async function waitReady(url, service) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
+    if (service?.exit) {
+      throw new Error(`cloudsms exited (${service.exit}) before ${url} was ready; its stderr is above`);
+    }
     try {
       const r = await fetch(url);
       if (r.status === 200) return;
@@ -90,16 +106,25 @@ export function isolatedEnv(mode, tag) {
   };
 }
 
-/** Starts `cloudsms <args>` in `iso`; `stop()` sends SIGTERM, waits and cleans up. */
+/**
+ * Starts `cloudsms <args>` in `iso`; `exit` says how it ended once it has
+ * (else null); `stop()` sends SIGTERM, waits and cleans up.
+ */
 export function startCloudsms(args, iso) {
   const child = spawn(bin, args, { env: iso.env, cwd: iso.dir, stdio: ["ignore", "ignore", "inherit"] });
-  return {
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const service = {
+    exit: null,
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
+      if (!service.exit) child.kill("SIGTERM");
+      await exited;
       iso.cleanup();
     },
   };
+  exited.then(({ code, signal }) => {
+    service.exit = signal ? `signal ${signal}` : `exit code ${code}`;
+  });
+  return service;
 }
 
 /** Headless chromium with the flags this closed network needs. */
@@ -134,10 +159,9 @@ export function chromiumForTheseTests() {
 export async function startSite(mode, tag, extraEnv = {}, moreNumbers = []) {
   const iso = isolatedEnv(mode, tag);
   const secret = `test-browser-secret-${iso.id}`;
-  const ports = {};
-  for (const name of ["gateway", "ingest", "grpc", "captcha", "captchaGrpc", "retention", "retentionGrpc"]) {
-    ports[name] = await freePort();
-  }
+  const names = ["gateway", "ingest", "grpc", "captcha", "captchaGrpc", "retention", "retentionGrpc"];
+  const free = await freePorts(names.length);
+  const ports = Object.fromEntries(names.map((name, i) => [name, free[i]]));
   Object.assign(iso.env, {
     CLOUDSMS_INGEST__PROVIDERS__GENERIC__SECRET: secret,
     CLOUDSMS_GATEWAY__LISTEN: `127.0.0.1:${ports.gateway}`,
@@ -154,7 +178,12 @@ export async function startSite(mode, tag, extraEnv = {}, moreNumbers = []) {
   }
   const service = startCloudsms(["all"], iso);
   const site = `http://127.0.0.1:${ports.gateway}`;
-  await waitReady(`${site}/readyz`);
+  try {
+    await waitReady(`${site}/readyz`, service);
+  } catch (e) {
+    await service.stop();
+    throw e;
+  }
   return {
     site,
     number,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::process::{Proc, free_port, program, wait_port};
+use crate::process::{Proc, free_port_list, program, wait_port};
 use crate::wait::poll_until;
 
 /// The cluster's name (`--cluster_name`).
@@ -48,9 +48,11 @@ impl NatsCluster {
             "nats-server",
             &["/usr/sbin/nats-server", "/usr/bin/nats-server"],
         );
-        let ports: Vec<(u16, u16)> = (0..size)
-            .map(|_| Ok((free_port()?, free_port()?)))
-            .collect::<anyhow::Result<_>>()?;
+        // A client and a cluster port for each node, all different.
+        let ports: Vec<(u16, u16)> = free_port_list(2 * size)?
+            .chunks_exact(2)
+            .map(|p| (p[0], p[1]))
+            .collect();
         let mut nodes = Vec::with_capacity(size);
         for (i, (port, cluster_port)) in ports.iter().copied().enumerate() {
             let name = format!("n{i}");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::process::{Proc, free_port, program, wait_port};
+use crate::process::{Proc, free_ports, program, wait_port};
 use crate::wait::poll_until;
 
 /// The monitored master's name (`redis.master_name`).
@@ -45,8 +45,13 @@ impl RedisSentinels {
     /// succeeds) and every Sentinel knows the replica (it can promote it).
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
         let server = redis_server();
-        let master_port = free_port()?;
-        let replica_port = free_port()?;
+        let [
+            master_port,
+            replica_port,
+            sentinel_a,
+            sentinel_b,
+            sentinel_c,
+        ] = free_ports()?;
         let mut nodes = Vec::new();
         for (i, port) in [master_port, replica_port].into_iter().enumerate() {
             // Its own folder: a replica writes the master's snapshot to
@@ -87,8 +92,7 @@ impl RedisSentinels {
         }
         let mut sentinels = Vec::new();
         let mut sentinel_ports = Vec::new();
-        for i in 0..3 {
-            let port = free_port()?;
+        for (i, port) in [sentinel_a, sentinel_b, sentinel_c].into_iter().enumerate() {
             // A Sentinel rewrites its configuration file: one each.
             let conf = dir.join(format!("sentinel-{i}.conf"));
             std::fs::write(

@@ -28,7 +28,7 @@ use cloudsms_tests::chaos::faults::{FaultLog, Rng, progress_points, seed_from_en
 use cloudsms_tests::chaos::load::{self, Load, SendStats};
 use cloudsms_tests::chaos::verify::{self, TempDb, ready};
 use cloudsms_tests::chaos::{bin_dir, prepare_database, require_bins, run_id};
-use cloudsms_tests::process::{Proc, free_port, program, wait_port};
+use cloudsms_tests::process::{Proc, free_ports, program, wait_port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Fault {
@@ -166,14 +166,23 @@ async fn run_chaos(
     load: &Load,
     rng: &mut Rng,
 ) -> anyhow::Result<()> {
+    let [
+        nats,
+        redis,
+        gateway,
+        ingest,
+        ingest_grpc,
+        retention,
+        retention_grpc,
+    ] = free_ports()?;
     let ports = Ports {
-        nats: free_port()?,
-        redis: free_port()?,
-        gateway: free_port()?,
-        ingest: free_port()?,
-        ingest_grpc: free_port()?,
-        retention: free_port()?,
-        retention_grpc: free_port()?,
+        nats,
+        redis,
+        gateway,
+        ingest,
+        ingest_grpc,
+        retention,
+        retention_grpc,
     };
     let nats_dir = work.join("nats");
     std::fs::create_dir_all(&nats_dir)?;

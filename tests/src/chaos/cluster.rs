@@ -10,7 +10,7 @@ use anyhow::bail;
 
 use crate::chaos::load::TWILIO_TOKEN;
 use crate::chaos::verify::ready;
-use crate::process::{Proc, free_port};
+use crate::process::{Proc, free_ports};
 
 /// Replicas of each service.
 pub const REPLICAS: usize = 2;
@@ -103,14 +103,23 @@ struct ReplicaPorts {
 
 impl ReplicaPorts {
     fn new() -> anyhow::Result<Self> {
+        let [
+            gateway,
+            ingest,
+            ingest_grpc,
+            retention,
+            retention_grpc,
+            captcha,
+            captcha_grpc,
+        ] = free_ports()?;
         Ok(Self {
-            gateway: free_port()?,
-            ingest: free_port()?,
-            ingest_grpc: free_port()?,
-            retention: free_port()?,
-            retention_grpc: free_port()?,
-            captcha: free_port()?,
-            captcha_grpc: free_port()?,
+            gateway,
+            ingest,
+            ingest_grpc,
+            retention,
+            retention_grpc,
+            captcha,
+            captcha_grpc,
         })
     }
 

@@ -23,11 +23,7 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    cloudsms_tests::process::free_port().expect("a free port")
 }
 
 /// Waits until something listens on `port` (20 s at most).

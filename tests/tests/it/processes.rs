@@ -15,11 +15,7 @@ fn bin(name: &str) -> PathBuf {
 }
 
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    cloudsms_tests::process::free_port().expect("a free port")
 }
 
 pub(crate) struct Ports {
@@ -34,14 +30,23 @@ pub(crate) struct Ports {
 
 impl Ports {
     pub(crate) fn new() -> Self {
+        let [
+            gateway,
+            ingest,
+            ingest_grpc,
+            captcha,
+            captcha_grpc,
+            retention,
+            retention_grpc,
+        ] = cloudsms_tests::process::free_ports().expect("free ports");
         Self {
-            gateway: free_port(),
-            ingest: free_port(),
-            ingest_grpc: free_port(),
-            captcha: free_port(),
-            captcha_grpc: free_port(),
-            retention: free_port(),
-            retention_grpc: free_port(),
+            gateway,
+            ingest,
+            ingest_grpc,
+            captcha,
+            captcha_grpc,
+            retention,
+            retention_grpc,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use cloudsms_tests::process::{Proc, free_port, wait_port};
+use cloudsms_tests::process::{Proc, free_ports, wait_port};
 
 /// One replica of each service that shares work.
 pub(crate) struct Replica {
@@ -24,9 +24,14 @@ impl Replica {
         env: &[(String, String)],
         i: usize,
     ) -> anyhow::Result<Self> {
-        let (ingest_port, ingest_grpc, ingest_metrics) = (free_port()?, free_port()?, free_port()?);
-        let (retention_port, retention_grpc, retention_metrics) =
-            (free_port()?, free_port()?, free_port()?);
+        let [
+            ingest_port,
+            ingest_grpc,
+            ingest_metrics,
+            retention_port,
+            retention_grpc,
+            retention_metrics,
+        ] = free_ports()?;
         let with = |extra: Vec<(&str, String)>| {
             let mut env = env.to_vec();
             env.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
