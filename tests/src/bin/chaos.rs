@@ -166,23 +166,15 @@ async fn run_chaos(
     load: &Load,
     rng: &mut Rng,
 ) -> anyhow::Result<()> {
-    let [
-        nats,
-        redis,
-        gateway,
-        ingest,
-        ingest_grpc,
-        retention,
-        retention_grpc,
-    ] = free_ports()?;
+    let free = free_ports::<7>()?;
     let ports = Ports {
-        nats,
-        redis,
-        gateway,
-        ingest,
-        ingest_grpc,
-        retention,
-        retention_grpc,
+        nats: free[0],
+        redis: free[1],
+        gateway: free[2],
+        ingest: free[3],
+        ingest_grpc: free[4],
+        retention: free[5],
+        retention_grpc: free[6],
     };
     let nats_dir = work.join("nats");
     std::fs::create_dir_all(&nats_dir)?;

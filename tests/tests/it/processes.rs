@@ -30,23 +30,15 @@ pub(crate) struct Ports {
 
 impl Ports {
     pub(crate) fn new() -> Self {
-        let [
-            gateway,
-            ingest,
-            ingest_grpc,
-            captcha,
-            captcha_grpc,
-            retention,
-            retention_grpc,
-        ] = cloudsms_tests::process::free_ports().expect("free ports");
+        let free = cloudsms_tests::process::free_ports::<7>().expect("free ports");
         Self {
-            gateway,
-            ingest,
-            ingest_grpc,
-            captcha,
-            captcha_grpc,
-            retention,
-            retention_grpc,
+            gateway: free[0],
+            ingest: free[1],
+            ingest_grpc: free[2],
+            captcha: free[3],
+            captcha_grpc: free[4],
+            retention: free[5],
+            retention_grpc: free[6],
         }
     }
 }
