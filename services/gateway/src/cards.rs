@@ -321,7 +321,6 @@ struct HomePage {
 
 /// `GET /`: what the site is, its countries, and every number's card in
 /// one grid, by country; `?country=` and `?service=` keep some.
-#[tracing::instrument(name = "GET /", skip_all)]
 pub async fn home(
     State(state): State<AppState>,
     t: Tr,
@@ -391,7 +390,6 @@ struct CountryPage {
 }
 
 /// `GET /countries/{iso2}`: one country's numbers.
-#[tracing::instrument(name = "GET /countries/{iso2}", skip_all)]
 pub async fn country(
     State(state): State<AppState>,
     t: Tr,

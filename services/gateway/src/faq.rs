@@ -105,7 +105,6 @@ struct FaqPage {
 }
 
 /// `GET /faq`: the questions and answers in the visitor's language.
-#[tracing::instrument(name = "GET /faq", skip_all)]
 pub async fn page(
     State(state): State<AppState>,
     t: Tr,

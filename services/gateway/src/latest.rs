@@ -81,7 +81,6 @@ async fn page_of(
 }
 
 /// `GET /latest`: newest messages across all numbers; `?before=` pages back.
-#[tracing::instrument(name = "GET /latest", skip_all)]
 pub async fn latest(
     State(state): State<AppState>,
     t: Tr,

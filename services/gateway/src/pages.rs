@@ -271,8 +271,9 @@ pub fn parse_before(query: &PageQuery) -> Result<Option<store::Cursor>, PageErro
 }
 
 /// `GET /numbers/{e164}`: a number's inbox, newest first; `?before=` pages
-/// back, `?from=` keeps one sender.
-#[tracing::instrument(name = "GET /numbers/{e164}", skip_all)]
+/// back, `?from=` keeps one sender. No span of its own: the request's
+/// server span (`platform::trace_requests`) already bears the route's name,
+/// and a second one per view cost the hot page about a microsecond.
 pub async fn number(
     State(state): State<AppState>,
     t: Tr,

@@ -40,7 +40,6 @@ pub fn svg_of(text: &str) -> Result<String, qrcode::types::QrError> {
 /// `GET /numbers/{e164}/qr.svg` (and `/zh-CN/numbers/{e164}/qr.svg`):
 /// the number page's URL in the route's language as a QR code; the
 /// number page's 404 for a number that is not registered and active; `304` when the client holds it already (`If-None-Match`).
-#[tracing::instrument(name = "GET /numbers/{e164}/qr.svg", skip_all)]
 pub async fn number_qr(
     State(state): State<AppState>,
     t: Tr,

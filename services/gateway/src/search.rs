@@ -274,7 +274,6 @@ struct SearchPage {
 }
 
 /// `GET /search?q=`: the form, and what `q` found.
-#[tracing::instrument(name = "GET /search", skip_all)]
 pub async fn page(
     State(state): State<AppState>,
     t: Tr,
@@ -356,7 +355,6 @@ pub struct SearchJson {
 
 /// `GET /api/v1/search?q=`: what `/search?q=` shows, as JSON. Names are in
 /// the visitor's language (`lang` cookie, `Accept-Language`).
-#[tracing::instrument(name = "GET /api/v1/search", skip_all)]
 pub async fn api(
     State(state): State<AppState>,
     t: Tr,

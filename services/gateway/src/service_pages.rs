@@ -46,7 +46,6 @@ struct ServicePage {
 }
 
 /// `GET /services/{slug}`: an unknown slug is a 404.
-#[tracing::instrument(name = "GET /services/{slug}", skip_all)]
 pub async fn page(
     State(state): State<AppState>,
     t: Tr,
