@@ -168,13 +168,21 @@ async fn forward(listener: TcpListener, target: &'static str) {
     }
 }
 
-/// A port where nothing listens yet, and the test database's URL on it.
-fn unreachable_database(iso: &Isolation) -> (u16, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+/// A port where nothing listens yet, none of the service's `ports`, and
+/// the test database's URL on it.
+fn unreachable_database(iso: &Isolation, ports: &Ports) -> (u16, String) {
+    let taken = [
+        ports.gateway,
+        ports.ingest,
+        ports.ingest_grpc,
+        ports.captcha,
+        ports.captcha_grpc,
+        ports.retention,
+        ports.retention_grpc,
+    ];
+    let port = std::iter::repeat_with(crate::processes::free_port)
+        .find(|port| !taken.contains(port))
+        .unwrap();
     let real = iso.settings.database_url();
     let (_, db_name) = real.rsplit_once('/').unwrap();
     (
@@ -188,7 +196,7 @@ async fn a_service_waits_for_its_database_alive_and_not_ready() {
     let iso = Isolation::new(Mode::Distributed).await;
     let ports = Ports::new();
     let mut env = env_for(&iso, &ports);
-    let (database_port, url) = unreachable_database(&iso);
+    let (database_port, url) = unreachable_database(&iso, &ports);
     env.push(("CLOUDSMS_DATABASE__URL".into(), url));
     let mut retention = Proc::spawn("log-retention", &[], &env);
     let client = reqwest::Client::new();
@@ -233,7 +241,7 @@ async fn captcha_verification_needs_no_database() {
     let mut env = env_for(&iso, &ports);
     env.push((
         "CLOUDSMS_DATABASE__URL".into(),
-        unreachable_database(&iso).1,
+        unreachable_database(&iso, &ports).1,
     ));
     let config = iso.dir.path().join("captcha.toml");
     std::fs::write(
