@@ -76,7 +76,16 @@ BIN="${BENCH_BIN:-$TARGET/release}"
 [ -x "$BIN/message-ingest" ] || die "no binaries in $BIN (BENCH_BIN)"
 
 INGEST_IN_FLIGHT="${BENCH_IN_FLIGHT:-256}"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# `free_ports N`: N free loopback ports, all different (all bound before any
+# is released: ports asked for one by one can repeat).
+free_ports() {
+    python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 # --- the distributed stack: one process per service, own database, prefixes --
@@ -107,9 +116,8 @@ cleanup() {
 trap cleanup EXIT
 
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
-P_GATEWAY=$(free_port); P_INGEST=$(free_port); P_INGEST_GRPC=$(free_port)
-P_CAPTCHA=$(free_port); P_CAPTCHA_GRPC=$(free_port); P_RET=$(free_port); P_RET_GRPC=$(free_port)
-P_NGINX=$(free_port)
+read -r P_GATEWAY P_INGEST P_INGEST_GRPC P_CAPTCHA P_CAPTCHA_GRPC P_RET P_RET_GRPC P_NGINX \
+    P_SPLIT P_SPLIT_GRPC P_DRAIN P_DRAIN_GRPC <<<"$(free_ports 12)"
 GENERIC_SECRET="bench-generic-secret-$ID"
 TWILIO_TOKEN="bench-twilio-token-$ID"
 NUMBER="+447700900123"
@@ -524,7 +532,6 @@ print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $WRK_ENDED:.1f}',
     # gateway their `MessageStored` announcements.
     wait_idle
     say "ingest, decomposed: webhooks with no persister running (wrk, ${DURATION}s), its backlog drained, psql \\copy of the same rows"
-    P_SPLIT=$(free_port); P_SPLIT_GRPC=$(free_port); P_DRAIN=$(free_port); P_DRAIN_GRPC=$(free_port)
     SPLIT_URL="http://127.0.0.1:$P_SPLIT"
     split_env=("${env_vars[@]}" CLOUDSMS_BUS__PREFIX="bench${ID}d" CLOUDSMS_CACHE__KEY_PREFIX="bench:${ID}d:"
         CLOUDSMS_INGEST__PUBLIC_URL="$SPLIT_URL")
