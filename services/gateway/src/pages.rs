@@ -273,7 +273,7 @@ pub fn parse_before(query: &PageQuery) -> Result<Option<store::Cursor>, PageErro
 /// `GET /numbers/{e164}`: a number's inbox, newest first; `?before=` pages
 /// back, `?from=` keeps one sender. No span of its own: the request's
 /// server span (`platform::trace_requests`) already bears the route's name,
-/// and a second one per view cost the hot page about a microsecond.
+/// and a second one per view cost the hot page about two microseconds.
 pub async fn number(
     State(state): State<AppState>,
     t: Tr,
