@@ -168,36 +168,22 @@ async fn forward(listener: TcpListener, target: &'static str) {
     }
 }
 
-/// A port where nothing listens yet, none of the service's `ports`, and
-/// the test database's URL on it.
-fn unreachable_database(iso: &Isolation, ports: &Ports) -> (u16, String) {
-    let taken = [
-        ports.gateway,
-        ports.ingest,
-        ports.ingest_grpc,
-        ports.captcha,
-        ports.captcha_grpc,
-        ports.retention,
-        ports.retention_grpc,
-    ];
-    let port = std::iter::repeat_with(crate::processes::free_port)
-        .find(|port| !taken.contains(port))
-        .unwrap();
+/// The test database's URL on `port`, where nothing listens yet.
+fn unreachable_database(iso: &Isolation, port: u16) -> String {
     let real = iso.settings.database_url();
     let (_, db_name) = real.rsplit_once('/').unwrap();
-    (
-        port,
-        format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
-    )
+    format!("postgres://postgres@127.0.0.1:{port}/{db_name}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_waits_for_its_database_alive_and_not_ready() {
     let iso = Isolation::new(Mode::Distributed).await;
-    let ports = Ports::new();
+    let (ports, database_port) = Ports::with_spare();
     let mut env = env_for(&iso, &ports);
-    let (database_port, url) = unreachable_database(&iso, &ports);
-    env.push(("CLOUDSMS_DATABASE__URL".into(), url));
+    env.push((
+        "CLOUDSMS_DATABASE__URL".into(),
+        unreachable_database(&iso, database_port),
+    ));
     let mut retention = Proc::spawn("log-retention", &[], &env);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{}", ports.retention);
@@ -237,11 +223,11 @@ async fn a_service_waits_for_its_database_alive_and_not_ready() {
 async fn captcha_verification_needs_no_database() {
     use captcha_verification::pow::{self, Challenge};
     let iso = Isolation::new(Mode::Distributed).await;
-    let ports = Ports::new();
+    let (ports, database_port) = Ports::with_spare();
     let mut env = env_for(&iso, &ports);
     env.push((
         "CLOUDSMS_DATABASE__URL".into(),
-        unreachable_database(&iso, &ports).1,
+        unreachable_database(&iso, database_port),
     ));
     let config = iso.dir.path().join("captcha.toml");
     std::fs::write(

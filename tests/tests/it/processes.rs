@@ -30,8 +30,14 @@ pub(crate) struct Ports {
 
 impl Ports {
     pub(crate) fn new() -> Self {
-        let free = cloudsms_tests::process::free_ports::<7>().expect("free ports");
-        Self {
+        Self::with_spare().0
+    }
+
+    /// The service's ports and one more, all different (for a backend the
+    /// test starts later on a known port).
+    pub(crate) fn with_spare() -> (Self, u16) {
+        let free = cloudsms_tests::process::free_ports::<8>().expect("free ports");
+        let ports = Self {
             gateway: free[0],
             ingest: free[1],
             ingest_grpc: free[2],
@@ -39,7 +45,8 @@ impl Ports {
             captcha_grpc: free[4],
             retention: free[5],
             retention_grpc: free[6],
-        }
+        };
+        (ports, free[7])
     }
 }
 
