@@ -20,7 +20,9 @@
 # (1000000), BENCH_MESSAGES_EXPIRED (100000); BENCH_CLUSTER_WEBHOOKS (40000)
 # and BENCH_CLUSTER_LOG_EVENTS (300000) per round of the cluster section; BENCH_INGEST_WEBHOOKS (distinct signed webhooks for the ingest
 # runs, 40000 per second of BENCH_SECONDS), BENCH_IN_FLIGHT (its connections,
-# 256); BENCH_BUILD=0 skips the release build (binaries already built);
+# 256); BENCH_GATEWAY_WORKERS (tokio worker threads of the gateway and of
+# the HTTP stack alone in the page section; default one per core);
+# BENCH_BUILD=0 skips the release build (binaries already built);
 # BENCH_BIN (the folder of the binaries, $TARGET/release) tries the script
 # with others, e.g. BENCH_BIN=$CARGO_TARGET_DIR/debug BENCH_BUILD=0 with
 # `cargo build --bins` (their figures then mean nothing).
@@ -117,7 +119,7 @@ trap cleanup EXIT
 
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
 read -r P_GATEWAY P_INGEST P_INGEST_GRPC P_CAPTCHA P_CAPTCHA_GRPC P_RET P_RET_GRPC P_NGINX \
-    P_SPLIT P_SPLIT_GRPC P_DRAIN P_DRAIN_GRPC <<<"$(free_ports 12)"
+    P_SPLIT P_SPLIT_GRPC P_DRAIN P_DRAIN_GRPC P_FLOOR P_HOOKS_FLOOR <<<"$(free_ports 14)"
 GENERIC_SECRET="bench-generic-secret-$ID"
 TWILIO_TOKEN="bench-twilio-token-$ID"
 NUMBER="+447700900123"
@@ -156,9 +158,15 @@ run_env() { env "${env_vars[@]}" "$@"; }
 for number in "$NUMBER" "${E2E_NUMBERS[@]}"; do
     (cd "$WORK" && run_env "$BIN/cloudsms" numbers add "$number" --label bench >/dev/null)
 done
+# BENCH_GATEWAY_WORKERS: tokio worker threads of the gateway and of the HTTP
+# stack alone (TOKIO_WORKER_THREADS; default one per core).
+WORKERS_ENV=()
+[ -z "${BENCH_GATEWAY_WORKERS:-}" ] || WORKERS_ENV=(TOKIO_WORKER_THREADS="$BENCH_GATEWAY_WORKERS")
 declare -A PID_OF
 for service in gateway message-ingest captcha-verification log-retention; do
-    (cd "$WORK" && exec env "${env_vars[@]}" "$BIN/$service") &
+    service_env=()
+    [ "$service" != gateway ] || service_env=("${WORKERS_ENV[@]}")
+    (cd "$WORK" && exec env "${env_vars[@]}" "${service_env[@]}" "$BIN/$service") &
     PID_OF[$service]=$!
     PIDS+=("$!")
 done
@@ -265,6 +273,9 @@ print(f'| **the machine** | **{100 * busy / seconds:.0f}** | **{1e6 * busy / req
       f'| **{1e6 * busy_kernel / requests:.1f}** |')
 PY
 }
+# `cpu_of FILE NAME`: "<CPU µs per request> (<of which in the kernel>)" of
+# the kind of process NAME in a table `cpu_rows` wrote.
+cpu_of() { awk -F' *[|] *' -v n="$2" '$2 == n { printf "%s (%s)", $4, $5 }' "$1"; }
 # Waits (up to 120 s) until the machine is quiet: under 20 % of one core busy
 # over a second. What a run leaves behind (the persister's backlog, the
 # request logs log-retention still writes, Postgres' autovacuum, the dirty
@@ -288,12 +299,13 @@ PY2
 }
 # BENCH_PROFILE=1: a perf profile of `$1` (a service) while `$2...` runs,
 # kept next to the results (where a target is missed, it shows why), named
-# after the service or PROFILE_LABEL; BENCH_PROFILE=all: of every process on
+# after the service or PROFILE_LABEL (PROFILE_PID: another process than the
+# service's); BENCH_PROFILE=all: of every process on
 # the machine (by process, then symbol). BENCH_PERF_DIR keeps perf's data.
 PROFILES=()
 profiled() {
     local service="$1"; shift
-    local target=(-p "${PID_OF[$service]}") report_args=(--sort symbol --percent-limit 0.7)
+    local target=(-p "${PROFILE_PID:-${PID_OF[$service]}}") report_args=(--sort symbol --percent-limit 0.7)
     case "${BENCH_PROFILE:-0}" in
     1) ;;
     all)
@@ -307,7 +319,7 @@ profiled() {
         "$@"
         return
     fi
-    local data="$WORK/$service.perf"
+    local data="$WORK/${PROFILE_LABEL:-$service}.perf"
     perf record -q -F 499 -g "${target[@]}" -o "$data" 2>/dev/null &
     local recorder=$!
     "$@"
@@ -375,16 +387,28 @@ EOF
     for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$P_NGINX/page.html" >/dev/null && break; sleep 0.1; done
     cmp -s <(curl -s "http://127.0.0.1:$P_NGINX/page.html") "$WORK/www/page.html" ||
         die "nginx does not serve the page: $(tail -3 "$WORK/nginx/error.log" 2>/dev/null)"
+    # The floor of the gateway's HTTP stack: the same bytes from memory
+    # through platform::serve and an axum Router, nothing else
+    # (tests/src/bin/bench_static.rs).
+    FLOOR="http://127.0.0.1:$P_FLOOR/page.html"
+    env "${WORKERS_ENV[@]}" BENCH_STATIC_FILE="$WORK/www/page.html" BENCH_STATIC_LISTEN="127.0.0.1:$P_FLOOR" \
+        "$BIN/bench_static" &
+    PIDS+=("$!")
+    for _ in $(seq 1 50); do curl -sf "$FLOOR" >/dev/null && break; sleep 0.1; done
+    cmp -s <(curl -s "$FLOOR") "$WORK/www/page.html" || die "bench_static does not serve the page"
 
-    # Rounds of nginx then the gateway, each run on an idle machine: the
-    # machine's speed drifts over minutes, so the headline is the round
-    # with the median ratio (its CPU tables too), every round listed.
+    # Rounds of nginx, the stack's floor, then the gateway, each run on an
+    # idle machine: the machine's speed drifts over minutes, so the headline
+    # is the round with the median ratio (its CPU tables too), every round
+    # listed.
     PAGE_ROUNDS="${BENCH_PAGE_ROUNDS:-3}"
-    say "pages: $PAGE_ROUNDS rounds of nginx, then the gateway (${DURATION}s each)"
+    say "pages: $PAGE_ROUNDS rounds of nginx, the HTTP stack alone, then the gateway (${DURATION}s each)"
     ROUND_ROWS=""
     for round in $(seq 1 "$PAGE_ROUNDS"); do
         wait_idle
         wrk_run "http://127.0.0.1:$P_NGINX/page.html" "cpu-nginx-$round" >"$WORK/nginx-$round.wrk"
+        wait_idle
+        wrk_run "$FLOOR" "cpu-floor-$round" >"$WORK/floor-$round.wrk"
         wait_idle
         if [ "$round" = 1 ]; then
             profiled gateway eval 'wrk_run "$PAGE" cpu-gateway-1 >"$WORK/gateway-1.wrk"'
@@ -393,21 +417,26 @@ EOF
         fi
         read -r n_rps n_p99 <"$WORK/nginx-$round.wrk"
         read -r g_rps g_p99 <"$WORK/gateway-$round.wrk"
+        read -r f_rps f_p99 <"$WORK/floor-$round.wrk"
         echo "$(ratio "$g_rps" "$n_rps") $round" >>"$WORK/page-ratios"
-        ROUND_ROWS+="| $round | $n_rps | $g_rps | $(ratio "$g_rps" "$n_rps") |"$'\n'
+        ROUND_ROWS+="| $round | $n_rps | $f_rps ($(ratio "$f_rps" "$n_rps")) | $g_rps | $(ratio "$g_rps" "$n_rps") |"$'\n'
     done
     ROUND_TABLE="${ROUND_ROWS%$'\n'}"
     MEDIAN_ROUND="$(sort -n "$WORK/page-ratios" | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')"
     read -r NGINX_RPS NGINX_P99 <"$WORK/nginx-$MEDIAN_ROUND.wrk"
     read -r GW_RPS GW_P99 <"$WORK/gateway-$MEDIAN_ROUND.wrk"
+    read -r FLOOR_RPS FLOOR_P99 <"$WORK/floor-$MEDIAN_ROUND.wrk"
     cp "$WORK/cpu-nginx-$MEDIAN_ROUND.md" "$WORK/cpu-nginx.md"
+    cp "$WORK/cpu-floor-$MEDIAN_ROUND.md" "$WORK/cpu-floor.md"
     cp "$WORK/cpu-gateway-$MEDIAN_ROUND.md" "$WORK/cpu-gateway.md"
     wait_idle
     # Where the page's time goes: the same server on cheaper paths.
     CSS_PATH="$(grep -o '/static/site\.[0-9a-f]*\.css' "$WORK/www/page.html" | head -1)"
-    read -r STATIC_RPS STATIC_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY$CSS_PATH")"
+    CSS_BYTES="$(curl -s "http://127.0.0.1:$P_GATEWAY$CSS_PATH" | wc -c)"
+    PAGE_BYTES="$(wc -c <"$WORK/www/page.html")"
+    read -r STATIC_RPS STATIC_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY$CSS_PATH" cpu-css)"
     wait_idle
-    read -r PRIVACY_RPS PRIVACY_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY/privacy")"
+    read -r PRIVACY_RPS PRIVACY_P99 <<<"$(wrk_run "http://127.0.0.1:$P_GATEWAY/privacy" cpu-privacy)"
     # The same page with log-retention stopped: the request-log events wait
     # in JetStream (as they would for a log-retention on other machines, or
     # one that is behind) and are stored once it runs again; every one is
@@ -547,12 +576,33 @@ print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $WRK_ENDED:.1f}',
     STORED_BEFORE="$(stored)"
     warm_up "$WORK/split-warmup.hooks" "$SPLIT_URL/webhooks/twilio" >/dev/null
     wait_idle
-    ingest_wrk "$SPLIT_URL/webhooks/twilio" "$WORK/split.hooks" split
+    PROFILE_PID=$SPLIT_PID PROFILE_LABEL=accepting-message-ingest profiled message-ingest \
+        ingest_wrk "$SPLIT_URL/webhooks/twilio" "$WORK/split.hooks" split
     wrk_figures split
     SPLIT_RPS=$WRK_RPS
     wait_idle
     [ "$(stored)" = "$STORED_BEFORE" ] ||
         die "messages were stored while no persister ran for them ($STORED_BEFORE before, $(stored) after)"
+    # (a0) the floor under (a): the same webhooks to the services' HTTP
+    # stack doing nothing but the deduplicated publish and its ack
+    # (tests/src/bin/bench_static.rs, a stream of its own).
+    HOOKS_FLOOR_URL="http://127.0.0.1:$P_HOOKS_FLOOR"
+    BENCH_STATIC_NATS="$NATS_URL" BENCH_STATIC_LISTEN="127.0.0.1:$P_HOOKS_FLOOR" "$BIN/bench_static" &
+    HOOKS_FLOOR_PID=$!
+    PIDS+=("$HOOKS_FLOOR_PID")
+    for _ in $(seq 1 50); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$HOOKS_FLOOR_URL/")" = 405 ] && break
+        sleep 0.1
+    done
+    warm_up "$WORK/split-warmup.hooks" "$HOOKS_FLOOR_URL/webhooks/twilio" >/dev/null
+    wait_idle
+    ingest_wrk "$HOOKS_FLOOR_URL/webhooks/twilio" "$WORK/split.hooks" hooks-floor
+    wrk_figures hooks-floor
+    # Every request is a new publish here (an id of its own), repeats too.
+    HOOKS_FLOOR_RPS="$(python3 -c "print(f'{$WRK_SENT / $WRK_SECONDS:.0f}')")"
+    kill "$HOOKS_FLOOR_PID"
+    wait "$HOOKS_FLOOR_PID" || true
+    wait_idle
     # The backlog: every webhook accepted, warm-up included, and those
     # still in flight when wrk stopped (answered after it closed their
     # connection): what the stream holds.
@@ -682,28 +732,39 @@ section() {
 }
 
 if selected pages; then
+    if [ -n "${BENCH_GATEWAY_WORKERS:-}" ]; then
+        WORKERS_NOTE="The gateway and the HTTP stack alone ran with $BENCH_GATEWAY_WORKERS tokio worker thread(s) (BENCH_GATEWAY_WORKERS; by default one per core).
+"
+    else
+        WORKERS_NOTE=""
+    fi
     section pages "Pages" <<EOF
 | hot number page, 50 messages, \`wrk -t1 -c32\`, ${DURATION} s | requests/s | p99 ms |
 |---|---:|---:|
 | nginx, 1 worker, the same HTML bytes as a static file | $NGINX_RPS | $NGINX_P99 |
+| the gateway's HTTP stack alone (\`platform::serve\`, an axum \`Router\`), the same bytes from memory | $FLOOR_RPS | $FLOOR_P99 |
 | gateway \`GET /numbers/{e164}\` | $GW_RPS | $GW_P99 |
 | **ratio** (target ≥ 0.7) | **$(ratio "$GW_RPS" "$NGINX_RPS")** | |
 
-The round with the median ratio of $PAGE_ROUNDS (nginx, then the gateway, each
-on an idle machine; the CPU tables below are that round's):
+$WORKERS_NOTE
+The round with the median ratio of $PAGE_ROUNDS (nginx, the HTTP stack alone,
+then the gateway, each on an idle machine; the CPU tables below are that
+round's):
 
-| round | nginx requests/s | gateway requests/s | ratio |
-|---|---:|---:|---:|
+| round | nginx requests/s | HTTP stack alone (of nginx) | gateway requests/s | ratio |
+|---|---:|---:|---:|---:|
 $ROUND_TABLE
 
-Where the time goes (the gateway on cheaper paths, same run):
+Where the time goes (the gateway on cheaper paths, same run; its CPU per
+request from the same tables as below):
 
-| gateway path | requests/s | p99 ms | what it does |
-|---|---:|---:|---|
-| \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | middleware only: no request log, no database |
-| \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | + a request-log event per request (JetStream → log-retention → Postgres) |
-| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |
-| \`/numbers/{e164}\`, log-retention stopped | $DEFERRED_RPS | $DEFERRED_P99 | the same, the request-log events kept in JetStream and stored after the run: **$(ratio "$DEFERRED_RPS" "$NGINX_RPS")** of nginx |
+| path | requests/s | p99 ms | gateway CPU µs per request (kernel) | what it does |
+|---|---:|---:|---:|---|
+| HTTP stack alone | $FLOOR_RPS | $FLOOR_P99 | $(cpu_of "$WORK/cpu-floor.md" bench_static) | hyper and an axum \`Router\` on \`platform::serve\`, the page's bytes from memory (\`bench_static\`) |
+| \`$CSS_PATH\` | $STATIC_RPS | $STATIC_P99 | $(cpu_of "$WORK/cpu-css.md" gateway) | + the gateway's layers (its server span, the compression check, the site layer: route, client, cookie, security headers) and the asset lookup, $CSS_BYTES bytes instead of the page's $PAGE_BYTES; no request log, no database |
+| \`/privacy\` | $PRIVACY_RPS | $PRIVACY_P99 | $(cpu_of "$WORK/cpu-privacy.md" gateway) | + a request-log event per request (JetStream → log-retention → Postgres) |
+| \`/numbers/{e164}\` | $GW_RPS | $GW_P99 | $(cpu_of "$WORK/cpu-gateway.md" gateway) | + the number registry (remembered for \`gateway.registry_cache_ms\`), the page from the rendered-page cache |
+| \`/numbers/{e164}\`, log-retention stopped | $DEFERRED_RPS | $DEFERRED_P99 | $(cpu_of "$WORK/cpu-deferred.md" gateway) | the same, the request-log events kept in JetStream and stored after the run: **$(ratio "$DEFERRED_RPS" "$NGINX_RPS")** of nginx |
 
 With log-retention stopped during that last run, its $DEFERRED_STORED request-log
 events (warm-up included) were stored ${DEFERRED_DRAIN} s after it started again: that
@@ -717,6 +778,10 @@ of the $(nproc) cores; per request = CPU time ÷ requests served):
 | nginx run | % of a core | CPU µs per request | of which in the kernel |
 |---|---:|---:|---:|
 $(cat "$WORK/cpu-nginx.md")
+
+| HTTP stack alone | % of a core | CPU µs per request | of which in the kernel |
+|---|---:|---:|---:|
+$(cat "$WORK/cpu-floor.md")
 
 | gateway run | % of a core | CPU µs per request | of which in the kernel |
 |---|---:|---:|---:|
@@ -759,6 +824,7 @@ $(cat "$WORK/cpu-ingest.md")
 | stage, run alone on the same cores | per second | baseline per second | ratio |
 |---|---:|---:|---:|
 | (a) accepting: the same kind of signed Twilio webhooks (new ones) by \`wrk -t1 -c$INGEST_IN_FLIGHT\`, ${DURATION} s, to a message-ingest with \`ingest.persister = false\`, each answered 202 after its JetStream ack | $SPLIT_RPS | $PUBLISH_RPS (the JetStream publish above) | **$(ratio "$SPLIT_RPS" "$PUBLISH_RPS")** |
+| (a0) the floor under (a): the same webhooks to the services' HTTP stack (\`platform::serve\`, an axum \`Router\`) doing nothing but publishing each body with a \`Nats-Msg-Id\` of its own and answering 202 after the ack (\`bench_static\`) | $HOOKS_FLOOR_RPS | the same | **$(ratio "$HOOKS_FLOOR_RPS" "$PUBLISH_RPS")** |
 | (b) storing: the $BACKLOG messages (a)'s run and warm-up left in the stream, stored by a message-ingest with the persister on, started after (Postgres, Redis hot lists, \`MessageStored\`), in $ALONE_SECONDS s | $ALONE_RPS | $COPY_RPS (c) | **$(ratio "$ALONE_RPS" "$COPY_RPS")** |
 | (c) \`psql \\copy\` of the same $COPY_ROWS rows (exported from \`messages\`) into an empty \`(LIKE messages INCLUDING ALL)\` table, in $COPY_SECONDS s | $COPY_RPS | | |
 
@@ -766,6 +832,10 @@ $(cat "$WORK/cpu-ingest.md")
   the number's registration, publish, ack, answer) with no persister on the
   cores: its distance to the raw publish is what message-ingest's HTTP and
   checks cost.
+- (a0) is what any webhook accepted on this stack costs at least: HTTP on
+  loopback, the deduplicated publish and its ack. (a)'s distance to it is
+  message-ingest's own work (the signature, the claim, the number, the
+  event).
 - (b) is the persister alone, from its process being ready to the backlog's
   last row (counted every 0.25 s): batches of up to \`ingest.persister_batch\`
   from the durable consumer, one \`INSERT\` and commit each, the hot lists,
@@ -785,6 +855,12 @@ Where the CPU goes, (a) (per webhook answered):
 | accepting alone | % of a core | CPU µs per webhook | of which in the kernel |
 |---|---:|---:|---:|
 $(cat "$WORK/cpu-split.md")
+
+Where the CPU goes, (a0) (per webhook answered):
+
+| the floor under (a) | % of a core | CPU µs per webhook | of which in the kernel |
+|---|---:|---:|---:|
+$(cat "$WORK/cpu-hooks-floor.md")
 
 Where the CPU goes, (b) (per message stored):
 
