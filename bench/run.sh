@@ -828,8 +828,8 @@ $(cat "$WORK/cpu-ingest.md")
 | (b) storing: the $BACKLOG messages (a)'s run and warm-up left in the stream, stored by a message-ingest with the persister on, started after (Postgres, Redis hot lists, \`MessageStored\`), in $ALONE_SECONDS s | $ALONE_RPS | $COPY_RPS (c) | **$(ratio "$ALONE_RPS" "$COPY_RPS")** |
 | (c) \`psql \\copy\` of the same $COPY_ROWS rows (exported from \`messages\`) into an empty \`(LIKE messages INCLUDING ALL)\` table, in $COPY_SECONDS s | $COPY_RPS | | |
 
-- (a) is the webhook path alone (signature, its single-use claim in Redis,
-  the number's registration, publish, ack, answer) with no persister on the
+- (a) is the webhook path alone (the form and its signature, the number's
+  registration, the event, publish, ack, answer) with no persister on the
   cores: its distance to the raw publish is what message-ingest's HTTP and
   checks cost.
 - (a0) is what any webhook accepted on this stack costs at least: HTTP on

@@ -39,3 +39,24 @@ pub fn required(name: &str) -> anyhow::Result<String> {
     use anyhow::Context as _;
     std::env::var(name).with_context(|| format!("{name} is required"))
 }
+
+/// A file-backed JetStream stream made for one benchmark run on the NATS
+/// servers of `nats_url` (comma-separated): its context, name and subject
+/// (delete it with `js.delete_stream(name)` at the end).
+pub async fn bench_stream(
+    nats_url: &str,
+) -> anyhow::Result<(async_nats::jetstream::Context, String, String)> {
+    let client =
+        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
+    let js = async_nats::jetstream::new(client);
+    let name = format!("BENCH_{}", uuid::Uuid::new_v4().simple());
+    let subject = format!("bench.{name}");
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: name.clone(),
+        subjects: vec![subject.clone()],
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    Ok((js, name, subject))
+}

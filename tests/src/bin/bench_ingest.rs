@@ -23,7 +23,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use cloudsms_tests::drive::{env_or, required};
+use cloudsms_tests::drive::{bench_stream, env_or, required};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -66,18 +66,7 @@ async fn raw_publish(
     size: usize,
     in_flight: usize,
 ) -> anyhow::Result<f64> {
-    let client =
-        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
-    let js = async_nats::jetstream::new(client);
-    let name = format!("BENCH_{}", uuid::Uuid::new_v4().simple());
-    let subject = format!("bench.{name}");
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: name.clone(),
-        subjects: vec![subject.clone()],
-        storage: async_nats::jetstream::stream::StorageType::File,
-        ..Default::default()
-    })
-    .await?;
+    let (js, name, subject) = bench_stream(nats_url).await?;
     let payload = bytes::Bytes::from(vec![b'x'; size]);
     let started = Instant::now();
     let mut acks = FuturesUnordered::new();

@@ -25,7 +25,7 @@ use anyhow::Context;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use cloudsms_tests::drive::required;
+use cloudsms_tests::drive::{bench_stream, required};
 
 platform::mimalloc!();
 
@@ -90,17 +90,7 @@ fn file_server() -> anyhow::Result<axum::Router> {
 async fn publisher(
     url: &str,
 ) -> anyhow::Result<(axum::Router, (async_nats::jetstream::Context, String))> {
-    let client = async_nats::connect(url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
-    let js = async_nats::jetstream::new(client);
-    let name = format!("BENCH_{}", uuid::Uuid::new_v4().simple());
-    let subject = format!("bench.{name}");
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: name.clone(),
-        subjects: vec![subject.clone()],
-        storage: async_nats::jetstream::stream::StorageType::File,
-        ..Default::default()
-    })
-    .await?;
+    let (js, name, subject) = bench_stream(url).await?;
     let publisher = js.clone();
     let router = axum::Router::new().fallback(move |method: Method, body: Bytes| {
         let js = publisher.clone();
