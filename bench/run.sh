@@ -519,7 +519,9 @@ if selected ingest; then
             die "webhooks not all answered 2xx: $(cat "$WORK/$1.wrk")"
         read -r WRK_SENT WRK_SECONDS <<<"$(awk '/requests in/ { sub(/s,?$/, "", $4); print $1, $4 }' "$WORK/$1.wrk")"
         WRK_DISTINCT=$((WRK_SENT < WEBHOOKS ? WRK_SENT : WEBHOOKS))
-        [ "$WRK_SENT" -le "$WEBHOOKS" ] ||
+        # A second argument, "repeats-count": a repeated webhook is new work
+        # there (the floor's publishes), so running out of them is no matter.
+        [ "$WRK_SENT" -le "$WEBHOOKS" ] || [ "${2:-}" = repeats-count ] ||
             say "ingest: wrk ran out of distinct webhooks ($WEBHOOKS); raise BENCH_INGEST_WEBHOOKS"
         WRK_RPS="$(python3 -c "print(f'{$WRK_DISTINCT / $WRK_SECONDS:.0f}')")"
         cpu_rows "$WORK/cpu-$1.before" "$WORK/cpu-$1.after" "$WRK_SECONDS" "$WRK_SENT" >"$WORK/cpu-$1.md"
@@ -597,7 +599,7 @@ print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $WRK_ENDED:.1f}',
     warm_up "$WORK/split-warmup.hooks" "$HOOKS_FLOOR_URL/webhooks/twilio" >/dev/null
     wait_idle
     ingest_wrk "$HOOKS_FLOOR_URL/webhooks/twilio" "$WORK/split.hooks" hooks-floor
-    wrk_figures hooks-floor
+    wrk_figures hooks-floor repeats-count
     # Every request is a new publish here (an id of its own), repeats too.
     HOOKS_FLOOR_RPS="$(python3 -c "print(f'{$WRK_SENT / $WRK_SECONDS:.0f}')")"
     kill "$HOOKS_FLOOR_PID"
