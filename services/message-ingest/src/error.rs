@@ -69,16 +69,23 @@ impl IngestError {
             IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
+
+    /// Logs this refusal of a webhook of `provider` (none: a path no
+    /// provider serves): a warning when the provider should retry, else
+    /// information.
+    pub fn log(&self, provider: Option<&'static str>) {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(provider, error = %self, "webhook not accepted");
+        } else {
+            tracing::info!(provider, status = status.as_u16(), error = %self, "webhook rejected");
+        }
+    }
 }
 
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::warn!(error = %self, "webhook not accepted");
-        } else {
-            tracing::info!(status = status.as_u16(), error = %self, "webhook rejected");
-        }
         let mut response = (
             status,
             Json(serde_json::json!({ "error": self.to_string() })),

@@ -385,7 +385,8 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
     iso.cleanup().await;
 }
 
-/// JSON log lines carry the trace and span ids of the request they are about.
+/// JSON log lines carry the trace and span ids of the request they are
+/// about (and a refused webhook's line its provider).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_trace_and_span_ids() {
     let iso = Isolation::new(Mode::Embedded).await;
@@ -433,6 +434,8 @@ async fn json_logs_carry_the_trace_and_span_ids() {
     };
     assert!(hex(&line["trace_id"], 32), "{line}");
     assert!(hex(&line["span_id"], 16), "{line}");
+    // The refusal names the provider whose webhook it was.
+    assert_eq!(line["fields"]["provider"], "generic", "{line}");
     iso.cleanup().await;
 }
 

@@ -10,14 +10,16 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use chrono::Utc;
-use tracing::Instrument;
 
 use super::provider::{Deliver, Parsed, Provider, Webhook};
 use crate::accept::{Accepted, AppState};
 use crate::error::IngestError;
 
 /// `/webhooks/<P::NAME>`: checks the request, verifies and parses it as `P`
-/// says, accepts the SMS and answers as `P` expects.
+/// says, accepts the SMS and answers as `P` expects. It runs in the server
+/// span of `platform::trace_requests` (named after the route, which names
+/// the provider): a span of its own would repeat it on every webhook; a
+/// refusal is logged with the provider's name.
 pub async fn handle<P: Provider>(
     State(state): State<AppState>,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -26,27 +28,12 @@ pub async fn handle<P: Provider>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let span = tracing::info_span!(
-        "webhook",
-        provider = P::NAME,
-        otel.name = %span_name::<P>(),
-    );
     let client = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
-    async move {
-        let outcome = receive::<P>(&state, client, method, uri, headers, body).await;
-        P::answer(&state.settings.ingest, outcome)
+    let outcome = receive::<P>(&state, client, method, uri, headers, body).await;
+    if let Err(err) = &outcome {
+        err.log(Some(P::NAME));
     }
-    .instrument(span)
-    .await
-}
-
-/// The handler span's exported name: the route as the provider calls it.
-fn span_name<P: Provider>() -> String {
-    if P::TAKES_GET {
-        format!("/webhooks/{}", P::NAME)
-    } else {
-        format!("POST /webhooks/{}", P::NAME)
-    }
+    P::answer(&state.settings.ingest, outcome)
 }
 
 async fn receive<P: Provider>(

@@ -34,7 +34,10 @@ macro_rules! providers {
         pub fn routes() -> Router<AppState> {
             Router::new()
                 $(.merge(route::<$provider>()))+
-                .fallback(|| async { IngestError::NoRoute })
+                .fallback(|| async {
+                    IngestError::NoRoute.log(None);
+                    IngestError::NoRoute
+                })
         }
     };
 }
