@@ -12,9 +12,9 @@
 //!   body to a file-backed JetStream stream made for the run with a
 //!   `Nats-Msg-Id` of its own (the deduplication message-ingest asks for; a
 //!   new id per request, so a webhook `wrk` posts again is stored again, as
-//!   a new one would be), and answers `202` after the ack: no signature
-//!   check, no single-use claim, no number lookup, no event encoding. The
-//!   stream is deleted on `SIGTERM`/`SIGINT`.
+//!   a new one would be), and answers `202` after the ack: no form parsing,
+//!   no signature check, no number lookup, no event encoding. The stream is
+//!   deleted on `SIGTERM`/`SIGINT`.
 //!
 //! Environment: one of the two above, `BENCH_STATIC_LISTEN` (the address,
 //! required); the HTTP limits are the shipped `[http]` defaults.
