@@ -166,15 +166,23 @@ async fn run_chaos(
     load: &Load,
     rng: &mut Rng,
 ) -> anyhow::Result<()> {
-    let free = free_ports::<7>()?;
+    let [
+        nats,
+        redis,
+        gateway,
+        ingest,
+        ingest_grpc,
+        retention,
+        retention_grpc,
+    ] = free_ports()?;
     let ports = Ports {
-        nats: free[0],
-        redis: free[1],
-        gateway: free[2],
-        ingest: free[3],
-        ingest_grpc: free[4],
-        retention: free[5],
-        retention_grpc: free[6],
+        nats,
+        redis,
+        gateway,
+        ingest,
+        ingest_grpc,
+        retention,
+        retention_grpc,
     };
     let nats_dir = work.join("nats");
     std::fs::create_dir_all(&nats_dir)?;

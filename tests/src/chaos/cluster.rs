@@ -103,15 +103,23 @@ struct ReplicaPorts {
 
 impl ReplicaPorts {
     fn new() -> anyhow::Result<Self> {
-        let free = free_ports::<7>()?;
+        let [
+            gateway,
+            ingest,
+            ingest_grpc,
+            retention,
+            retention_grpc,
+            captcha,
+            captcha_grpc,
+        ] = free_ports()?;
         Ok(Self {
-            gateway: free[0],
-            ingest: free[1],
-            ingest_grpc: free[2],
-            retention: free[3],
-            retention_grpc: free[4],
-            captcha: free[5],
-            captcha_grpc: free[6],
+            gateway,
+            ingest,
+            ingest_grpc,
+            retention,
+            retention_grpc,
+            captcha,
+            captcha_grpc,
         })
     }
 

@@ -12,6 +12,8 @@ use cloudsms_tests::pki::Pki;
 use cloudsms_tests::wait_until;
 use proto::events::v1::{MessageStored, RequestLogged};
 
+use crate::processes::free_port;
+
 /// A server process, killed when dropped.
 struct Server(Child);
 
@@ -20,10 +22,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    cloudsms_tests::process::free_port().expect("a free port")
 }
 
 /// Waits until something listens on `port` (20 s at most).

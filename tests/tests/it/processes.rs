@@ -36,17 +36,26 @@ impl Ports {
     /// The service's ports and one more, all different (for a backend the
     /// test starts later on a known port).
     pub(crate) fn with_spare() -> (Self, u16) {
-        let free = cloudsms_tests::process::free_ports::<8>().expect("free ports");
+        let [
+            gateway,
+            ingest,
+            ingest_grpc,
+            captcha,
+            captcha_grpc,
+            retention,
+            retention_grpc,
+            spare,
+        ] = cloudsms_tests::process::free_ports().expect("free ports");
         let ports = Self {
-            gateway: free[0],
-            ingest: free[1],
-            ingest_grpc: free[2],
-            captcha: free[3],
-            captcha_grpc: free[4],
-            retention: free[5],
-            retention_grpc: free[6],
+            gateway,
+            ingest,
+            ingest_grpc,
+            captcha,
+            captcha_grpc,
+            retention,
+            retention_grpc,
         };
-        (ports, free[7])
+        (ports, spare)
     }
 }
 

@@ -35,8 +35,9 @@ macro_rules! providers {
             Router::new()
                 $(.merge(route::<$provider>()))+
                 .fallback(|| async {
-                    IngestError::NoRoute.log(None);
-                    IngestError::NoRoute
+                    let err = IngestError::NoRoute;
+                    err.log(None);
+                    err
                 })
         }
     };
