@@ -274,14 +274,13 @@ async fn captcha_verification_needs_no_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_retention_needs_no_redis() {
     let iso = Isolation::new(Mode::Distributed).await;
-    let ports = Ports::new();
+    let (ports, nowhere) = Ports::with_spare();
     let mut env = env_for(&iso, &ports);
-    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     env.retain(|(key, _)| key != "CLOUDSMS_REDIS__URL");
-    env.push(("CLOUDSMS_REDIS__URL".into(), format!("redis://{nowhere}")));
+    env.push((
+        "CLOUDSMS_REDIS__URL".into(),
+        format!("redis://127.0.0.1:{nowhere}"),
+    ));
     let retention = Proc::spawn("log-retention", &[], &env);
     let client = reqwest::Client::new();
     wait_ready(&client, ports.retention).await;

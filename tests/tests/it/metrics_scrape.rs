@@ -89,12 +89,8 @@ async fn scrape_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scrape_endpoint_has_semantic_buckets_and_the_operators_series() {
     let iso = Isolation::new(Mode::Distributed).await;
-    let ports = Ports::new();
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The scrape port is chosen with the services' ports, all different.
+    let (ports, metrics_port) = Ports::with_spare();
     let mut env = env_for(&iso, &ports);
     env.push((
         "CLOUDSMS_TELEMETRY__PROMETHEUS_LISTEN".into(),
