@@ -117,22 +117,31 @@ impl Bus {
     {
         // One consumer span per message, child of its publisher's span,
         // open from the batch's start until the message is settled.
+        let (traced, measured) = (telemetry::spans_exported(), telemetry::metrics_exported());
         let spans: Vec<tracing::Span> = batch
             .iter()
             .map(|incoming| {
-                let destination = crate::destination_of(&incoming.envelope.subject, &self.prefix);
-                crate::record_lag(incoming, &destination);
-                let span = tracing::info_span!(
-                    "process",
-                    otel.name = %format!("{destination} process"),
-                    otel.kind = "consumer",
-                    messaging.system = "nats",
-                    messaging.destination.name = %destination,
-                    messaging.operation.type = "process",
-                    messaging.operation.name = "process",
-                    messaging.batch.message_count = batch.len(),
-                    delivered = incoming.delivered,
-                );
+                let span = if traced || measured {
+                    let destination =
+                        crate::destination_of(&incoming.envelope.subject, &self.prefix);
+                    crate::record_lag(incoming, &destination);
+                    tracing::info_span!(
+                        "process",
+                        otel.name = %format!("{destination} process"),
+                        otel.kind = "consumer",
+                        messaging.system = "nats",
+                        messaging.destination.name = %destination,
+                        messaging.operation.type = "process",
+                        messaging.operation.name = "process",
+                        messaging.batch.message_count = batch.len(),
+                        delivered = incoming.delivered,
+                    )
+                } else {
+                    // Nothing exports spans or metrics: the span only
+                    // carries the message's trace context (its log lines'
+                    // trace id), so no name or attribute is built.
+                    tracing::info_span!("process", otel.kind = "consumer")
+                };
                 telemetry::set_parent_from(&span, &incoming.envelope.headers);
                 span
             })

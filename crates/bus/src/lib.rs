@@ -271,8 +271,16 @@ impl Bus {
     }
 
     /// Publishes an event along its route; durable routes return after the
-    /// stream acknowledged it.
+    /// stream acknowledged it. The event carries the trace context: its
+    /// consumers continue the publisher's trace (and their log lines carry
+    /// its trace id).
     pub async fn publish<E: Event>(&self, event: &E) -> Result<Published, BusError> {
+        if !telemetry::spans_exported() {
+            // No span goes anywhere: a producer span would cost its
+            // bookkeeping on every event and show nobody anything. The
+            // carried context is the caller's span's, in the same trace.
+            return self.send::<E>(self.envelope(event)).await;
+        }
         let span = tracing::info_span!(
             "publish",
             otel.kind = "producer",
@@ -283,18 +291,18 @@ impl Bus {
         );
         // The carried context is the producer span's: consumers are its children.
         let env = span.in_scope(|| self.envelope(event));
-        async {
-            match E::ROUTE {
-                Route::Stream(_) => self.transport.publish_durable(env).await,
-                Route::Broadcast => self
-                    .transport
-                    .publish_broadcast(env)
-                    .await
-                    .map(|()| Published { duplicate: false }),
-            }
+        self.send::<E>(env).instrument(span).await
+    }
+
+    async fn send<E: Event>(&self, env: Envelope) -> Result<Published, BusError> {
+        match E::ROUTE {
+            Route::Stream(_) => self.transport.publish_durable(env).await,
+            Route::Broadcast => self
+                .transport
+                .publish_broadcast(env)
+                .await
+                .map(|()| Published { duplicate: false }),
         }
-        .instrument(span)
-        .await
     }
 
     /// Receives broadcast events of type `E` (for live pages); undecodable

@@ -386,7 +386,9 @@ async fn traces_follow_an_sms_and_a_page_request_across_services() {
 }
 
 /// JSON log lines carry the trace and span ids of the request they are
-/// about (and a refused webhook's line its provider).
+/// about (and a refused webhook's line its provider); with no OTLP endpoint
+/// as well, an accepted SMS's lines share one trace id from the webhook to
+/// the persister.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_trace_and_span_ids() {
     let iso = Isolation::new(Mode::Embedded).await;
@@ -394,6 +396,11 @@ async fn json_logs_carry_the_trace_and_span_ids() {
     let mut env = env_for(&iso, &ports);
     env.push(("CLOUDSMS_TELEMETRY__LOG_FORMAT".into(), "json".into()));
     env.push(("RUST_LOG".into(), "info".into()));
+    // The webhook's own line ("number auto-registered") beside the persister's.
+    env.push((
+        "CLOUDSMS_INGEST__AUTO_REGISTER_NUMBERS".into(),
+        "true".into(),
+    ));
     let log = iso.dir.path().join("ingest.log");
     let mut child = crate::processes::command("message-ingest", &[], &env)
         .stdout(std::fs::File::create(&log).unwrap())
@@ -418,6 +425,43 @@ async fn json_logs_carry_the_trace_and_span_ids() {
         .await
         .unwrap();
     assert_eq!(rejected.status(), 401);
+    let body =
+        r#"{"to":"+14155550123","from":"+15550001111","body":"code 123456","id":"logged-1"}"#;
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = message_ingest::providers::generic::sign(
+        &iso.settings.ingest.providers.generic.secret,
+        timestamp,
+        body.as_bytes(),
+    );
+    let accepted = client
+        .post(format!(
+            "http://127.0.0.1:{}/webhooks/generic",
+            ports.ingest
+        ))
+        .header("content-type", "application/json")
+        .header("x-cloudsms-timestamp", timestamp.to_string())
+        .header("x-cloudsms-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let line_of = |message: &str| {
+        let text = std::fs::read_to_string(&log).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["fields"]["message"] == message)
+    };
+    let stored = wait_until(
+        "the persister's 'message stored' line",
+        Duration::from_secs(20),
+        async || line_of("message stored"),
+    )
+    .await;
+    let registered = line_of("number auto-registered").expect("the webhook's line");
+    assert!(registered["trace_id"].is_string(), "{registered}");
+    assert_eq!(stored["trace_id"], registered["trace_id"], "{stored}");
+    assert_ne!(stored["span_id"], registered["span_id"], "{stored}");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

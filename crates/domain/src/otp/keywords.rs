@@ -5,7 +5,7 @@ use super::words::{
     KEYWORD_PREFIXES, KEYWORD_SUFFIXES, KEYWORDS_CJK, KEYWORDS_EXACT, NOT_BEFORE_CODE,
     NOT_KEYWORDS, PROMO_CODE_WORDS,
 };
-use crate::text::{find_all, is_word_letter, lower};
+use crate::text::{find_all, is_cjk, is_word_letter, lower};
 
 /// Positions `(start, end)` of every keyword in the message.
 pub(super) fn keywords(chars: &[char]) -> Vec<(usize, usize)> {
@@ -23,6 +23,11 @@ pub(super) fn keywords(chars: &[char]) -> Vec<(usize, usize)> {
         .map(|(_, &(start, end, _))| (start, end))
         .collect();
 
+    // Every CJK keyword is CJK throughout: a text without a CJK character
+    // (most of them) holds none.
+    if !chars.iter().any(|&c| is_cjk(c)) {
+        return found;
+    }
     for needle in KEYWORDS_CJK {
         let needle: Vec<char> = needle.chars().collect();
         for at in find_all(chars, &needle, false) {
@@ -83,4 +88,20 @@ pub(super) fn is_keyword(word: &str, previous_word: &str) -> bool {
         || KEYWORD_SUFFIXES.iter().any(|s| word.ends_with(s));
     let spoilt = (word == "code" || word == "codes") && NOT_BEFORE_CODE.contains(&previous_word);
     announces && !spoilt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `keywords` looks for the CJK keywords only in texts with a CJK
+    /// character: that holds while each is CJK throughout.
+    #[test]
+    fn cjk_keywords_are_cjk_throughout() {
+        for keyword in KEYWORDS_CJK {
+            assert!(keyword.chars().all(is_cjk), "{keyword}");
+        }
+        let text: Vec<char> = "您的验证码是 889900".chars().collect();
+        assert_eq!(keywords(&text), vec![(2, 4)]);
+    }
 }

@@ -144,11 +144,13 @@ fn unit_after(text: &[char], at: usize) -> Option<(usize, u64)> {
         at += 1;
     }
     UNITS.iter().find_map(|(unit, secs)| {
-        let unit: Vec<char> = unit.chars().collect();
-        let end = at + unit.len();
-        let spaced = unit.iter().all(|c| c.is_alphabetic() && !is_cjk(*c));
+        let end = at + unit.chars().count();
+        if !text.get(at..end)?.iter().copied().eq(unit.chars()) {
+            return None;
+        }
+        let spaced = unit.chars().all(|c| c.is_alphabetic() && !is_cjk(c));
         let whole_word = !spaced || text.get(end).is_none_or(|c| !c.is_alphanumeric());
-        (text.get(at..end) == Some(unit.as_slice()) && whole_word).then_some((end, *secs))
+        whole_word.then_some((end, *secs))
     })
 }
 

@@ -12,8 +12,6 @@
 //! - a JSON body carries `bodySHA256` (hex SHA-256 of the raw body) in the
 //!   query string and the signature covers the URL only.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
@@ -69,16 +67,26 @@ pub fn signature_algorithm(settings: Option<&str>) -> Result<Algorithm, IngestEr
 /// (the SDK's `sorted(set(...))`; Rust's byte order of UTF-8 is Python's
 /// code point order).
 pub fn signed_string(url: &str, params: &[(String, String)]) -> String {
-    let mut sorted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (name, value) in params {
-        sorted.entry(name).or_default().insert(value);
-    }
     let mut out = url.to_owned();
-    for (name, values) in sorted {
-        for value in values {
-            out.push_str(name);
-            out.push_str(value);
-        }
+    out.push_str(&signed_params(params));
+    out
+}
+
+/// What [`signed_string`] appends to the URL: the distinct (name, value)
+/// pairs sorted by name, then value (the same order as the SDK's sorted
+/// names, each with its sorted distinct values), each written as name then
+/// value.
+fn signed_params(params: &[(String, String)]) -> String {
+    let mut sorted: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::with_capacity(sorted.iter().map(|(n, v)| n.len() + v.len()).sum());
+    for (name, value) in sorted {
+        out.push_str(name);
+        out.push_str(value);
     }
     out
 }
@@ -100,14 +108,15 @@ fn mac_bytes(algorithm: Algorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
-fn mac_matches(algorithm: Algorithm, key: &[u8], message: &[u8], expected: &[u8]) -> bool {
+/// Whether the HMAC of the concatenated `parts` is `expected`.
+fn mac_matches(algorithm: Algorithm, key: &[u8], parts: [&[u8]; 2], expected: &[u8]) -> bool {
     match algorithm {
         Algorithm::HmacSha1 => Hmac::<Sha1>::new_from_slice(key).is_ok_and(|mut mac| {
-            mac.update(message);
+            parts.iter().for_each(|part| mac.update(part));
             mac.verify_slice(expected).is_ok()
         }),
         Algorithm::HmacSha256 => Hmac::<Sha256>::new_from_slice(key).is_ok_and(|mut mac| {
-            mac.update(message);
+            parts.iter().for_each(|part| mac.update(part));
             mac.verify_slice(expected).is_ok()
         }),
     }
@@ -223,20 +232,12 @@ pub fn verify(
     };
     let [without_port, with_port] = url_variants(url);
     let key = auth_token.as_bytes();
+    let signed_params = signed_params(params);
+    let tail = signed_params.as_bytes();
     // Both forms are always computed: which one matched is no secret, but
     // there is no reason to vary the work either.
-    let a = mac_matches(
-        algorithm,
-        key,
-        signed_string(&without_port, params).as_bytes(),
-        &expected,
-    );
-    let b = mac_matches(
-        algorithm,
-        key,
-        signed_string(&with_port, params).as_bytes(),
-        &expected,
-    );
+    let a = mac_matches(algorithm, key, [without_port.as_bytes(), tail], &expected);
+    let b = mac_matches(algorithm, key, [with_port.as_bytes(), tail], &expected);
     if a | b {
         Ok(())
     } else {
