@@ -301,7 +301,10 @@ PY2
 # kept next to the results (where a target is missed, it shows why), named
 # after the service or PROFILE_LABEL (PROFILE_PID: another process than the
 # service's); BENCH_PROFILE=all: of every process on
-# the machine (by process, then symbol). BENCH_PERF_DIR keeps perf's data.
+# the machine (by process, then symbol). BENCH_PERF_DIR keeps perf's data;
+# BENCH_CALL_GRAPH=dwarf records call stacks that `perf report --children`
+# can follow (release builds keep no frame pointers, which the default `fp`
+# walks).
 PROFILES=()
 profiled() {
     local service="$1"; shift
@@ -320,7 +323,7 @@ profiled() {
         return
     fi
     local data="$WORK/${PROFILE_LABEL:-$service}.perf"
-    perf record -q -F 499 -g "${target[@]}" -o "$data" 2>/dev/null &
+    perf record -q -F 499 --call-graph "${BENCH_CALL_GRAPH:-fp}" "${target[@]}" -o "$data" 2>/dev/null &
     local recorder=$!
     "$@"
     kill -INT "$recorder" 2>/dev/null || true
