@@ -11,7 +11,7 @@ use std::time::Duration;
 use cloudsms_tests::{Isolation, Mode, wait_until};
 
 use crate::processes::{
-    Ports, Proc, add_number, env_for, free_port, pass_the_gate, send_and_see, spawn_four,
+    Ports, Proc, add_number, env_for, free_port, pass_the_gate, post_sms, send_and_see, spawn_four,
     wait_ready,
 };
 
@@ -425,27 +425,10 @@ async fn json_logs_carry_the_trace_and_span_ids() {
         .await
         .unwrap();
     assert_eq!(rejected.status(), 401);
-    let body =
-        r#"{"to":"+14155550123","from":"+15550001111","body":"code 123456","id":"logged-1"}"#;
-    let timestamp = chrono::Utc::now().timestamp();
-    let signature = message_ingest::providers::generic::sign(
-        &iso.settings.ingest.providers.generic.secret,
-        timestamp,
-        body.as_bytes(),
+    assert_eq!(
+        post_sms(&client, &iso, ports.ingest, "code 123456").await,
+        202
     );
-    let accepted = client
-        .post(format!(
-            "http://127.0.0.1:{}/webhooks/generic",
-            ports.ingest
-        ))
-        .header("content-type", "application/json")
-        .header("x-cloudsms-timestamp", timestamp.to_string())
-        .header("x-cloudsms-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 202);
     let line_of = |message: &str| {
         let text = std::fs::read_to_string(&log).unwrap();
         text.lines()
