@@ -276,6 +276,8 @@ PY
 # `cpu_of FILE NAME`: "<CPU µs per request> (<of which in the kernel>)" of
 # the kind of process NAME in a table `cpu_rows` wrote.
 cpu_of() { awk -F' *[|] *' -v n="$2" '$2 == n { printf "%s (%s)", $4, $5 }' "$1"; }
+# `machine_us FILE`: the machine's CPU µs per request in a table `cpu_rows` wrote.
+machine_us() { awk -F' *[|] *' '$2 == "**the machine**" { gsub(/[*]/, "", $4); print $4 }' "$1"; }
 # Waits (up to 120 s) until the machine is quiet: under 20 % of one core busy
 # over a second. What a run leaves behind (the persister's backlog, the
 # request logs log-retention still writes, Postgres' autovacuum, the dirty
@@ -642,12 +644,32 @@ print(f'{s:.2f}', f'{$BACKLOG / s:.0f}')")"
     [ "$COPY_ROWS" = "$BACKLOG" ] || die "the persister stored $COPY_ROWS rows for the $BACKLOG messages of the stream"
     psql -h 127.0.0.1 -U postgres -d "$DB" -qc "CREATE TABLE bench_messages_copy (LIKE messages INCLUDING ALL)"
     wait_idle
+    cpu_snap "$WORK/cpu-copy.before"
     COPY_STARTED=$EPOCHREALTIME
     psql -h 127.0.0.1 -U postgres -d "$DB" -qc "\\copy bench_messages_copy FROM '$COPY_FILE'"
     read -r COPY_SECONDS COPY_RPS <<<"$(python3 -c "
 s = $EPOCHREALTIME - $COPY_STARTED
 print(f'{s:.2f}', f'{$COPY_ROWS / s:.0f}')")"
+    cpu_snap "$WORK/cpu-copy.after"
+    cpu_rows "$WORK/cpu-copy.before" "$WORK/cpu-copy.after" "$COPY_SECONDS" "$COPY_ROWS" >"$WORK/cpu-copy.md"
     psql -h 127.0.0.1 -U postgres -d "$DB" -qc "DROP TABLE bench_messages_copy"
+    # (d) the floor under (b)'s bus work: the same messages taken off the
+    # stream by a pull consumer of their own and acked, nothing else done.
+    wait_idle
+    cpu_snap "$WORK/cpu-take.before"
+    read -r TAKEN TAKE_SECONDS <<<"$(TEST_NATS_URL="$NATS_URL" "$BIN/bench_ingest" consume "BENCH${ID^^}D_SMS")"
+    cpu_snap "$WORK/cpu-take.after"
+    [ "$TAKEN" = "$BACKLOG" ] || die "the floor consumer read $TAKEN of the stream's $BACKLOG messages"
+    TAKE_RPS="$(python3 -c "print(f'{$TAKEN / $TAKE_SECONDS:.0f}')")"
+    cpu_rows "$WORK/cpu-take.before" "$WORK/cpu-take.after" "$TAKE_SECONDS" "$TAKEN" >"$WORK/cpu-take.md"
+    # The floors' sum: the machine's CPU per webhook if accepting were at
+    # (a0) and storing at (c) + (d); the rate 2 cores would give at that
+    # cost, and its ratio. Beside it what each stage spends over its floor.
+    read -r FLOOR_US FLOOR_RPS OVER_A OVER_B E2E_US <<<"$(python3 -c "
+a0, c, d = $(machine_us "$WORK/cpu-hooks-floor.md"), $(machine_us "$WORK/cpu-copy.md"), $(machine_us "$WORK/cpu-take.md")
+a, b, e2e = $(machine_us "$WORK/cpu-split.md"), $(machine_us "$WORK/cpu-drain.md"), $(machine_us "$WORK/cpu-ingest.md")
+floor = a0 + c + d
+print(f'{floor:.1f}', f'{$(nproc) * 1e6 / floor:.0f}', f'{a - a0:.1f}', f'{b - c - d:.1f}', f'{e2e:.1f}')")"
 fi
 
 if selected captcha; then
@@ -832,6 +854,7 @@ $(cat "$WORK/cpu-ingest.md")
 | (a0) the floor under (a): the same webhooks to the services' HTTP stack (\`platform::serve\`, an axum \`Router\`) doing nothing but publishing each body with a \`Nats-Msg-Id\` of its own and answering 202 after the ack (\`bench_static\`) | $HOOKS_FLOOR_RPS | the same | **$(ratio "$HOOKS_FLOOR_RPS" "$PUBLISH_RPS")** |
 | (b) storing: the $BACKLOG messages (a)'s run and warm-up left in the stream, stored by a message-ingest with the persister on, started after (Postgres, Redis hot lists, \`MessageStored\`), in $ALONE_SECONDS s | $ALONE_RPS | $COPY_RPS (c) | **$(ratio "$ALONE_RPS" "$COPY_RPS")** |
 | (c) \`psql \\copy\` of the same $COPY_ROWS rows (exported from \`messages\`) into an empty \`(LIKE messages INCLUDING ALL)\` table, in $COPY_SECONDS s | $COPY_RPS | | |
+| (d) the floor under (b)'s bus work: the same $TAKEN messages taken off the stream by a pull consumer of their own (\`bench_ingest consume\`), each acked, nothing else done, in $TAKE_SECONDS s | $TAKE_RPS | | |
 
 - (a) is the webhook path alone (the form and its signature, the number's
   registration, the event, publish, ack, answer) with no persister on the
@@ -850,6 +873,8 @@ $(cat "$WORK/cpu-ingest.md")
 - (c) is Postgres alone storing the same rows with the same indexes in one
   statement and one transaction: the floor under (b)'s database work; (b)'s
   ratio to it is the persister's distance to Postgres' own limit.
+- (d) is JetStream alone handing the same messages to a consumer and taking
+  its acks: the floor under (b)'s bus work.
 - The end-to-end ratio above, both stages at once on the same cores, is the
   target's figure. The processes of (a) and (b) use the stack's database
   with their own bus prefix and cache keys: the stack's persister never sees
@@ -872,6 +897,33 @@ Where the CPU goes, (b) (per message stored):
 | storing alone | % of a core | CPU µs per message | of which in the kernel |
 |---|---:|---:|---:|
 $(cat "$WORK/cpu-drain.md")
+
+Where the CPU goes, (c) (per row):
+
+| \`psql \\copy\` alone | % of a core | CPU µs per row | of which in the kernel |
+|---|---:|---:|---:|
+$(cat "$WORK/cpu-copy.md")
+
+Where the CPU goes, (d) (per message):
+
+| taking the messages alone | % of a core | CPU µs per message | of which in the kernel |
+|---|---:|---:|---:|
+$(cat "$WORK/cpu-take.md")
+
+### The floors against the target
+
+| the machine's CPU per webhook | µs |
+|---|---:|
+| accepting at its floor (a0) + storing at its floors (c) + (d) | $FLOOR_US |
+| the end-to-end run above | $E2E_US |
+| (a) over (a0): message-ingest's own work in accepting | $OVER_A |
+| (b) over (c) + (d): the persister's own work in storing | $OVER_B |
+
+With every stage at its floor, the $(nproc) cores would take at most
+$FLOOR_RPS webhooks/s end to end (all of them busy, $FLOOR_US µs each): a
+ratio of **$(ratio "$FLOOR_RPS" "$PUBLISH_RPS")** to the raw publish. Under
+the target's 0.25, the target is out of reach on these cores whatever
+message-ingest's own work; over it, that work is what stands between.
 EOF
 fi
 if selected e2e; then

@@ -19,6 +19,7 @@ pub(crate) async fn check(cache: &dyn HotCache, expiry: Duration) {
         values_live_while_touched_and_are_forgotten(cache, expiry),
         forgotten_lists_are_gone_and_others_stay(cache),
         a_refill_read_before_a_push_is_refused(cache),
+        a_batch_reaches_each_list_it_names(cache),
     );
 }
 
@@ -190,4 +191,53 @@ async fn a_refill_read_before_a_push_is_refused(cache: &dyn HotCache) {
             .await
             .unwrap()
     );
+}
+
+/// A batch of pushes: each message lands on its number's list where that
+/// list is cached (a missing list stays missing, to be filled from the
+/// database), every list the batch names counts a change, and a batch
+/// longer than a list keeps the newest.
+async fn a_batch_reaches_each_list_it_names(cache: &dyn HotCache) {
+    use crate::HotList;
+    use crate::tests::msg;
+    let (a, b, c) = ("+447700900301", "+447700900302", "+447700900303");
+    let ids = |list: Option<Vec<proto::events::v1::MessageStored>>| {
+        list.map(|l| l.iter().map(|m| m.id).collect::<Vec<_>>())
+    };
+    cache
+        .fill(HotList::Number(a), &[msg(1, a, 10)])
+        .await
+        .unwrap();
+    cache
+        .fill(HotList::Number(b), &[msg(2, b, 20)])
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for n in [a, b, c] {
+        seen.push(cache.version(HotList::Number(n)).await.unwrap());
+    }
+    cache
+        .push_many(&[msg(3, a, 30), msg(4, b, 40), msg(5, a, 50), msg(6, c, 60)])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(cache.recent(HotList::Number(a)).await.unwrap()),
+        Some(vec![5, 3, 1])
+    );
+    assert_eq!(
+        ids(cache.recent(HotList::Number(b)).await.unwrap()),
+        Some(vec![4, 2])
+    );
+    assert_eq!(ids(cache.recent(HotList::Number(c)).await.unwrap()), None);
+    for (n, before) in [a, b, c].into_iter().zip(seen) {
+        let now = cache.version(HotList::Number(n)).await.unwrap();
+        assert_ne!(now, before, "{n}: a push is a change, cached or not");
+    }
+    // More than any list holds, in one batch: the newest stay.
+    let many: Vec<_> = (100..1100).map(|id| msg(id, a, id)).collect();
+    cache.push_many(&many).await.unwrap();
+    let kept = ids(cache.recent(HotList::Number(a)).await.unwrap()).unwrap();
+    assert!(!kept.is_empty());
+    let newest: Vec<i64> = (100..1100).rev().take(kept.len()).collect();
+    assert_eq!(kept, newest);
 }

@@ -227,21 +227,35 @@ impl HotCache for RedisCache {
         }
         // Keep a little slack: redeliveries may push a message twice.
         let keep = isize::try_from(self.len * 2).unwrap_or(isize::MAX) - 1;
+        // Each list once, with its messages in batch order (the last ends
+        // on top, as one push after another would leave it): one LPUSHX of
+        // them all, one LTRIM, one change counted. A batch mostly names one
+        // or a few numbers, so this is a handful of commands, not eight per
+        // message.
+        let encoded: Vec<Vec<u8>> = messages.iter().map(|m| m.encode_to_vec()).collect();
+        let mut lists: Vec<(&str, Vec<&[u8]>)> = Vec::new();
+        for (message, bytes) in messages.iter().zip(&encoded) {
+            match lists
+                .iter_mut()
+                .find(|(number, _)| *number == message.number)
+            {
+                Some((_, values)) => values.push(bytes),
+                None => lists.push((message.number.as_str(), vec![bytes.as_slice()])),
+            }
+        }
+        let all: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let mut pipe = redis::pipe();
-        for message in messages {
-            let bytes = message.encode_to_vec();
-            for key in [
-                self.key(HotList::Number(&message.number)),
-                self.key(HotList::Latest),
-            ] {
-                pipe.cmd("LPUSHX").arg(&key).arg(&bytes).ignore();
-                pipe.cmd("LTRIM").arg(&key).arg(0).arg(keep).ignore();
-            }
-            for list in [HotList::Number(&message.number), HotList::Latest] {
-                let version = self.version_key(list);
-                pipe.incr(&version, 1).ignore();
-                pipe.expire(&version, self.version_ttl()).ignore();
-            }
+        let every = lists
+            .iter()
+            .map(|(number, values)| (HotList::Number(number), values))
+            .chain(std::iter::once((HotList::Latest, &all)));
+        for (list, values) in every {
+            let key = self.key(list);
+            pipe.cmd("LPUSHX").arg(&key).arg(values.as_slice()).ignore();
+            pipe.cmd("LTRIM").arg(&key).arg(0).arg(keep).ignore();
+            let version = self.version_key(list);
+            pipe.incr(&version, 1).ignore();
+            pipe.expire(&version, self.version_ttl()).ignore();
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;

@@ -12,12 +12,17 @@
 //!   JetStream stream NAME holds (each accepted webhook once: the stream
 //!   drops a repeated `Nats-Msg-Id`), the backlog a persister started later
 //!   has to store.
+//! - `bench_ingest consume NAME` reads every message the stream NAME holds
+//!   through a pull consumer of its own and acks each (a plain ack, as the
+//!   persister's), then deletes that consumer; prints the messages and the
+//!   seconds taken. The floor under the persister's bus work: what taking
+//!   the messages off JetStream costs before anything is done with them.
 //!
 //! Environment: `INGEST_URL` (message-ingest's base URL; the signature
 //! covers it), `TWILIO_AUTH_TOKEN`, `BENCH_NUMBER` (a registered number) for
 //! `webhooks`; `TEST_NATS_URL` (default `nats://127.0.0.1:4222`) and
 //! `BENCH_PUBLISHES` (default 200000) for `baseline`; `TEST_NATS_URL` for
-//! `stream-messages`.
+//! `stream-messages` and `consume`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -102,6 +107,47 @@ async fn stream_messages(nats_url: &str, name: &str) -> anyhow::Result<u64> {
     Ok(stream.info().await?.state.messages)
 }
 
+/// Reads the `name` stream's messages through a pull consumer of its own,
+/// acking each; (messages, seconds).
+async fn consume(nats_url: &str, name: &str) -> anyhow::Result<(u64, f64)> {
+    use async_nats::jetstream::consumer::{AckPolicy, pull};
+    let client =
+        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js
+        .get_stream(name)
+        .await
+        .with_context(|| format!("no stream {name}"))?;
+    let total = stream.info().await?.state.messages;
+    let durable = format!("bench-floor-{}", uuid::Uuid::new_v4().simple());
+    let consumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some(durable.clone()),
+            ack_policy: AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await?;
+    let started = Instant::now();
+    let mut messages = consumer.messages().await?;
+    let mut read = 0;
+    while read < total {
+        let message = messages
+            .next()
+            .await
+            .context("the consumer's messages ended")?
+            .map_err(|e| anyhow::anyhow!("pulling: {e}"))?;
+        message
+            .ack()
+            .await
+            .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+        read += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    drop(messages);
+    stream.delete_consumer(&durable).await?;
+    Ok((read, seconds))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -118,8 +164,12 @@ async fn main() -> anyhow::Result<()> {
             println!("{:.0}", raw_publish(&nats_url, count, size, 256).await?);
         }
         ["stream-messages", name] => println!("{}", stream_messages(&nats_url, name).await?),
+        ["consume", name] => {
+            let (read, seconds) = consume(&nats_url, name).await?;
+            println!("{read} {seconds:.3}");
+        }
         _ => bail!(
-            "usage: bench_ingest webhooks FILE COUNT | bench_ingest baseline SIZE | bench_ingest stream-messages NAME"
+            "usage: bench_ingest webhooks FILE COUNT | bench_ingest baseline SIZE | bench_ingest stream-messages NAME | bench_ingest consume NAME"
         ),
     }
     Ok(())
