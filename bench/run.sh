@@ -207,6 +207,8 @@ wrk_run() {
 # Postgres backends, NATS, Redis, nginx, wrk, kernel threads): `cpu_snap
 # FILE` before and after a run, `cpu_rows A B SECONDS REQUESTS` prints table
 # rows "| kind | % of one core | CPU µs per request | of which in the kernel |"
+# (a fifth argument names the row of what is left: processes that ended
+# before the second count, such as wrk, are only in the machine's total)
 # (system time: system calls, and the TCP/IP work done in them, such as
 # delivering loopback packets to the receiver).
 cpu_snap() {
@@ -239,7 +241,7 @@ with open(sys.argv[1], 'w') as out:
 PY
 }
 cpu_rows() {
-    python3 - "$1" "$2" "$3" "$4" <<'PY'
+    python3 - "$1" "$2" "$3" "$4" "${5:-wrk and the rest}" <<'PY'
 import os, sys
 hz = os.sysconf('SC_CLK_TCK')
 def load(path):
@@ -268,7 +270,7 @@ for name, (cpu, kernel) in sorted(used.items(), key=lambda x: -x[1][0]):
     named_kernel += kernel
     print(row(name, cpu, kernel))
 rest = max(busy - named, 0.0)
-print(row('wrk and the rest', rest, min(max(busy_kernel - named_kernel, 0.0), rest)))
+print(row(sys.argv[5], rest, min(max(busy_kernel - named_kernel, 0.0), rest)))
 print(f'| **the machine** | **{100 * busy / seconds:.0f}** | **{1e6 * busy / requests:.1f}** '
       f'| **{1e6 * busy_kernel / requests:.1f}** |')
 PY
@@ -505,6 +507,7 @@ if selected ingest; then
     # once wrk has read its webhooks (it prints the "connections" line after
     # that) and ends when it exits.
     ingest_wrk() {
+        : >"$WORK/$3.wrk"
         stdbuf -oL wrk -t1 -c"$INGEST_IN_FLIGHT" -d"${DURATION}s" -s bench/webhooks.lua \
             "$1" -- "$2" >"$WORK/$3.wrk" &
         local pid=$!
@@ -631,7 +634,8 @@ print($STORED_DURING - $STORED_BEFORE, f'{$DRAINED - $WRK_ENDED:.1f}',
     read -r ALONE_SECONDS ALONE_RPS <<<"$(python3 -c "
 s = $ALONE_ENDED - $ALONE_STARTED
 print(f'{s:.2f}', f'{$BACKLOG / s:.0f}')")"
-    cpu_rows "$WORK/cpu-drain.before" "$WORK/cpu-drain.after" "$ALONE_SECONDS" "$BACKLOG" >"$WORK/cpu-drain.md"
+    cpu_rows "$WORK/cpu-drain.before" "$WORK/cpu-drain.after" "$ALONE_SECONDS" "$BACKLOG" \
+        "the bench's count of the stored rows (psql every 0.25 s), the rest" >"$WORK/cpu-drain.md"
     kill "$SPLIT_PID" "$DRAIN_PID"
     wait "$SPLIT_PID" "$DRAIN_PID" || true
     # The same rows, exported, then loaded by one `psql \copy` into an empty
@@ -651,7 +655,8 @@ print(f'{s:.2f}', f'{$BACKLOG / s:.0f}')")"
 s = $EPOCHREALTIME - $COPY_STARTED
 print(f'{s:.2f}', f'{$COPY_ROWS / s:.0f}')")"
     cpu_snap "$WORK/cpu-copy.after"
-    cpu_rows "$WORK/cpu-copy.before" "$WORK/cpu-copy.after" "$COPY_SECONDS" "$COPY_ROWS" >"$WORK/cpu-copy.md"
+    cpu_rows "$WORK/cpu-copy.before" "$WORK/cpu-copy.after" "$COPY_SECONDS" "$COPY_ROWS" \
+        "psql and its Postgres backend (ended before the count), the rest" >"$WORK/cpu-copy.md"
     psql -h 127.0.0.1 -U postgres -d "$DB" -qc "DROP TABLE bench_messages_copy"
     # (d) the floor under (b)'s bus work: the same messages taken off the
     # stream by a pull consumer of their own and acked, nothing else done.
@@ -661,7 +666,8 @@ print(f'{s:.2f}', f'{$COPY_ROWS / s:.0f}')")"
     cpu_snap "$WORK/cpu-take.after"
     [ "$TAKEN" = "$BACKLOG" ] || die "the floor consumer read $TAKEN of the stream's $BACKLOG messages"
     TAKE_RPS="$(python3 -c "print(f'{$TAKEN / $TAKE_SECONDS:.0f}')")"
-    cpu_rows "$WORK/cpu-take.before" "$WORK/cpu-take.after" "$TAKE_SECONDS" "$TAKEN" >"$WORK/cpu-take.md"
+    cpu_rows "$WORK/cpu-take.before" "$WORK/cpu-take.after" "$TAKE_SECONDS" "$TAKEN" \
+        "bench_ingest consume (ended before the count), the rest" >"$WORK/cpu-take.md"
     # The floors' sum: the machine's CPU per webhook if accepting were at
     # (a0) and storing at (c) + (d); the rate 2 cores would give at that
     # cost, and its ratio. Beside it what each stage spends over its floor.
