@@ -235,7 +235,11 @@ struct MapInjector<'a>(&'a mut HashMap<String, String>);
 
 impl Injector for MapInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
+        // An empty `tracestate` (a trace without vendor state, all of ours)
+        // means the same as none: it is not carried.
+        if !value.is_empty() {
+            self.0.insert(key.to_owned(), value);
+        }
     }
 }
 
@@ -287,4 +291,34 @@ pub fn set_parent(span: &tracing::Span, cx: Context) {
 /// Makes `span` a child of the trace carried in `headers` (no-op when absent).
 pub fn set_parent_from(span: &tracing::Span, headers: &HashMap<String, String>) {
     let _ = span.set_parent(extract(headers));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use opentelemetry::trace::TraceContextExt;
+
+    use super::*;
+
+    /// An event carries what its consumer needs to continue the trace and
+    /// no more: a `traceparent`, and a `tracestate` only when the trace has
+    /// one (an empty header is one more to write and read on every event).
+    #[test]
+    fn a_carried_context_has_no_empty_header() {
+        let tracer = SdkTracerProvider::builder().build().tracer("test");
+        let subscriber =
+            Registry::default().with(tracing_opentelemetry::layer().with_tracer(tracer));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("publisher");
+            let _entered = span.enter();
+            let carried = inject_current();
+            assert!(carried.contains_key("traceparent"), "{carried:?}");
+            assert!(carried.values().all(|v| !v.is_empty()), "{carried:?}");
+            let continued = extract(&carried);
+            assert_eq!(
+                Some(continued.span().span_context().trace_id().to_string()),
+                current_trace_id()
+            );
+        });
+    }
 }
