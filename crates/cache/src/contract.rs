@@ -23,18 +23,23 @@ pub(crate) async fn check(cache: &dyn HotCache, expiry: Duration) {
     );
 }
 
+/// Fills number `a`'s list with message 1 (at 10 ms) and `b`'s with 2 (20 ms).
+async fn fill_numbers(cache: &dyn HotCache, a: &str, b: &str) {
+    use crate::HotList;
+    use crate::tests::msg;
+    for (number, id) in [(a, 1), (b, 2)] {
+        cache
+            .fill(HotList::Number(number), &[msg(id, number, id * 10)])
+            .await
+            .unwrap();
+    }
+}
+
 async fn forgotten_lists_are_gone_and_others_stay(cache: &dyn HotCache) {
     use crate::HotList;
     use crate::tests::msg;
     let (a, b) = ("+447700900101", "+447700900102");
-    cache
-        .fill(HotList::Number(a), &[msg(1, a, 10)])
-        .await
-        .unwrap();
-    cache
-        .fill(HotList::Number(b), &[msg(2, b, 20)])
-        .await
-        .unwrap();
+    fill_numbers(cache, a, b).await;
     cache
         .fill(HotList::Latest, &[msg(2, b, 20), msg(1, a, 10)])
         .await
@@ -204,14 +209,7 @@ async fn a_batch_reaches_each_list_it_names(cache: &dyn HotCache) {
     let ids = |list: Option<Vec<proto::events::v1::MessageStored>>| {
         list.map(|l| l.iter().map(|m| m.id).collect::<Vec<_>>())
     };
-    cache
-        .fill(HotList::Number(a), &[msg(1, a, 10)])
-        .await
-        .unwrap();
-    cache
-        .fill(HotList::Number(b), &[msg(2, b, 20)])
-        .await
-        .unwrap();
+    fill_numbers(cache, a, b).await;
     let mut seen = Vec::new();
     for n in [a, b, c] {
         seen.push(cache.version(HotList::Number(n)).await.unwrap());

@@ -95,15 +95,22 @@ async fn raw_publish(
     Ok(rate)
 }
 
-/// How many messages the stream `name` holds.
-async fn stream_messages(nats_url: &str, name: &str) -> anyhow::Result<u64> {
+/// The JetStream stream `name`.
+async fn open_stream(
+    nats_url: &str,
+    name: &str,
+) -> anyhow::Result<async_nats::jetstream::stream::Stream> {
     let client =
         async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
-    let js = async_nats::jetstream::new(client);
-    let mut stream = js
+    async_nats::jetstream::new(client)
         .get_stream(name)
         .await
-        .with_context(|| format!("no stream {name}"))?;
+        .with_context(|| format!("no stream {name}"))
+}
+
+/// How many messages the stream `name` holds.
+async fn stream_messages(nats_url: &str, name: &str) -> anyhow::Result<u64> {
+    let mut stream = open_stream(nats_url, name).await?;
     Ok(stream.info().await?.state.messages)
 }
 
@@ -111,13 +118,7 @@ async fn stream_messages(nats_url: &str, name: &str) -> anyhow::Result<u64> {
 /// acking each; (messages, seconds).
 async fn consume(nats_url: &str, name: &str) -> anyhow::Result<(u64, f64)> {
     use async_nats::jetstream::consumer::{AckPolicy, pull};
-    let client =
-        async_nats::connect(nats_url.split(',').map(str::trim).collect::<Vec<_>>()).await?;
-    let js = async_nats::jetstream::new(client);
-    let mut stream = js
-        .get_stream(name)
-        .await
-        .with_context(|| format!("no stream {name}"))?;
+    let mut stream = open_stream(nats_url, name).await?;
     let total = stream.info().await?.state.messages;
     let durable = format!("bench-floor-{}", uuid::Uuid::new_v4().simple());
     let consumer = stream
