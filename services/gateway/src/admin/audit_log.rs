@@ -153,9 +153,10 @@ fn parse_api(params: &AuditParams) -> Result<AuditListRequest, String> {
         ("limit", &params.limit),
         ("before", &params.before),
     ];
+    // Sent (`Some`), yet no value for `given`.
     if let Some((name, _)) = integers
         .iter()
-        .find(|(_, value)| value.as_deref().is_some_and(|v| v.trim().is_empty()))
+        .find(|(_, value)| value.is_some() && given(value.as_deref()).is_none())
     {
         return Err(format!(
             "{name}: empty; leave the parameter out or give a value"
